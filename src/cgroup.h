@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "host.h"
+
+enum cgroup_layout {
+        CGROUP_LAYOUT_UNKNOWN,
+        CGROUP_LAYOUT_V1,       /* legacy: only v1 hierarchies */
+        CGROUP_LAYOUT_HYBRID,   /* v1 hierarchies plus cgroup2 at /sys/fs/cgroup/unified */
+        CGROUP_LAYOUT_V2,       /* unified: cgroup2 at /sys/fs/cgroup */
+};
+
+/* The controllers a rootless node cares about, as bits. */
+enum {
+        CONTROLLER_CPU = 1u << 0,
+        CONTROLLER_CPUSET = 1u << 1,
+        CONTROLLER_IO = 1u << 2,
+        CONTROLLER_MEMORY = 1u << 3,
+        CONTROLLER_PIDS = 1u << 4,
+        CONTROLLER_HUGETLB = 1u << 5,
+        _CONTROLLER_COUNT = 6,
+};
+#define CONTROLLERS_WANTED (CONTROLLER_CPU | CONTROLLER_CPUSET | CONTROLLER_IO | CONTROLLER_MEMORY | CONTROLLER_PIDS)
+
+const char *controller_to_string(unsigned bit);
+/* Parses a space-separated controller list ("cpuset cpu io memory pids"); unknown names are
+ * ignored (rdma, misc), *ret_unknown counts them. */
+unsigned controllers_from_string(const char *s, unsigned *ret_unknown);
+/* "cpu cpuset io" for a mask; "none" for 0. Caller frees. */
+char *controllers_to_string(unsigned mask);
+
+struct cgroup_facts {
+        enum cgroup_layout layout;
+        unsigned available;             /* root cgroup.controllers (v2) */
+        bool configured_known;
+        unsigned configured;            /* what user@.service + drop-ins delegate */
+        bool live_known;                /* the user's manager runs and its cgroup was read */
+        unsigned live;                  /* user@UID.service/cgroup.controllers */
+};
+
+/* Classifies the cgroup layout from /proc/self/mountinfo text. */
+int cgroup_layout_from_mountinfo(const char *mountinfo, enum cgroup_layout *ret);
+const char *cgroup_layout_to_string(enum cgroup_layout l);

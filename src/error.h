@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "macro.h"
+
+/* Context for an error on its way to the verb that prints it (crun's crun_make_error). */
+struct un_error {
+        int code;               /* positive errno */
+        char msg[1024];
+};
+
+/* Sets err (if any) to "fmt: strerror(code)" and returns -code. */
+int un_error(struct un_error *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Prefixes the message already in err with more context, keeps the code; returns -code. */
+int un_error_wrap(struct un_error *err, int code, const char *fmt, ...) _printf_(3, 4);

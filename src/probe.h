@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+struct check_ctx;
+
+/* A live probe tries the thing for real in a forked child, as the user the node is for
+ * (DESIGN.md "live probe"). Its result overrides what config files suggest. */
+enum probe_state {
+        PROBE_NOT_RUN,
+        PROBE_OK,
+        PROBE_FAILED,
+        PROBE_SKIPPED,
+};
+
+struct probe_outcome {
+        enum probe_state state;
+        char detail[256];
+};
+
+struct probes {
+        bool userns_ran, cgroup_ran;
+        struct probe_outcome userns;    /* unshare(CLONE_NEWUSER) */
+        struct probe_outcome idmap;     /* the full sub-ID map written by newuidmap/newgidmap */
+        struct probe_outcome overlay;   /* overlayfs mounted inside the namespace */
+        struct probe_outcome fuse;      /* /dev/fuse opened inside the namespace (fuse-overlayfs) */
+        struct probe_outcome tun;       /* /dev/net/tun opened, a tap made in a new netns */
+        struct probe_outcome cgroup;    /* child cgroup in the delegated subtree, memory.max written */
+};
+
+/* Run the user-namespace probes once (userns, idmap, overlay, fuse, tun) and cache them in c.
+ * Under --root they are all PROBE_SKIPPED with the reason. */
+const struct probes *probe_userns(struct check_ctx *c);
+/* Run the cgroup probe once; needs c->cgroup filled (cgroup v2 and a live user manager). */
+const struct probe_outcome *probe_cgroup(struct check_ctx *c);
+
+const char *probe_state_to_string(enum probe_state s);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void) {
+        SRunner *sr = srunner_create(util_suite());
+        int failed;
+
+        srunner_add_suite(sr, host_suite());
+        srunner_add_suite(sr, distro_suite());
+        srunner_add_suite(sr, users_suite());
+        srunner_add_suite(sr, cgroup_suite());
+        srunner_add_suite(sr, rules_suite());
+        srunner_add_suite(sr, json_suite());
+        srunner_set_fork_status(sr, CK_FORK);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
