@@ -11,3 +11,4 @@ Suite *users_suite(void);
 Suite *cgroup_suite(void);
 Suite *rules_suite(void);
 Suite *json_suite(void);
+Suite *template_suite(void);

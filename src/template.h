@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* Files under templates/ are rendered by replacing {{name}} (lower-case letters, digits and '_')
+ * with a value. A name with no value, or an unterminated "{{", is an error naming the line:
+ * a template never renders half-filled. Values are inserted as they are; callers validate them. */
+struct template_var {
+        const char *name;
+        const char *value;
+};
+
+#define TEMPLATE_MAX (256u * 1024u)
+
+int template_render(const char *name, const char *text, const struct template_var *vars, size_t n_vars,
+                    char **ret, struct un_error *err);
+/* Reads templates/<name> from $USERNODE_TEMPLATE_DIR (tests, uninstalled runs) or the installed
+ * PKGDATADIR/templates. name must be a plain relative path without "..". */
+int template_load(const char *name, char **ret, struct un_error *err);
