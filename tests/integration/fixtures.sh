@@ -1,7 +1,9 @@
 #!/bin/sh
 # Fixture hosts (tests/fixtures/NAME/root) examined with `usernode check --root`, compared with
-# tests/fixtures/NAME/expected.json (diff -u) and expected.rc. A fixture's "modes" file gives what
-# git cannot store: "MODE PATH" (chmod), "cap CAPS PATH" (setcap), "owner UID:GID PATH" (chown).
+# tests/fixtures/NAME/expected.json (diff -u) and expected.rc. A fixture may start from another
+# one's tree ("base" names it) and lay its own root/ over it. Its "modes" file gives what git cannot
+# store: "MODE PATH" (chmod), "cap CAPS PATH" (setcap), "owner UID:GID PATH" (chown), and
+# "rm PATH" to take a file of the base away.
 # UPDATE_EXPECTED=1 rewrites the expected files instead of comparing.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
@@ -16,6 +18,19 @@ if [ "$(id -u)" -ne 0 ]; then
         skip "fixtures need root or an unprivileged user namespace (unshare -r)"
 fi
 
+apply_modes() {
+        [ -f "$1" ] || return 0
+        while read -r what a b; do
+                case $what in
+                ""|"#"*) ;;
+                cap) setcap "$a" "$2/$b" ;;
+                owner) chown -h "$a" "$2/$b" ;;
+                rm) rm -rf "${2:?}/$a" ;;
+                *) chmod "$what" "$2/$a" ;;
+                esac
+        done < "$1"
+}
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -23,20 +38,18 @@ count=0
 
 for dir in "$fixtures"/*/; do
         name=$(basename "$dir")
-        [ -d "$dir/root" ] || continue
+        [ -f "$dir/args" ] || continue
         count=$((count + 1))
         root="$work/$name"
-        cp -a "$dir/root" "$root"
-        if [ -f "$dir/modes" ]; then
-                while read -r what a b; do
-                        case $what in
-                        ""|"#"*) ;;
-                        cap) setcap "$a" "$root/$b" ;;
-                        owner) chown -h "$a" "$root/$b" ;;
-                        *) chmod "$what" "$root/$a" ;;
-                        esac
-                done < "$dir/modes"
+        mkdir "$root"
+        if [ -f "$dir/base" ]; then
+                base="$fixtures/$(cat "$dir/base")"
+                cp -a "$base/root/." "$root/"
+                apply_modes "$base/modes" "$root"
         fi
+        [ ! -d "$dir/root" ] || cp -a "$dir/root/." "$root/"
+        apply_modes "$dir/modes" "$root"
+        find "$root" -name .keep -delete
         args=$(cat "$dir/args" 2>/dev/null || true)
         set +e
         # shellcheck disable=SC2086 # args is a word list by design
