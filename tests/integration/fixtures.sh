@@ -31,6 +31,15 @@ apply_modes() {
         done < "$1"
 }
 
+# lay FIXTURE DEST: the fixture's base first (recursively), then its own tree and modes.
+lay() {
+        if [ -f "$1/base" ]; then
+                lay "$fixtures/$(cat "$1/base")" "$2"
+        fi
+        [ ! -d "$1/root" ] || cp -a "$1/root/." "$2/"
+        apply_modes "$1/modes" "$2"
+}
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failed=0
@@ -42,13 +51,7 @@ for dir in "$fixtures"/*/; do
         count=$((count + 1))
         root="$work/$name"
         mkdir "$root"
-        if [ -f "$dir/base" ]; then
-                base="$fixtures/$(cat "$dir/base")"
-                cp -a "$base/root/." "$root/"
-                apply_modes "$base/modes" "$root"
-        fi
-        [ ! -d "$dir/root" ] || cp -a "$dir/root/." "$root/"
-        apply_modes "$dir/modes" "$root"
+        lay "${dir%/}" "$root"
         find "$root" -name .keep -delete
         args=$(cat "$dir/args" 2>/dev/null || true)
         set +e
