@@ -1,0 +1,59 @@
+#!/bin/bash
+# Builds every libFuzzer target (clang -fsanitize=fuzzer,address,undefined) against the library
+# sources and runs each for FUZZ_SECONDS, seeded from tests/fuzz/corpus/<target>/ and the fixtures.
+# usage: run.sh SRCDIR BUILDDIR [TARGET...]   (BUILDDIR holds config.h; results in BUILDDIR/fuzz)
+set -euo pipefail
+
+srcdir=$(cd "$1" && pwd)
+builddir=$(cd "$2" && pwd)
+shift 2
+seconds=${FUZZ_SECONDS:-10}
+out=$builddir/fuzz
+mkdir -p "$out"
+
+command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get install clang)" >&2; exit 77; }
+
+libs="libsystemd libmnl libcap uuid yaml-0.1"
+cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -include $builddir/config.h \
+        -I$builddir -I$srcdir/src -DPKGDATADIR=\"/usr/share/usernode\" $(pkg-config --cflags $libs)"
+ldlibs=$(pkg-config --libs $libs)
+
+lib_sources=$(ls "$srcdir"/src/*.c | grep -v '/usernode\.c$')
+objdir=$out/obj
+mkdir -p "$objdir"
+for s in $lib_sources; do
+        o=$objdir/$(basename "${s%.c}").o
+        if [ ! -f "$o" ] || [ "$s" -nt "$o" ]; then
+                # -fsanitize=fuzzer-no-link: coverage for the library, the fuzzer's main only in targets.
+                clang ${cflags/fuzzer,/fuzzer-no-link,} -c "$s" -o "$o"
+        fi
+done
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=($(cd "$srcdir/tests/fuzz" && ls fuzz-*.c | sed 's/\.c$//'))
+
+total_execs=0
+crashes=0
+for t in "${targets[@]}"; do
+        clang $cflags "$srcdir/tests/fuzz/$t.c" "$objdir"/*.o $ldlibs -o "$out/$t"
+        corpus=$out/corpus/$t
+        mkdir -p "$corpus"
+        seeds=$srcdir/tests/fuzz/corpus/${t#fuzz-}
+        log=$out/$t.log
+        set +e
+        "$out/$t" -max_total_time="$seconds" -max_len=65536 -timeout=5 -rss_limit_mb=1024 \
+                -artifact_prefix="$out/$t-" -print_final_stats=1 "$corpus" $( [ -d "$seeds" ] && echo "$seeds") > "$log" 2>&1
+        rc=$?
+        set -e
+        execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -n1)
+        total_execs=$((total_execs + ${execs:-0}))
+        if [ "$rc" -ne 0 ]; then
+                crashes=$((crashes + 1))
+                echo "fuzz: $t FAILED (exit $rc), see $log and $out/$t-*" >&2
+                tail -n 30 "$log" >&2
+        else
+                printf 'fuzz: %-24s %10s executions in %ss\n' "$t" "${execs:-?}" "$seconds"
+        fi
+done
+echo "fuzz: ${#targets[@]} targets, $total_execs executions, $crashes failing"
+[ "$crashes" -eq 0 ]
