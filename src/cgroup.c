@@ -166,24 +166,25 @@ char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid) {
         return xstrdup_printf("%s/user.slice/user-%u.slice/user@%u.service", base, (unsigned) uid, (unsigned) uid);
 }
 
-/* What a missing delegation needs: only a restart when the config already has it. */
+/* What a missing delegation needs: only a restart when the config already has it. An image
+ * (--root) gets its files written, nothing on this host restarted. */
 static char *delegation_fix(const struct check_ctx *c, bool config_ok) {
-        _cleanup_free_ char *root_arg = NULL;
+        const char *dir = "/etc/systemd/system/user@.service.d";
         unsigned uid = (unsigned) c->user.uid;
 
         if (config_ok)
                 return xstrdup_printf("sudo systemctl restart user@%u.service (stops %s's user services), or log "
                                       "out of every session and back in",
                                       uid, c->user.name);
-        root_arg = c->host->offline ? xstrdup_printf(" --root %s", c->host->root) : strdup("");
-        if (!root_arg)
-                return NULL;
-        return xstrdup_printf("sudo usernode setup --user %s%s; or by hand: sudo mkdir -p "
-                              "/etc/systemd/system/user@.service.d && printf '[Service]\\nDelegate=cpu cpuset io "
-                              "memory pids\\n' | sudo tee /etc/systemd/system/user@.service.d/"
-                              "50-usernode-delegate.conf && sudo systemctl daemon-reload && sudo systemctl restart "
-                              "user@%u.service",
-                              c->user.name, root_arg, uid);
+        if (c->host->offline)
+                return xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p %s%s && "
+                                      "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee "
+                                      "%s%s/50-usernode-delegate.conf",
+                                      c->user.name, c->host->root, c->host->root, dir, c->host->root, dir);
+        return xstrdup_printf("sudo usernode setup --user %s; or by hand: sudo mkdir -p %s && printf '[Service]\\n"
+                              "Delegate=cpu cpuset io memory pids\\n' | sudo tee %s/50-usernode-delegate.conf && "
+                              "sudo systemctl daemon-reload && sudo systemctl restart user@%u.service",
+                              c->user.name, dir, dir, uid);
 }
 
 /* "configured (FILE, FILE): LIST" or why the configuration is not known. */
@@ -233,7 +234,8 @@ static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct
                 return -ENOMEM;
         k = buf_printf(&d, "delegation of controllers to user@%u.service needs cgroup v2, this host has %s%s (see "
                        "cgroup.v2); %s",
-                       (unsigned) c->user.uid, c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
+                       (unsigned) c->user.uid,
+                       c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
                        c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "" : " cgroups", config->data ? config->data : "");
         if (k >= 0)
                 k = describe_probe(&d, probe_cgroup(c));
@@ -247,8 +249,8 @@ static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct
                 if (!id)
                         return -ENOMEM;
                 k = report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, fix,
-                               "%s: no delegation without cgroup v2 (this host has %s cgroups)", controller_to_string(bit),
-                               layout);
+                               "%s: no delegation without cgroup v2 (this host has %s cgroups)",
+                               controller_to_string(bit), layout);
         }
         return k;
 }

@@ -32,7 +32,8 @@ _printf_(3, 4) static int outcome(struct probe_outcome *o, enum probe_state stat
         return 0;
 }
 
-/* Becomes the user for good and checks that it took (bubblewrap's switch_to_user_with_privs). */
+/* Becomes the user for good and checks that it took (bubblewrap's switch_to_user_with_privs).
+ * Without root the caller already is the user (run_probe made sure) and keeps its groups. */
 static int become_user(uid_t uid, gid_t gid) {
         uid_t ru, eu, su;
         gid_t rg, eg, sg, groups[2];
@@ -40,15 +41,14 @@ static int become_user(uid_t uid, gid_t gid) {
         if (geteuid() == 0 && uid != 0) {
                 if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
                         return negative_errno();
-        }
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-                return negative_errno();
-        if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
-                return -EPERM;
-        if (uid != 0) {
-                if (getgroups(ELEMENTSOF(groups), groups) > 1 || setuid(0) == 0)
+                if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+                        return negative_errno();
+                if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
                         return -EPERM;
-        }
+                if (getgroups(ELEMENTSOF(groups), groups) != 1 || groups[0] != gid || setuid(0) == 0)
+                        return -EPERM;
+        } else if (geteuid() != uid)
+                return -EPERM;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return negative_errno();
         return 0;
@@ -159,7 +159,8 @@ static int run_probe(struct check_ctx *c, struct probe_outcome *o) {
         if (!mgr || !unit)
                 return outcome(o, PROBE_FAILED, "out of memory");
         if (host_stat(c->host, mgr, &st, false) < 0 || !S_ISDIR(st.st_mode))
-                return outcome(o, PROBE_SKIPPED, "no user manager runs for %s (no %s cgroup)", strna(c->user.name), unit);
+                return outcome(o, PROBE_SKIPPED, "no user manager runs for %s (no %s cgroup)", strna(c->user.name),
+                               unit);
         if (geteuid() != 0 && geteuid() != c->user.uid)
                 return outcome(o, PROBE_SKIPPED, "cannot act as %s: run as %s or as root", strna(c->user.name),
                                strna(c->user.name));

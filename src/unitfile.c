@@ -520,9 +520,9 @@ int unit_load(const struct host *h, const char *name, struct unit_info *ret, str
                 }
                 for (size_t j = 0; j < unit_search_path_len; j++) {
                         for (size_t i = 0; i <= n_names; i++) {
-                                _cleanup_free_ char *dir = i < n_names
-                                                                   ? xstrdup_printf("%s/%s.d", unit_search_path[j], names[i])
-                                                                   : xstrdup_printf("%s/%s", unit_search_path[j], type_dir);
+                                const char *base = unit_search_path[j];
+                                _cleanup_free_ char *dir = i < n_names ? xstrdup_printf("%s/%s.d", base, names[i])
+                                                                       : xstrdup_printf("%s/%s", base, type_dir);
 
                                 if (!dir) {
                                         r = un_error(err, ENOMEM, "%s", name);

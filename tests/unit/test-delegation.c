@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "checks.h"
@@ -178,6 +180,9 @@ START_TEST(test_debian_stock) {
         ck_assert_ptr_nonnull(strstr(d->fix, "sudo usernode setup --user alice --root "));
         ck_assert_ptr_nonnull(strstr(d->fix, "Delegate=cpu cpuset io memory pids"));
         ck_assert_ptr_nonnull(strstr(d->fix, "/etc/systemd/system/user@.service.d/50-usernode-delegate.conf"));
+        /* An image gets its files, nothing on the running host is restarted. */
+        ck_assert_ptr_nonnull(strstr(d->fix, root));
+        ck_assert_ptr_null(strstr(d->fix, "systemctl"));
         expect(&t, "cgroup.controller.cpu", CHECK_PASS, NULL);
         expect(&t, "cgroup.controller.io", CHECK_FAIL, "(configured; live state unknown: cpu memory pids)");
         run_done(&t);
@@ -252,8 +257,8 @@ START_TEST(test_systemd_user_image) {
         debian_root(MOUNTINFO_V2);
         run_checks(&t, check_systemd_user);
         expect(&t, "systemd.user", CHECK_WARN, "linger off for alice");
-        ck_assert_str_eq(get(&t, "systemd.user")->fix,
-                         "sudo loginctl enable-linger alice (or: sudo usernode setup --user alice)");
+        ck_assert_ptr_nonnull(strstr(get(&t, "systemd.user")->fix, "/var/lib/systemd/linger/alice"));
+        ck_assert_ptr_nonnull(strstr(get(&t, "systemd.user")->fix, root));
         run_done(&t);
         put("var/lib/systemd/linger/alice", "");
         run_checks(&t, check_systemd_user);
@@ -303,13 +308,35 @@ START_TEST(test_probe_live) {
         c.probes = (struct probes) {};
         o = probe_cgroup(&c);
         ck_assert_msg(o->state == PROBE_FAILED, "%s", o->detail);
-        ck_assert_msg(strstr(o->detail, "child cgroup in user@65534.service has no memory.max: memory is not delegated"),
+        ck_assert_msg(strstr(o->detail,
+                             "child cgroup in user@65534.service has no memory.max: memory is not delegated"),
                       "%s", o->detail);
         {
                 char cmd[256];
 
                 snprintf(cmd, sizeof cmd, "ls %s | grep -q usernode-probe", mgr);
                 ck_assert_int_ne(system(cmd), 0);
+        }
+
+        /* The whole check on this staged live host: the failed probe decides memory, whatever the config says. */
+        {
+                struct report r = {};
+                struct check_ctx full = { .host = &h, .user = c.user };
+                const struct check_result *m, *d;
+
+                ck_assert_int_eq(check_cgroup(&full, &r), 0);
+                ck_assert_int_eq(full.cgroup.layout, CGROUP_LAYOUT_V2);
+                ck_assert(full.cgroup.live_known);
+                m = report_find(&r, "cgroup.controller.memory");
+                d = report_find(&r, "cgroup.delegation");
+                ck_assert_ptr_nonnull(m);
+                ck_assert_ptr_nonnull(d);
+                ck_assert_int_eq(m->status, CHECK_FAIL);
+                ck_assert_msg(strstr(m->detail, "memory: the live probe failed: child cgroup in user@65534.service"),
+                              "%s", m->detail);
+                ck_assert_int_eq(d->status, CHECK_FAIL);
+                ck_assert_msg(strstr(d->detail, "; probe failed: "), "%s", d->detail);
+                report_done(&r);
         }
 
         /* --no-probes and a missing manager are reasons to skip. */
@@ -331,6 +358,86 @@ START_TEST(test_probe_live) {
 }
 END_TEST
 
+static bool private_mounts(void) {
+        return geteuid() == 0 && unshare(CLONE_NEWNS) >= 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) >= 0;
+}
+
+static void make_socket(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        close(fd);
+}
+
+static const struct check_result *systemd_user_live(struct report *r) {
+        struct host h = { .root_fd = -1 };
+        struct check_ctx c = {};
+
+        report_done(r);
+        ck_assert_int_eq(host_init(&h, "/", NULL), 0);
+        c.host = &h;
+        c.user = (struct user) { .name = (char *) "nobody", .uid = 65534, .gid = 65534 };
+        c.cgroup.layout = CGROUP_LAYOUT_V2;
+        ck_assert_int_eq(check_systemd_user(&c, r), 0);
+        host_done(&h);
+        return report_find(r, "systemd.user");
+}
+
+/* A live host with systemd, staged with tmpfs mounts in a private mount namespace. */
+START_TEST(test_systemd_user_live) {
+        const char *mgr = "/sys/fs/cgroup/user.slice/user-65534.slice/user@65534.service";
+        struct report r = {};
+        const struct check_result *c;
+
+        if (!private_mounts() || mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 ||
+            mount("tmpfs", "/sys/fs/cgroup", "tmpfs", 0, "mode=0755") < 0 ||
+            mount("tmpfs", "/var/lib/systemd", "tmpfs", 0, "mode=0755") < 0) {
+                fprintf(stderr, "test_systemd_user_live: skipped (needs root and private mounts)\n");
+                return;
+        }
+        /* Not booted with systemd: said so, whatever else is there. */
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_nonnull(strstr(c->detail, "not systemd (no /run/systemd/system)"));
+
+        ck_assert_int_eq(system("mkdir -p /run/systemd/system /run/user/65534/systemd /var/lib/systemd/linger "
+                                "/sys/fs/cgroup/user.slice/user-65534.slice/user@65534.service && "
+                                "chown 65534:65534 /run/user/65534"),
+                         0);
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_msg(strstr(c->detail, "runs but has no user bus (/run/user/65534/bus)"), "%s", c->detail);
+        ck_assert_ptr_nonnull(strstr(c->fix, "dbus-user-session"));
+
+        make_socket("/run/user/65534/bus");
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_msg(strstr(c->detail, "only for a login session (linger off)"), "%s", c->detail);
+        ck_assert_str_eq(c->fix, "sudo loginctl enable-linger nobody (or: sudo usernode setup --user nobody)");
+
+        ck_assert_int_eq(system("touch /var/lib/systemd/linger/nobody"), 0);
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_PASS);
+        ck_assert_msg(strstr(c->detail, "user manager for nobody runs; found: linger enabled, user@65534.service "
+                                        "cgroup present, /run/user/65534, user bus /run/user/65534/bus"),
+                      "%s", c->detail);
+
+        ck_assert_int_eq(rmdir(mgr), 0);
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_str_eq(c->fix, "sudo systemctl start user@65534.service");
+
+        ck_assert_int_eq(unlink("/var/lib/systemd/linger/nobody"), 0);
+        c = systemd_user_live(&r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_nonnull(strstr(c->detail, "no user manager for nobody (linger off"));
+        report_done(&r);
+}
+END_TEST
+
 Suite *delegation_suite(void) {
         Suite *s = suite_create("delegation");
         TCase *tc = tcase_create("core");
@@ -343,6 +450,7 @@ Suite *delegation_suite(void) {
         tcase_add_test(tc, test_hybrid);
         tcase_add_test(tc, test_systemd_user_image);
         tcase_add_test(tc, test_probe_live);
+        tcase_add_test(tc, test_systemd_user_live);
         suite_add_tcase(s, tc);
         return s;
 }

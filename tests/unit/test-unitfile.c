@@ -283,7 +283,8 @@ START_TEST(test_load_precedence) {
         unit_info_done(&u);
 
         /* Drop-ins from every directory, lexical order by file name across directories. */
-        put("etc/systemd/system/user@.service.d/50-usernode-delegate.conf", "[Service]\nDelegate=cpu cpuset io memory pids\n");
+        put("etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
+            "[Service]\nDelegate=cpu cpuset io memory pids\n");
         put("usr/lib/systemd/system/user@.service.d/90-late.conf", "[Service]\nDelegate=\nDelegate=memory\n");
         put("run/systemd/system/user@1000.service.d/20-instance.conf", "[Service]\nDelegate=no\n");
         put("usr/local/lib/systemd/system/service.d/05-all.conf", "[Service]\nDelegate=io\n");
