@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "unitfile.h"
 #include "util.h"
 
 static const char *const controller_names[_CONTROLLER_COUNT] = {
@@ -157,6 +158,225 @@ static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
         }
 }
 
+char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid) {
+        const char *base = layout == CGROUP_LAYOUT_HYBRID ? "/sys/fs/cgroup/unified"
+                           : layout == CGROUP_LAYOUT_V1   ? "/sys/fs/cgroup/systemd"
+                                                          : "/sys/fs/cgroup";
+
+        return xstrdup_printf("%s/user.slice/user-%u.slice/user@%u.service", base, (unsigned) uid, (unsigned) uid);
+}
+
+/* What a missing delegation needs: only a restart when the config already has it. An image
+ * (--root) gets its files written, nothing on this host restarted. */
+static char *delegation_fix(const struct check_ctx *c, bool config_ok) {
+        const char *dir = "/etc/systemd/system/user@.service.d";
+        unsigned uid = (unsigned) c->user.uid;
+
+        if (config_ok)
+                return xstrdup_printf("sudo systemctl restart user@%u.service (stops %s's user services), or log "
+                                      "out of every session and back in",
+                                      uid, c->user.name);
+        if (c->host->offline)
+                return xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p %s%s && "
+                                      "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee "
+                                      "%s%s/50-usernode-delegate.conf",
+                                      c->user.name, c->host->root, c->host->root, dir, c->host->root, dir);
+        return xstrdup_printf("sudo usernode setup --user %s; or by hand: sudo mkdir -p %s && printf '[Service]\\n"
+                              "Delegate=cpu cpuset io memory pids\\n' | sudo tee %s/50-usernode-delegate.conf && "
+                              "sudo systemctl daemon-reload && sudo systemctl restart user@%u.service",
+                              c->user.name, dir, dir, uid);
+}
+
+/* "configured (FILE, FILE): LIST" or why the configuration is not known. */
+static int describe_config(struct buf *b, const struct unit_info *u, int load_error, const char *load_msg) {
+        _cleanup_free_ char *list = NULL;
+        int k;
+
+        if (load_error < 0)
+                return buf_printf(b, "configured: unknown (%s)", load_msg);
+        if (!u->found)
+                return buf_puts(b, "configured: none (no user@.service unit file in the systemd search path)");
+        if (u->masked)
+                return buf_printf(b, "configured: none (%s is masked: no user manager can start)", u->fragment);
+        list = controllers_to_string(u->delegate.delegate ? u->delegate.controllers : 0);
+        if (!list)
+                return -ENOMEM;
+        k = buf_printf(b, "configured (%s", u->fragment);
+        for (char **d = u->dropins; k >= 0 && d && *d; d++)
+                k = buf_printf(b, ", %s", *d);
+        if (k >= 0)
+                k = buf_printf(b, "): %s%s", u->delegate.delegate ? list : "none (Delegate= off)",
+                               u->delegate.invalid ? " (and controller names systemd ignores)" : "");
+        return k;
+}
+
+static int describe_probe(struct buf *b, const struct probe_outcome *p) {
+        switch (p->state) {
+        case PROBE_OK:
+                return buf_printf(b, "; probe: %s", p->detail);
+        case PROBE_FAILED:
+                return buf_printf(b, "; probe failed: %s", p->detail);
+        case PROBE_SKIPPED:
+                return buf_printf(b, "; probe skipped: %s", p->detail);
+        default:
+                return 0;
+        }
+}
+
+/* cgroup.delegation and cgroup.controller.* on a host without the unified hierarchy. */
+static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct buf *config) {
+        _cleanup_free_ char *fix = distro_kernel_cmdline_fix(&c->distro, "systemd.unified_cgroup_hierarchy=1");
+        struct buf d = {};
+        const char *layout = cgroup_layout_to_string(c->cgroup.layout);
+        int k;
+
+        if (!fix)
+                return -ENOMEM;
+        k = buf_printf(&d, "delegation of controllers to user@%u.service needs cgroup v2, this host has %s%s (see "
+                       "cgroup.v2); %s",
+                       (unsigned) c->user.uid,
+                       c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
+                       c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "" : " cgroups", config->data ? config->data : "");
+        if (k >= 0)
+                k = describe_probe(&d, probe_cgroup(c));
+        if (k >= 0)
+                k = report_add(r, "cgroup.delegation", CHECK_FAIL, fix, "%s", d.data);
+        buf_free(&d);
+        for (unsigned i = 0; k >= 0 && i < _CONTROLLER_COUNT; i++) {
+                unsigned bit = 1u << i;
+                _cleanup_free_ char *id = xstrdup_printf("cgroup.controller.%s", controller_to_string(bit));
+
+                if (!id)
+                        return -ENOMEM;
+                k = report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, fix,
+                               "%s: no delegation without cgroup v2 (this host has %s cgroups)",
+                               controller_to_string(bit), layout);
+        }
+        return k;
+}
+
+static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *mgr = NULL, *file = NULL, *live_line = NULL, *live_list = NULL, *fix = NULL,
+                            *avail_list = NULL, *unit = NULL, *config_list = NULL;
+        struct unit_info u = {};
+        struct un_error err = {};
+        struct buf config = {}, d = {};
+        const struct probe_outcome *probe;
+        unsigned uid = (unsigned) c->user.uid, effective, missing;
+        bool avail_known, config_ok;
+        int load, k;
+
+        unit = xstrdup_printf("user@%u.service", uid);
+        if (!unit)
+                return -ENOMEM;
+        load = unit_load(c->host, unit, &u, &err);
+        c->cgroup.configured_known = load >= 0;
+        c->cgroup.configured = load >= 0 && !u.masked && u.delegate.delegate ? u.delegate.controllers : 0;
+        k = describe_config(&config, &u, load, err.msg);
+        unit_info_done(&u);
+        if (k < 0)
+                goto out;
+
+        if (c->cgroup.layout != CGROUP_LAYOUT_V2) {
+                k = check_delegation_not_v2(c, r, &config);
+                goto out;
+        }
+
+        /* The manager's cgroup exists only while it runs; under --root it is the image's file, if any. */
+        mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, c->user.uid);
+        file = mgr ? xstrdup_printf("%s/cgroup.controllers", mgr) : NULL;
+        if (!file) {
+                k = -ENOMEM;
+                goto out;
+        }
+        if (host_read_line(c->host, file, &live_line) >= 0) {
+                c->cgroup.live_known = true;
+                c->cgroup.live = controllers_from_string(live_line, NULL);
+        }
+        avail_known = host_exists(c->host, "/sys/fs/cgroup/cgroup.controllers");
+        probe = probe_cgroup(c);
+
+        effective = c->cgroup.live_known ? c->cgroup.live : c->cgroup.configured;
+        missing = CONTROLLERS_WANTED & ~effective;
+        config_ok = c->cgroup.configured_known && !(CONTROLLERS_WANTED & ~c->cgroup.configured);
+        fix = delegation_fix(c, config_ok);
+        live_list = controllers_to_string(c->cgroup.live);
+        avail_list = controllers_to_string(c->cgroup.available);
+        config_list = controllers_to_string(c->cgroup.configured);
+        if (!fix || !live_list || !avail_list || !config_list) {
+                k = -ENOMEM;
+                goto out;
+        }
+
+        k = 0;
+        if (missing) {
+                _cleanup_free_ char *m = controllers_to_string(missing);
+
+                k = m ? buf_printf(&d, "not delegated to %s: %s; ", unit, m) : -ENOMEM;
+        }
+        if (k >= 0)
+                k = buf_puts(&d, config.data);
+        if (k >= 0 && c->cgroup.live_known)
+                k = buf_printf(&d, "; live %s: %s", unit, live_list);
+        else if (k >= 0)
+                k = buf_printf(&d, "; live state unknown: %s", c->host->offline
+                                                                    ? "the image has no cgroup of the user manager"
+                                                                    : "no user manager runs for the user");
+        if (k >= 0 && c->cgroup.live_known && c->cgroup.configured_known &&
+            (c->cgroup.live & CONTROLLERS_WANTED) != (c->cgroup.configured & CONTROLLERS_WANTED)) {
+                if (c->cgroup.configured & ~c->cgroup.live & CONTROLLERS_WANTED)
+                        k = buf_printf(&d, " — restart needed: `sudo systemctl restart %s` or log out and in", unit);
+                else
+                        k = buf_puts(&d, " — the running manager delegates more than its configuration now says "
+                                         "(changed since it started)");
+        }
+        if (k >= 0)
+                k = describe_probe(&d, probe);
+        if (k < 0)
+                goto out;
+        k = report_add(r, "cgroup.delegation", missing || probe->state == PROBE_FAILED ? CHECK_FAIL : CHECK_PASS,
+                       fix, "%s", d.data);
+
+        for (unsigned i = 0; k >= 0 && i < _CONTROLLER_COUNT; i++) {
+                unsigned bit = 1u << i;
+                const char *name = controller_to_string(bit);
+                _cleanup_free_ char *id = xstrdup_printf("cgroup.controller.%s", name);
+                const char *source = c->cgroup.live_known ? "live" : "configured; live state unknown";
+                bool available = !avail_known || (c->cgroup.available & bit);
+
+                if (!id) {
+                        k = -ENOMEM;
+                        break;
+                }
+                if (bit == CONTROLLER_MEMORY && probe->state == PROBE_FAILED)
+                        k = report_add(r, id, CHECK_FAIL, fix, "memory: the live probe failed: %s", probe->detail);
+                else if ((effective & bit) && available)
+                        k = report_add(r, id, CHECK_PASS, NULL, "%s: delegated to %s (%s)%s%s", name, unit, source,
+                                       bit == CONTROLLER_MEMORY && probe->state == PROBE_OK ? "; probe: " : "",
+                                       bit == CONTROLLER_MEMORY && probe->state == PROBE_OK ? probe->detail : "");
+                else if (!available)
+                        k = report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, NULL,
+                                       "%s: not available in the root cgroup (/sys/fs/cgroup/cgroup.controllers: %s); "
+                                       "the kernel lacks it or it is bound to a v1 hierarchy",
+                                       name, avail_list);
+                else if (!(bit & CONTROLLERS_WANTED))
+                        k = report_add(r, id, CHECK_WARN, NULL,
+                                       "%s: not delegated to %s (systemd never delegates it): no %s limits for pods",
+                                       name, unit, name);
+                else
+                        k = report_add(r, id, CHECK_FAIL, fix, "%s: not delegated to %s (%s: %s)", name, unit, source,
+                                       c->cgroup.live_known ? live_list : config_list);
+        }
+out:
+        buf_free(&config);
+        buf_free(&d);
+        return k;
+}
+
 int check_cgroup(struct check_ctx *c, struct report *r) {
-        return check_cgroup_v2(c, r);
+        int k = check_cgroup_v2(c, r);
+
+        if (k < 0)
+                return k;
+        return check_cgroup_delegation(c, r);
 }

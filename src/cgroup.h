@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "host.h"
 
@@ -43,3 +44,7 @@ struct cgroup_facts {
 /* Classifies the cgroup layout from /proc/self/mountinfo text. */
 int cgroup_layout_from_mountinfo(const char *mountinfo, enum cgroup_layout *ret);
 const char *cgroup_layout_to_string(enum cgroup_layout l);
+
+/* The cgroup of uid's user manager, user@UID.service, as a host path for the layout: under
+ * /sys/fs/cgroup (v2), /sys/fs/cgroup/unified (hybrid) or /sys/fs/cgroup/systemd (v1). */
+char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid);

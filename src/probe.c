@@ -7,10 +7,6 @@ const struct probes *probe_userns(struct check_ctx *c) {
         return &c->probes;
 }
 
-const struct probe_outcome *probe_cgroup(struct check_ctx *c) {
-        return &c->probes.cgroup;
-}
-
 const char *probe_state_to_string(enum probe_state s) {
         static const char *const names[] = { "not run", "ok", "failed", "skipped" };
 

@@ -13,6 +13,8 @@ int main(void) {
         srunner_add_suite(sr, distro_suite());
         srunner_add_suite(sr, users_suite());
         srunner_add_suite(sr, cgroup_suite());
+        srunner_add_suite(sr, unitfile_suite());
+        srunner_add_suite(sr, delegation_suite());
         srunner_add_suite(sr, rules_suite());
         srunner_add_suite(sr, json_suite());
         srunner_add_suite(sr, template_suite());

@@ -9,6 +9,8 @@ Suite *host_suite(void);
 Suite *distro_suite(void);
 Suite *users_suite(void);
 Suite *cgroup_suite(void);
+Suite *unitfile_suite(void);
+Suite *delegation_suite(void);
 Suite *rules_suite(void);
 Suite *json_suite(void);
 Suite *template_suite(void);
