@@ -142,12 +142,18 @@ static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
                              ? "; the kernel command line forces it off (remove systemd.unified_cgroup_hierarchy=0)"
                              : "";
         switch (c->cgroup.layout) {
-        case CGROUP_LAYOUT_HYBRID:
+        case CGROUP_LAYOUT_HYBRID: {
+                _cleanup_free_ char *unified = NULL, *unified_names = NULL;
+
+                /* The controllers v1 hierarchies do not claim may appear on the unified mount. */
+                if (host_read_line(c->host, "/sys/fs/cgroup/unified/cgroup.controllers", &unified) >= 0)
+                        unified_names = controllers_to_string(controllers_from_string(unified, NULL));
                 return report_add(r, "cgroup.v2", CHECK_FAIL, fix,
                                   "hybrid hierarchy: controllers are on cgroup v1, cgroup2 only at "
-                                  "/sys/fs/cgroup/unified without controllers; no resource limits for rootless "
-                                  "containers%s",
-                                  forced_off);
+                                  "/sys/fs/cgroup/unified (controllers there: %s); no resource limits for "
+                                  "rootless containers%s",
+                                  unified_names ? unified_names : "none", forced_off);
+        }
         case CGROUP_LAYOUT_V1:
                 return report_add(r, "cgroup.v2", CHECK_FAIL, fix,
                                   "cgroup v1 only: no delegation of controllers to a user; no resource limits for "

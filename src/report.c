@@ -159,8 +159,20 @@ void report_print_text(FILE *f, const struct check_ctx *c, const struct report *
                 snprintf(status, sizeof status, "%s", check_status_to_string(cr->status));
                 fprintf(f, "%-32s  %s%-6s%s  %s%s\n", cr->id, color ? check_color(cr->status) : "", status,
                         color ? RESET : "", cr->detail, cr->ignored ? " (ignored)" : "");
-                if (cr->fix)
-                        print_indented(f, "fix: ", cr->fix, col + 8);
+                if (cr->fix) {
+                        const char *same = NULL;
+
+                        /* Several checks often share one fix (cgroup.v2's reboot): print it once. */
+                        for (size_t k = 0; k < i && !same; k++)
+                                if (r->checks[k].fix && strcmp(r->checks[k].fix, cr->fix) == 0)
+                                        same = r->checks[k].id;
+                        if (same) {
+                                _cleanup_free_ char *see = xstrdup_printf("see %s", same);
+
+                                print_indented(f, "fix: ", see ? see : cr->fix, col + 8);
+                        } else
+                                print_indented(f, "fix: ", cr->fix, col + 8);
+                }
                 if (cr->ignored)
                         continue;
                 if (cr->status == CHECK_FAIL)
