@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include "suites.h"
+
+Suite *sysctl_suite(void) {
+        return suite_create("sysctl");
+}
