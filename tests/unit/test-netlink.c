@@ -6,8 +6,10 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "netlink.h"
 #include "suites.h"
 
