@@ -30,6 +30,7 @@ static int64_t now_ms(void) {
 
 static int spawn_one(struct version_query *q) {
         posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
         int p[2], r;
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
 
@@ -47,8 +48,17 @@ static int spawn_one(struct version_query *q) {
                 r = posix_spawn_file_actions_adddup2(&fa, p[1], 1);
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+        /* Its own process group, so that a wrapper script's children die with it at the deadline. */
         if (r == 0)
-                r = posix_spawn(&q->pid, q->path, &fa, NULL, argv, environ);
+                r = posix_spawnattr_init(&attr);
+        if (r == 0) {
+                r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+                if (r == 0)
+                        r = posix_spawnattr_setpgroup(&attr, 0);
+                if (r == 0)
+                        r = posix_spawn(&q->pid, q->path, &fa, &attr, argv, environ);
+                posix_spawnattr_destroy(&attr);
+        }
         posix_spawn_file_actions_destroy(&fa);
         close(p[1]);
         if (r != 0) {
@@ -152,7 +162,7 @@ int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
         for (size_t i = 0; i < n; i++) {
                 if (q[i].pid > 0) {
                         q[i].timed_out = true;
-                        kill(q[i].pid, SIGKILL);
+                        kill(-q[i].pid, SIGKILL);
                         reap(&q[i], 0);
                 }
                 if (q[i].fd >= 0)
