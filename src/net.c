@@ -1,8 +1,633 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "checks.h"
+#include "kmod.h"
+#include "net.h"
+#include "sysctl.h"
+#include "util.h"
+#include "version.h"
+
+/* A --version that has not answered by then is not worth the wait: check stays fast. */
+#define NET_VERSION_TIMEOUT_MS 40u
+
+int resolv_conf_parse(const char *text, char ***ret_nameservers) {
+        _cleanup_free_ char *copy = strdup(text);
+        _cleanup_strv_free_ char **l = NULL;
+        char *cursor = copy, *line;
+        int err = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
+                const char *rest;
+                size_t n;
+
+                line = strstrip(line);
+                rest = startswith(line, "nameserver");
+                if (!rest || (*rest != ' ' && *rest != '\t'))
+                        continue;
+                rest += strspn(rest, " \t");
+                n = strcspn(rest, " \t#;");
+                if (n == 0 || n >= 64 || strv_length(l) >= RESOLV_NAMESERVERS_MAX)
+                        continue;
+                {
+                        char addr[64];
+
+                        memcpy(addr, rest, n);
+                        addr[n] = '\0';
+                        if (strv_push(&l, addr) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (err < 0)
+                return err;
+        if (!l) {
+                l = calloc(1, sizeof *l);
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret_nameservers = TAKE_PTR(l);
+        return 0;
+}
+
+bool nameserver_usable_in_pod(const char *address) {
+        uint8_t a[16];
+        char plain[64];
+        size_t n = strcspn(address, "%");       /* fe80::1%eth0 */
+
+        if (n >= sizeof plain)
+                return false;
+        memcpy(plain, address, n);
+        plain[n] = '\0';
+        if (inet_pton(AF_INET, plain, a) == 1)
+                return a[0] != 127 && a[0] != 0 && !(a[0] == 169 && a[1] == 254) && a[0] < 224;
+        if (inet_pton(AF_INET6, plain, a) == 1) {
+                static const uint8_t zero[16], loop[16] = { [15] = 1 };
+
+                if (memcmp(a, zero, 16) == 0 || memcmp(a, loop, 16) == 0)
+                        return false;
+                if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+                        return false;   /* link-local */
+                if (a[0] == 0xff)
+                        return false;   /* multicast */
+                /* ::ffff:127.0.0.1 */
+                if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff)
+                        return a[12] != 127 && a[12] != 0;
+                return true;
+        }
+        return false;
+}
+
+static int hex_field(const char *s, size_t want, unsigned long *ret) {
+        char *end;
+
+        if (strlen(s) != want || s[strspn(s, "0123456789abcdefABCDEF")] != '\0')
+                return -EBADMSG;
+        errno = 0;
+        *ret = strtoul(s, &end, 16);
+        return errno == 0 && *end == '\0' ? 0 : -EBADMSG;
+}
+
+int proc_net_tcp_listening(const char *text, uint16_t port) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *cursor = copy, *line;
+        unsigned lineno = 0;
+        int err = 0, found = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
+                _cleanup_strv_free_ char **f = NULL;
+                unsigned long st, p;
+                char *colon;
+
+                if (++lineno == 1)
+                        continue;       /* "  sl  local_address rem_address   st ..." */
+                if (strv_split(line, " \t", &f) < 0)
+                        return -ENOMEM;
+                if (strv_length(f) == 0)
+                        continue;
+                /* "0: 0100007F:1A0B 00000000:0000 0A ..." */
+                if (strv_length(f) < 4)
+                        return -EBADMSG;
+                colon = strchr(f[1], ':');
+                if (!colon || (colon - f[1] != 8 && colon - f[1] != 32))
+                        return -EBADMSG;
+                if (hex_field(colon + 1, 4, &p) < 0 || hex_field(f[3], 2, &st) < 0)
+                        return -EBADMSG;
+                if (st == 0x0A && p == port)
+                        found = 1;
+        }
+        return err < 0 ? err : found;
+}
+
+bool lxc_usernet_allows(const char *text, const char *user, char * const *groups) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *cursor = copy, *line;
+        int err = 0;
+
+        if (!copy)
+                return false;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
+                _cleanup_strv_free_ char **f = NULL;
+                uint32_t count;
+                bool match;
+
+                line = strstrip(line);
+                if (line[0] == '#' || line[0] == '\0')
+                        continue;
+                /* "user type link count", e.g. "alice veth lxcbr0 10" or "@devs veth lxcbr0 2". */
+                if (strv_split(line, " \t", &f) < 0 || strv_length(f) != 4)
+                        continue;
+                if (f[0][0] == '@')
+                        match = groups && strv_contains(groups, f[0] + 1);
+                else
+                        match = user && strcmp(f[0], user) == 0;
+                if (match && strcmp(f[1], "veth") == 0 && parse_u32(f[3], &count) >= 0 && count > 0)
+                        return true;
+        }
+        return false;
+}
+
+static char *install_fix(const struct check_ctx *c, const char *debian_packages) {
+        _cleanup_strv_free_ char **pk = NULL;
+        struct buf b = {};
+
+        if (strv_split(debian_packages, " ", &pk) < 0 || buf_puts(&b, distro_install_command(&c->distro)) < 0)
+                goto oom;
+        for (char **p = pk; *p; p++)
+                if (buf_printf(&b, " %s", distro_package(&c->distro, *p)) < 0)
+                        goto oom;
+        return buf_steal(&b);
+oom:
+        buf_free(&b);
+        return NULL;
+}
+
+/* The user's groups: all of them through NSS on the live host, the primary one under --root. */
+static int user_groups(const struct check_ctx *c, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        gid_t gids[256];
+        int n = ELEMENTSOF(gids);
+
+        if (!c->host->offline && c->user.name) {
+                if (getgrouplist(c->user.name, c->user.gid, gids, &n) < 0)
+                        n = ELEMENTSOF(gids);
+        } else {
+                gids[0] = c->user.gid;
+                n = 1;
+        }
+        for (int i = 0; i < n; i++) {
+                struct group gr, *res = NULL;
+                char buf[4096];
+
+                if (c->host->offline)
+                        break;
+                if (getgrgid_r(gids[i], &gr, buf, sizeof buf, &res) == 0 && res && strv_push(&names, res->gr_name) < 0)
+                        return -ENOMEM;
+        }
+        if (!names && !(names = calloc(1, sizeof *names)))
+                return -ENOMEM;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+static bool user_in_gid(const struct check_ctx *c, gid_t gid) {
+        gid_t gids[256];
+        int n = ELEMENTSOF(gids);
+
+        if (c->user.gid == gid)
+                return true;
+        if (c->host->offline || !c->user.name || getgrouplist(c->user.name, c->user.gid, gids, &n) < 0)
+                return false;
+        for (int i = 0; i < n; i++)
+                if (gids[i] == gid)
+                        return true;
+        return false;
+}
+
+static int check_tun(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL;
+        const char *user = strna(c->user.name);
+        struct stat st;
+        bool rw;
+        int k;
+
+        if (c->host->offline) {
+                struct kmod_db db;
+                struct kmod_info info;
+
+                kmod_db_init(&db, c->host, c->kernel_release);
+                k = kmod_lookup(&db, "tun", "CONFIG_TUN", &info);
+                kmod_db_done(&db);
+                if (k < 0)
+                        return k;
+                if (info.state == KMOD_ABSENT)
+                        return report_add(r, "net.tun", CHECK_FAIL,
+                                          "boot a kernel with CONFIG_TUN (every distribution kernel has it as the tun module)",
+                                          "the kernel has no tun driver (%s): slirp4netns and pasta cannot give pods a network",
+                                          info.source);
+                return report_add(r, "net.tun", CHECK_PASS, NULL,
+                                  "tun is %s (%s); /dev/net/tun's mode is only known on the running host",
+                                  kmod_state_to_string(info.state), info.source);
+        }
+
+        if (!c->no_probes) {
+                const struct probes *p = probe_userns(c);
+
+                if (p->tun.state == PROBE_OK)
+                        return report_add(r, "net.tun", CHECK_PASS, NULL, "/dev/net/tun opened in %s's user namespace: %s",
+                                          user, p->tun.detail);
+                if (p->tun.state == PROBE_FAILED)
+                        return report_add(r, "net.tun", CHECK_FAIL,
+                                          "sudo chmod 0666 /dev/net/tun && echo 'KERNEL==\"tun\", MODE=\"0666\"' | "
+                                          "sudo tee /etc/udev/rules.d/50-usernode-tun.rules",
+                                          "/dev/net/tun could not be used in %s's user namespace: %s", user, p->tun.detail);
+        }
+
+        k = host_stat(c->host, "/dev/net/tun", &st, true);
+        if (k < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 200) {
+                struct kmod_db db;
+                struct kmod_info info = { .state = KMOD_ABSENT };
+
+                kmod_db_init(&db, c->host, c->kernel_release);
+                k = kmod_lookup(&db, "tun", "CONFIG_TUN", &info);
+                kmod_db_done(&db);
+                if (k < 0)
+                        return k;
+                if (info.state == KMOD_AVAILABLE)
+                        return report_add(r, "net.tun", CHECK_FAIL,
+                                          "sudo modprobe tun && echo tun | sudo tee -a /etc/modules-load.d/usernode.conf",
+                                          "no /dev/net/tun: the tun module is not loaded; pods get no network");
+                if (info.state == KMOD_ABSENT)
+                        return report_add(r, "net.tun", CHECK_FAIL, "boot a kernel with CONFIG_TUN",
+                                          "no /dev/net/tun and no tun driver (%s): pods get no network", info.source);
+                return report_add(r, "net.tun", CHECK_FAIL, "sudo mknod -m 0666 /dev/net/tun c 10 200",
+                                  "/dev/net/tun is missing or not the tun device (char 10:200) although the kernel has tun");
+        }
+        if (c->user.uid == 0)
+                rw = true;
+        else if (st.st_uid == c->user.uid)
+                rw = (st.st_mode & 0600) == 0600;
+        else if (user_in_gid(c, st.st_gid))
+                rw = (st.st_mode & 0060) == 0060;
+        else
+                rw = (st.st_mode & 0006) == 0006;
+        if (rw)
+                return report_add(r, "net.tun", CHECK_PASS, NULL, "/dev/net/tun (char 10:200, mode %04o) is read-write for %s%s",
+                                  (unsigned) (st.st_mode & 07777), user,
+                                  c->no_probes ? "" : " (the live probe did not run)");
+        fix = xstrdup_printf("sudo chmod 0666 /dev/net/tun && echo 'KERNEL==\"tun\", MODE=\"0666\"' | "
+                             "sudo tee /etc/udev/rules.d/50-usernode-tun.rules");
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "net.tun", CHECK_FAIL, fix,
+                          "/dev/net/tun is mode %04o, owner %u:%u: %s cannot open it, so slirp4netns and pasta cannot "
+                          "create the node's tap device",
+                          (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid, (unsigned) st.st_gid, user);
+}
+
+static const char *const lxc_user_nic_paths[] = {
+        "/usr/lib/x86_64-linux-gnu/lxc/lxc-user-nic", "/usr/lib/aarch64-linux-gnu/lxc/lxc-user-nic",
+        "/usr/libexec/lxc/lxc-user-nic", "/usr/lib/lxc/lxc-user-nic", "/usr/lib64/lxc/lxc-user-nic",
+};
+
+struct drivers {
+        char *pasta, *slirp4netns, *rootlesskit, *lxc_user_nic;
+        bool lxc_allowed;
+        char v_pasta[64], v_slirp[64], v_rootlesskit[64];
+        bool versions_read;
+};
+
+static void drivers_done(struct drivers *d) {
+        free(d->pasta);
+        free(d->slirp4netns);
+        free(d->rootlesskit);
+        free(d->lxc_user_nic);
+}
+
+static void version_text(const struct version_query *q, char *buf, size_t size) {
+        char v[48];
+
+        if (q->spawn_error < 0)
+                snprintf(buf, size, "does not run: %s", strerror(-q->spawn_error));
+        else if (q->timed_out)
+                snprintf(buf, size, "version not read within %u ms", NET_VERSION_TIMEOUT_MS);
+        else if (version_extract(q->output, v, sizeof v) >= 0)
+                snprintf(buf, size, "%s", v);
+        else
+                snprintf(buf, size, "version unknown");
+}
+
+static int drivers_find(struct check_ctx *c, struct drivers *d) {
+        _cleanup_free_ char *usernet = NULL;
+        struct version_query q[3] = {};
+        size_t n = 0, iq_pasta = SIZE_MAX, iq_slirp = SIZE_MAX, iq_rk = SIZE_MAX;
+
+        (void) host_find_executable(c->host, "pasta", &d->pasta);
+        (void) host_find_executable(c->host, "slirp4netns", &d->slirp4netns);
+        (void) host_find_executable(c->host, "rootlesskit", &d->rootlesskit);
+        for (size_t i = 0; i < ELEMENTSOF(lxc_user_nic_paths) && !d->lxc_user_nic; i++) {
+                struct stat st;
+
+                /* It is useless unless setuid root: it creates the veth on the host side. */
+                if (host_stat(c->host, lxc_user_nic_paths[i], &st, true) >= 0 && S_ISREG(st.st_mode) &&
+                    st.st_uid == 0 && (st.st_mode & S_ISUID) && !(d->lxc_user_nic = strdup(lxc_user_nic_paths[i])))
+                        return -ENOMEM;
+        }
+        if (d->lxc_user_nic && host_read_file(c->host, "/etc/lxc/lxc-usernet", 1024 * 1024, &usernet, NULL) >= 0) {
+                _cleanup_strv_free_ char **groups = NULL;
+
+                if (user_groups(c, &groups) < 0)
+                        return -ENOMEM;
+                d->lxc_allowed = lxc_usernet_allows(usernet, c->user.name, groups);
+        }
+        if (c->host->offline)
+                return 0;
+        if (d->pasta) {
+                iq_pasta = n;
+                q[n++].path = d->pasta;
+        }
+        if (d->slirp4netns) {
+                iq_slirp = n;
+                q[n++].path = d->slirp4netns;
+        }
+        if (d->rootlesskit) {
+                iq_rk = n;
+                q[n++].path = d->rootlesskit;
+        }
+        if (n == 0)
+                return 0;
+        if (version_query_run(q, n, NET_VERSION_TIMEOUT_MS) < 0)
+                return -ENOMEM;
+        d->versions_read = true;
+        if (iq_pasta != SIZE_MAX)
+                version_text(&q[iq_pasta], d->v_pasta, sizeof d->v_pasta);
+        if (iq_slirp != SIZE_MAX)
+                version_text(&q[iq_slirp], d->v_slirp, sizeof d->v_slirp);
+        if (iq_rk != SIZE_MAX)
+                version_text(&q[iq_rk], d->v_rootlesskit, sizeof d->v_rootlesskit);
+        return 0;
+}
+
+static bool rootlesskit_has_pasta(const struct drivers *d) {
+        /* rootlesskit learnt --net=pasta in 2.0. */
+        return d->rootlesskit && d->versions_read && (d->v_rootlesskit[0] == 'v' || isdigit((unsigned char) d->v_rootlesskit[0])) &&
+               version_compare(d->v_rootlesskit, "2.0") >= 0;
+}
+
+static int check_driver(struct check_ctx *c, struct report *r, const struct drivers *d) {
+        _cleanup_free_ char *fix = NULL;
+        struct buf found = {};
+        const char *pick = NULL, *why = "";
+        int k;
+
+#define DESCRIBE(name, path, v)                                                                                     \
+        if (buf_printf(&found, "%s%s %s", found.len ? ", " : "", name,                                              \
+                       !(path) ? "absent" : d->versions_read ? (v) : "present (version not read under --root)") < 0) \
+                goto oom;
+        DESCRIBE("rootlesskit", d->rootlesskit, d->v_rootlesskit);
+        DESCRIBE("slirp4netns", d->slirp4netns, d->v_slirp);
+        DESCRIBE("pasta", d->pasta, d->v_pasta);
+#undef DESCRIBE
+        if (buf_printf(&found, ", lxc-user-nic %s", !d->lxc_user_nic ? "absent"
+                                                    : d->lxc_allowed ? "allowed for the user"
+                                                                     : "present, no /etc/lxc/lxc-usernet entry for the user") < 0)
+                goto oom;
+
+        if (c->engine == ENGINE_K3S) {
+                /* k3s embeds rootlesskit and always drives slirp4netns (pkg/rootless). */
+                if (d->slirp4netns) {
+                        pick = "slirp4netns";
+                        why = " (k3s's built-in rootlesskit only drives slirp4netns)";
+                }
+        } else if (d->rootlesskit) {
+                if (d->lxc_allowed)
+                        pick = "lxc-user-nic";
+                else if (d->pasta && rootlesskit_has_pasta(d))
+                        pick = "pasta";
+                else if (d->slirp4netns) {
+                        pick = "slirp4netns";
+                        if (d->pasta)
+                                why = " (pasta needs rootlesskit >= 2.0)";
+                }
+        }
+        if (pick) {
+                k = report_add(r, "net.driver", CHECK_PASS, NULL, "%s; up --net auto picks %s%s", found.data, pick, why);
+                buf_free(&found);
+                return k;
+        }
+        fix = install_fix(c, c->engine == ENGINE_K3S ? "slirp4netns" : "rootlesskit slirp4netns passt");
+        if (!fix)
+                goto oom;
+        k = report_add(r, "net.driver", CHECK_FAIL, fix, "%s: no network driver usable by %s", found.data,
+                       c->engine == ENGINE_K3S ? "k3s --rootless (it needs slirp4netns)" : "rootlesskit");
+        buf_free(&found);
+        return k;
+oom:
+        buf_free(&found);
+        return -ENOMEM;
+}
+
+static int check_source_ip(struct check_ctx *c, struct report *r, const struct drivers *d) {
+        _cleanup_free_ char *fix = NULL;
+
+        if (d->lxc_allowed)
+                return report_add(r, "net.source-ip", CHECK_PASS, NULL,
+                                  "lxc-user-nic is allowed for %s: a real veth keeps clients' source addresses",
+                                  strna(c->user.name));
+        if (d->slirp4netns && (d->rootlesskit || c->engine == ENGINE_K3S))
+                return report_add(r, "net.source-ip", CHECK_PASS, NULL,
+                                  "slirp4netns is present: rootlesskit's slirp4netns port driver keeps clients' source "
+                                  "addresses (up --port-driver slirp4netns; slower than the builtin driver)");
+        fix = install_fix(c, "slirp4netns");
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "net.source-ip", CHECK_WARN, fix,
+                          "neither slirp4netns nor an allowed lxc-user-nic: the builtin port driver shows every "
+                          "client as coming from the node's gateway (source IP hidden)");
+}
+
+static int check_dns(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *text = NULL, *upstream = NULL;
+        _cleanup_strv_free_ char **ns = NULL, **ns_up = NULL;
+        struct buf bad = {}, good = {};
+        int k;
+
+        k = host_read_file(c->host, "/etc/resolv.conf", 1024 * 1024, &text, NULL);
+        if (k < 0)
+                return report_add(r, "net.dns", CHECK_WARN,
+                                  "write /etc/resolv.conf with a reachable server, e.g. 'nameserver 192.0.2.53'",
+                                  "cannot read /etc/resolv.conf: %s: pods fall back to no DNS", strerror(-k));
+        k = resolv_conf_parse(text, &ns);
+        if (k < 0)
+                return k;
+        for (char **s = ns; *s; s++) {
+                struct buf *b = nameserver_usable_in_pod(*s) ? &good : &bad;
+
+                if (buf_printf(b, "%s%s", b->len ? " " : "", *s) < 0)
+                        goto oom;
+        }
+        if (!bad.len && good.len) {
+                k = report_add(r, "net.dns", CHECK_PASS, NULL, "/etc/resolv.conf nameservers: %s", good.data);
+                goto out;
+        }
+        if (host_read_file(c->host, "/run/systemd/resolve/resolv.conf", 1024 * 1024, &upstream, NULL) >= 0 &&
+            resolv_conf_parse(upstream, &ns_up) >= 0) {
+                struct buf up = {};
+                bool all = ns_up[0] != NULL;
+
+                for (char **s = ns_up; *s; s++)
+                        all = all && nameserver_usable_in_pod(*s);
+                if (all) {
+                        for (char **s = ns_up; *s; s++)
+                                if (buf_printf(&up, "%s%s", up.len ? " " : "", *s) < 0) {
+                                        buf_free(&up);
+                                        goto oom;
+                                }
+                        k = report_add(r, "net.dns", CHECK_PASS, NULL,
+                                       "/etc/resolv.conf points at %s (not reachable from the node); up uses "
+                                       "/run/systemd/resolve/resolv.conf's upstreams: %s",
+                                       bad.len ? bad.data : "no server", up.data);
+                        buf_free(&up);
+                        goto out;
+                }
+        }
+        if (!bad.len && !good.len) {
+                k = report_add(r, "net.dns", CHECK_WARN,
+                               "add a 'nameserver ADDRESS' line for a reachable DNS server to /etc/resolv.conf",
+                               "/etc/resolv.conf lists no nameserver: pods resolve no names outside the cluster");
+                goto out;
+        }
+        k = report_add(r, "net.dns", CHECK_WARN,
+                       "add a non-loopback 'nameserver ADDRESS' line to /etc/resolv.conf, or run systemd-resolved so "
+                       "that /run/systemd/resolve/resolv.conf lists the upstream servers",
+                       "/etc/resolv.conf nameservers %s are loopback/link-local and unreachable from the node's network "
+                       "namespace%s%s, and no upstream list in /run/systemd/resolve/resolv.conf",
+                       bad.data, good.len ? "; usable: " : "", good.len ? good.data : "");
+out:
+        buf_free(&bad);
+        buf_free(&good);
+        return k;
+oom:
+        buf_free(&bad);
+        buf_free(&good);
+        return -ENOMEM;
+}
+
+static int check_ports(struct check_ctx *c, struct report *r) {
+        static const struct {
+                uint16_t port;
+                const char *what;
+        } ports[] = {
+                { 6443, "API server" },
+                { 10250, "kubelet" },
+        };
+        static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+        char *text[2] = {};
+        struct buf busy = {};
+        bool any = false;
+        int k = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                k = host_read_file(c->host, files[i], HOST_FILE_MAX, &text[i], NULL);
+                if (k == -ENOMEM)
+                        goto out;
+                any = any || k >= 0;
+        }
+        if (!any) {
+                k = report_add(r, "net.ports", CHECK_SKIP, NULL, "no /proc/net/tcp or tcp6%s: listening ports unknown",
+                               c->host->offline ? " under the root" : "");
+                goto out;
+        }
+        for (size_t p = 0; p < ELEMENTSOF(ports); p++) {
+                bool listening = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                        if (!text[i])
+                                continue;
+                        k = proc_net_tcp_listening(text[i], ports[p].port);
+                        if (k == -ENOMEM)
+                                goto out;
+                        if (k < 0) {
+                                k = report_add(r, "net.ports", CHECK_WARN, NULL, "cannot parse %s: %s", files[i],
+                                               strerror(-k));
+                                goto out;
+                        }
+                        listening = listening || k > 0;
+                }
+                if (listening && buf_printf(&busy, "%s%u (%s)", busy.len ? ", " : "", ports[p].port, ports[p].what) < 0) {
+                        k = -ENOMEM;
+                        goto out;
+                }
+        }
+        if (busy.len)
+                k = report_add(r, "net.ports", CHECK_WARN,
+                               "usernode up --ephemeral (picks free ports), or stop what listens there",
+                               "already listening on the host: %s", busy.data);
+        else
+                k = report_add(r, "net.ports", CHECK_PASS, NULL, "6443 (API server) and 10250 (kubelet) are free");
+out:
+        buf_free(&busy);
+        free(text[0]);
+        free(text[1]);
+        return k;
+}
+
+static int check_ipv6(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL;
+        enum sysctl_source src;
+        int64_t v;
+        int k;
+
+        k = sysctl_read(c->host, "net.ipv6.conf.all.disable_ipv6", c->host->offline ? "0" : NULL, &v, 1, &src);
+        if (k == -ENOENT) {
+                fix = distro_kernel_cmdline_fix(&c->distro, "ipv6.disable=0");
+                if (!fix)
+                        return -ENOMEM;
+                return report_add(r, "net.ipv6", CHECK_WARN, fix,
+                                  "no /proc/sys/net/ipv6: the kernel runs without IPv6 (ipv6.disable=1?): IPv4-only node");
+        }
+        if (k < 0)
+                return report_add(r, "net.ipv6", CHECK_WARN, NULL, "cannot read net.ipv6.conf.all.disable_ipv6: %s",
+                                  strerror(-k));
+        if (v == 0)
+                return report_add(r, "net.ipv6", CHECK_PASS, NULL, "IPv6 is on (net.ipv6.conf.all.disable_ipv6 = 0, %s)",
+                                  sysctl_source_to_string(src));
+        return report_add(r, "net.ipv6", CHECK_WARN,
+                          "echo 'net.ipv6.conf.all.disable_ipv6=0' | sudo tee -a /etc/sysctl.d/50-usernode.conf && "
+                          "sudo sysctl -p /etc/sysctl.d/50-usernode.conf",
+                          "net.ipv6.conf.all.disable_ipv6 = %" PRId64 " (%s): IPv4-only node", v, sysctl_source_to_string(src));
+}
 
 int check_net(struct check_ctx *c, struct report *r) {
-        return 0;
+        struct drivers d = {};
+        int k;
+
+        k = check_tun(c, r);
+        if (k >= 0)
+                k = drivers_find(c, &d);
+        if (k >= 0)
+                k = check_driver(c, r, &d);
+        if (k >= 0)
+                k = check_dns(c, r);
+        if (k >= 0)
+                k = check_ports(c, r);
+        if (k >= 0)
+                k = check_ipv6(c, r);
+        if (k >= 0)
+                k = check_source_ip(c, r, &d);
+        drivers_done(&d);
+        return k;
 }

@@ -1,8 +1,334 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "checks.h"
+#include "sysctl.h"
+#include "util.h"
+
+int sysctl_parse_ints(const char *text, int64_t *ret, size_t n) {
+        const char *p = text;
+        int64_t v[8];
+
+        if (n == 0 || n > ELEMENTSOF(v))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                char word[24];
+                size_t len;
+
+                if (i > 0) {
+                        if (*p != ' ' && *p != '\t')
+                                return -EINVAL;
+                        p += strspn(p, " \t");
+                }
+                len = strcspn(p, " \t\n");
+                if (len == 0 || len >= sizeof word)
+                        return len == 0 ? -EINVAL : -ERANGE;
+                memcpy(word, p, len);
+                word[len] = '\0';
+                if (parse_i64(word, &v[i]) < 0)
+                        return -EINVAL;
+                p += len;
+        }
+        if (*p == '\n')
+                p++;
+        if (*p != '\0')
+                return -EINVAL;
+        memcpy(ret, v, n * sizeof *v);
+        return 0;
+}
+
+/* "net/ipv4/ip_forward" and "net.ipv4.ip_forward" name one key; the first separator decides. */
+static void key_normalize(char *k) {
+        char *sep = k + strcspn(k, "./");
+
+        if (*sep != '/')
+                return;
+        for (char *p = k; *p; p++)
+                *p = *p == '/' ? '.' : *p == '.' ? '/' : *p;
+}
+
+int sysctl_conf_find(const char *text, const char *key, char **ret_value) {
+        _cleanup_free_ char *copy = strdup(text), *found = NULL;
+        char *cursor = copy, *line;
+        int err = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
+                char *eq, *k, *v;
+
+                line = strstrip(line);
+                if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+                        continue;
+                eq = strchr(line, '=');
+                if (!eq)
+                        continue;       /* systemd-sysctl ignores such lines with a warning */
+                *eq = '\0';
+                k = strstrip(line);
+                if (k[0] == '-')
+                        k++;    /* "-key = value": errors ignored when applied */
+                v = strstrip(eq + 1);
+                key_normalize(k);
+                if (strcmp(k, key) != 0)
+                        continue;
+                free(found);
+                found = strdup(v);
+                if (!found)
+                        return -ENOMEM;
+        }
+        if (err < 0)
+                return err;
+        if (!found)
+                return 0;
+        *ret_value = TAKE_PTR(found);
+        return 1;
+}
+
+static int conf_names_cmp(const void *a, const void *b) {
+        return strcmp(strrchr(*(char * const *) a, '/') + 1, strrchr(*(char * const *) b, '/') + 1);
+}
+
+/* sysctl.d(5): files by name across the directories, an earlier directory masking a later one's
+ * file of the same name; /etc/sysctl.conf last, as `sysctl --system` applies it. */
+static int conf_lookup(const struct host *h, const char *key, char **ret_value) {
+        static const char *const dirs[] = { "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
+                                            "/usr/lib/sysctl.d", "/lib/sysctl.d" };
+        _cleanup_strv_free_ char **files = NULL;
+        _cleanup_free_ char *value = NULL;
+        size_t n;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_closedir_ DIR *d = NULL;
+                struct dirent *de;
+
+                if (host_opendir(h, dirs[i], &d) < 0)
+                        continue;
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *p = NULL;
+                        size_t len = strlen(de->d_name);
+                        bool masked = false;
+
+                        if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+                                continue;
+                        for (char **f = files; f && *f && !masked; f++)
+                                masked = strcmp(strrchr(*f, '/') + 1, de->d_name) == 0;
+                        if (masked || strv_length(files) >= 1024)
+                                continue;
+                        p = xstrdup_printf("%s/%s", dirs[i], de->d_name);
+                        if (!p || strv_push(&files, p) < 0)
+                                return -ENOMEM;
+                }
+        }
+        n = strv_length(files);
+        if (n > 0)
+                qsort(files, n, sizeof *files, conf_names_cmp);
+        if (strv_push(&files, "/etc/sysctl.conf") < 0)
+                return -ENOMEM;
+        for (char **f = files; *f; f++) {
+                _cleanup_free_ char *text = NULL, *v = NULL;
+
+                if (host_read_file(h, *f, 1024 * 1024, &text, NULL) < 0)
+                        continue;
+                r = sysctl_conf_find(text, key, &v);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        free(value);
+                        value = TAKE_PTR(v);
+                }
+        }
+        if (!value)
+                return 0;
+        *ret_value = TAKE_PTR(value);
+        return 1;
+}
+
+int sysctl_read(const struct host *h, const char *key, const char *kernel_default, int64_t *ret, size_t n,
+                enum sysctl_source *ret_source) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        int r;
+
+        path = xstrdup_printf("/proc/sys/%s", key);
+        if (!path)
+                return -ENOMEM;
+        for (char *p = path + strlen("/proc/sys/"); *p; p++)
+                if (*p == '.')
+                        *p = '/';
+        r = host_read_file(h, path, 4096, &text, NULL);
+        if (r >= 0) {
+                r = sysctl_parse_ints(text, ret, n);
+                if (r >= 0 && ret_source)
+                        *ret_source = SYSCTL_SOURCE_PROC;
+                return r;
+        }
+        if (r != -ENOENT || !h->offline)
+                return r;
+        r = conf_lookup(h, key, &text);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                /* sysctl.d separates vectors with any run of blanks: make it one tab as /proc/sys does. */
+                char *w = text;
+
+                for (char *p = text; *p; p++) {
+                        bool blank = *p == ' ' || *p == '\t';
+
+                        if (blank && w > text && w[-1] == '\t')
+                                continue;
+                        *w++ = blank ? '\t' : *p;
+                }
+                *w = '\0';
+                r = sysctl_parse_ints(text, ret, n);
+                if (r >= 0 && ret_source)
+                        *ret_source = SYSCTL_SOURCE_CONF;
+                return r;
+        }
+        if (!kernel_default)
+                return -ENOENT;
+        r = sysctl_parse_ints(kernel_default, ret, n);
+        if (r >= 0 && ret_source)
+                *ret_source = SYSCTL_SOURCE_DEFAULT;
+        return r;
+}
+
+const char *sysctl_source_to_string(enum sysctl_source s) {
+        switch (s) {
+        case SYSCTL_SOURCE_PROC:
+                return "/proc/sys";
+        case SYSCTL_SOURCE_CONF:
+                return "sysctl.d";
+        default:
+                return "kernel default, set nowhere";
+        }
+}
+
+static char *sysctl_fix(const struct check_ctx *c, const char *setting, const char *setup_flags) {
+        return xstrdup_printf("sudo usernode setup --user %s%s (or: echo '%s' | sudo tee -a /etc/sysctl.d/50-usernode.conf "
+                              "&& sudo sysctl -p /etc/sysctl.d/50-usernode.conf)",
+                              strna(c->user.name), setup_flags, setting);
+}
+
+static int check_ip_forward(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL;
+        enum sysctl_source src;
+        int64_t v;
+        int k;
+
+        k = sysctl_read(c->host, "net.ipv4.ip_forward", "0", &v, 1, &src);
+        if (k < 0)
+                return report_add(r, "sysctl.ip_forward", CHECK_WARN, NULL, "cannot read net.ipv4.ip_forward: %s",
+                                  strerror(-k));
+        if (v == 1)
+                return report_add(r, "sysctl.ip_forward", CHECK_PASS, NULL, "net.ipv4.ip_forward = 1 (%s)",
+                                  sysctl_source_to_string(src));
+        fix = sysctl_fix(c, "net.ipv4.ip_forward=1", "");
+        if (!fix)
+                return -ENOMEM;
+        if (c->engine == ENGINE_K3S)
+                return report_add(r, "sysctl.ip_forward", CHECK_FAIL, fix,
+                                  "net.ipv4.ip_forward = %" PRId64 " (%s): k3s --rootless refuses to start unless it is 1",
+                                  v, sysctl_source_to_string(src));
+        return report_add(r, "sysctl.ip_forward", CHECK_WARN, fix,
+                          "net.ipv4.ip_forward = %" PRId64 " (%s): slirp4netns and pasta do not need it, but the "
+                          "lxc-user-nic veth path and routing between nodes do",
+                          v, sysctl_source_to_string(src));
+}
+
+static int check_ping_group_range(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL, *setting = NULL;
+        enum sysctl_source src;
+        int64_t v[2];
+        int k;
+
+        k = sysctl_read(c->host, "net.ipv4.ping_group_range", "1\t0", v, 2, &src);
+        if (k < 0)
+                return report_add(r, "sysctl.ping_group_range", CHECK_WARN, NULL,
+                                  "cannot read net.ipv4.ping_group_range: %s", strerror(-k));
+        if (v[0] <= (int64_t) c->user.gid && (int64_t) c->user.gid <= v[1])
+                return report_add(r, "sysctl.ping_group_range", CHECK_PASS, NULL,
+                                  "net.ipv4.ping_group_range = %" PRId64 " %" PRId64 " (%s) covers GID %u",
+                                  v[0], v[1], sysctl_source_to_string(src), (unsigned) c->user.gid);
+        setting = xstrdup_printf("net.ipv4.ping_group_range=0 2147483647");
+        fix = setting ? sysctl_fix(c, setting, "") : NULL;
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "sysctl.ping_group_range", CHECK_WARN, fix,
+                          "net.ipv4.ping_group_range = %" PRId64 " %" PRId64 " (%s) does not cover %s's GID %u: "
+                          "no unprivileged ICMP (ping) from pods",
+                          v[0], v[1], sysctl_source_to_string(src), strna(c->user.name), (unsigned) c->user.gid);
+}
+
+static int check_unprivileged_port_start(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL;
+        enum sysctl_source src;
+        int64_t v;
+        int k;
+
+        k = sysctl_read(c->host, "net.ipv4.ip_unprivileged_port_start", "1024", &v, 1, &src);
+        if (k == -ENOENT)
+                return report_add(r, "sysctl.unprivileged_port_start", CHECK_WARN, NULL,
+                                  "this kernel has no net.ipv4.ip_unprivileged_port_start (before 4.11): "
+                                  "no host ports below 1024 for a rootless node");
+        if (k < 0)
+                return report_add(r, "sysctl.unprivileged_port_start", CHECK_WARN, NULL,
+                                  "cannot read net.ipv4.ip_unprivileged_port_start: %s", strerror(-k));
+        if (v <= 80)
+                return report_add(r, "sysctl.unprivileged_port_start", CHECK_PASS, NULL,
+                                  "net.ipv4.ip_unprivileged_port_start = %" PRId64 " (%s): ports 80 and 443 can be published",
+                                  v, sysctl_source_to_string(src));
+        fix = sysctl_fix(c, "net.ipv4.ip_unprivileged_port_start=0", " --privileged-ports");
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "sysctl.unprivileged_port_start", CHECK_WARN, fix,
+                          "net.ipv4.ip_unprivileged_port_start = %" PRId64 " (%s): no host ports below %" PRId64
+                          " (a LoadBalancer on 80/443 cannot be published)",
+                          v, sysctl_source_to_string(src), v);
+}
+
+static int check_rp_filter(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *fix = NULL;
+        enum sysctl_source s_all, s_def;
+        int64_t all, def;
+        int k;
+
+        k = sysctl_read(c->host, "net.ipv4.conf.all.rp_filter", "0", &all, 1, &s_all);
+        if (k >= 0)
+                k = sysctl_read(c->host, "net.ipv4.conf.default.rp_filter", "0", &def, 1, &s_def);
+        if (k < 0)
+                return report_add(r, "sysctl.rp_filter", CHECK_WARN, NULL, "cannot read net.ipv4.conf.*.rp_filter: %s",
+                                  strerror(-k));
+        if (all != 1 && def != 1)
+                return report_add(r, "sysctl.rp_filter", CHECK_PASS, NULL,
+                                  "net.ipv4.conf.all.rp_filter = %" PRId64 ", default = %" PRId64 " (%s): not strict",
+                                  all, def, sysctl_source_to_string(s_all));
+        fix = xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
+                             "sudo tee -a /etc/sysctl.d/50-usernode.conf && sudo sysctl -p /etc/sysctl.d/50-usernode.conf");
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "sysctl.rp_filter", CHECK_WARN, fix,
+                          "net.ipv4.conf.all.rp_filter = %" PRId64 ", default = %" PRId64 " (%s): strict reverse-path "
+                          "filtering drops overlay (VXLAN) traffic between nodes",
+                          all, def, sysctl_source_to_string(s_all));
+}
 
 int check_sysctl(struct check_ctx *c, struct report *r) {
-        return 0;
+        int k;
+
+        k = check_ip_forward(c, r);
+        if (k >= 0)
+                k = check_ping_group_range(c, r);
+        if (k >= 0)
+                k = check_unprivileged_port_start(c, r);
+        if (k >= 0)
+                k = check_rp_filter(c, r);
+        return k;
 }

@@ -19,6 +19,12 @@ int main(void) {
         srunner_add_suite(sr, json_suite());
         srunner_add_suite(sr, template_suite());
         srunner_add_suite(sr, conffile_suite());
+        srunner_add_suite(sr, netlink_suite());
+        srunner_add_suite(sr, sysctl_suite());
+        srunner_add_suite(sr, kmod_suite());
+        srunner_add_suite(sr, net_suite());
+        srunner_add_suite(sr, limits_suite());
+        srunner_add_suite(sr, version_suite());
         srunner_set_fork_status(sr, CK_FORK);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bound on the nameserver lines taken from a resolv.conf (glibc uses 3; k3s passes all on). */
+#define RESOLV_NAMESERVERS_MAX 16u
+
+/* The "nameserver" addresses of resolv.conf text, in order. An unparsable address is kept as
+ * written (nameserver_usable_in_pod says no to it). */
+int resolv_conf_parse(const char *text, char ***ret_nameservers);
+/* False for loopback (127/8, ::1), link-local, multicast, unspecified and unparsable addresses:
+ * what cannot be reached from inside the node's network namespace. */
+bool nameserver_usable_in_pod(const char *address);
+
+/* /proc/net/tcp or tcp6 text: 1 when some socket LISTENs on port, 0 when none, -EBADMSG on a
+ * malformed line. */
+int proc_net_tcp_listening(const char *text, uint16_t port);
+
+/* /etc/lxc/lxc-usernet: true when a line for user (or "@group" for one of groups, NULL-terminated)
+ * allows at least one veth. */
+bool lxc_usernet_allows(const char *text, const char *user, char * const *groups);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The networks a usernode node uses; the one place they are defined. k3s's own defaults: pods
+ * 10.42/16, services 10.43/16, and K3S_ROOTLESS_CIDR (rootlesskit's slirp4netns network) 10.41/16. */
+#define USERNODE_POD_CIDR "10.42.0.0/16"
+#define USERNODE_SERVICE_CIDR "10.43.0.0/16"
+#define USERNODE_SLIRP_CIDR "10.41.0.0/16"
+
+/* Bound on the host addresses and routes looked at: a full BGP table is not a node host. */
+#define NET_HOST_ENTRIES_MAX 65536u
+
+struct net_prefix {
+        int family;             /* AF_INET or AF_INET6 */
+        uint8_t addr[16];       /* network byte order; host bits cleared */
+        unsigned len;
+};
+
+enum net_entry_kind {
+        NET_ENTRY_ADDRESS,
+        NET_ENTRY_ROUTE,
+};
+
+struct net_host_entry {
+        enum net_entry_kind kind;
+        struct net_prefix prefix;
+        uint8_t local[16];      /* addresses: the address itself (prefix holds its network) */
+        unsigned ifindex;       /* 0 when unknown (/proc/net/route gives names only) */
+        char ifname[IF_NAMESIZE];
+};
+
+struct net_host_table {
+        struct net_host_entry *entries;
+        size_t n, cap;
+        size_t n_v4, n_v6;
+};
+
+void net_host_table_done(struct net_host_table *t);
+
+/* "10.42.0.0/16", "fd00::/64". Host bits must be clear. */
+int net_prefix_parse(const char *s, struct net_prefix *ret);
+/* Writes "10.42.0.0/16" into buf (INET6_ADDRSTRLEN + 4 bytes are enough). */
+const char *net_prefix_to_string(const struct net_prefix *p, char *buf, size_t size);
+bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b);
+
+/* Parses one buffer of rtnetlink dump replies (RTM_NEWADDR, RTM_NEWROUTE) into t, checking each
+ * message's sequence number and port id (0 accepts any, as mnl_cb_run does). Returns 1 when more
+ * replies follow, 0 at NLMSG_DONE, -EBADMSG for truncated or garbage input, -E2BIG beyond
+ * NET_HOST_ENTRIES_MAX, -ESRCH/-EPROTO for a foreign port id/sequence, or the kernel's -errno. */
+int netlink_parse_dump(const void *buf, size_t len, uint32_t seq, uint32_t portid, struct net_host_table *t);
+
+/* Dumps the live host's IPv4 and IPv6 addresses and main-table routes over rtnetlink. */
+int netlink_load_host(struct net_host_table *t);
+
+/* /proc/net/route (ipv6 false) or /proc/net/ipv6_route (ipv6 true) text into t: what --root reads. */
+int net_route_parse_proc(const char *text, bool ipv6, struct net_host_table *t);
+
+/* The first host entry overlapping p, or NULL. Default routes and loopback never count. */
+const struct net_host_entry *net_host_table_collision(const struct net_host_table *t, const struct net_prefix *p);
+
+/* A private IPv4 network of prefix length len (8..30) that collides with nothing in t nor in
+ * avoid[0..n_avoid): tried from 10.44.0.0 upwards through 10/8, then 172.16/12, then 192.168/16.
+ * For `up --cidr`: a /16 for pods or services, a /24 for slirp. -ENOSPC when none is free. */
+int net_cidr_pick_free(const struct net_host_table *t, unsigned len, const struct net_prefix *avoid, size_t n_avoid,
+                       struct net_prefix *ret);

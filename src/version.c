@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "version.h"
+
+extern char **environ;
+
+/* Output past this is drained and dropped; a child that keeps talking is killed. */
+#define VERSION_OUTPUT_DRAIN_MAX (64u * 1024)
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int spawn_one(struct version_query *q) {
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int p[2], r;
+        char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        r = posix_spawn_file_actions_init(&fa);
+        if (r != 0) {
+                close(p[0]);
+                close(p[1]);
+                return -r;
+        }
+        /* dup2 clears O_CLOEXEC on the child's 1 and 2; every other fd of ours is O_CLOEXEC. */
+        r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+        /* Its own process group, so that a wrapper script's children die with it at the deadline. */
+        if (r == 0)
+                r = posix_spawnattr_init(&attr);
+        if (r == 0) {
+                r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+                if (r == 0)
+                        r = posix_spawnattr_setpgroup(&attr, 0);
+                if (r == 0)
+                        r = posix_spawn(&q->pid, q->path, &fa, &attr, argv, environ);
+                posix_spawnattr_destroy(&attr);
+        }
+        posix_spawn_file_actions_destroy(&fa);
+        close(p[1]);
+        if (r != 0) {
+                close(p[0]);
+                return -r;
+        }
+        q->fd = p[0];
+#ifdef SYS_pidfd_open
+        q->pidfd = (int) syscall(SYS_pidfd_open, q->pid, 0);
+#endif
+        return 0;
+}
+
+static void reap(struct version_query *q, int options) {
+        int status;
+        pid_t p;
+
+        if (q->pid <= 0)
+                return;
+        do
+                p = waitpid(q->pid, &status, options);
+        while (p < 0 && errno == EINTR);
+        if (p != q->pid)
+                return;
+        q->exited = !q->timed_out;
+        q->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        q->pid = 0;
+        if (q->pidfd >= 0)
+                close(q->pidfd);
+        q->pidfd = -1;
+}
+
+static void drain(struct version_query *q) {
+        char scratch[4096];
+        ssize_t n;
+
+        if (q->len + 1 < sizeof q->output)
+                n = read(q->fd, q->output + q->len, sizeof q->output - 1 - q->len);
+        else
+                n = read(q->fd, scratch, sizeof scratch);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0 || q->len + (size_t) n > VERSION_OUTPUT_DRAIN_MAX) {
+                close(q->fd);
+                q->fd = -1;
+                return;
+        }
+        if (q->len + 1 < sizeof q->output) {
+                q->len += (size_t) n;
+                q->output[q->len] = '\0';
+        }
+}
+
+int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
+        int64_t deadline = now_ms() + timeout_ms;
+        struct pollfd pfd[2 * 16];
+
+        if (n > 16)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                q[i].output[0] = '\0';
+                q[i].len = 0;
+                q[i].pid = 0;
+                q[i].fd = q[i].pidfd = -1;
+                q[i].exited = q[i].timed_out = false;
+                q[i].spawn_error = spawn_one(&q[i]);
+        }
+
+        for (;;) {
+                size_t m = 0;
+                int64_t left = deadline - now_ms();
+                bool fallback = false;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (q[i].fd >= 0)
+                                pfd[m++] = (struct pollfd) { .fd = q[i].fd, .events = POLLIN };
+                        if (q[i].fd < 0 && q[i].pid > 0) {
+                                reap(&q[i], WNOHANG);
+                                if (q[i].pid > 0) {
+                                        if (q[i].pidfd >= 0)
+                                                pfd[m++] = (struct pollfd) { .fd = q[i].pidfd, .events = POLLIN };
+                                        else
+                                                fallback = true;
+                                }
+                        }
+                }
+                if (m == 0 && !fallback)
+                        break;
+                if (left <= 0)
+                        break;
+                if (fallback && left > 1)
+                        left = 1;       /* no pidfd (kernel < 5.3): look again in a millisecond */
+                if (poll(pfd, m, (int) left) < 0 && errno != EINTR)
+                        break;
+                for (size_t i = 0; i < n; i++)
+                        for (size_t j = 0; j < m; j++)
+                                if (pfd[j].revents && pfd[j].fd == q[i].fd && q[i].fd >= 0)
+                                        drain(&q[i]);
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                if (q[i].pid > 0) {
+                        q[i].timed_out = true;
+                        kill(-q[i].pid, SIGKILL);
+                        reap(&q[i], 0);
+                }
+                if (q[i].fd >= 0)
+                        close(q[i].fd);
+                if (q[i].pidfd >= 0)
+                        close(q[i].pidfd);
+                q[i].fd = q[i].pidfd = -1;
+        }
+        return 0;
+}
+
+int version_extract(const char *text, char *buf, size_t size) {
+        /* Only the first line: a commit hash further down is not the version. */
+        size_t line = strcspn(text, "\n");
+
+        for (size_t i = 0; i < line; i++) {
+                size_t j = i, n;
+
+                if (i > 0 && !isspace((unsigned char) text[i - 1]))
+                        continue;
+                if (text[j] == 'v' || text[j] == 'V')
+                        j++;
+                if (!isdigit((unsigned char) text[j]))
+                        continue;
+                while (j < line && isdigit((unsigned char) text[j]))
+                        j++;
+                if (j >= line || text[j] != '.' || !isdigit((unsigned char) text[j + 1]))
+                        continue;
+                n = i;
+                while (j < line && !isspace((unsigned char) text[j]) && text[j] != ',' && text[j] != ')')
+                        j++;
+                if (j - n >= size)
+                        return -ENOBUFS;
+                memcpy(buf, text + n, j - n);
+                buf[j - n] = '\0';
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static const char *next_number(const char *s, unsigned long *ret) {
+        unsigned long v = 0;
+
+        if (!isdigit((unsigned char) *s)) {
+                *ret = 0;
+                return s;
+        }
+        while (isdigit((unsigned char) *s)) {
+                if (v < 100000000ul)
+                        v = v * 10 + (unsigned long) (*s - '0');
+                s++;
+        }
+        *ret = v;
+        return *s == '.' ? s + 1 : s;
+}
+
+int version_compare(const char *a, const char *b) {
+        if (*a == 'v' || *a == 'V')
+                a++;
+        if (*b == 'v' || *b == 'V')
+                b++;
+        for (int i = 0; i < 4; i++) {
+                unsigned long x, y;
+
+                a = next_number(a, &x);
+                b = next_number(b, &y);
+                if (x != y)
+                        return x < y ? -1 : 1;
+        }
+        return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmod.h"
+#include "suites.h"
+
+START_TEST(test_proc_modules) {
+        const char *m = "br_netfilter 32768 0 - Live 0x0000000000000000\n"
+                        "bridge 311296 1 br_netfilter, Live 0x0000000000000000\n"
+                        "nf_tables 299008 0 - Live 0x0000000000000000\n";
+
+        ck_assert(kmod_proc_modules_has(m, "br_netfilter"));
+        ck_assert(kmod_proc_modules_has(m, "br-netfilter"));
+        ck_assert(kmod_proc_modules_has(m, "nf_tables"));
+        ck_assert(!kmod_proc_modules_has(m, "br"));
+        ck_assert(!kmod_proc_modules_has(m, "netfilter"));
+        ck_assert(!kmod_proc_modules_has(m, "vxlan"));
+        ck_assert(!kmod_proc_modules_has("", "vxlan"));
+        ck_assert(!kmod_proc_modules_has("\n\n   \n", "vxlan"));
+        ck_assert(!kmod_proc_modules_has("vxlan\0 1 0 - Live\n", "vx"));
+}
+END_TEST
+
+START_TEST(test_module_lists) {
+        const char *dep = "kernel/net/bridge/br_netfilter.ko.xz: kernel/net/bridge/bridge.ko.xz kernel/net/llc/llc.ko.xz\n"
+                          "kernel/net/ipv4/netfilter/iptable_nat.ko.zst: kernel/net/netfilter/nf_nat.ko.zst\n"
+                          "kernel/drivers/net/vxlan/vxlan.ko:\n"
+                          "kernel/fs/overlayfs/overlay.ko.gz:\n";
+        const char *builtin = "kernel/net/ipv4/netfilter/ip_tables.ko\nkernel/drivers/net/tun.ko\n";
+
+        ck_assert(kmod_list_has(dep, "br_netfilter"));
+        ck_assert(kmod_list_has(dep, "iptable_nat"));
+        ck_assert(kmod_list_has(dep, "vxlan"));
+        ck_assert(kmod_list_has(dep, "overlay"));
+        /* A dependency on the right of ':' is not the module itself. */
+        ck_assert(!kmod_list_has(dep, "bridge"));
+        ck_assert(!kmod_list_has(dep, "nf_nat"));
+        ck_assert(!kmod_list_has(dep, "iptable"));
+        ck_assert(kmod_list_has(builtin, "ip_tables"));
+        ck_assert(kmod_list_has(builtin, "tun"));
+        ck_assert(!kmod_list_has(builtin, "tu"));
+        ck_assert(!kmod_list_has("kernel/x/tun.kox\nkernel/x/tun\ntun.ko", "tu"));
+        ck_assert(kmod_list_has("tun.ko", "tun"));
+        ck_assert(!kmod_list_has("", "tun"));
+        ck_assert(!kmod_list_has(":\n::\n/\n.ko\n", "tun"));
+}
+END_TEST
+
+START_TEST(test_kconfig) {
+        const char *cfg = "#\n# Automatically generated file; DO NOT EDIT.\n"
+                          "CONFIG_VXLAN=m\nCONFIG_VXLAN_EXTRA=y\nCONFIG_TUN=y\n# CONFIG_NF_TABLES is not set\n"
+                          "CONFIG_IP_NF_NAT=\"y\"\nCONFIG_OVERLAY_FS=yy\n";
+
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_VXLAN"), 'm');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_TUN"), 'y');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_NF_TABLES"), 'n');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_IP_NF_NAT"), 'n');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_OVERLAY_FS"), 'n');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_ABSENT"), 'n');
+        ck_assert_int_eq(kconfig_value(cfg, "CONFIG_VXLAN_EXTRA"), 'y');
+        ck_assert_int_eq(kconfig_value("", "CONFIG_TUN"), 'n');
+}
+END_TEST
+
+/* Lookups against a fake host root built in a temporary directory. */
+static void write_file(const char *root, const char *rel, const char *text) {
+        char path[4096], cmd[8192];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s%s", root, rel);
+        snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+        ck_assert_int_eq(system(cmd), 0);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+START_TEST(test_lookup_root) {
+        char root[] = "/tmp/usernode-kmod-XXXXXX", cmd[256];
+        struct host h = { .root_fd = -1 };
+        struct kmod_db db;
+        struct kmod_info info;
+
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        write_file(root, "/proc/modules", "br_netfilter 32768 0 - Live 0x0\n");
+        write_file(root, "/lib/modules/6.1.0-9-amd64/modules.builtin", "kernel/fs/overlayfs/overlay.ko\n");
+        write_file(root, "/lib/modules/6.1.0-9-amd64/modules.dep", "kernel/drivers/net/vxlan/vxlan.ko.xz: x.ko\n");
+        write_file(root, "/boot/config-6.1.0-9-amd64", "CONFIG_NF_TABLES=y\nCONFIG_IP_NF_NAT=m\n");
+        write_file(root, "/sys/module/ip_tables/initstate", "live\n");
+        write_file(root, "/sys/module/tun/parameters/x", "");
+        ck_assert_int_eq(host_init(&h, root, NULL), 0);
+        kmod_db_init(&db, &h, "6.1.0-9-amd64");
+        ck_assert_int_eq(kmod_lookup(&db, "br_netfilter", "CONFIG_BRIDGE_NETFILTER", &info), 0);
+        ck_assert_int_eq(info.state, KMOD_LOADED);
+        ck_assert_int_eq(kmod_lookup(&db, "overlay", "CONFIG_OVERLAY_FS", &info), 0);
+        ck_assert_int_eq(info.state, KMOD_BUILTIN);
+        ck_assert_int_eq(kmod_lookup(&db, "vxlan", "CONFIG_VXLAN", &info), 0);
+        ck_assert_int_eq(info.state, KMOD_AVAILABLE);
+        ck_assert_int_eq(kmod_lookup(&db, "nf_tables", "CONFIG_NF_TABLES", &info), 0);
+        ck_assert_int_eq(info.state, KMOD_BUILTIN);
+        ck_assert_str_eq(info.source, "CONFIG_NF_TABLES=y in /boot/config-RELEASE");
+        ck_assert_int_eq(kmod_lookup(&db, "iptable_nat", "CONFIG_IP_NF_NAT", &info), 0);
+        ck_assert_int_eq(info.state, KMOD_ABSENT);
+        ck_assert_int_eq(kmod_lookup(&db, "ip_tables", NULL, &info), 0);
+        ck_assert_int_eq(info.state, KMOD_LOADED);
+        ck_assert_int_eq(kmod_lookup(&db, "tun", NULL, &info), 0);
+        ck_assert_int_eq(info.state, KMOD_BUILTIN);
+        kmod_db_done(&db);
+        host_done(&h);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+Suite *kmod_suite(void) {
+        Suite *s = suite_create("kmod");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_test(tc, test_proc_modules);
+        tcase_add_test(tc, test_module_lists);
+        tcase_add_test(tc, test_kconfig);
+        tcase_add_test(tc, test_lookup_root);
+        suite_add_tcase(s, tc);
+        return s;
+}
