@@ -91,6 +91,14 @@ grep -qxF 'ExecStart=/usr/bin/usernode up --foreground --name %i' "$root/usr/lib
 for k in Delegate=yes KillMode=mixed LimitNOFILE=1048576 Restart=on-failure; do
         grep -qxF "$k" "$root/usr/lib/systemd/user/usernode@.service" || fail "the installed unit lacks $k"
 done
+# systemd's own parser on the installed unit (pointed at the installed binary): any complaint fails.
+if command -v systemd-analyze >/dev/null; then
+        mkdir -p "$work/units"
+        sed "s|/usr/bin/usernode|$installed|" "$root/usr/lib/systemd/user/usernode@.service" >"$work/units/usernode@.service"
+        XDG_RUNTIME_DIR="$work/units" systemd-analyze --user --man=no verify "$work/units/usernode@ci.service" \
+                >"$work/verify.log" 2>&1 || true
+        [ ! -s "$work/verify.log" ] || { cat "$work/verify.log"; fail "systemd-analyze verify complains about the unit"; }
+fi
 zcat "$root/usr/share/man/man8/usernode.8.gz" | grep -q '^\.SH EXIT STATUS' || fail "the installed man page has no EXIT STATUS"
 
 # A small offline host: Debian 12, cgroup v2, one user with sub-IDs.
