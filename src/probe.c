@@ -267,10 +267,14 @@ static void child_tun(struct probes *p) {
         }
         ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
         (void) snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "unprobe0");
-        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
                 outcome_set(&p->tun, PROBE_FAILED, errno, "/dev/net/tun opened, but creating a tap device failed: %m");
-        else
-                outcome_set(&p->tun, PROBE_OK, 0, "tap device created through /dev/net/tun in a network namespace");
+                return;
+        }
+        outcome_set(&p->tun, PROBE_OK, 0, "tap device created through /dev/net/tun in a network namespace");
+        /* Closing a live tap unregisters it synchronously (~25 ms of RCU grace periods); a persistent one
+         * goes with this network namespace, which the kernel tears down asynchronously. */
+        (void) ioctl(fd, TUNSETPERSIST, 1);
 }
 
 /* Child B: never returns. Reports twice over sock: after unshare(CLONE_NEWUSER), and at the end. */
