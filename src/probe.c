@@ -296,6 +296,9 @@ _Noreturn static void probe_child(int sock, const struct probe_child_args *a) {
         /* Set after the UID change, which clears it; then make sure the parent did not go first. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != a->parent)
                 _exit(1);
+        /* Also when a caller changed UID before us: /proc/self/uid_map must be ours to write. */
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                _exit(1);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 _exit(1);
 
@@ -394,27 +397,29 @@ static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline) {
         return n < 0 ? negative_errno() : (int) n;
 }
 
-/* Runs newuidmap or newgidmap as the user (setuid tools: no PR_SET_NO_NEW_PRIVS here). On failure
- * ret_error gets the first line the tool printed. Returns 0 when it exited 0. */
-static int run_map_tool(const char *path, char *const argv[], const struct probe_creds *cr, uint64_t deadline,
-                        char *ret_error, size_t error_size) {
-        static char *const envp[] = { (char *) "LC_ALL=C", (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        char out[512];
-        size_t len = 0;
-        int fds[2], status;
+struct map_tool {
+        const char *name;
         pid_t pid;
+        int stderr_fd;
+};
 
+/* Starts newuidmap or newgidmap as the user (setuid tools: no PR_SET_NO_NEW_PRIVS here). */
+static int map_tool_start(struct map_tool *t, const char *path, char *const argv[], const struct probe_creds *cr) {
+        static char *const envp[] = { (char *) "LC_ALL=C", (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        int fds[2];
+
+        t->name = argv[0];
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = fork();
-        if (pid < 0) {
+        t->pid = fork();
+        if (t->pid < 0) {
                 int k = negative_errno();
 
                 close(fds[0]);
                 close(fds[1]);
                 return k;
         }
-        if (pid == 0) {
+        if (t->pid == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
@@ -425,57 +430,92 @@ static int run_map_tool(const char *path, char *const argv[], const struct probe
                 _exit(127);
         }
         close(fds[1]);
+        t->stderr_fd = fds[0];
+        return 0;
+}
+
+/* Collects its output and exit status; on failure ret_error gets the first line it printed. */
+static int map_tool_finish(struct map_tool *t, uint64_t deadline, char *ret_error, size_t error_size) {
+        char out[512];
+        size_t len = 0;
+        int status;
+
         for (;;) {
-                int n = len < sizeof out - 1 ? read_deadline(fds[0], out + len, sizeof out - 1 - len, deadline) : 0;
+                int n = len < sizeof out - 1 ? read_deadline(t->stderr_fd, out + len, sizeof out - 1 - len, deadline) : 0;
 
                 if (n <= 0)
                         break;
                 len += (size_t) n;
         }
-        close(fds[0]);
+        close(t->stderr_fd);
         out[len] = '\0';
-        status = reap(pid, deadline);
+        status = reap(t->pid, deadline);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         out[strcspn(out, "\n")] = '\0';
         if (WIFEXITED(status))
-                (void) snprintf(ret_error, error_size, "%s exited %d%s%.200s", argv[0], WEXITSTATUS(status),
+                (void) snprintf(ret_error, error_size, "%s exited %d%s%.200s", t->name, WEXITSTATUS(status),
                                 out[0] ? ": " : "", out);
         else
-                (void) snprintf(ret_error, error_size, "%s was killed (time limit)", argv[0]);
+                (void) snprintf(ret_error, error_size, "%s was killed (time limit)", t->name);
         return -EPERM;
 }
 
+/* newuidmap and newgidmap write different files of the same process: run them side by side. */
 static int write_full_map(const struct check_ctx *c, pid_t pid, const struct probe_creds *cr, uint64_t deadline,
                           char *ret_error, size_t error_size) {
         static const char *const tools[] = { "newuidmap", "newgidmap" };
+        char args[2][4][16];
+        char *argv[2][9];
+        _cleanup_free_ char *found0 = NULL, *found1 = NULL, *path0 = NULL, *path1 = NULL;
+        char **found[2] = { &found0, &found1 }, **path[2] = { &path0, &path1 };
+        struct map_tool t[2] = {};
+        bool started[2] = {};
+        int k = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
                 const struct subid_range *range = i == 0 ? &c->subuid : &c->subgid;
-                _cleanup_free_ char *found = NULL, *path = NULL;
-                char spid[16], sid[16], sstart[16], scount[16];
-                char *argv[] = { (char *) tools[i], spid, (char *) "0", sid, (char *) "1", (char *) "1",
-                                 sstart, scount, NULL };
-                int k;
 
-                k = host_find_executable(c->host, tools[i], &found);
+                k = host_find_executable(c->host, tools[i], found[i]);
                 if (k < 0) {
                         (void) snprintf(ret_error, error_size, "%s not found (package %s)", tools[i],
                                         distro_package(&c->distro, "uidmap"));
                         return k;
                 }
-                path = host_path(c->host, found);
-                if (!path)
+                *path[i] = host_path(c->host, *found[i]);
+                if (!*path[i])
                         return -ENOMEM;
-                (void) snprintf(spid, sizeof spid, "%d", (int) pid);
-                (void) snprintf(sid, sizeof sid, "%u", (unsigned) (i == 0 ? cr->uid : cr->gid));
-                (void) snprintf(sstart, sizeof sstart, "%u", range->start);
-                (void) snprintf(scount, sizeof scount, "%u", range->count);
-                k = run_map_tool(path, argv, cr, deadline, ret_error, error_size);
-                if (k < 0)
-                        return k;
+                (void) snprintf(args[i][0], sizeof args[i][0], "%d", (int) pid);
+                (void) snprintf(args[i][1], sizeof args[i][1], "%u", (unsigned) (i == 0 ? cr->uid : cr->gid));
+                (void) snprintf(args[i][2], sizeof args[i][2], "%u", range->start);
+                (void) snprintf(args[i][3], sizeof args[i][3], "%u", range->count);
+                argv[i][0] = (char *) tools[i];
+                argv[i][1] = args[i][0];
+                argv[i][2] = (char *) "0";
+                argv[i][3] = args[i][1];
+                argv[i][4] = (char *) "1";
+                argv[i][5] = (char *) "1";
+                argv[i][6] = args[i][2];
+                argv[i][7] = args[i][3];
+                argv[i][8] = NULL;
         }
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
+                k = map_tool_start(&t[i], *path[i], argv[i], cr);
+                if (k < 0) {
+                        (void) snprintf(ret_error, error_size, "cannot start %s: %s", tools[i], strerror(-k));
+                        break;
+                }
+                started[i] = true;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++) {
+                char error[256];
+
+                if (started[i] && map_tool_finish(&t[i], deadline, error, sizeof error) < 0 && k >= 0) {
+                        (void) snprintf(ret_error, error_size, "%s", error);
+                        k = -EPERM;
+                }
+        }
+        return k;
 }
 
 static int creds_for(const struct check_ctx *c, struct probe_creds *ret) {

@@ -295,6 +295,53 @@ START_TEST(test_probe_full_map) {
 }
 END_TEST
 
+/* A range the user was never given: newuidmap refuses, the probe says why and goes on with a
+ * single-ID map. */
+static int run_bad_range(const struct passwd *pw) {
+        struct check_ctx c;
+        const struct probes *p;
+        int bad = 0;
+
+        ctx_for(&c, pw);
+        c.have_subuid = c.have_subgid = true;
+        c.subuid = (struct subid_range) { .owner = strdup(pw->pw_name), .start = 7, .count = 3 };
+        c.subgid = (struct subid_range) { .owner = strdup(pw->pw_name), .start = 7, .count = 3 };
+        p = probe_userns(&c);
+        printf("idmap with a range %s was not given: %s\n", pw->pw_name, p->idmap.detail);
+        if (p->userns.state != PROBE_OK || p->idmap.state != PROBE_FAILED || !strstr(p->idmap.detail, "newuidmap exited") ||
+            (kernel_has_userns_overlay() && p->overlay.state != PROBE_OK)) {
+                printf("userns: %s\nidmap: %s\noverlay: %s\n", p->userns.detail, p->idmap.detail, p->overlay.detail);
+                bad = 1;
+        }
+        check_ctx_done(&c);
+        return bad;
+}
+
+START_TEST(test_probe_bad_range) {
+        struct subid_range ur = {}, gr = {};
+        const struct passwd *pw = full_map_user(&ur, &gr);
+        int status;
+        pid_t pid;
+
+        if (!pw) {
+                printf("test_probe_bad_range: no user with sub-ID ranges here\n");
+                return;
+        }
+        fflush(stdout);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0))
+                        _exit(2);
+                status = run_bad_range(pw);
+                fflush(stdout);
+                _exit(status);
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+END_TEST
+
 Suite *probe_suite(void) {
         Suite *s = suite_create("probe");
         TCase *tc = tcase_create("core");
@@ -304,6 +351,7 @@ Suite *probe_suite(void) {
         tcase_add_test(tc, test_skips);
         tcase_add_test(tc, test_probe_self_single_map);
         tcase_add_test(tc, test_probe_full_map);
+        tcase_add_test(tc, test_probe_bad_range);
         suite_add_tcase(s, tc);
         return s;
 }
