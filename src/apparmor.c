@@ -806,7 +806,8 @@ int apparmor_profile_loaded(const struct host *h, const char *name) {
 static bool plain_path(const char *s) {
         size_t n = strlen(s);
 
-        return s[0] == '/' && n < 1024 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-") == n &&
+        return s[0] == '/' && n < 1024 &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+-") == n &&
                !strstr(s, "/../") && s[n - 1] != '/';
 }
 

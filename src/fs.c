@@ -15,8 +15,9 @@ static bool kernel_has_userns_overlay(const struct check_ctx *c) {
 }
 
 static char *install_fix(const struct check_ctx *c) {
-        return xstrdup_printf("%s %s%s", distro_install_command(&c->distro), distro_package(&c->distro, "fuse-overlayfs"),
-                              kernel_has_userns_overlay(c) ? "" : "\n# or boot a kernel >= 5.11 (overlayfs in user namespaces)");
+        return xstrdup_printf("%s %s%s", distro_install_command(&c->distro),
+                              distro_package(&c->distro, "fuse-overlayfs"),
+                              kernel_has_userns_overlay(c) ? "" : "\n# or boot a kernel >= 5.11");
 }
 
 /* Without a probe: the kernel version and what is installed are all there is. */
@@ -75,8 +76,9 @@ int check_fs(struct check_ctx *c, struct report *r) {
 
         if (have_fuse_overlayfs && p->fuse.state == PROBE_OK)
                 return report_add(r, "fs.overlay", CHECK_WARN,
-                                  kernel_has_userns_overlay(c) ? NULL
-                                                               : "boot a kernel >= 5.11 for overlayfs in user namespaces",
+                                  kernel_has_userns_overlay(c)
+                                          ? NULL
+                                          : "boot a kernel >= 5.11 for overlayfs in user namespaces",
                                   "probed as %s: %s; %s with %s: the slower fuse-overlayfs snapshotter will be used",
                                   strna(c->user.name), p->overlay.detail, p->fuse.detail, helper);
         if (have_fuse_overlayfs) {

@@ -46,7 +46,8 @@ enum probe_map_mode {
 };
 
 /* error: the errno behind a failure (0 when no system call failed). */
-_printf_(4, 5) static void outcome_set(struct probe_outcome *o, enum probe_state state, int error, const char *fmt, ...) {
+_printf_(4, 5) static void outcome_set(struct probe_outcome *o, enum probe_state state, int error, const char *fmt,
+                                      ...) {
         va_list ap;
 
         o->state = state;
@@ -195,7 +196,7 @@ static void child_overlay(struct probes *p, int fuse_fd) {
                 outcome_set(&p->overlay, PROBE_FAILED, errno, "unshare(CLONE_NEWNS) failed: %m");
                 return;
         }
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+        if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
                 outcome_set(&p->overlay, PROBE_FAILED, errno, "making / private in the mount namespace failed: %m");
                 return;
         }
@@ -230,9 +231,11 @@ static void child_overlay(struct probes *p, int fuse_fd) {
                 fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
                 (void) snprintf(path, sizeof path, "%s/u/probe", top);
                 if (fd < 0)
-                        outcome_set(&p->overlay, PROBE_FAILED, errno, "overlayfs mounted, but creating a file in it failed: %m");
+                        outcome_set(&p->overlay, PROBE_FAILED, errno,
+                                    "overlayfs mounted, but creating a file in it failed: %m");
                 else if (stat(path, &st) < 0)
-                        outcome_set(&p->overlay, PROBE_FAILED, errno, "overlayfs mounted, but a new file is not in the upper layer");
+                        outcome_set(&p->overlay, PROBE_FAILED, errno,
+                                    "overlayfs mounted, but a new file is not in the upper layer");
                 else
                         outcome_set(&p->overlay, PROBE_OK, 0, "overlayfs mounted in a user namespace");
         }
@@ -241,8 +244,8 @@ static void child_overlay(struct probes *p, int fuse_fd) {
                 (void) snprintf(opts, sizeof opts, "fd=%d,rootmode=40000,user_id=0,group_id=0", fuse_fd);
                 (void) snprintf(path, sizeof path, "%s/f", top);
                 if (mount("usernode-probe", path, "fuse", MS_NOSUID | MS_NODEV, opts) < 0)
-                        outcome_set(&p->fuse, PROBE_FAILED, errno, "/dev/fuse opened, but a FUSE mount in the user namespace "
-                                    "failed: %m");
+                        outcome_set(&p->fuse, PROBE_FAILED, errno,
+                                    "/dev/fuse opened, but a FUSE mount in the user namespace failed: %m");
                 else {
                         /* Nobody serves this mount: detach it before the connection is used. */
                         (void) umount2(path, MNT_DETACH);
@@ -317,10 +320,12 @@ _Noreturn static void probe_child(int sock, const struct probe_child_args *a) {
                 if (k >= 0)
                         k = verify_map("/proc/self/gid_map", a->cr->gid, a->subgid, found, sizeof found);
                 if (k == -ERANGE)
-                        outcome_set(&p.idmap, PROBE_FAILED, 0, "the namespace's ID map is not the one written: found %s",
+                        outcome_set(&p.idmap, PROBE_FAILED, 0,
+                                    "the namespace's ID map is not the one written: found %s",
                                     found);
                 else if (k < 0)
-                        outcome_set(&p.idmap, PROBE_FAILED, -k, "reading the namespace's ID map failed: %s", strerror(-k));
+                        outcome_set(&p.idmap, PROBE_FAILED, -k, "reading the namespace's ID map failed: %s",
+                                    strerror(-k));
                 else
                         outcome_set(&p.idmap, PROBE_OK, 0, "newuidmap/newgidmap mapped %u+%u UIDs and %u+%u GIDs", 1u,
                                     a->subuid->count, 1u, a->subgid->count);
@@ -441,7 +446,9 @@ static int map_tool_finish(struct map_tool *t, uint64_t deadline, char *ret_erro
         int status;
 
         for (;;) {
-                int n = len < sizeof out - 1 ? read_deadline(t->stderr_fd, out + len, sizeof out - 1 - len, deadline) : 0;
+                int n = len < sizeof out - 1
+                                ? read_deadline(t->stderr_fd, out + len, sizeof out - 1 - len, deadline)
+                                : 0;
 
                 if (n <= 0)
                         break;
@@ -548,7 +555,8 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
         if (creds_for(c, &cr) < 0) {
                 char reason[200];
 
-                (void) snprintf(reason, sizeof reason, "not probed: probes run as %s, so usernode must run as %s or root",
+                (void) snprintf(reason, sizeof reason,
+                                "probes run as %s, so usernode must run as %s or root",
                                 strna(c->user.name), strna(c->user.name));
                 skip_all(p, reason);
                 return;
@@ -606,7 +614,8 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
                 memcpy(child, p->idmap.detail, sizeof child);
                 outcome_set(&p->idmap, PROBE_FAILED, EPERM, "%.120s; then %.120s", error, child);
         } else if (mode == MAP_SINGLE)
-                outcome_set(&p->idmap, PROBE_FAILED, 0, "%s (overlay, fuse and tun probed with a single-ID map)", error);
+                outcome_set(&p->idmap, PROBE_FAILED, 0, "%s (overlay, fuse and tun probed with a single-ID map)",
+                            error);
 out:
         close(sv[0]);
         (void) reap(pid, deadline);

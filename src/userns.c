@@ -49,10 +49,12 @@ static char *probe_failure_fix(const struct check_ctx *c, int error) {
         case ENOSYS:
                 return strdup("boot a kernel built with CONFIG_USER_NS=y (every major distribution's stock kernel is)");
         case EUSERS:
-                return strdup("run usernode outside the nested user namespaces it is in now (the kernel allows 32 levels)");
+                return strdup("run usernode outside the nested user namespaces it is in now "
+                              "(the kernel allows 32 levels)");
         default:
                 return strdup("run usernode on the host itself, not in a chroot, and not in a container whose seccomp "
-                              "profile forbids unshare(CLONE_NEWUSER) (docker/podman: --security-opt seccomp=unconfined)");
+                              "profile forbids unshare(CLONE_NEWUSER) "
+                              "(docker/podman: --security-opt seccomp=unconfined)");
         }
 }
 
@@ -70,7 +72,8 @@ static int check_userns_enabled(struct check_ctx *c, struct report *r) {
         bad_clone = kclone >= 0 && clone == 0;
 
         if (kmax >= 0 && kclone >= 0)
-                found = xstrdup_printf("user.max_user_namespaces=%" PRIu64 ", kernel.unprivileged_userns_clone=%" PRIu64,
+                found = xstrdup_printf("user.max_user_namespaces=%" PRIu64
+                                       ", kernel.unprivileged_userns_clone=%" PRIu64,
                                        max, clone);
         else if (kmax >= 0)
                 found = xstrdup_printf("user.max_user_namespaces=%" PRIu64, max);
@@ -99,7 +102,8 @@ static int check_userns_enabled(struct check_ctx *c, struct report *r) {
         }
         if (kmax == -ENOENT && !c->host->offline)
                 return report_add(r, "userns.enabled", CHECK_FAIL,
-                                  "boot a kernel built with CONFIG_USER_NS=y (every major distribution's stock kernel is)",
+                                  "boot a kernel built with CONFIG_USER_NS=y "
+                                  "(every major distribution's stock kernel is)",
                                   "this kernel has no user namespaces (/proc/sys/user/max_user_namespaces is missing)");
         if (kmax < 0)
                 return report_add(r, "userns.enabled", CHECK_WARN, NULL, "%s (not probed: %s)", found,

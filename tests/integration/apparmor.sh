@@ -49,7 +49,8 @@ expect() {      # expect ID STATUS [TEXT-IN-DETAIL]
 run
 expect userns.apparmor fail "no profile in /etc/apparmor.d allows userns for /usr/bin/rootlesskit"
 field userns.apparmor fix >"$work/fix"
-grep -q "^sudo tee /etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'$" "$work/fix" || fail "fix: $(cat "$work/fix")"
+grep -q "^sudo tee /etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'$" "$work/fix" ||
+        fail "fix: $(cat "$work/fix")"
 grep -q "^sudo apparmor_parser -r /etc/apparmor.d/usernode-rootlesskit$" "$work/fix" || fail "fix lacks apparmor_parser"
 grep -q "^  userns,$" "$work/fix" || fail "fix lacks userns,"
 
@@ -90,7 +91,8 @@ expect userns.apparmor fail
 "$USERNODE" check --root "$root" --user alice --engine k3s --json >"$work/report.json" 2>/dev/null || :
 expect userns.apparmor fail "k3s is not installed"
 field userns.apparmor fix >"$work/fix"
-grep -q "^profile usernode-k3s /usr/local/bin/k3s flags=(unconfined) {$" "$work/fix" || fail "k3s fix: $(cat "$work/fix")"
+grep -q "^profile usernode-k3s /usr/local/bin/k3s flags=(unconfined) {$" "$work/fix" ||
+        fail "k3s fix: $(cat "$work/fix")"
 
 # Not restricted, or a kernel without the knob: pass.
 echo 0 >"$root/proc/sys/kernel/apparmor_restrict_unprivileged_userns"

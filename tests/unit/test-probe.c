@@ -308,7 +308,8 @@ static int run_bad_range(const struct passwd *pw) {
         c.subgid = (struct subid_range) { .owner = strdup(pw->pw_name), .start = 7, .count = 3 };
         p = probe_userns(&c);
         printf("idmap with a range %s was not given: %s\n", pw->pw_name, p->idmap.detail);
-        if (p->userns.state != PROBE_OK || p->idmap.state != PROBE_FAILED || !strstr(p->idmap.detail, "newuidmap exited") ||
+        if (p->userns.state != PROBE_OK || p->idmap.state != PROBE_FAILED ||
+            !strstr(p->idmap.detail, "newuidmap exited") ||
             (kernel_has_userns_overlay() && p->overlay.state != PROBE_OK)) {
                 printf("userns: %s\nidmap: %s\noverlay: %s\n", p->userns.detail, p->idmap.detail, p->overlay.detail);
                 bad = 1;
