@@ -1,8 +1,99 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* fs.overlay: which snapshotter the node's containerd can use. Kernel overlayfs inside the user
+ * namespace (5.11+) is the fast one; fuse-overlayfs over /dev/fuse works everywhere, slower. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "checks.h"
+#include "util.h"
+
+static bool kernel_has_userns_overlay(const struct check_ctx *c) {
+        return c->kernel_major > 5 || (c->kernel_major == 5 && c->kernel_minor >= 11);
+}
+
+static char *install_fix(const struct check_ctx *c) {
+        return xstrdup_printf("%s %s%s", distro_install_command(&c->distro),
+                              distro_package(&c->distro, "fuse-overlayfs"),
+                              kernel_has_userns_overlay(c) ? "" : "\n# or boot a kernel >= 5.11");
+}
+
+/* Without a probe: the kernel version and what is installed are all there is. */
+static int check_fs_unprobed(struct check_ctx *c, struct report *r, const char *why, bool have_fuse_overlayfs) {
+        _cleanup_free_ char *fix = NULL;
+
+        if (c->kernel_major == 0)
+                ;       /* kernel unknown: fall through to what is installed */
+        else if (kernel_has_userns_overlay(c))
+                return report_add(r, "fs.overlay", CHECK_PASS, NULL,
+                                  "kernel %u.%u mounts overlayfs in user namespaces (not probed: %s)", c->kernel_major,
+                                  c->kernel_minor, why);
+        if (have_fuse_overlayfs)
+                return report_add(r, "fs.overlay", CHECK_WARN,
+                                  c->kernel_major ? "boot a kernel >= 5.11 for overlayfs in user namespaces" : NULL,
+                                  "fuse-overlayfs is installed; kernel %s%s overlayfs in user namespaces: the slower "
+                                  "fuse-overlayfs snapshotter would be used (not probed: %s)",
+                                  strna(c->kernel_release), c->kernel_major ? " has no" : " may lack", why);
+        fix = install_fix(c);
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "fs.overlay", CHECK_FAIL, fix,
+                          "kernel %s has no overlayfs in user namespaces and fuse-overlayfs is not installed: "
+                          "containerd would fall back to the native snapshotter, copying every image layer "
+                          "(not probed: %s)",
+                          strna(c->kernel_release), why);
+}
+
+static char *fuse_fix(const struct check_ctx *c, int error) {
+        if (error == ENOENT || error == ENODEV)
+                return strdup("sudo modprobe fuse && echo fuse | sudo tee /etc/modules-load.d/fuse.conf");
+        if (error == EACCES || error == EPERM)
+                return strdup("sudo chmod 0666 /dev/fuse   # what the distribution's udev rule does");
+        return strdup("boot a kernel >= 5.11 for overlayfs in user namespaces");
+}
 
 int check_fs(struct check_ctx *c, struct report *r) {
-        return 0;
+        const struct probes *p = probe_userns(c);
+        _cleanup_free_ char *helper = NULL, *fix = NULL;
+        bool have_fuse_overlayfs;
+        int k;
+
+        k = host_find_executable(c->host, "fuse-overlayfs", &helper);
+        if (k == -ENOMEM)
+                return k;
+        have_fuse_overlayfs = k >= 0;
+
+        if (p->overlay.state == PROBE_OK)
+                return report_add(r, "fs.overlay", CHECK_PASS, NULL, "probed as %s: %s", strna(c->user.name),
+                                  p->overlay.detail);
+        if (p->overlay.state != PROBE_FAILED)
+                return check_fs_unprobed(c, r,
+                                         p->userns.state == PROBE_FAILED ? "no user namespace, see userns.enabled"
+                                                                         : p->overlay.detail,
+                                         have_fuse_overlayfs);
+
+        if (have_fuse_overlayfs && p->fuse.state == PROBE_OK)
+                return report_add(r, "fs.overlay", CHECK_WARN,
+                                  kernel_has_userns_overlay(c)
+                                          ? NULL
+                                          : "boot a kernel >= 5.11 for overlayfs in user namespaces",
+                                  "probed as %s: %s; %s with %s: the slower fuse-overlayfs snapshotter will be used",
+                                  strna(c->user.name), p->overlay.detail, p->fuse.detail, helper);
+        if (have_fuse_overlayfs) {
+                fix = fuse_fix(c, p->fuse.error);
+                if (!fix)
+                        return -ENOMEM;
+                return report_add(r, "fs.overlay", CHECK_FAIL, fix,
+                                  "probed as %s: %s; fuse-overlayfs is installed but %s", strna(c->user.name),
+                                  p->overlay.detail, p->fuse.detail);
+        }
+        fix = install_fix(c);
+        if (!fix)
+                return -ENOMEM;
+        return report_add(r, "fs.overlay", CHECK_FAIL, fix,
+                          "probed as %s: %s; fuse-overlayfs is not installed: containerd would fall back to the native "
+                          "snapshotter, copying every image layer",
+                          strna(c->user.name), p->overlay.detail);
 }

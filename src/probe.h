@@ -2,6 +2,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct check_ctx;
 
@@ -16,6 +18,7 @@ enum probe_state {
 
 struct probe_outcome {
         enum probe_state state;
+        int error;              /* the errno behind PROBE_FAILED when a system call failed, else 0 */
         char detail[256];
 };
 
@@ -36,3 +39,29 @@ const struct probes *probe_userns(struct check_ctx *c);
 const struct probe_outcome *probe_cgroup(struct check_ctx *c);
 
 const char *probe_state_to_string(enum probe_state s);
+
+/* The fixed-size message a probe child sends its parent over a SOCK_SEQPACKET pair: the five
+ * user-namespace outcomes, in the order of struct probes. Checked on receipt, never trusted. */
+#define PROBE_WIRE_MAGIC 0x756e7072u     /* "unpr" */
+enum {
+        PROBE_WIRE_USERNS,
+        PROBE_WIRE_IDMAP,
+        PROBE_WIRE_OVERLAY,
+        PROBE_WIRE_FUSE,
+        PROBE_WIRE_TUN,
+        _PROBE_WIRE_MAX,
+};
+struct probe_wire {
+        uint32_t magic;
+        uint32_t n;
+        struct {
+                int32_t state;
+                int32_t error;
+                char detail[256];
+        } o[_PROBE_WIRE_MAX];
+};
+
+void probe_wire_encode(const struct probes *p, struct probe_wire *ret);
+/* Fills the user-namespace outcomes of p from a received message; -EBADMSG when it is short,
+ * of another version, names an unknown state or has a detail without its NUL. */
+int probe_wire_decode(const void *buf, size_t len, struct probes *p);

@@ -21,3 +21,5 @@ Suite *kmod_suite(void);
 Suite *net_suite(void);
 Suite *limits_suite(void);
 Suite *version_suite(void);
+Suite *apparmor_suite(void);
+Suite *probe_suite(void);
