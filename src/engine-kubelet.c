@@ -160,15 +160,35 @@ static void stage(struct init *in, const char *fmt, ...) {
         fprintf(stderr, "usernode-init: %.*s", n, buf);
 }
 
+/* Inside the node /etc is rootlesskit's copy-up (a tmpfs of symlinks): the host layer's
+ * symlink-refusing writer does not fit there, and nothing but this init writes these files. */
 static int write_file(const char *path, const char *text, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
-        int r = host_init(&h, "/", err);
+        _cleanup_free_ char *tmp = xstrdup_printf("%s.tmp-usernode", path);
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(text), off = 0;
 
-        if (r < 0)
-                return r;
-        r = host_write_atomic(&h, path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1, err);
-        host_done(&h);
-        return r;
+        if (!tmp)
+                return un_error(err, ENOMEM, "write %s", path);
+        (void) unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return un_error(err, errno, "cannot create %s", tmp);
+        while (off < len) {
+                ssize_t n = write(fd, text + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        (void) unlink(tmp);
+                        return un_error(err, errno, "cannot write %s", tmp);
+                }
+                off += (size_t) n;
+        }
+        if (rename(tmp, path) < 0) {
+                (void) unlink(tmp);
+                return un_error(err, errno, "cannot rename %s", tmp);
+        }
+        return 0;
 }
 
 static int mkdir_p(const char *path) {
@@ -419,6 +439,15 @@ static int init_run(struct init *in) {
         p.disable_cgroup = !cgroup_delegated();
         p.cgroup_driver = !p.disable_cgroup && getenv("INVOCATION_ID") ? "systemd" : "cgroupfs";
 
+        /* The node's CNI config is its own: replace copy-up's link to the host's /etc/cni (if any). */
+        {
+                struct stat st;
+
+                if (lstat("/etc/cni", &st) == 0 && S_ISLNK(st.st_mode) && unlink("/etc/cni") < 0) {
+                        stage(in, "error cannot replace /etc/cni in the node: %s", strerror(errno));
+                        return -errno;
+                }
+        }
         /* containerd keeps task state that a killed run leaves behind: start clean. */
         (void) node_rm_rf(state);
         if (mkdir_p(cdir) < 0 || mkdir_p(root) < 0 || mkdir_p(CNI_CONF_DIR) < 0 || mkdir_p(kdir) < 0) {

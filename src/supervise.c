@@ -354,15 +354,46 @@ static void sv_keep_id_map(struct supervisor *s, pid_t child) {
         }
 }
 
-static int sv_stage(struct supervisor *s, enum up_stage st) {
-        if (st == STAGE_NAMESPACE && s->engine->has_init) {
-                pid_t child;
+/* rootlesskit writes child_pid a moment after the child runs: until then, find its child that lives
+ * in another PID namespace (slirp4netns, its other child, does not). */
+static pid_t child_in_new_pidns(pid_t rk) {
+        char path[64], mine[64], text[1024], *cursor, *word;
+        ssize_t n = readlink("/proc/self/ns/pid", mine, sizeof mine - 1);
 
-                if (rootlesskit_child_pid(s->rk_state_dir, &child) >= 0) {
-                        s->status.pids[NODE_PID_CHILD] = child;
-                        sv_keep_id_map(s, child);
-                }
+        if (n <= 0)
+                return 0;
+        mine[n] = '\0';
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) rk, (int) rk);
+        if (read_small(path, text, sizeof text) < 0)
+                return 0;
+        cursor = text;
+        while ((word = strsep(&cursor, " \n"))) {
+                char ns[64];
+                uint32_t pid;
+
+                if (parse_u32(word, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%u/ns/pid", pid);
+                n = readlink(path, ns, sizeof ns - 1);
+                if (n > 0 && (ns[n] = '\0', strcmp(ns, mine) != 0))
+                        return (pid_t) pid;
         }
+        return 0;
+}
+
+static void sv_find_child(struct supervisor *s) {
+        pid_t child;
+
+        if (!s->engine->has_init || s->status.pids[NODE_PID_CHILD] > 0)
+                return;
+        if (rootlesskit_child_pid(s->rk_state_dir, &child) >= 0 || (child = child_in_new_pidns(s->top.pid)) > 0) {
+                s->status.pids[NODE_PID_CHILD] = child;
+                sv_keep_id_map(s, child);
+        }
+}
+
+static int sv_stage(struct supervisor *s, enum up_stage st) {
+        sv_find_child(s);
         if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
                 return -EIO;
         if (st == STAGE_READY) {
@@ -405,6 +436,7 @@ static int sv_line(struct supervisor *s, char *line) {
                 const char *sp = strchr(arg, ' ');
                 uint32_t nspid;
 
+                sv_find_child(s);
                 if (!sp || parse_u32(sp + 1, &nspid) < 0 || s->status.pids[NODE_PID_CHILD] <= 0)
                         return 0;
                 for (size_t i = 0; i < ELEMENTSOF(names); i++)
