@@ -87,6 +87,8 @@ int proc_spawn(char * const *argv, char * const *env_add, int log_fd, int keep_f
                 int null_fd;
 
                 close(ep[0]);
+                /* Its own process group: what it leaves behind can be killed as a group (KillMode=mixed). */
+                (void) setpgid(0, 0);
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 signal(SIGPIPE, SIG_DFL);
@@ -498,6 +500,8 @@ static void sv_stop(struct supervisor *s) {
                         (void) proc_wait(&s->top, 5000);
                 }
         }
+        if (s->top.pid > 0)
+                (void) kill(-s->top.pid, SIGKILL);
 }
 
 static bool purge_requested(const struct node *n) {

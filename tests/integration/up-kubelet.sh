@@ -129,7 +129,7 @@ for p in \$pids; do
         st=\$(sed -n 's/^State:\t\(.\).*/\1/p' /proc/\$p/status 2>/dev/null || true)
         [ -z "\$st" ] || [ "\$st" = Z ] || fail "process \$p of the node is left (state \$st)"
 done
-left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd|sleep)\$/' || true)
+left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd)\$/' || true)
 [ -z "\$left" ] || fail "processes left: \$left"
 echo "up-kubelet: ok"
 EOF

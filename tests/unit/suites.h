@@ -12,3 +12,4 @@ Suite *cgroup_suite(void);
 Suite *rules_suite(void);
 Suite *json_suite(void);
 Suite *template_suite(void);
+Suite *node_suite(void);
