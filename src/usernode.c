@@ -12,6 +12,7 @@
 #include "checks.h"
 #include "report.h"
 #include "rules.h"
+#include "up.h"
 #include "util.h"
 
 enum {
@@ -28,6 +29,18 @@ static bool arg_json;
 static bool arg_strict;
 static bool arg_no_probes;
 static char **arg_ignore;
+static const char *arg_name;
+static const char *arg_net;
+static const char *arg_port_driver;
+static bool arg_ephemeral;
+static bool arg_wait;
+static unsigned arg_wait_sec = UP_WAIT_DEFAULT_SEC;
+static bool arg_foreground;
+static bool arg_purge;
+static const char *arg_server;
+static const char *arg_token;
+static struct node_port arg_publish[NODE_PORTS_MAX];
+static size_t arg_n_publish;
 
 enum {
         OPT_VERSION = 0x100,
@@ -37,6 +50,16 @@ enum {
         OPT_IGNORE,
         OPT_STRICT,
         OPT_NO_PROBES,
+        OPT_NAME,
+        OPT_NET,
+        OPT_PORT_DRIVER,
+        OPT_EPHEMERAL,
+        OPT_WAIT,
+        OPT_FOREGROUND,
+        OPT_PUBLISH,
+        OPT_SERVER,
+        OPT_TOKEN,
+        OPT_PURGE,
 };
 
 /* Bits of which options a verb takes, so that "--purge" given to "check" is an error. */
@@ -48,6 +71,9 @@ enum {
         TAKES_IGNORE = 1u << 4,
         TAKES_STRICT = 1u << 5,
         TAKES_NO_PROBES = 1u << 6,
+        TAKES_NAME = 1u << 7,
+        TAKES_UP = 1u << 8,             /* --net --port-driver --ephemeral --wait --foreground --publish --server --token */
+        TAKES_PURGE = 1u << 9,
 };
 
 static const struct option options[] = {
@@ -60,6 +86,16 @@ static const struct option options[] = {
         { "ignore", required_argument, NULL, OPT_IGNORE },
         { "strict", no_argument, NULL, OPT_STRICT },
         { "no-probes", no_argument, NULL, OPT_NO_PROBES },
+        { "name", required_argument, NULL, OPT_NAME },
+        { "net", required_argument, NULL, OPT_NET },
+        { "port-driver", required_argument, NULL, OPT_PORT_DRIVER },
+        { "ephemeral", no_argument, NULL, OPT_EPHEMERAL },
+        { "wait", optional_argument, NULL, OPT_WAIT },
+        { "foreground", no_argument, NULL, OPT_FOREGROUND },
+        { "publish", required_argument, NULL, OPT_PUBLISH },
+        { "server", required_argument, NULL, OPT_SERVER },
+        { "token", required_argument, NULL, OPT_TOKEN },
+        { "purge", no_argument, NULL, OPT_PURGE },
         {}
 };
 
@@ -70,9 +106,17 @@ static const struct {
         { OPT_ROOT, TAKES_ROOT },     { 'u', TAKES_USER },          { OPT_ENGINE, TAKES_ENGINE },
         { OPT_JSON, TAKES_JSON },     { OPT_IGNORE, TAKES_IGNORE }, { OPT_STRICT, TAKES_STRICT },
         { OPT_NO_PROBES, TAKES_NO_PROBES },
+        { OPT_NAME, TAKES_NAME },     { OPT_NET, TAKES_UP },        { OPT_PORT_DRIVER, TAKES_UP },
+        { OPT_EPHEMERAL, TAKES_UP },  { OPT_WAIT, TAKES_UP },       { OPT_FOREGROUND, TAKES_UP },
+        { OPT_PUBLISH, TAKES_UP },    { OPT_SERVER, TAKES_UP },     { OPT_TOKEN, TAKES_UP },
+        { OPT_PURGE, TAKES_PURGE },
 };
 
 static int verb_check(int argc, char **argv);
+static int verb_up(int argc, char **argv);
+static int verb_down(int argc, char **argv);
+static int verb_status(int argc, char **argv);
+static int verb_exec(int argc, char **argv);
 
 static const struct verb {
         const char *name;
@@ -96,6 +140,31 @@ static const struct verb {
           "      --root DIR      examine the host tree at DIR (an image, a fixture); no probes\n"
           "\n"
           "Exit status: 0 ready, 1 not ready, 2 usage error, 3 internal error.\n" },
+        { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP,
+          "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns]\n"
+          "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
+          "     [--server URL --token T] [--json] [--ignore ID,...]",
+          "Starts a rootless Kubernetes node for the calling user, after the checks for its engine pass.\n"
+          "\n"
+          "      --engine E        k3s or kubelet (default: k3s when it is on PATH, else kubelet)\n"
+          "      --net D           network driver (default auto: the fastest usable)\n"
+          "      --port-driver P   builtin (fast) or slirp4netns (keeps the source IP)\n"
+          "      --name N          the node's name (default \"default\")\n"
+          "      --ephemeral       a fresh name (ci-XXXXXXXX) and all state in one private directory\n"
+          "      --wait[=SECS]     block until ready (default 120 s), one line per stage; exit 1 on timeout\n"
+          "      --foreground      supervise in this process (no user unit)\n"
+          "      --publish H:N     forward host port H (127.0.0.1, or IP:H:N, /udp) to node port N\n"
+          "      --server URL --token T   join this API server\n"
+          "      --json            print the node's status object once ready\n"
+          "      --ignore ID,...   start although these checks fail\n" },
+        { "down", verb_down, TAKES_NAME | TAKES_PURGE, "down [--name N] [--purge]",
+          "Stops the node: engine, containerd, then the namespaces.\n"
+          "\n"
+          "      --purge           also remove all of its state, files owned by sub-IDs included\n" },
+        { "status", verb_status, TAKES_NAME | TAKES_JSON, "status [--name N] [--json]",
+          "Shows what runs, since when, kubeconfig, forwarded ports, containerd socket and the last error.\n" },
+        { "exec", verb_exec, TAKES_NAME, "exec [--name N] -- CMD...",
+          "Runs CMD inside the node's namespaces (ctr, crictl, a shell for debugging).\n" },
 };
 
 static void help_all(FILE *f) {
@@ -199,6 +268,173 @@ out:
         return ret;
 }
 
+
+int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err);
+
+static const char *node_name_or_default(void) {
+        return arg_name ? arg_name : "default";
+}
+
+static int verb_up(int argc, char **argv) {
+        struct up_options o = {
+                .name = arg_name, .ephemeral = arg_ephemeral, .net = arg_net ? arg_net : "auto",
+                .wait = arg_wait, .wait_sec = arg_wait_sec, .foreground = arg_foreground, .server = arg_server,
+                .token = arg_token, .json = arg_json, .ignore = arg_ignore, .n_publish = arg_n_publish,
+        };
+        _cleanup_strv_free_ char **failed = NULL;
+        _cleanup_free_ char *self = NULL, *name = NULL;
+        struct un_error err = {};
+        struct node n = { .lock_fd = -EBADF };
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "usernode up: unexpected argument '%s'\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        if (!!arg_server != !!arg_token) {
+                fprintf(stderr, "usernode up: --server and --token go together\n");
+                return EXIT_USAGE;
+        }
+        if (arg_ephemeral && arg_name) {
+                fprintf(stderr, "usernode up: --ephemeral picks the name itself; drop --name\n");
+                return EXIT_USAGE;
+        }
+        if (arg_port_driver)
+                (void) port_driver_from_string(arg_port_driver, &o.port_driver);
+        memcpy(o.publish, arg_publish, sizeof o.publish);
+        if (arg_engine)
+                (void) engine_from_string(arg_engine, &o.engine);
+        else {
+                struct host h = { .root_fd = -EBADF };
+                _cleanup_free_ char *k3s = NULL;
+
+                o.engine = host_init(&h, "/", NULL) >= 0 && host_find_executable(&h, "k3s", &k3s) >= 0
+                                   ? ENGINE_K3S : ENGINE_KUBELET;
+                host_done(&h);
+        }
+        self = realpath("/proc/self/exe", NULL);
+        if (!self) {
+                fprintf(stderr, "usernode up: cannot find my own binary: %s\n", strerror(errno));
+                return EXIT_INTERNAL;
+        }
+        o.self = self;
+
+        r = up_preflight(&o, &failed, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                return r == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
+        }
+        if (failed && failed[0]) {
+                fprintf(stderr, "usernode up: this host cannot run the %s engine; failing checks:", engine_to_string(o.engine));
+                for (char **i = failed; *i; i++)
+                        fprintf(stderr, " %s", *i);
+                fprintf(stderr, "\nSee 'usernode check --engine %s' for the fixes, or pass --ignore ID,...\n",
+                        engine_to_string(o.engine));
+                return EXIT_NOT_READY;
+        }
+        /* A kubelet engine without kubelet is allowed, as containerd only, when the user says so. */
+        o.containerd_only = o.engine == ENGINE_KUBELET && strv_contains(arg_ignore, "engine.kubelet");
+
+        if (arg_ephemeral) {
+                r = node_name_ephemeral(&name);
+                if (r < 0)
+                        return EXIT_INTERNAL;
+        } else if (!(name = strdup(node_name_or_default())))
+                return EXIT_INTERNAL;
+        o.name = name;
+        r = node_resolve(name, arg_ephemeral, &n, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                return EXIT_USAGE;
+        }
+        r = node_up(&o, &n, stdout, &err);
+        if (err.code)
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+        if (r == 0 && !arg_foreground) {
+                struct node_status s;
+
+                if (node_status_get(name, &s, NULL) >= 0) {
+                        if (arg_json)
+                                node_status_print_json(stdout, &s);
+                        else {
+                                printf("node %s (%s) %s; state in %s\n", s.name, s.engine, node_state_to_string(s.state),
+                                       s.state_dir);
+                                if (s.kubeconfig)
+                                        printf("kubeconfig: %s\n", s.kubeconfig);
+                        }
+                        node_status_done(&s);
+                }
+        }
+        node_done(&n);
+        return r;
+}
+
+static int verb_down(int argc, char **argv) {
+        struct un_error err = {};
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "usernode down: unexpected argument '%s'\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        r = node_down(node_name_or_default(), arg_purge, stdout, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode down: %s\n", err.msg);
+                return r == -ENOENT ? EXIT_NOT_READY : EXIT_INTERNAL;
+        }
+        return EXIT_READY;
+}
+
+static int verb_status(int argc, char **argv) {
+        struct node_status s;
+        struct un_error err = {};
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "usernode status: unexpected argument '%s'\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        r = node_status_get(node_name_or_default(), &s, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode status: %s\n", err.msg);
+                return EXIT_NOT_READY;
+        }
+        if (arg_json)
+                node_status_print_json(stdout, &s);
+        else {
+                printf("node:        %s (%s engine)\nstate:       %s since %s\nstate dir:   %s\n", s.name,
+                       strna(s.engine), node_state_to_string(s.state), strna(s.since), strna(s.state_dir));
+                printf("kubeconfig:  %s\ncontainerd:  %s\n", strna(s.kubeconfig), strna(s.containerd_socket));
+                for (size_t i = 0; i < _NODE_PID_MAX; i++)
+                        if (s.pids[i] > 0)
+                                printf("pid:         %-11s %d\n", node_pid_to_string((enum node_pid) i), (int) s.pids[i]);
+                for (size_t i = 0; i < s.n_ports; i++)
+                        printf("port:        %s:%u -> %u/%s\n", s.ports[i].host_ip, (unsigned) s.ports[i].host_port,
+                               (unsigned) s.ports[i].node_port, s.ports[i].proto);
+                if (s.last_error)
+                        printf("last error:  %s\n", s.last_error);
+        }
+        r = s.state == NODE_RUNNING ? EXIT_READY : EXIT_NOT_READY;
+        node_status_done(&s);
+        return r;
+}
+
+static int verb_exec(int argc, char **argv) {
+        struct un_error err = {};
+        int r;
+
+        if (argc < 2) {
+                fprintf(stderr, "usernode exec: a command is needed: usernode exec [--name N] -- CMD...\n");
+                return EXIT_USAGE;
+        }
+        r = node_exec(node_name_or_default(), argv + 1, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode exec: %s\n", err.msg);
+                return EXIT_NOT_READY;
+        }
+        return r;
+}
+
 static const struct verb *find_verb(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (strcmp(verbs[i].name, name) == 0)
@@ -218,6 +454,10 @@ int main(int argc, char **argv) {
         unsigned given = 0;
         bool help = false;
         int c;
+
+        /* usernode's init inside a node's namespaces (started by the supervisor, never by users). */
+        if (argc > 1 && strcmp(argv[1], "__node-init") == 0)
+                return kubelet_init_main(argc - 1, argv + 1);
 
         /* The verb may come first ("usernode check --json") or after global options. */
         if (argc > 1 && argv[1][0] != '-') {
@@ -273,6 +513,69 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_NO_PROBES:
                         arg_no_probes = true;
+                        break;
+                case OPT_NAME:
+                        if (!node_name_valid(optarg)) {
+                                fprintf(stderr, "usernode: --name takes a-z, 0-9, '-', '_', '.' (at most %d)\n",
+                                        NODE_NAME_MAX);
+                                return EXIT_USAGE;
+                        }
+                        arg_name = optarg;
+                        break;
+                case OPT_NET:
+                        if (!net_driver_find(optarg) && strcmp(optarg, "auto") != 0) {
+                                fprintf(stderr, "usernode: --net must be auto, slirp4netns, pasta or lxc-user-nic\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_net = optarg;
+                        break;
+                case OPT_PORT_DRIVER: {
+                        enum port_driver d;
+
+                        if (port_driver_from_string(optarg, &d) < 0) {
+                                fprintf(stderr, "usernode: --port-driver must be builtin or slirp4netns\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_port_driver = optarg;
+                        break;
+                }
+                case OPT_EPHEMERAL:
+                        arg_ephemeral = true;
+                        break;
+                case OPT_WAIT:
+                        arg_wait = true;
+                        if (optarg && (parse_u32(optarg, &arg_wait_sec) < 0 || arg_wait_sec == 0 ||
+                                       arg_wait_sec > 86400)) {
+                                fprintf(stderr, "usernode: --wait takes seconds (1-86400)\n");
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case OPT_FOREGROUND:
+                        arg_foreground = true;
+                        break;
+                case OPT_PUBLISH:
+                        if (arg_n_publish >= NODE_PORTS_MAX || node_port_parse(optarg, &arg_publish[arg_n_publish]) < 0) {
+                                fprintf(stderr, "usernode: --publish takes [IP:]HOSTPORT:NODEPORT[/tcp|/udp]\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_n_publish++;
+                        break;
+                case OPT_SERVER:
+                        if (!startswith(optarg, "https://") || strlen(optarg) > 512) {
+                                fprintf(stderr, "usernode: --server takes an https:// URL\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_server = optarg;
+                        break;
+                case OPT_TOKEN:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 512 || strpbrk(optarg, " \t\n\"'\\")) {
+                                fprintf(stderr, "usernode: --token takes a bootstrap token\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_token = optarg;
+                        break;
+                case OPT_PURGE:
+                        arg_purge = true;
                         break;
                 default:
                         fprintf(stderr, "usernode: see usernode --help\n");

@@ -23,3 +23,4 @@ Suite *limits_suite(void);
 Suite *version_suite(void);
 Suite *apparmor_suite(void);
 Suite *probe_suite(void);
+Suite *node_suite(void);

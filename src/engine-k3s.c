@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The k3s engine: `k3s server --rootless` (or `k3s agent --rootless` joining --server) runs its own
+ * rootlesskit; usernode chooses its K3S_ROOTLESS_* environment, data dir and kubeconfig path. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "up.h"
+#include "util.h"
+
+/* The one place the CIDR is chosen: net.cidr's free pick (netlink.c) is to be wired in here. */
+const char *up_pick_cidr(void) {
+        return "10.41.0.0/16";
+}
+
+char *node_kubeconfig_path(const struct node *n) {
+        const char *home = secure_getenv("HOME");
+
+        if (n->ephemeral || !home || home[0] != '/')
+                return node_runtime_path(n, "kubeconfig.yaml");
+        return xstrdup_printf("%s/.kube/usernode-%s.yaml", home, n->name);
+}
+
+static int command(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
+                   struct un_error *err) {
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        _cleanup_free_ char *data = node_data_path(n, "k3s"), *kc = node_runtime_path(n, "k3s-kubeconfig.yaml");
+        _cleanup_free_ char *a_data = NULL, *a_kc = NULL, *cidr = NULL, *pd = NULL, *mtu = NULL;
+        const char *mode = o->server ? "agent" : "server";
+
+        if (!data || !kc)
+                return un_error(err, ENOMEM, "k3s engine");
+        a_data = xstrdup_printf("--data-dir=%s", data);
+        a_kc = xstrdup_printf("--write-kubeconfig=%s", kc);
+        cidr = xstrdup_printf("K3S_ROOTLESS_CIDR=%s", up_pick_cidr());
+        pd = xstrdup_printf("K3S_ROOTLESS_PORT_DRIVER=%s", port_driver_to_string(o->port_driver));
+        mtu = xstrdup_printf("K3S_ROOTLESS_MTU=%u", UP_MTU);
+        if (!a_data || !a_kc || !cidr || !pd || !mtu)
+                return un_error(err, ENOMEM, "k3s engine");
+        if (strv_push(&argv, "k3s") < 0 || strv_push(&argv, mode) < 0 || strv_push(&argv, "--rootless") < 0 ||
+            strv_push(&argv, a_data) < 0)
+                return un_error(err, ENOMEM, "k3s engine");
+        if (o->server) {
+                if (strv_push(&argv, "--server") < 0 || strv_push(&argv, o->server) < 0 ||
+                    strv_push(&argv, "--token") < 0 || strv_push(&argv, o->token) < 0)
+                        return un_error(err, ENOMEM, "k3s engine");
+        } else if (strv_push(&argv, a_kc) < 0 || strv_push(&argv, "--write-kubeconfig-mode=0600") < 0)
+                return un_error(err, ENOMEM, "k3s engine");
+        if (strv_push(&env, mtu) < 0 || strv_push(&env, pd) < 0 || strv_push(&env, cidr) < 0 ||
+            strv_push(&env, "K3S_ROOTLESS_DISABLE_HOST_LOOPBACK=true") < 0 ||
+            strv_push(&env, o->enable_ipv6 ? "K3S_ROOTLESS_ENABLE_IPV6=true" : "K3S_ROOTLESS_ENABLE_IPV6=false") < 0)
+                return un_error(err, ENOMEM, "k3s engine");
+        *ret_argv = TAKE_PTR(argv);
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
+
+/* k3s writes its kubeconfig inside the node's state; users get a copy at a stable path. */
+static int ready(const struct node *n, const struct up_options *o, struct node_status *s, struct un_error *err) {
+        _cleanup_free_ char *src = node_runtime_path(n, "k3s-kubeconfig.yaml"), *dst = node_kubeconfig_path(n);
+        _cleanup_free_ char *text = NULL, *dir = NULL;
+        struct host h = { .root_fd = -EBADF };
+        size_t len = 0;
+        int r;
+
+        if (o->server)
+                return 0;
+        if (!src || !dst)
+                return un_error(err, ENOMEM, "kubeconfig");
+        r = host_init(&h, "/", err);
+        if (r < 0)
+                return r;
+        r = host_read_file(&h, src, HOST_FILE_MAX, &text, &len);
+        if (r < 0) {
+                host_done(&h);
+                return un_error(err, r, "k3s reported ready but wrote no kubeconfig at %s", src);
+        }
+        dir = strdup(dst);
+        if (dir && strrchr(dir, '/')) {
+                *strrchr(dir, '/') = '\0';
+                (void) mkdir(dir, 0700);
+        }
+        r = host_write_atomic(&h, dst, text, len, 0600, (uid_t) -1, (gid_t) -1, err);
+        host_done(&h);
+        if (r < 0)
+                return r;
+        free(s->kubeconfig);
+        s->kubeconfig = TAKE_PTR(dst);
+        return 0;
+}
+
+const struct node_engine engine_k3s = {
+        .id = ENGINE_K3S,
+        .name = "k3s",
+        .command = command,
+        .ready = ready,
+        .has_init = false,
+};

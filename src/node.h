@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* A node of one user: its name, where its state lives, its status file and its lock.
+ * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
+ * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under
+ * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
+#define NODE_NAME_MAX 48
+#define NODE_PORTS_MAX 32
+#define NODE_STATUS_MAX (64u * 1024u)
+
+struct node {
+        char *name;
+        char *runtime_dir;      /* status.json, lock, logs, sockets */
+        char *data_dir;         /* persistent data; inside runtime_dir for an ephemeral node */
+        bool ephemeral;
+        int lock_fd;            /* held (flock LOCK_EX) by the supervisor while the node lives */
+};
+
+enum node_state {
+        NODE_STARTING,
+        NODE_RUNNING,
+        NODE_STOPPING,
+        NODE_STOPPED,
+        NODE_FAILED,
+        _NODE_STATE_MAX,
+};
+
+/* Processes of a node, as host PIDs (0: not running). */
+enum node_pid {
+        NODE_PID_SUPERVISOR,
+        NODE_PID_ROOTLESSKIT,
+        NODE_PID_CHILD,         /* rootlesskit's child: PID 1 of the node's namespaces */
+        NODE_PID_INIT,          /* usernode's init inside the namespaces */
+        NODE_PID_CONTAINERD,
+        NODE_PID_ENGINE,        /* kubelet, or k3s for the k3s engine */
+        _NODE_PID_MAX,
+};
+
+struct node_port {
+        char proto[4];          /* "tcp" or "udp" */
+        char host_ip[46];       /* "127.0.0.1" */
+        uint16_t host_port;
+        uint16_t node_port;
+        int64_t id;             /* rootlesskit's port id, -1 before it is forwarded */
+};
+
+struct node_status {
+        char *name;
+        char *engine;
+        enum node_state state;
+        char *since;            /* RFC 3339 UTC, when the state was entered */
+        int64_t started_usec;   /* CLOCK_REALTIME at `up` */
+        pid_t pids[_NODE_PID_MAX];
+        char *state_dir;
+        char *data_dir;
+        char *kubeconfig;
+        char *containerd_socket;
+        char *net;
+        char *port_driver;
+        char *last_error;
+        bool ephemeral;
+        struct node_port ports[NODE_PORTS_MAX];
+        size_t n_ports;
+};
+
+/* A name: [a-z0-9][a-z0-9_.-]*, at most NODE_NAME_MAX bytes. It becomes a directory and a unit name. */
+bool node_name_valid(const char *name);
+/* A fresh "ci-" + 8 hex digits of a random UUID (libuuid). */
+int node_name_ephemeral(char **ret);
+
+/* Computes the node's directories from the environment (XDG_RUNTIME_DIR, XDG_DATA_HOME, HOME).
+ * Creates nothing. */
+int node_resolve(const char *name, bool ephemeral, struct node *ret, struct un_error *err);
+/* Resolves an existing node: an ephemeral one is recognised by its marker in the runtime dir. */
+int node_open(const char *name, struct node *ret, struct un_error *err);
+/* Creates the directories (0700, refusing symlinks) and takes the lock; -EBUSY when another
+ * process holds it (the node runs). */
+int node_create_and_lock(struct node *n, struct un_error *err);
+/* Whether a supervisor holds the node's lock. */
+bool node_is_locked(const struct node *n);
+/* A path inside the runtime dir ("status.json", "rootlesskit", ...). NULL on OOM. */
+char *node_runtime_path(const struct node *n, const char *name);
+char *node_data_path(const struct node *n, const char *name);
+void node_done(struct node *n);
+
+/* Removes a directory tree bottom-up without following symlinks or crossing mounts.
+ * Returns 0, or the first error (the walk goes on). */
+int node_rm_rf(const char *path);
+
+const char *node_state_to_string(enum node_state s);
+int node_state_from_string(const char *s, enum node_state *ret);
+const char *node_pid_to_string(enum node_pid p);
+
+void node_status_init(struct node_status *s);
+void node_status_done(struct node_status *s);
+int node_status_set_state(struct node_status *s, enum node_state state);
+/* Writes the status object (JSON, usernode.node/v1) to f. */
+void node_status_print_json(FILE *f, const struct node_status *s);
+/* Writes status.json atomically. */
+int node_status_write(const struct node *n, const struct node_status *s, struct un_error *err);
+/* Parses what node_status_print_json writes; bounded and strict: anything else is -EINVAL. */
+int node_status_parse(const char *text, struct node_status *ret);
+int node_status_read(const struct node *n, struct node_status *ret, struct un_error *err);
+
+/* "8080:80", "127.0.0.1:8080:80", "8053:53/udp" -> a port. The host IP defaults to 127.0.0.1. */
+int node_port_parse(const char *s, struct node_port *ret);

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The node from outside: preflight checks, down, status, exec, and purging what sub-IDs own. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "supervise.h"
+#include "up.h"
+#include "util.h"
+
+#define DOWN_BOUND_MS 15000
+
+const struct node_engine *node_engine_get(enum engine e) {
+        return e == ENGINE_K3S ? &engine_k3s : &engine_kubelet;
+}
+
+int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err);
+int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err) {
+        struct host host = { .root_fd = -EBADF };
+        struct check_ctx ctx = {};
+        struct report report = {};
+        _cleanup_strv_free_ char **failed = NULL;
+        const char *unknown = NULL;
+        int r;
+
+        r = host_init(&host, "/", err);
+        if (r < 0)
+                return r;
+        ctx.host = &host;
+        ctx.engine = o->engine;
+        r = user_lookup_default(&host, &ctx.user, err);
+        if (r >= 0)
+                r = distro_load(&host, &ctx.distro);
+        if (r >= 0)
+                r = checks_run(&ctx, &report);
+        if (r >= 0 && report_ignore(&report, o->ignore, &unknown) < 0)
+                r = un_error(err, EINVAL, "--ignore %s matches no check ID", unknown);
+        if (r >= 0)
+                for (size_t i = 0; i < report.n_checks; i++)
+                        if (report.checks[i].status == CHECK_FAIL && !report.checks[i].ignored &&
+                            strv_push(&failed, report.checks[i].id) < 0)
+                                r = -ENOMEM;
+        report_done(&report);
+        check_ctx_done(&ctx);
+        host_done(&host);
+        if (r < 0)
+                return err && err->code ? -err->code : un_error(err, r, "checks");
+        *ret_failed = TAKE_PTR(failed);
+        return 0;
+}
+
+static int read_map(const struct node *n, const char *which, char ***ret) {
+        _cleanup_free_ char *path = node_runtime_path(n, which), *text = NULL;
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = host_init(&h, "/", NULL);
+        if (r < 0)
+                return r;
+        r = host_read_file(&h, path, 4096, &text, NULL);
+        host_done(&h);
+        if (r < 0)
+                return r;
+        r = strv_split(text, " \t\n", ret);
+        if (r < 0)
+                return r;
+        /* Triplets of numbers, at most 5 lines (the kernel's limit without extents is 340). */
+        if (strv_length(*ret) == 0 || strv_length(*ret) % 3 != 0 || strv_length(*ret) > 15)
+                return -EINVAL;
+        for (char **w = *ret; *w; w++) {
+                uint32_t v;
+
+                if (parse_u32(*w, &v) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static int run_idmap_tool(const char *tool, pid_t pid, char **map) {
+        _cleanup_strv_free_ char **argv = NULL;
+        char pidstr[16];
+        struct proc p = PROC_NULL;
+        int r;
+
+        snprintf(pidstr, sizeof pidstr, "%d", (int) pid);
+        if (strv_push(&argv, tool) < 0 || strv_push(&argv, pidstr) < 0)
+                return -ENOMEM;
+        for (char **w = map; *w; w++)
+                if (strv_push(&argv, *w) < 0)
+                        return -ENOMEM;
+        r = proc_spawn(argv, NULL, -1, -1, -1, &p, NULL);
+        if (r < 0)
+                return r;
+        r = proc_wait(&p, 5000);
+        if (r != 1) {
+                proc_stop(&p, 100);
+                proc_done(&p);
+                return -ETIMEDOUT;
+        }
+        r = WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0 ? 0 : -EPERM;
+        proc_done(&p);
+        return r;
+}
+
+int node_purge_files(const struct node *n, struct un_error *err) {
+        _cleanup_strv_free_ char **uid_map = NULL, **gid_map = NULL;
+        int go[2], ready[2], st, r;
+        pid_t pid;
+
+        /* Without a recorded map the node never had sub-IDs at work: everything is ours. */
+        if (read_map(n, "uid_map", &uid_map) < 0 || read_map(n, "gid_map", &gid_map) < 0)
+                return node_rm_rf(n->data_dir) < 0 ? un_error(err, EPERM, "cannot remove %s", n->data_dir) : 0;
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return un_error(err, errno, "pipe");
+        if (pipe2(ready, O_CLOEXEC) < 0) {
+                close(go[0]);
+                close(go[1]);
+                return un_error(err, errno, "pipe");
+        }
+        pid = fork();
+        if (pid < 0)
+                return un_error(err, errno, "fork");
+        if (pid == 0) {
+                char c;
+
+                close(go[1]);
+                close(ready[0]);
+                if (unshare(CLONE_NEWUSER) < 0)
+                        _exit(2);
+                if (write(ready[1], "x", 1) != 1)
+                        _exit(2);
+                /* The parent maps us once we are in the namespace; EOF without a byte means it failed. */
+                if (read(go[0], &c, 1) != 1)
+                        _exit(3);
+                _exit(node_rm_rf(n->data_dir) < 0 ? 1 : 0);
+        }
+        close(go[0]);
+        close(ready[1]);
+        {
+                char c;
+
+                r = read(ready[0], &c, 1) == 1 ? 0 : -EPERM;
+                close(ready[0]);
+        }
+        if (r >= 0)
+                r = run_idmap_tool("newuidmap", pid, uid_map);
+        if (r >= 0)
+                r = run_idmap_tool("newgidmap", pid, gid_map);
+        if (r >= 0 && write(go[1], "x", 1) != 1)
+                r = -errno;
+        close(go[1]);
+        if (waitpid(pid, &st, 0) < 0)
+                return un_error(err, errno, "waitpid");
+        if (r < 0)
+                return un_error(err, r, "cannot enter the node's user namespace to remove %s", n->data_dir);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return un_error(err, EPERM, "cannot remove %s from inside the node's user namespace", n->data_dir);
+        return 0;
+}
+
+static bool pid_alive(pid_t pid) {
+        return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int node_status_get(const char *name, struct node_status *ret, struct un_error *err) {
+        struct node n;
+        struct node_status s;
+        int r;
+
+        r = node_open(name, &n, err);
+        if (r < 0)
+                return r;
+        if (access(n.runtime_dir, F_OK) < 0) {
+                r = un_error(err, ENOENT, "no node named '%s' (nothing in %s)", name, n.runtime_dir);
+                node_done(&n);
+                return r;
+        }
+        r = node_status_read(&n, &s, err);
+        if (r >= 0 && !node_is_locked(&n) &&
+            (s.state == NODE_STARTING || s.state == NODE_RUNNING || s.state == NODE_STOPPING)) {
+                /* The supervisor died without writing its last word. */
+                (void) node_status_set_state(&s, NODE_FAILED);
+                if (!s.last_error)
+                        s.last_error = strdup("the supervisor is gone");
+        }
+        if (r >= 0)
+                for (size_t i = 0; i < _NODE_PID_MAX; i++)
+                        if (!pid_alive(s.pids[i]))
+                                s.pids[i] = 0;
+        node_done(&n);
+        if (r < 0)
+                return r;
+        *ret = s;
+        return 0;
+}
+
+int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
+        struct node n;
+        struct node_status s = {};
+        _cleanup_free_ char *kubeconfig = NULL;
+        bool have_status, running;
+        int r;
+
+        r = node_open(name, &n, err);
+        if (r < 0)
+                return r;
+        kubeconfig = node_kubeconfig_path(&n);
+        if (access(n.runtime_dir, F_OK) < 0 && access(n.data_dir, F_OK) < 0) {
+                r = un_error(err, ENOENT, "no node named '%s'", name);
+                goto out;
+        }
+        have_status = node_status_read(&n, &s, NULL) >= 0;
+        running = node_is_locked(&n);
+        if (running) {
+                pid_t sup = have_status ? s.pids[NODE_PID_SUPERVISOR] : 0;
+
+                if (sup <= 0) {
+                        r = un_error(err, ESRCH, "node '%s' runs but its status names no supervisor", name);
+                        goto out;
+                }
+                if (purge) {
+                        _cleanup_free_ char *marker = node_runtime_path(&n, "purge");
+                        _cleanup_close_ int fd = -EBADF;
+
+                        fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -ENOMEM;
+                        if (fd < 0) {
+                                r = un_error(err, fd == -ENOMEM ? ENOMEM : errno, "cannot mark node for purge");
+                                goto out;
+                        }
+                }
+                if (kill(sup, SIGTERM) < 0 && errno != ESRCH) {
+                        r = un_error(err, errno, "cannot signal the supervisor (PID %d)", (int) sup);
+                        goto out;
+                }
+                if (pid_wait_gone(sup, DOWN_BOUND_MS) != 1) {
+                        /* Its process group holds everything it started. */
+                        kill(-sup, SIGKILL);
+                        if (s.pids[NODE_PID_CHILD] > 0)
+                                kill(s.pids[NODE_PID_CHILD], SIGKILL);
+                        (void) pid_wait_gone(sup, 2000);
+                        fprintf(out, "usernode: node '%s' did not stop within %d ms: killed\n", name, DOWN_BOUND_MS);
+                }
+        }
+        if (purge) {
+                if (access(n.data_dir, F_OK) == 0) {
+                        r = node_purge_files(&n, err);
+                        if (r < 0)
+                                goto out;
+                }
+                if (node_rm_rf(n.runtime_dir) < 0 || access(n.runtime_dir, F_OK) == 0 ||
+                    access(n.data_dir, F_OK) == 0) {
+                        r = un_error(err, EBUSY, "could not remove all of %s and %s", n.runtime_dir, n.data_dir);
+                        goto out;
+                }
+                if (kubeconfig)
+                        (void) unlink(kubeconfig);
+        } else if (!running)
+                fprintf(out, "usernode: node '%s' is not running\n", name);
+        r = 0;
+out:
+        node_status_done(&s);
+        node_done(&n);
+        return r;
+}
+
+int node_exec(const char *name, char **argv, struct un_error *err) {
+        static const struct {
+                const char *name;
+                int type;
+        } nss[] = {
+                /* The user namespace first: it grants the rights to enter the others. */
+                { "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },  { "net", CLONE_NEWNET },
+                { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+                { "cgroup", CLONE_NEWCGROUP },
+        };
+        struct node_status s;
+        int fds[ELEMENTSOF(nss)], r, st;
+        pid_t child, pid;
+
+        r = node_status_get(name, &s, err);
+        if (r < 0)
+                return r;
+        child = s.pids[NODE_PID_CHILD];
+        if (s.state != NODE_RUNNING && s.state != NODE_STARTING) {
+                node_status_done(&s);
+                return un_error(err, ESRCH, "node '%s' is %s, not running", name, node_state_to_string(s.state));
+        }
+        if (child <= 0) {
+                node_status_done(&s);
+                return un_error(err, ESRCH, "node '%s' has no namespaces (yet)", name);
+        }
+        if (s.containerd_socket)
+                (void) setenv("CONTAINERD_ADDRESS", s.containerd_socket, 0);
+        node_status_done(&s);
+        for (size_t i = 0; i < ELEMENTSOF(nss); i++) {
+                char path[64];
+
+                snprintf(path, sizeof path, "/proc/%d/ns/%s", (int) child, nss[i].name);
+                fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+                if (fds[i] < 0) {
+                        r = un_error(err, errno, "cannot open %s", path);
+                        for (size_t j = 0; j < i; j++)
+                                close(fds[j]);
+                        return r;
+                }
+        }
+        r = 0;
+        for (size_t i = 0; i < ELEMENTSOF(nss); i++) {
+                if (r >= 0 && setns(fds[i], nss[i].type) < 0)
+                        r = un_error(err, errno, "cannot enter the node's %s namespace", nss[i].name);
+                close(fds[i]);
+        }
+        if (r < 0)
+                return r;
+        if (chdir("/") < 0)
+                return un_error(err, errno, "chdir /");
+        /* Entering a PID namespace takes effect for children only. */
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0)
+                return un_error(err, errno, "fork");
+        if (pid == 0) {
+                execvp(argv[0], argv);
+                fprintf(stderr, "usernode exec: cannot run %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        signal(SIGINT, SIG_IGN);
+        signal(SIGQUIT, SIG_IGN);
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return un_error(err, errno, "waitpid");
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int up_options_to_argv(const struct up_options *o, const char *name, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        char buf[128];
+        int r = 0;
+
+#define PUSH(s)                                         \
+        do {                                            \
+                if ((r = strv_push(&argv, (s))) < 0)    \
+                        return r;                       \
+        } while (0)
+        PUSH(o->self ? o->self : "usernode");
+        PUSH("up");
+        PUSH("--foreground");
+        PUSH("--name");
+        PUSH(name);
+        PUSH("--engine");
+        PUSH(engine_to_string(o->engine));
+        PUSH("--net");
+        PUSH(o->net ? o->net : "auto");
+        PUSH("--port-driver");
+        PUSH(port_driver_to_string(o->port_driver));
+        for (size_t i = 0; i < o->n_publish; i++) {
+                snprintf(buf, sizeof buf, "%s:%u:%u/%s", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
+                         (unsigned) o->publish[i].node_port, o->publish[i].proto);
+                PUSH("--publish");
+                PUSH(buf);
+        }
+        if (o->server) {
+                PUSH("--server");
+                PUSH(o->server);
+                PUSH("--token");
+                PUSH(o->token);
+        }
+        if (o->ignore && o->ignore[0]) {
+                _cleanup_free_ char *list = NULL;
+                struct buf b = {};
+
+                for (char **i = o->ignore; *i; i++)
+                        if (buf_printf(&b, "%s%s", i == o->ignore ? "" : ",", *i) < 0) {
+                                buf_free(&b);
+                                return -ENOMEM;
+                        }
+                list = buf_steal(&b);
+                PUSH("--ignore");
+                PUSH(list);
+        }
+#undef PUSH
+        *ret = TAKE_PTR(argv);
+        return 0;
+}

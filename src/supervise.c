@@ -1,0 +1,840 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Direct supervision of a node (no systemd user manager, or --foreground): the supervisor runs in
+ * its own process group, starts the engine's command, learns each stage through a pipe (kubelet
+ * engine: usernode's init inside rootlesskit) or sd_notify (k3s), and then sleeps in poll() on
+ * pidfds, the stage pipe and a signalfd until something happens. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "supervise.h"
+#include "up.h"
+#include "util.h"
+
+#define STOP_BOUND_MS 10000
+#define STAGE_LINE_MAX 1024
+
+extern char **environ;
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+int pidfd_open_pid(pid_t pid) {
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        return fd < 0 ? -errno : fd;
+}
+
+static void child_exec_failed(int err_fd, int e) {
+        ssize_t n = write(err_fd, &e, sizeof e);
+
+        (void) n;
+        _exit(127);
+}
+
+int proc_spawn(char * const *argv, char * const *env_add, int log_fd, int keep_fd, int keep_fd_as,
+               struct proc *ret, struct un_error *err) {
+        _cleanup_strv_free_ char **env = NULL;
+        int ep[2], e = 0;
+        ssize_t n;
+        pid_t pid;
+
+        for (char **v = environ; v && *v; v++) {
+                bool overridden = false;
+
+                for (char * const *a = env_add; a && *a && !overridden; a++) {
+                        size_t k = strcspn(*a, "=");
+
+                        overridden = strncmp(*v, *a, k + 1) == 0;
+                }
+                if (!overridden && strv_push(&env, *v) < 0)
+                        return un_error(err, ENOMEM, "spawn %s", argv[0]);
+        }
+        for (char * const *a = env_add; a && *a; a++)
+                if (strv_push(&env, *a) < 0)
+                        return un_error(err, ENOMEM, "spawn %s", argv[0]);
+        if (!env && strv_push(&env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0)
+                return un_error(err, ENOMEM, "spawn %s", argv[0]);
+        if (pipe2(ep, O_CLOEXEC) < 0)
+                return un_error(err, errno, "pipe");
+        pid = fork();
+        if (pid < 0) {
+                e = errno;
+                close(ep[0]);
+                close(ep[1]);
+                return un_error(err, e, "fork");
+        }
+        if (pid == 0) {
+                sigset_t none;
+                int null_fd;
+
+                close(ep[0]);
+                /* Its own process group: what it leaves behind can be killed as a group (KillMode=mixed). */
+                (void) setpgid(0, 0);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null_fd < 0 || dup2(null_fd, 0) < 0)
+                        child_exec_failed(ep[1], errno);
+                if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+                        child_exec_failed(ep[1], errno);
+                if (keep_fd >= 0) {
+                        /* dup2 onto itself would keep O_CLOEXEC: go through fcntl then. */
+                        if (keep_fd == keep_fd_as) {
+                                if (fcntl(keep_fd, F_SETFD, 0) < 0)
+                                        child_exec_failed(ep[1], errno);
+                        } else if (dup2(keep_fd, keep_fd_as) < 0)
+                                child_exec_failed(ep[1], errno);
+                }
+                execvpe(argv[0], argv, env);
+                child_exec_failed(ep[1], errno);
+        }
+        close(ep[1]);
+        do
+                n = read(ep[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        close(ep[0]);
+        if (n == sizeof e) {
+                (void) waitpid(pid, NULL, 0);
+                return un_error(err, e, "cannot run %s", argv[0]);
+        }
+        *ret = (struct proc) { .pid = pid, .pidfd = pidfd_open_pid(pid) };
+        if (ret->pidfd < 0) {
+                e = -ret->pidfd;
+                kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                *ret = PROC_NULL;
+                return un_error(err, e, "pidfd_open");
+        }
+        return 0;
+}
+
+int proc_try_reap(struct proc *p) {
+        siginfo_t si = {};
+
+        if (p->pid <= 0 || p->reaped)
+                return 1;
+        if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOHANG) < 0)
+                return -errno;
+        if (si.si_pid == 0)
+                return 0;
+        p->reaped = true;
+        p->status = si.si_code == CLD_EXITED ? si.si_status << 8 : si.si_status;
+        return 1;
+}
+
+int proc_wait(struct proc *p, int timeout_ms) {
+        uint64_t deadline = now_usec() + (uint64_t) timeout_ms * 1000u;
+
+        for (;;) {
+                struct pollfd pf = { .fd = p->pidfd, .events = POLLIN };
+                int left = (int) ((deadline - now_usec()) / 1000u), k;
+
+                k = proc_try_reap(p);
+                if (k != 0)
+                        return k;
+                if (now_usec() >= deadline)
+                        return 0;
+                k = poll(&pf, 1, left > 0 ? left : 1);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+        }
+}
+
+void proc_stop(struct proc *p, int timeout_ms) {
+        if (p->pid <= 0 || p->reaped)
+                return;
+        kill(p->pid, SIGTERM);
+        if (proc_wait(p, timeout_ms) == 1)
+                return;
+        kill(p->pid, SIGKILL);
+        (void) proc_wait(p, 5000);
+}
+
+void proc_done(struct proc *p) {
+        if (p->pidfd >= 0)
+                close(p->pidfd);
+        *p = PROC_NULL;
+}
+
+int pid_wait_gone(pid_t pid, int timeout_ms) {
+        _cleanup_close_ int fd = pidfd_open_pid(pid);
+        struct pollfd pf;
+        int k;
+
+        if (fd == -ESRCH)
+                return 1;
+        if (fd < 0)
+                return fd;
+        pf = (struct pollfd) { .fd = fd, .events = POLLIN };
+        do
+                k = poll(&pf, 1, timeout_ms);
+        while (k < 0 && errno == EINTR);
+        return k < 0 ? -errno : k > 0;
+}
+
+int notify_socket_open(const char *path, struct un_error *err) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return un_error(err, ENAMETOOLONG, "notify socket %s", path);
+        strcpy(sa.sun_path, path);
+        (void) unlink(path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return un_error(err, errno, "socket");
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return un_error(err, errno, "cannot bind %s", path);
+        return TAKE_FD(fd);
+}
+
+int notify_socket_read_ready(int fd) {
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        char *cursor = buf, *line;
+
+        if (n < 0)
+                return errno == EAGAIN ? 0 : -errno;
+        buf[n] = '\0';
+        while ((line = line_next(&cursor, sizeof buf, NULL)))
+                if (strcmp(line, "READY=1") == 0)
+                        return 1;
+        return 0;
+}
+
+static int read_small(const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        return 0;
+}
+
+pid_t pid_from_namespace(pid_t ns_member, pid_t nspid) {
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        char path[64], want[64], have[64];
+        struct dirent *de;
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/%d/ns/pid", (int) ns_member);
+        n = readlink(path, want, sizeof want - 1);
+        if (n <= 0 || !d)
+                return 0;
+        want[n] = '\0';
+        while ((de = readdir(d))) {
+                char status[2048], *p, *cursor, *line;
+                uint32_t pid;
+
+                if (parse_u32(de->d_name, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%u/status", pid);
+                if (read_small(path, status, sizeof status) < 0)
+                        continue;
+                cursor = status;
+                while ((line = line_next(&cursor, sizeof status, NULL))) {
+                        if (!(p = (char *) startswith(line, "NSpid:")))
+                                continue;
+                        p = strrchr(p, '\t');
+                        if (p && strtol(p + 1, NULL, 10) == nspid) {
+                                snprintf(path, sizeof path, "/proc/%u/ns/pid", pid);
+                                n = readlink(path, have, sizeof have - 1);
+                                if (n > 0 && (have[n] = '\0', strcmp(have, want) == 0))
+                                        return (pid_t) pid;
+                        }
+                        break;
+                }
+        }
+        return 0;
+}
+
+/* The supervisor's state while the node lives. */
+struct supervisor {
+        struct node *node;
+        const struct up_options *opts;
+        const struct node_engine *engine;
+        struct node_status status;
+        struct proc top;                /* rootlesskit (kubelet) or k3s */
+        char *rk_state_dir;
+        int stage_fd;                   /* read end: lines from the init */
+        int notify_fd;                  /* sd_notify from k3s */
+        int signal_fd;
+        int progress_fd;                /* to the `up` that waits, -1 once it is gone */
+        FILE *human;                    /* --foreground: progress printed here */
+        uint64_t t0;
+        enum up_stage reached;
+        bool have_stage;
+        char line[STAGE_LINE_MAX];
+        size_t line_len;
+};
+
+static void sv_save(struct supervisor *s) {
+        (void) node_status_write(s->node, &s->status, NULL);
+}
+
+static void sv_progress(struct supervisor *s, const char *kind, const char *text) {
+        unsigned ms = (unsigned) ((now_usec() - s->t0) / 1000u);
+
+        if (s->progress_fd >= 0) {
+                char buf[STAGE_LINE_MAX + 64];
+                int n = snprintf(buf, sizeof buf, "%s %u %s\n", kind, ms, text);
+
+                if (n > 0 && write(s->progress_fd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1) < 0) {
+                        close(s->progress_fd);
+                        s->progress_fd = -1;
+                }
+        }
+        if (s->human) {
+                fprintf(s->human, "usernode: %s %s (%u ms)\n", kind, text, ms);
+                fflush(s->human);
+        }
+}
+
+static void sv_fail(struct supervisor *s, const char *msg) {
+        free(s->status.last_error);
+        s->status.last_error = strdup(msg);
+        (void) node_status_set_state(&s->status, NODE_FAILED);
+        sv_save(s);
+        sv_progress(s, "error", msg);
+}
+
+/* Publishes the ports asked for with --publish through rootlesskit's API socket. */
+static int sv_publish(struct supervisor *s) {
+        _cleanup_free_ char *api = xstrdup_printf("%s/api.sock", s->rk_state_dir);
+
+        if (!api)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->status.n_ports; i++) {
+                struct un_error err = {};
+
+                if (rootlesskit_add_port(api, &s->status.ports[i], &err) < 0) {
+                        sv_fail(s, err.msg);
+                        return -err.code;
+                }
+        }
+        return 0;
+}
+
+/* Keeps the node's ID map so that `down --purge` can re-enter it when the node is gone. */
+static void sv_keep_id_map(struct supervisor *s, pid_t child) {
+        static const char *const maps[] = { "uid_map", "gid_map" };
+
+        for (size_t i = 0; i < ELEMENTSOF(maps); i++) {
+                char path[64], text[4096];
+                _cleanup_free_ char *dst = node_runtime_path(s->node, maps[i]);
+                struct host h = { .root_fd = -EBADF };
+
+                snprintf(path, sizeof path, "/proc/%d/%s", (int) child, maps[i]);
+                if (!dst || read_small(path, text, sizeof text) < 0 || host_init(&h, "/", NULL) < 0)
+                        continue;
+                (void) host_write_atomic(&h, dst, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, NULL);
+                host_done(&h);
+        }
+}
+
+/* rootlesskit writes child_pid a moment after the child runs: until then, find its child that lives
+ * in another PID namespace (slirp4netns, its other child, does not). */
+static pid_t child_in_new_pidns(pid_t rk) {
+        char path[64], mine[64], text[1024], *cursor, *word;
+        ssize_t n = readlink("/proc/self/ns/pid", mine, sizeof mine - 1);
+
+        if (n <= 0)
+                return 0;
+        mine[n] = '\0';
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int) rk, (int) rk);
+        if (read_small(path, text, sizeof text) < 0)
+                return 0;
+        cursor = text;
+        while ((word = strsep(&cursor, " \n"))) {
+                char ns[64];
+                uint32_t pid;
+
+                if (parse_u32(word, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof path, "/proc/%u/ns/pid", pid);
+                n = readlink(path, ns, sizeof ns - 1);
+                if (n > 0 && (ns[n] = '\0', strcmp(ns, mine) != 0))
+                        return (pid_t) pid;
+        }
+        return 0;
+}
+
+static void sv_find_child(struct supervisor *s) {
+        pid_t child;
+
+        if (!s->engine->has_init || s->status.pids[NODE_PID_CHILD] > 0)
+                return;
+        if (rootlesskit_child_pid(s->rk_state_dir, &child) >= 0 || (child = child_in_new_pidns(s->top.pid)) > 0) {
+                s->status.pids[NODE_PID_CHILD] = child;
+                sv_keep_id_map(s, child);
+        }
+}
+
+static int sv_stage(struct supervisor *s, enum up_stage st) {
+        sv_find_child(s);
+        if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
+                return -EIO;
+        if (st == STAGE_READY) {
+                struct un_error err = {};
+
+                if (s->engine->ready && s->engine->ready(s->node, s->opts, &s->status, &err) < 0) {
+                        sv_fail(s, err.msg);
+                        return -EIO;
+                }
+                (void) node_status_set_state(&s->status, NODE_RUNNING);
+        }
+        s->reached = st;
+        s->have_stage = true;
+        sv_save(s);
+        sv_progress(s, "stage", up_stage_to_string(st));
+        if (st == STAGE_READY && s->progress_fd >= 0) {
+                close(s->progress_fd);
+                s->progress_fd = -1;
+        }
+        return 0;
+}
+
+/* One line from the init: "stage NAME", "pid NAME NSPID" or "error TEXT". */
+static int sv_line(struct supervisor *s, char *line) {
+        const char *arg;
+
+        if ((arg = startswith(line, "stage "))) {
+                enum up_stage st;
+
+                if (up_stage_from_string(arg, &st) < 0)
+                        return 0;
+                return sv_stage(s, st);
+        }
+        if ((arg = startswith(line, "pid "))) {
+                static const struct {
+                        const char *name;
+                        enum node_pid id;
+                } names[] = { { "init", NODE_PID_INIT }, { "containerd", NODE_PID_CONTAINERD },
+                              { "engine", NODE_PID_ENGINE } };
+                const char *sp = strchr(arg, ' ');
+                uint32_t nspid;
+
+                sv_find_child(s);
+                if (!sp || parse_u32(sp + 1, &nspid) < 0 || s->status.pids[NODE_PID_CHILD] <= 0)
+                        return 0;
+                for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                        if (strncmp(arg, names[i].name, (size_t) (sp - arg)) == 0 &&
+                            strlen(names[i].name) == (size_t) (sp - arg))
+                                s->status.pids[names[i].id] =
+                                        pid_from_namespace(s->status.pids[NODE_PID_CHILD], (pid_t) nspid);
+                sv_save(s);
+                return 0;
+        }
+        if ((arg = startswith(line, "error "))) {
+                sv_fail(s, arg);
+                return -EIO;
+        }
+        return 0;
+}
+
+static int sv_read_stages(struct supervisor *s) {
+        char buf[512];
+        ssize_t n = read(s->stage_fd, buf, sizeof buf);
+
+        if (n < 0)
+                return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+        if (n == 0) {
+                close(s->stage_fd);
+                s->stage_fd = -1;
+                return 0;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+                if (buf[i] != '\n') {
+                        if (s->line_len < sizeof s->line - 1)
+                                s->line[s->line_len++] = buf[i];
+                        continue;
+                }
+                s->line[s->line_len] = '\0';
+                s->line_len = 0;
+                if (sv_line(s, s->line) < 0)
+                        return -EIO;
+        }
+        return 0;
+}
+
+/* Stops the node in order: the init stops the engine and containerd itself (it has them as
+ * children); then rootlesskit ends the namespaces. */
+static void sv_stop(struct supervisor *s) {
+        pid_t init = s->status.pids[NODE_PID_INIT];
+
+        (void) node_status_set_state(&s->status, NODE_STOPPING);
+        sv_save(s);
+        if (s->top.pid > 0 && !s->top.reaped) {
+                if (s->engine->has_init && init > 0)
+                        kill(init, SIGTERM);
+                else
+                        kill(s->top.pid, SIGTERM);
+                if (proc_wait(&s->top, STOP_BOUND_MS) != 1) {
+                        if (s->status.pids[NODE_PID_CHILD] > 0)
+                                kill(s->status.pids[NODE_PID_CHILD], SIGKILL);
+                        kill(s->top.pid, SIGKILL);
+                        (void) proc_wait(&s->top, 5000);
+                }
+        }
+        if (s->top.pid > 0)
+                (void) kill(-s->top.pid, SIGKILL);
+}
+
+static bool purge_requested(const struct node *n) {
+        _cleanup_free_ char *p = node_runtime_path(n, "purge");
+
+        return p && access(p, F_OK) == 0;
+}
+
+static int sv_loop(struct supervisor *s) {
+        bool stopping = false;
+
+        for (;;) {
+                struct pollfd pf[4];
+                nfds_t k = 0;
+                int stage_i = -1, notify_i = -1, r;
+
+                pf[k++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
+                pf[k++] = (struct pollfd) { .fd = s->top.pidfd, .events = POLLIN };
+                if (s->stage_fd >= 0) {
+                        stage_i = (int) k;
+                        pf[k++] = (struct pollfd) { .fd = s->stage_fd, .events = POLLIN };
+                }
+                if (s->notify_fd >= 0) {
+                        notify_i = (int) k;
+                        pf[k++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                }
+                r = poll(pf, k, -1);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (pf[0].revents) {
+                        struct signalfd_siginfo si;
+
+                        if (read(s->signal_fd, &si, sizeof si) == sizeof si)
+                                stopping = true;
+                }
+                if (stage_i >= 0 && pf[stage_i].revents && !stopping && sv_read_stages(s) < 0)
+                        stopping = true;
+                if (notify_i >= 0 && pf[notify_i].revents) {
+                        if (notify_socket_read_ready(s->notify_fd) == 1 && s->reached != STAGE_READY && !stopping)
+                                if (sv_stage(s, STAGE_READY) < 0)
+                                        stopping = true;
+                }
+                if (stopping) {
+                        sv_stop(s);
+                        return 0;
+                }
+                if (pf[1].revents) {
+                        char msg[512];
+
+                        (void) proc_try_reap(&s->top);
+                        snprintf(msg, sizeof msg, "%s exited with status %d; see %s/node.log",
+                                 s->engine->has_init ? "rootlesskit" : s->engine->name,
+                                 WIFEXITED(s->top.status) ? WEXITSTATUS(s->top.status) : 128 + WTERMSIG(s->top.status),
+                                 s->node->runtime_dir);
+                        if (s->status.state != NODE_FAILED)
+                                sv_fail(s, msg);
+                        return -ECHILD;
+                }
+        }
+}
+
+static int sv_start(struct supervisor *s, struct un_error *err) {
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        _cleanup_free_ char *log = node_runtime_path(s->node, "node.log");
+        _cleanup_close_ int log_fd = -EBADF;
+        int pipefd[2] = { -EBADF, -EBADF }, r;
+
+        if (!log)
+                return un_error(err, ENOMEM, "supervisor");
+        log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (log_fd < 0)
+                return un_error(err, errno, "cannot open %s", log);
+        r = s->engine->command(s->node, s->opts, &argv, &env, err);
+        if (r < 0)
+                return r;
+        if (s->engine->has_init) {
+                _cleanup_free_ char *fd_env = xstrdup_printf("%s=%d", UP_STAGE_FD_ENV, UP_STAGE_FD);
+
+                if (!fd_env || strv_push(&env, fd_env) < 0)
+                        return un_error(err, ENOMEM, "supervisor");
+                if (pipe2(pipefd, O_CLOEXEC) < 0)
+                        return un_error(err, errno, "pipe");
+        } else {
+                _cleanup_free_ char *path = node_runtime_path(s->node, "notify.sock"), *ne = NULL;
+
+                if (!path)
+                        return un_error(err, ENOMEM, "supervisor");
+                s->notify_fd = notify_socket_open(path, err);
+                if (s->notify_fd < 0)
+                        return s->notify_fd;
+                ne = xstrdup_printf("NOTIFY_SOCKET=%s", path);
+                if (!ne || strv_push(&env, ne) < 0)
+                        return un_error(err, ENOMEM, "supervisor");
+        }
+        r = proc_spawn(argv, env, log_fd, pipefd[1], UP_STAGE_FD, &s->top, err);
+        if (pipefd[1] >= 0)
+                close(pipefd[1]);
+        if (r < 0) {
+                if (pipefd[0] >= 0)
+                        close(pipefd[0]);
+                return r;
+        }
+        s->stage_fd = pipefd[0];
+        s->status.pids[s->engine->has_init ? NODE_PID_ROOTLESSKIT : NODE_PID_ENGINE] = s->top.pid;
+        sv_save(s);
+        if (!s->engine->has_init)
+                (void) sv_stage(s, STAGE_ENGINE);
+        return 0;
+}
+
+/* Runs the supervisor in this process until the node stops. Returns an exit code. */
+static int supervisor_main(struct node *n, const struct up_options *o, int progress_fd, FILE *human,
+                           uint64_t t0) {
+        struct supervisor s = {
+                .node = n, .opts = o, .engine = node_engine_get(o->engine), .top = PROC_NULL,
+                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .progress_fd = progress_fd, .human = human, .t0 = t0,
+        };
+        struct un_error err = {};
+        sigset_t mask;
+        int r, ret = 3;
+        bool purge;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        s.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        s.status.name = strdup(n->name);
+        s.status.engine = strdup(s.engine->name);
+        s.status.state_dir = strdup(n->runtime_dir);
+        s.status.data_dir = strdup(n->data_dir);
+        s.status.net = strdup(o->net ? o->net : "auto");
+        s.status.port_driver = strdup(port_driver_to_string(o->port_driver));
+        s.status.ephemeral = n->ephemeral;
+        s.status.started_usec = (int64_t) time(NULL) * 1000000;
+        s.status.pids[NODE_PID_SUPERVISOR] = getpid();
+        s.status.kubeconfig = o->engine == ENGINE_K3S ? node_kubeconfig_path(n) : NULL;
+        if (o->engine == ENGINE_KUBELET)
+                s.status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
+        for (size_t i = 0; i < o->n_publish; i++)
+                s.status.ports[s.status.n_ports++] = o->publish[i];
+        s.rk_state_dir = node_runtime_path(n, "rootlesskit");
+        (void) node_status_set_state(&s.status, NODE_STARTING);
+        if (s.signal_fd < 0 || !s.status.name || !s.rk_state_dir) {
+                sv_fail(&s, "out of memory or no signalfd");
+                goto out;
+        }
+        sv_save(&s);
+
+        r = sv_start(&s, &err);
+        if (r < 0) {
+                sv_fail(&s, err.msg);
+                goto out;
+        }
+        r = sv_loop(&s);
+        ret = r < 0 ? 1 : 0;
+out:
+        if (s.top.pid > 0 && !s.top.reaped)
+                sv_stop(&s);
+        purge = purge_requested(n);
+        if (purge) {
+                /* The init removed what sub-IDs own from inside the namespace; what is left is ours. */
+                if (access(n->data_dir, F_OK) == 0)
+                        (void) node_purge_files(n, NULL);
+                (void) node_rm_rf(n->data_dir);
+                (void) node_rm_rf(n->runtime_dir);
+        } else {
+                if (s.status.state != NODE_FAILED)
+                        (void) node_status_set_state(&s.status, NODE_STOPPED);
+                for (size_t i = 0; i < _NODE_PID_MAX; i++)
+                        s.status.pids[i] = 0;
+                sv_save(&s);
+        }
+        if (s.stage_fd >= 0)
+                close(s.stage_fd);
+        if (s.notify_fd >= 0)
+                close(s.notify_fd);
+        if (s.progress_fd >= 0)
+                close(s.progress_fd);
+        if (s.signal_fd >= 0)
+                close(s.signal_fd);
+        proc_done(&s.top);
+        free(s.rk_state_dir);
+        node_status_done(&s.status);
+        return ret;
+}
+
+static void print_progress(FILE *out, const struct up_options *o, const char *line, uint64_t t0) {
+        unsigned ms = (unsigned) ((now_usec() - t0) / 1000u);
+        const char *kind_end = strchr(line, ' '), *text;
+
+        if (!kind_end || !(text = strchr(kind_end + 1, ' ')))
+                return;
+        text++;
+        if (startswith(line, "stage "))
+                fprintf(o->json ? stderr : out, "usernode: %-10s ready after %u ms\n", text, ms);
+        else
+                fprintf(stderr, "usernode: node failed after %u ms: %s\n", ms, text);
+}
+
+int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_error *err) {
+        uint64_t t0 = now_usec(), deadline;
+        int pp[2];
+        pid_t pid;
+        char buf[STAGE_LINE_MAX + 64];
+        size_t len = 0;
+        enum up_stage reached = _STAGE_MAX;
+        bool failed = false;
+        int r;
+
+        r = node_create_and_lock(n, err);
+        if (r < 0)
+                return r == -EBUSY ? 1 : 3;
+        /* Left over from an earlier run of the same name. */
+        {
+                _cleanup_free_ char *p = node_runtime_path(n, "purge");
+
+                if (p)
+                        (void) unlink(p);
+        }
+        if (!o->foreground && userunit_available()) {
+                r = userunit_start(n, o, err);
+                return r < 0 ? 3 : 0;
+        }
+        if (o->foreground) {
+                (void) setpgid(0, 0);
+                return supervisor_main(n, o, -1, out, t0);
+        }
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return un_error(err, errno, "pipe"), 3;
+        fflush(NULL);
+        pid = fork();
+        if (pid < 0)
+                return un_error(err, errno, "fork"), 3;
+        if (pid == 0) {
+                _cleanup_free_ char *log = node_runtime_path(n, "supervisor.log");
+                int fd;
+
+                close(pp[0]);
+                (void) setsid();
+                fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (fd >= 0)
+                        (void) dup2(fd, 0);
+                fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -1;
+                if (fd >= 0) {
+                        (void) dup2(fd, 1);
+                        (void) dup2(fd, 2);
+                }
+                (void) chdir("/");
+                _exit(supervisor_main(n, o, pp[1], NULL, t0));
+        }
+        close(pp[1]);
+        close(n->lock_fd);
+        n->lock_fd = -EBADF;
+
+        /* Without --wait, `up` returns once the namespace exists (or the node failed). */
+        deadline = t0 + (uint64_t) (o->wait ? o->wait_sec : 30u) * 1000000u;
+        for (;;) {
+                struct pollfd pf = { .fd = pp[0], .events = POLLIN };
+                uint64_t now = now_usec();
+                ssize_t k;
+
+                if (now >= deadline)
+                        break;
+                r = poll(&pf, 1, (int) ((deadline - now) / 1000u) + 1);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        continue;
+                k = read(pp[0], buf + len, sizeof buf - 1 - len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                len += (size_t) k;
+                buf[len] = '\0';
+                for (char *nl; (nl = strchr(buf, '\n'));) {
+                        const char *stage;
+
+                        *nl = '\0';
+                        print_progress(out, o, buf, t0);
+                        if (startswith(buf, "error "))
+                                failed = true;
+                        else if ((stage = startswith(buf, "stage ")) && (stage = strchr(stage, ' '))) {
+                                enum up_stage st;
+
+                                if (up_stage_from_string(stage + 1, &st) >= 0)
+                                        reached = st;
+                        }
+                        memmove(buf, nl + 1, len - (size_t) (nl + 1 - buf) + 1);
+                        len -= (size_t) (nl + 1 - buf);
+                }
+                if (len == sizeof buf - 1)
+                        len = 0;
+                if (failed || reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX))
+                        break;
+        }
+        close(pp[0]);
+        if (failed)
+                return 1;
+        if (reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX))
+                return 0;
+        if (reached == _STAGE_MAX || reached + 1 < _STAGE_MAX)
+                fprintf(stderr,
+                        "usernode: node '%s' not ready after %u s: waiting for stage '%s' (last reached: %s); see %s/node.log "
+                        "and %s/supervisor.log, stop it with: usernode down --name %s --purge\n",
+                        n->name, o->wait ? o->wait_sec : 30u,
+                        up_stage_to_string(reached == _STAGE_MAX ? STAGE_NAMESPACE : reached + 1),
+                        reached == _STAGE_MAX ? "none" : up_stage_to_string(reached), n->runtime_dir,
+                        n->runtime_dir, n->name);
+        return 1;
+}
+
+static const char *const stage_names[_STAGE_MAX] = {
+        [STAGE_NAMESPACE] = "namespace", [STAGE_NETWORK] = "network", [STAGE_CONTAINERD] = "containerd",
+        [STAGE_ENGINE] = "engine",       [STAGE_READY] = "api-ready",
+};
+
+const char *up_stage_to_string(enum up_stage s) {
+        return s < _STAGE_MAX ? stage_names[s] : "unknown";
+}
+
+int up_stage_from_string(const char *s, enum up_stage *ret) {
+        for (size_t i = 0; i < _STAGE_MAX; i++)
+                if (strcmp(stage_names[i], s) == 0) {
+                        *ret = (enum up_stage) i;
+                        return 0;
+                }
+        return -EINVAL;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "checks.h"
+#include "error.h"
+#include "node.h"
+
+/* `up`, `down`, `status`, `exec`: the user's side of usernode (DESIGN.md "up: engines and networking").
+ * The verbs in usernode.c fill struct up_options and call these; engines and network drivers plug
+ * in through the two interfaces below. */
+
+enum port_driver {
+        PORT_DRIVER_BUILTIN,            /* fast, source IP not kept */
+        PORT_DRIVER_SLIRP4NETNS,        /* slower, source IP kept */
+        _PORT_DRIVER_MAX,
+};
+
+#define UP_WAIT_DEFAULT_SEC 120u
+#define UP_MTU 65520u
+
+struct up_options {
+        enum engine engine;
+        const char *name;               /* NULL: "default", or a fresh name with ephemeral */
+        bool ephemeral;
+        const char *net;                /* "auto", "slirp4netns", "pasta", "lxc-user-nic" */
+        enum port_driver port_driver;
+        bool wait;
+        unsigned wait_sec;
+        bool foreground;                /* supervise in this process, never through a user manager */
+        struct node_port publish[NODE_PORTS_MAX];
+        size_t n_publish;
+        const char *server;             /* join this API server ... */
+        const char *token;              /* ... with this bootstrap token */
+        bool json;
+        char **ignore;                  /* check IDs (and patterns) that do not decide readiness */
+        bool containerd_only;           /* kubelet engine without a kubelet, allowed by --ignore engine.kubelet */
+        bool enable_ipv6;
+        const char *self;               /* absolute path of this usernode binary (re-executed as the init) */
+};
+
+/* A network driver for the node's namespace. */
+struct net_driver {
+        const char *name;
+        /* 0 when usable here; otherwise -errno and *ret_reason (static text) says why. */
+        int (*usable)(const char **ret_reason);
+        /* Appends its rootlesskit arguments (--net=... and driver options). */
+        int (*rootlesskit_args)(const struct up_options *o, char ***argv);
+};
+
+const struct net_driver *net_driver_find(const char *name);
+/* "auto" takes the fastest usable driver (lxc-user-nic, pasta, slirp4netns); a named one must be usable. */
+int net_driver_pick(const char *requested, const struct net_driver **ret, struct un_error *err);
+const char *port_driver_to_string(enum port_driver d);
+int port_driver_from_string(const char *s, enum port_driver *ret);
+
+/* An engine: what the supervisor starts, and what it does once the node is ready. */
+struct node_engine {
+        enum engine id;
+        const char *name;
+        /* The top-level command the supervisor starts (argv), and environment to add ("K=V"). */
+        int (*command)(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
+                       struct un_error *err);
+        /* Called once the engine reported ready: kubeconfig copies and the like; fills s. */
+        int (*ready)(const struct node *n, const struct up_options *o, struct node_status *s, struct un_error *err);
+        /* Whether the stages come from usernode's init in rootlesskit (kubelet) or from sd_notify (k3s). */
+        bool has_init;
+};
+
+const struct node_engine *node_engine_get(enum engine e);
+extern const struct node_engine engine_kubelet;
+extern const struct node_engine engine_k3s;
+
+/* The readiness stages, in order; --wait prints one line per stage. */
+enum up_stage {
+        STAGE_NAMESPACE,
+        STAGE_NETWORK,
+        STAGE_CONTAINERD,
+        STAGE_ENGINE,
+        STAGE_READY,
+        _STAGE_MAX,
+};
+const char *up_stage_to_string(enum up_stage s);
+int up_stage_from_string(const char *s, enum up_stage *ret);
+
+/* The environment variable naming the stage pipe's fd in the init (kubelet engine). */
+#define UP_STAGE_FD_ENV "USERNODE_STAGE_FD"
+/* The fd the stage pipe gets in the rootlesskit command: high, so rootlesskit's own fds never clobber it. */
+#define UP_STAGE_FD 50
+
+/* rootlesskit.c */
+struct rootlesskit_config {
+        const struct net_driver *net;
+        enum port_driver port_driver;
+        unsigned mtu;
+        const char *state_dir;
+        const char *cidr;               /* NULL: rootlesskit's default */
+        bool ipv6;
+};
+/* "rootlesskit --net=... ... --state-dir DIR" (without the child command). */
+int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options *o, char ***ret);
+/* Forwards a port through rootlesskit's API socket (POST /v1/ports); sets p->id. */
+int rootlesskit_add_port(const char *api_socket, struct node_port *p, struct un_error *err);
+/* GET /v1/info: 0 when the API answers. */
+int rootlesskit_info(const char *api_socket, struct un_error *err);
+/* Reads DIR/child_pid. */
+int rootlesskit_child_pid(const char *state_dir, pid_t *ret);
+/* Builds the HTTP request for a port; exposed for tests. */
+char *rootlesskit_port_request(const struct node_port *p);
+/* Parses the body of the answer to POST /v1/ports: {"id":N,...}. */
+int rootlesskit_parse_port_reply(const char *http, int64_t *ret_id);
+
+/* supervise.c */
+/* Starts the node: checks passed; forks the supervisor (or runs it here with --foreground) and
+ * reports the stages. Returns an exit code (0 ready, 1 not ready, 3 internal). */
+int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_error *err);
+/* Stops the node in order; with purge removes all of its state. */
+int node_down(const char *name, bool purge, FILE *out, struct un_error *err);
+/* The status object with liveness checked against the processes. */
+int node_status_get(const char *name, struct node_status *ret, struct un_error *err);
+/* Runs argv inside the node's namespaces; returns only on error. */
+int node_exec(const char *name, char **argv, struct un_error *err);
+/* Removes the node's directories, files of sub-IDs included, from a fresh user namespace with
+ * the node's ID map. */
+int node_purge_files(const struct node *n, struct un_error *err);
+
+/* engine-kubelet.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
+int kubelet_init_main(int argc, char **argv);
+
+/* Template rendering of the kubelet engine, exposed for golden tests. */
+struct kubelet_params {
+        const char *root;               /* containerd root (data) */
+        const char *state;              /* containerd state (runtime) */
+        const char *address;            /* containerd socket */
+        const char *snapshotter;        /* overlayfs, fuse-overlayfs, native */
+        const char *runtime;            /* crun or runc: the default */
+        const char *crun_binary;
+        const char *runc_binary;
+        bool disable_cgroup;
+        const char *cni_bin_dir;
+        const char *cni_conf_dir;
+        const char *pod_cidr;
+        unsigned mtu;
+        const char *cgroup_driver;      /* cgroupfs or systemd */
+        const char *kubelet_dir;
+        const char *opt_dir;
+};
+int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err);
+int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
+                       struct un_error *err);
+int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, struct un_error *err);
+
+/* engine-k3s.c */
+/* The CIDR for K3S_ROOTLESS_CIDR: clear of the host's routes. */
+const char *up_pick_cidr(void);
+/* The stable kubeconfig path of a node: ~/.kube/usernode-NAME.yaml, or the state dir when ephemeral. */
+char *node_kubeconfig_path(const struct node *n);
+
+/* userunit.c */
+/* Whether a systemd user manager runs for this user (its private socket answers on the user bus). */
+bool userunit_available(void);
+int userunit_render(const struct node *n, const struct up_options *o, char **ret, struct un_error *err);
+/* Writes the unit to $XDG_RUNTIME_DIR/systemd/user and starts it over sd-bus. */
+int userunit_start(const struct node *n, const struct up_options *o, struct un_error *err);
+/* The `usernode up --foreground ...` command line the unit runs. */
+int up_options_to_argv(const struct up_options *o, const char *name, char ***ret);

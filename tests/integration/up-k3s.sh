@@ -1,0 +1,46 @@
+#!/bin/sh
+# The k3s engine against its documented command line, with the recording stand-in on PATH:
+# argv and K3S_ROOTLESS_* environment compared with tests/golden, the kubeconfig copied to its
+# stable path, `down --purge` leaving nothing.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+TEST_USER=usernode-test
+[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
+command -v jq >/dev/null 2>&1 || skip "jq is not installed"
+command -v systemd-notify >/dev/null 2>&1 || skip "systemd-notify is not installed (the stand-in uses it)"
+id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER"
+
+WORK=$(mktemp -d /tmp/usernode-up-k3s.XXXXXX)
+cleanup() {
+        runuser -u "$TEST_USER" -- env XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home" \
+                "$USERNODE" down --name k3s-golden --purge >/dev/null 2>&1 || true
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+chmod 0755 "$WORK"
+mkdir -p "$WORK/xdg" "$WORK/home"
+chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
+chmod 0700 "$WORK/xdg"
+
+cat >"$WORK/as-user.sh" <<EOS
+set -eu
+. "$top_srcdir/tests/integration/lib.sh"
+export XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home"
+export PATH="$top_srcdir/tests/stand-ins:\$PATH" USERNODE_STANDIN_RECORD="$WORK/home/k3s.rec"
+U="$USERNODE"
+failing=\$("\$U" check --engine k3s --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
+ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
+out=\$("\$U" up --engine k3s --name k3s-golden --wait=30 --json \$ign)
+[ "\$(echo "\$out" | jq -r .state)" = running ] || fail "k3s node not running: \$out"
+kc=\$(echo "\$out" | jq -r .kubeconfig)
+[ "\$kc" = "\$HOME/.kube/usernode-k3s-golden.yaml" ] || fail "kubeconfig at '\$kc'"
+grep -q 'server: https://127.0.0.1:6443' "\$kc" || fail "kubeconfig not copied"
+sed "s|$WORK|@WORK@|g" "\$HOME/k3s.rec" >"$WORK/home/k3s.rec.normalized"
+"\$U" down --name k3s-golden --purge
+[ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-golden" ] || fail "state left"
+[ ! -e "\$HOME/.local/share/usernode/nodes/k3s-golden" ] || fail "data left"
+[ ! -e "\$kc" ] || fail "kubeconfig left after purge"
+EOS
+runuser -u "$TEST_USER" -- sh "$WORK/as-user.sh"
+diff -u "$top_srcdir/tests/golden/k3s-server.rec" "$WORK/home/k3s.rec.normalized" || fail "k3s argv/environment differ from golden"
+echo "up-k3s: ok"

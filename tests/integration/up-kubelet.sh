@@ -1,0 +1,137 @@
+#!/bin/sh
+# `up --engine kubelet --ephemeral --wait` for real, as an ordinary user: rootlesskit, containerd,
+# crun, runc and the CNI plugins run; kubelet is the recording stand-in (not in Debian).
+# Then exec, an imported busybox image run through crun and runc, a CNI container reached from
+# the host through --publish, two nodes side by side, and `down --purge` leaving nothing.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+
+TEST_USER=usernode-test
+[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user and make /dev/net/tun usable"
+for b in rootlesskit slirp4netns containerd ctr crun runc newuidmap jq; do
+        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
+done
+[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+BUSYBOX=$(command -v busybox || true)
+[ -n "$BUSYBOX" ] && file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || skip "busybox-static is not installed"
+
+id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER"
+grep -q "^$TEST_USER:" /etc/subuid || echo "$TEST_USER:300000:65536" >>/etc/subuid
+grep -q "^$TEST_USER:" /etc/subgid || echo "$TEST_USER:300000:65536" >>/etc/subgid
+# As Debian's udev rules would on a normal host.
+chmod 0666 /dev/net/tun
+[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+
+WORK=$(mktemp -d /tmp/usernode-up-kubelet.XXXXXX)
+cleanup() {
+        # Whatever a failed run left: stop it the way users do, then remove the files.
+        for d in "$WORK"/xdg/usernode/*; do
+                [ -d "$d" ] || continue
+                runuser -u "$TEST_USER" -- env XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home" \
+                        "$USERNODE" down --name "${d##*/}" --purge >/dev/null 2>&1 || true
+        done
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+chmod 0755 "$WORK"
+
+# A one-layer OCI image from Debian's busybox-static: /bin/busybox, its applet links, a web page.
+mkdir -p "$WORK/rootfs/bin" "$WORK/rootfs/www" "$WORK/oci/blobs/sha256"
+cp "$BUSYBOX" "$WORK/rootfs/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$WORK/rootfs/bin/$a"; done
+echo "hello from a container behind the CNI bridge" >"$WORK/rootfs/www/index.html"
+tar --numeric-owner --owner=0 --group=0 -C "$WORK/rootfs" -cf "$WORK/layer.tar" .
+blob() { d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$WORK/oci/blobs/sha256/$d"; echo "$d"; }
+size() { stat -c %s "$1"; }
+layer=$(blob "$WORK/layer.tar")
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+        "$layer" >"$WORK/config.json"
+config=$(blob "$WORK/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+        "$config" "$(size "$WORK/config.json")" "$layer" "$(size "$WORK/layer.tar")" >"$WORK/manifest.json"
+manifest=$(blob "$WORK/manifest.json")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:usernode","org.opencontainers.image.ref.name":"usernode"}}]}' \
+        "$manifest" "$(size "$WORK/manifest.json")" >"$WORK/oci/index.json"
+echo '{"imageLayoutVersion":"1.0.0"}' >"$WORK/oci/oci-layout"
+tar -C "$WORK/oci" -cf "$WORK/busybox-oci.tar" .
+chmod -R a+rX "$WORK"
+mkdir -p "$WORK/xdg" "$WORK/home" && chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
+
+# A port on the host for --publish: free now, checked again by rootlesskit when it binds.
+PORT=$(( 20000 + $$ % 20000 ))
+
+cat >"$WORK/as-user.sh" <<EOF
+set -eu
+. "$top_srcdir/tests/integration/lib.sh"
+export XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home"
+mkdir -p "\$XDG_RUNTIME_DIR" "\$HOME"; chmod 0700 "\$XDG_RUNTIME_DIR"
+export PATH="$top_srcdir/tests/stand-ins:\$PATH" USERNODE_STANDIN_RECORD="$WORK/home/kubelet.rec"
+U="$USERNODE"
+
+# The checks decide; what fails on this host is ignored explicitly and printed.
+failing=\$("\$U" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
+echo "checks failing here (ignored): \${failing:-none}"
+ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
+
+out=\$("\$U" up --engine kubelet --ephemeral --wait=60 --json --publish 127.0.0.1:$PORT:8080 \$ign)
+echo "\$out"
+name=\$(echo "\$out" | jq -r .name)
+case \$name in ci-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;; *) fail "ephemeral name '\$name'" ;; esac
+[ "\$(echo "\$out" | jq -r .state)" = running ] || fail "node not running"
+state_dir=\$(echo "\$out" | jq -r .state_dir)
+[ "\$(echo "\$out" | jq -r .data_dir)" = "\$state_dir/data" ] || fail "ephemeral data is not inside the state dir"
+[ "\$(echo "\$out" | jq -r '.ports[0].id')" -ge 0 ] || fail "port not forwarded"
+grep -q "^arg --container-runtime-endpoint=unix://\$state_dir/containerd/containerd.sock\$" "\$HOME/kubelet.rec" ||
+        fail "kubelet stand-in got no containerd endpoint"
+grep -q "^arg --config=" "\$HOME/kubelet.rec" || fail "kubelet stand-in got no --config"
+
+"\$U" status --name "\$name" >/dev/null || fail "status says not running"
+"\$U" exec --name "\$name" -- ctr version | grep -q '^Server:' || fail "ctr version did not reach containerd"
+snap=\$(sed -n 's/^ *snapshotter = "\(.*\)"/\1/p' "\$state_dir/containerd/config.toml")
+echo "snapshotter: \$snap"
+"\$U" exec --name "\$name" -- ctr images import --snapshotter "\$snap" "$WORK/busybox-oci.tar"
+for rt in /usr/bin/crun \$(command -v runc); do
+        got=\$("\$U" exec --name "\$name" -- ctr run --rm --snapshotter "\$snap" --runc-binary "\$rt" --cgroup "" --cpu-shares 0 \
+                docker.io/library/busybox:usernode "t-\$(basename \$rt)" /bin/echo "ran-with-\$(basename \$rt)")
+        [ "\$got" = "ran-with-\$(basename \$rt)" ] || fail "container through \$rt printed '\$got'"
+done
+
+# A web server in a container on the CNI bridge, reached from the host through --publish:
+# host 127.0.0.1:$PORT -> rootlesskit -> node 127.0.0.1:8080 -> DNAT (what portmap does) -> pod.
+"\$U" exec --name "\$name" -- ctr run -d --cni --snapshotter "\$snap" --cgroup "" --cpu-shares 0 \
+        docker.io/library/busybox:usernode web /bin/httpd -f -p 8080 -h /www
+cip=""
+for i in 1 2 3 4 5 6 7 8 9 10; do
+        cip=\$("\$U" exec --name "\$name" -- ctr task exec --exec-id ip web /bin/ip -4 -o addr show eth0 2>/dev/null |
+                sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p') && [ -n "\$cip" ] && break
+        "\$U" exec --name "\$name" -- /bin/sleep 0.2
+done
+[ -n "\$cip" ] || fail "container got no address on the CNI bridge"
+"\$U" exec --name "\$name" -- sh -c "sysctl -qw net.ipv4.conf.all.route_localnet=1 &&
+        iptables -t nat -A OUTPUT -d 127.0.0.1 -p tcp --dport 8080 -j DNAT --to-destination \$cip:8080 &&
+        iptables -t nat -A POSTROUTING -s 127.0.0.0/8 -d \$cip -j MASQUERADE"
+page=\$(busybox wget -q -O - "http://127.0.0.1:$PORT/index.html") || fail "published port did not answer"
+[ "\$page" = "hello from a container behind the CNI bridge" ] || fail "published port answered '\$page'"
+
+# A second node beside the first.
+"\$U" up --engine kubelet --name second --wait=60 \$ign >/dev/null
+"\$U" exec --name second -- ctr version | grep -q '^Server:' || fail "second node's containerd"
+"\$U" status --name "\$name" >/dev/null || fail "first node stopped when the second started"
+"\$U" down --name second --purge
+
+pids=\$(echo "\$out" | jq -r '.pids[]' | tr '\n' ' ')
+"\$U" down --name "\$name" --purge
+[ ! -e "\$state_dir" ] || fail "state dir \$state_dir is left"
+[ -z "\$(ls -A "\$XDG_RUNTIME_DIR/usernode")" ] || fail "left in \$XDG_RUNTIME_DIR/usernode: \$(ls -A "\$XDG_RUNTIME_DIR/usernode")"
+[ ! -e "\$HOME/.local/share/usernode/nodes/second" ] || fail "second node's data is left"
+! grep -q "\$state_dir" /proc/mounts || fail "a mount of the node is left"
+for p in \$pids; do
+        # The host's PID 1 reaps orphans slowly here: a zombie is gone in all but its PID.
+        st=\$(sed -n 's/^State:\t\(.\).*/\1/p' /proc/\$p/status 2>/dev/null || true)
+        [ -z "\$st" ] || [ "\$st" = Z ] || fail "process \$p of the node is left (state \$st)"
+done
+left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd)\$/' || true)
+[ -z "\$left" ] || fail "processes left: \$left"
+echo "up-kubelet: ok"
+EOF
+chmod 0755 "$WORK/as-user.sh"
+runuser -u "$TEST_USER" -- sh "$WORK/as-user.sh"
