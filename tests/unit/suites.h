@@ -12,3 +12,5 @@ Suite *cgroup_suite(void);
 Suite *rules_suite(void);
 Suite *json_suite(void);
 Suite *template_suite(void);
+Suite *subid_suite(void);
+Suite *setup_suite(void);
