@@ -198,18 +198,24 @@ static int missing_dirs(const struct host *h, const char *path, char ***dirs) {
         return 0;
 }
 
-/* "text" + line, adding the '\n' a last line lacks. */
+/* Adds line + '\n' at the end; before the last line when that one lacks its '\n', so that every byte
+ * of the old file stays as it was and removing "line\n" later restores it exactly. */
 static int text_append_line(const char *old, size_t len, const char *line, char **ret, size_t *ret_len,
                             bool *ret_added_eol) {
         struct buf b = {};
-        bool eol = len > 0 && old[len - 1] != '\n';
+        size_t at = len;
 
-        if (buf_append(&b, old ? old : "", len) < 0 || (eol && buf_puts(&b, "\n") < 0) || buf_puts(&b, line) < 0 ||
-            buf_puts(&b, "\n") < 0) {
+        if (len > 0 && old[len - 1] != '\n') {
+                const char *nl = memrchr(old, '\n', len);
+
+                at = nl ? (size_t) (nl - old) + 1 : 0;
+        }
+        if (buf_append(&b, old ? old : "", at) < 0 || buf_puts(&b, line) < 0 || buf_puts(&b, "\n") < 0 ||
+            buf_append(&b, old ? old + at : "", len - at) < 0) {
                 buf_free(&b);
                 return -ENOMEM;
         }
-        *ret_added_eol = eol;
+        *ret_added_eol = false;
         *ret_len = b.len;
         *ret = buf_steal(&b);
         return 0;
