@@ -665,6 +665,19 @@ static int plan_subids(const struct host *h, const struct setup_options *o, cons
                 r = id_table_load(h, "/etc/group", false, &gr, err);
         if (r < 0)
                 goto out;
+        /* A user with a range in one file only (a setup interrupted between the two writes, or an admin)
+         * gets the same start in the other file when it is free there. */
+        for (int g = 0; g < 2; g++) {
+                const struct subid_verdict *have = g ? &uv : &gv;
+                uint32_t s2;
+
+                if (have->total >= count && have->best && have->best->count >= count &&
+                    subid_find_free(g ? &gf : &uf, g ? &gr : &pw, have->best->start, count, &s2) >= 0 &&
+                    s2 == have->best->start) {
+                        start = s2;
+                        goto write;
+                }
+        }
         /* One start free in both files, so that the user's UIDs and GIDs line up as usermod users expect. */
         for (unsigned i = 0; i < 1000; i++) {
                 uint32_t a, b;
@@ -682,6 +695,7 @@ static int plan_subids(const struct host *h, const struct setup_options *o, cons
                 }
                 min = b;
         }
+write:
         for (int g = 0; g < 2; g++) {
                 _cleanup_free_ char *line = NULL;
 
@@ -1176,16 +1190,18 @@ int setup_run(const struct host *h, const struct setup_options *o, struct buf *o
                 goto out;
         }
 
-        for (char **d = p.dirs; d && *d; d++) {
-                r = host_mkdir_p(h, *d, strcmp(*d, MANIFEST_DIR) == 0 ? 0700 : 0755, err);
-                if (r < 0)
+        /* The manifest's own directory first; every other directory after the manifest records it. */
+        for (char **d = p.dirs; d && *d; d++)
+                if (startswith(MANIFEST_DIR, *d) && (r = host_mkdir_p(h, *d, strcmp(*d, MANIFEST_DIR) == 0 ? 0700 : 0755, err)) < 0)
                         goto out;
-        }
         test_step("mkdir", NULL);
         r = host_write_atomic(h, mpath, mtext_new, mnew_len, 0600, 0, 0, err);
         if (r < 0)
                 goto out;
         test_step("manifest", NULL);
+        for (char **d = p.dirs; d && *d; d++)
+                if ((r = host_mkdir_p(h, *d, strcmp(*d, MANIFEST_DIR) == 0 ? 0700 : 0755, err)) < 0)
+                        goto out;
         for (size_t i = 0; i < p.n_changes; i++) {
                 r = write_change(h, &p.changes[i], err);
                 if (r < 0)
@@ -1644,7 +1660,10 @@ int unsetup_run(const struct host *h, const struct setup_options *o, struct buf 
         r = host_unlink(h, mpath, err);
         if (r < 0 && r != -ENOENT)
                 goto out;
-        if (!have_heir && m.dirs) {
+        /* usernode's own state directories go when empty, recorded or not (a crash may have left them
+         * created but unrecorded). */
+        if (!have_heir && (strv_contains(m.dirs, MANIFEST_DIR) || (r = strv_push(&m.dirs, MANIFEST_DIR)) >= 0) &&
+            (strv_contains(m.dirs, "/var/lib/usernode") || (r = strv_push(&m.dirs, "/var/lib/usernode")) >= 0)) {
                 qsort(m.dirs, strv_length(m.dirs), sizeof(char *), dir_depth_cmp);
                 for (char **d = m.dirs; *d; d++) {
                         _cleanup_free_ char *parent = strdup(*d);
