@@ -96,8 +96,8 @@ void manifest_done(struct manifest *m) {
 }
 
 bool manifest_empty(const struct manifest *m) {
-        return m->n_files == 0 && m->n_lines == 0 && m->n_sysctls == 0 && strv_length(m->modules) == 0 && strv_length(m->dirs) == 0 &&
-               !m->linger;
+        return m->n_files == 0 && m->n_lines == 0 && m->n_sysctls == 0 && strv_length(m->modules) == 0 &&
+               strv_length(m->dirs) == 0 && !m->linger;
 }
 
 /* Paths, keys and module names the manifest holds: no blanks, nothing a shell or a parser trips on. */
@@ -275,8 +275,8 @@ static int parse_record(struct manifest *m, char **w, size_t n) {
                 uint32_t mode = 0644, uid = 0, gid = 0;
                 bool absent;
 
-                if (!new || strlen(new) != SHA256_HEX_LEN || strspn(new, "0123456789abcdef") != SHA256_HEX_LEN || !prev ||
-                    manifest_find_file(m, w[1]))
+                if (!new || strlen(new) != SHA256_HEX_LEN || strspn(new, "0123456789abcdef") != SHA256_HEX_LEN ||
+                    !prev || manifest_find_file(m, w[1]))
                         return -EBADMSG;
                 absent = strcmp(prev, "absent") == 0;
                 if (!absent) {

@@ -326,7 +326,8 @@ int subid_find_free(const struct subid_file *f, const struct id_table *ids, uint
                 return -ENOMEM;
         for (size_t i = 0; i < f->n; i++)
                 if (f->ranges[i].count > 0)
-                        iv[k++] = (struct interval) { f->ranges[i].start, (uint64_t) f->ranges[i].start + f->ranges[i].count };
+                        iv[k++] = (struct interval) { f->ranges[i].start,
+                                                      (uint64_t) f->ranges[i].start + f->ranges[i].count };
         for (size_t i = 0; ids && i < ids->n; i++)
                 iv[k++] = (struct interval) { ids->entries[i].id, (uint64_t) ids->entries[i].id + 1 };
         iv[k++] = (struct interval) { UINT32_MAX, (uint64_t) UINT32_MAX + 1 };
