@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checks.h"
 #include "report.h"
 #include "rules.h"
 #include "up.h"
+#include "setup.h"
 #include "util.h"
 
 enum {
@@ -41,6 +43,8 @@ static const char *arg_server;
 static const char *arg_token;
 static struct node_port arg_publish[NODE_PORTS_MAX];
 static size_t arg_n_publish;
+static struct setup_options arg_setup;
+static char *arg_delegate;
 
 enum {
         OPT_VERSION = 0x100,
@@ -60,6 +64,14 @@ enum {
         OPT_SERVER,
         OPT_TOKEN,
         OPT_PURGE,
+        OPT_DRY_RUN,
+        OPT_NO_LINGER,
+        OPT_DELEGATE,
+        OPT_SUBIDS,
+        OPT_FAST_NET,
+        OPT_PRIVILEGED_PORTS,
+        OPT_RESTART_USER_MANAGER,
+        OPT_FORCE,
 };
 
 /* Bits of which options a verb takes, so that "--purge" given to "check" is an error. */
@@ -74,6 +86,9 @@ enum {
         TAKES_NAME = 1u << 7,
         TAKES_UP = 1u << 8,             /* --net --port-driver --ephemeral --wait --foreground --publish --server --token */
         TAKES_PURGE = 1u << 9,
+        TAKES_DRY_RUN = 1u << 10,
+        TAKES_SETUP = 1u << 11,         /* --no-linger --delegate --subids --fast-net --privileged-ports ... */
+        TAKES_FORCE = 1u << 12,
 };
 
 static const struct option options[] = {
@@ -96,6 +111,14 @@ static const struct option options[] = {
         { "server", required_argument, NULL, OPT_SERVER },
         { "token", required_argument, NULL, OPT_TOKEN },
         { "purge", no_argument, NULL, OPT_PURGE },
+        { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+        { "no-linger", no_argument, NULL, OPT_NO_LINGER },
+        { "delegate", required_argument, NULL, OPT_DELEGATE },
+        { "subids", required_argument, NULL, OPT_SUBIDS },
+        { "fast-net", no_argument, NULL, OPT_FAST_NET },
+        { "privileged-ports", no_argument, NULL, OPT_PRIVILEGED_PORTS },
+        { "restart-user-manager", no_argument, NULL, OPT_RESTART_USER_MANAGER },
+        { "force", no_argument, NULL, OPT_FORCE },
         {}
 };
 
@@ -110,6 +133,14 @@ static const struct {
         { OPT_EPHEMERAL, TAKES_UP },  { OPT_WAIT, TAKES_UP },       { OPT_FOREGROUND, TAKES_UP },
         { OPT_PUBLISH, TAKES_UP },    { OPT_SERVER, TAKES_UP },     { OPT_TOKEN, TAKES_UP },
         { OPT_PURGE, TAKES_PURGE },
+        { OPT_DRY_RUN, TAKES_DRY_RUN },
+        { OPT_NO_LINGER, TAKES_SETUP },
+        { OPT_DELEGATE, TAKES_SETUP },
+        { OPT_SUBIDS, TAKES_SETUP },
+        { OPT_FAST_NET, TAKES_SETUP },
+        { OPT_PRIVILEGED_PORTS, TAKES_SETUP },
+        { OPT_RESTART_USER_MANAGER, TAKES_SETUP },
+        { OPT_FORCE, TAKES_FORCE },
 };
 
 static int verb_check(int argc, char **argv);
@@ -117,6 +148,8 @@ static int verb_up(int argc, char **argv);
 static int verb_down(int argc, char **argv);
 static int verb_status(int argc, char **argv);
 static int verb_exec(int argc, char **argv);
+static int verb_setup(int argc, char **argv);
+static int verb_unsetup(int argc, char **argv);
 
 static const struct verb {
         const char *name;
@@ -165,6 +198,36 @@ static const struct verb {
           "Shows what runs, since when, kubeconfig, forwarded ports, containerd socket and the last error.\n" },
         { "exec", verb_exec, TAKES_NAME, "exec [--name N] -- CMD...",
           "Runs CMD inside the node's namespaces (ctr, crictl, a shell for debugging).\n" },
+        { "setup", verb_setup, TAKES_ROOT | TAKES_USER | TAKES_DRY_RUN | TAKES_SETUP | TAKES_FORCE,
+          "setup --user U [--dry-run] [--no-linger] [--delegate LIST] [--subids N] [--fast-net] [--root DIR]",
+          "Makes this host ready for U's rootless node (as root): cgroup delegation drop-in, sub-UID/GID\n"
+          "ranges, sysctls, kernel modules, linger, AppArmor profile where needed. Idempotent; everything\n"
+          "written is recorded in /var/lib/usernode/setup/U.manifest for unsetup.\n"
+          "\n"
+          "  -u, --user U               the user (must exist; not root or a system user without --force)\n"
+          "      --dry-run              print a unified diff of every file and the settings; change nothing\n"
+          "      --no-linger            do not enable linger for U\n"
+          "      --delegate LIST        controllers to delegate (default: cpu cpuset io memory pids)\n"
+          "      --subids N             size of a new sub-ID range (default 65536)\n"
+          "      --fast-net             allow U veth devices on bridge usernode0 through lxc-user-nic\n"
+          "      --privileged-ports     let unprivileged users bind ports below 1024\n"
+          "      --restart-user-manager restart user@UID.service if it runs with the old delegation\n"
+          "      --force                also for system users\n"
+          "      --root DIR             write into the host tree at DIR (an image); nothing is reloaded\n"
+          "\n"
+          "Exit status: 0 done, 1 not done, 2 usage or config error, 3 internal error.\n" },
+        { "unsetup", verb_unsetup, TAKES_ROOT | TAKES_USER | TAKES_DRY_RUN | TAKES_FORCE,
+          "unsetup --user U [--dry-run] [--force] [--root DIR]",
+          "Takes back exactly what setup recorded for U. Files changed since setup wrote them are left\n"
+          "alone and listed (exit 1) unless --force; host-wide files another user's setup still needs are\n"
+          "kept and handed over to that user's manifest.\n"
+          "\n"
+          "  -u, --user U    the user\n"
+          "      --dry-run   print a unified diff of every file and the settings; change nothing\n"
+          "      --force     restore files even where they changed since setup\n"
+          "      --root DIR  work on the host tree at DIR\n"
+          "\n"
+          "Exit status: 0 done, 1 files changed since setup, 2 usage or config error, 3 internal error.\n" },
 };
 
 static void help_all(FILE *f) {
@@ -385,6 +448,65 @@ static int verb_down(int argc, char **argv) {
         return EXIT_READY;
 }
 
+static int setup_exit_code(int r) {
+        switch (-r) {
+        case EBUSY:
+                return EXIT_NOT_READY;
+        case ESRCH:
+        case EINVAL:
+        case EPERM:
+        case EBADMSG:
+        case EEXIST:
+        case ELOOP:
+        case EFBIG:
+        case E2BIG:
+        case ERANGE:
+        case ENOSPC:
+                return EXIT_USAGE;
+        default:
+                return EXIT_INTERNAL;
+        }
+}
+
+static int run_setup_verb(int argc, char **argv, bool undo) {
+        struct host host = { .root_fd = -EBADF };
+        struct un_error err = {};
+        struct buf out = {};
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "usernode %s: unexpected argument '%s'\n", argv[0], argv[1]);
+                return EXIT_USAGE;
+        }
+        if (!arg_user) {
+                fprintf(stderr, "usernode %s: --user is required\n", argv[0]);
+                return EXIT_USAGE;
+        }
+        if (!arg_setup.dry_run && geteuid() != 0) {
+                fprintf(stderr, "usernode %s: must run as root (or use --dry-run)\n", argv[0]);
+                return EXIT_USAGE;
+        }
+        r = host_init(&host, arg_root, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode %s: %s\n", argv[0], err.msg);
+                return EXIT_USAGE;
+        }
+        arg_setup.user = arg_user;
+        arg_setup.delegate = arg_delegate;
+        r = undo ? unsetup_run(&host, &arg_setup, &out, &err) : setup_run(&host, &arg_setup, &out, &err);
+        if (out.len)
+                fputs(out.data, stdout);
+        buf_free(&out);
+        host_done(&host);
+        if (fflush(stdout) != 0)
+                return EXIT_INTERNAL;
+        if (r < 0) {
+                fprintf(stderr, "usernode %s: %s\n", argv[0], err.code ? err.msg : strerror(-r));
+                return setup_exit_code(r);
+        }
+        return EXIT_READY;
+}
+
 static int verb_status(int argc, char **argv) {
         struct node_status s;
         struct un_error err = {};
@@ -433,6 +555,14 @@ static int verb_exec(int argc, char **argv) {
                 return EXIT_NOT_READY;
         }
         return r;
+}
+
+static int verb_setup(int argc, char **argv) {
+        return run_setup_verb(argc, argv, false);
+}
+
+static int verb_unsetup(int argc, char **argv) {
+        return run_setup_verb(argc, argv, true);
 }
 
 static const struct verb *find_verb(const char *name) {
@@ -576,6 +706,41 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_PURGE:
                         arg_purge = true;
+                        break;
+                case OPT_DRY_RUN:
+                        arg_setup.dry_run = true;
+                        break;
+                case OPT_NO_LINGER:
+                        arg_setup.no_linger = true;
+                        break;
+                case OPT_DELEGATE:
+                        free(arg_delegate);
+                        arg_delegate = NULL;
+                        if (setup_parse_delegate(optarg, &arg_delegate) < 0) {
+                                fprintf(stderr, "usernode: --delegate takes controllers among cpu cpuset io memory "
+                                        "pids hugetlb, not '%s'\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case OPT_SUBIDS:
+                        if (parse_u32(optarg, &arg_setup.subids) < 0 || arg_setup.subids < SUBID_MIN_COUNT ||
+                            arg_setup.subids > 1000000000u) {
+                                fprintf(stderr, "usernode: --subids takes a count from %u to 1000000000\n",
+                                        SUBID_MIN_COUNT);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case OPT_FAST_NET:
+                        arg_setup.fast_net = true;
+                        break;
+                case OPT_PRIVILEGED_PORTS:
+                        arg_setup.privileged_ports = true;
+                        break;
+                case OPT_RESTART_USER_MANAGER:
+                        arg_setup.restart_user_manager = true;
+                        break;
+                case OPT_FORCE:
+                        arg_setup.force = true;
                         break;
                 default:
                         fprintf(stderr, "usernode: see usernode --help\n");

@@ -24,3 +24,5 @@ Suite *version_suite(void);
 Suite *apparmor_suite(void);
 Suite *probe_suite(void);
 Suite *node_suite(void);
+Suite *subid_suite(void);
+Suite *setup_suite(void);

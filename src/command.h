@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* Runs argv[0] (an absolute path on the live host; never under --root) with stdin and stderr on
+ * /dev/null and no shell. Its stdout is returned in *ret_out (NUL-terminated; may be NULL to drop it),
+ * bounded to max bytes (-EFBIG beyond) and timeout_ms (-ETIMEDOUT, the child is killed).
+ * *ret_status is the exit status, or 128+signal. Output with a NUL byte is -EBADMSG. */
+int spawn_capture(char *const argv[], size_t max, int timeout_ms, char **ret_out, int *ret_status);
