@@ -11,6 +11,7 @@
 
 #include "apparmor.h"
 #include "suites.h"
+#include "tree.h"
 #include "util.h"
 
 /* Ubuntu 24.04's /etc/apparmor.d/rootlesskit, in shape. */
@@ -240,30 +241,7 @@ START_TEST(test_glob_pathological) {
 }
 END_TEST
 
-static char root[64];
-
-static int system_rm_rf(const char *dir) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        return system(cmd);
-}
-
-static void put(const char *rel, const char *content) {
-        char p[256], *slash;
-        FILE *f;
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        for (slash = strchr(p + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                (void) mkdir(p, 0755);
-                *slash = '/';
-        }
-        f = fopen(p, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(content, f);
-        fclose(f);
-}
+static char root[TREE_PATH_MAX];
 
 START_TEST(test_find_in_tree) {
         struct host h = { .root_fd = -EBADF };
@@ -271,20 +249,19 @@ START_TEST(test_find_in_tree) {
         struct un_error err = {};
         unsigned unparsed = 0;
 
-        snprintf(root, sizeof root, "/tmp/usernode-apparmor-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        put("etc/apparmor.d/abstractions/base", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
-        put("etc/apparmor.d/broken", "profile x /x {\n");
-        put("etc/apparmor.d/README", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
-        put("etc/apparmor.d/rk.dpkg-old", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
-        put("etc/apparmor.d/aa-disabled", "profile d /usr/bin/rootlesskit {\n userns,\n}\n");
-        put("etc/apparmor.d/disable/aa-disabled", "");
+        tree_make(root, "apparmor");
+        tree_put(root, "etc/apparmor.d/abstractions/base", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
+        tree_put(root, "etc/apparmor.d/broken", "profile x /x {\n");
+        tree_put(root, "etc/apparmor.d/README", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
+        tree_put(root, "etc/apparmor.d/rk.dpkg-old", "profile r /usr/bin/rootlesskit {\n userns,\n}\n");
+        tree_put(root, "etc/apparmor.d/aa-disabled", "profile d /usr/bin/rootlesskit {\n userns,\n}\n");
+        tree_put(root, "etc/apparmor.d/disable/aa-disabled", "");
         ck_assert_int_eq(host_init(&h, root, &err), 0);
 
         ck_assert_int_eq(apparmor_find_userns_profile(&h, "/usr/bin/rootlesskit", &m, &unparsed), 0);
         ck_assert_uint_eq(unparsed, 1);
 
-        put("etc/apparmor.d/rootlesskit", ubuntu_rootlesskit);
+        tree_put(root, "etc/apparmor.d/rootlesskit", ubuntu_rootlesskit);
         ck_assert_int_eq(apparmor_find_userns_profile(&h, "/usr/bin/rootlesskit", &m, &unparsed), 1);
         ck_assert_str_eq(m.file, "/etc/apparmor.d/rootlesskit");
         ck_assert_str_eq(m.profile, "rootlesskit");
@@ -293,13 +270,13 @@ START_TEST(test_find_in_tree) {
 
         /* securityfs's list of loaded profiles. */
         ck_assert_int_lt(apparmor_profile_loaded(&h, "rootlesskit"), 0);
-        put("sys/kernel/security/apparmor/profiles", "unprivileged_userns (enforce)\nmy prof (unconfined)\n"
+        tree_put(root, "sys/kernel/security/apparmor/profiles", "unprivileged_userns (enforce)\nmy prof (unconfined)\n"
                                                       "rootlesskit (unconfined)\n");
         ck_assert_int_eq(apparmor_profile_loaded(&h, "rootlesskit"), 1);
         ck_assert_int_eq(apparmor_profile_loaded(&h, "my prof"), 1);
         ck_assert_int_eq(apparmor_profile_loaded(&h, "rootless"), 0);
         host_done(&h);
-        ck_assert_int_eq(system_rm_rf(root), 0);
+        tree_remove(root);
 }
 END_TEST
 

@@ -14,35 +14,10 @@
 
 #include "checks.h"
 #include "suites.h"
+#include "tree.h"
 #include "util.h"
 
-static char root[64];
-
-static void mkpath(const char *rel) {
-        char p[512], *s;
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        for (s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = '\0';
-                ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
-                *s = '/';
-        }
-        ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
-}
-
-static void put(const char *rel, const char *content) {
-        char p[512], dir[512];
-        FILE *f;
-
-        snprintf(dir, sizeof dir, "%s", rel);
-        *strrchr(dir, '/') = '\0';
-        mkpath(dir);
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        f = fopen(p, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(content, f);
-        ck_assert_int_eq(fclose(f), 0);
-}
+static char root[TREE_PATH_MAX];
 
 #define MOUNTINFO_V2 "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw\n"
 #define MOUNTINFO_HYBRID                                                          \
@@ -54,26 +29,15 @@ static void put(const char *rel, const char *content) {
 
 /* Debian 12 (systemd 252) as shipped: Delegate=pids memory cpu, /lib the merged /usr/lib. */
 static void debian_root(const char *mountinfo) {
-        char p[128];
-
-        snprintf(root, sizeof root, "/tmp/usernode-deleg-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        put("proc/self/mountinfo", mountinfo);
-        put("sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
-        put("usr/lib/systemd/system/user@.service",
+        tree_make(root, "deleg");
+        tree_put(root, "proc/self/mountinfo", mountinfo);
+        tree_put(root, "sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
+        tree_put(root, "usr/lib/systemd/system/user@.service",
             "[Unit]\nDescription=User Manager for UID %i\n[Service]\nUser=%i\nType=notify\n"
             "ExecStart=/lib/systemd/systemd --user\nSlice=user-%i.slice\nKillMode=mixed\nDelegate=pids memory cpu\n"
             "TasksMax=infinity\n");
-        put("usr/lib/systemd/system/user@.service.d/10-login-barrier.conf", "[Unit]\nAfter=systemd-logind.service\n");
-        snprintf(p, sizeof p, "%s/lib", root);
-        ck_assert_int_eq(symlink("usr/lib", p), 0);
-}
-
-static void remove_root(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        ck_assert_int_eq(system(cmd), 0);
+        tree_put(root, "usr/lib/systemd/system/user@.service.d/10-login-barrier.conf", "[Unit]\nAfter=systemd-logind.service\n");
+        tree_link(root, "usr/lib", "lib");
 }
 
 struct run {
@@ -119,8 +83,8 @@ START_TEST(test_config_and_live_disagree) {
         const struct check_result *d;
 
         debian_root(MOUNTINFO_V2);
-        put("etc/systemd/system/user@.service.d/50-usernode-delegate.conf", "[Service]\nDelegate=cpuset io\n");
-        put(LIVE, "memory pids\n");
+        tree_put(root, "etc/systemd/system/user@.service.d/50-usernode-delegate.conf", "[Service]\nDelegate=cpuset io\n");
+        tree_put(root, LIVE, "memory pids\n");
         run_checks(&t, check_cgroup);
 
         expect(&t, "cgroup.v2", CHECK_PASS, NULL);
@@ -148,7 +112,7 @@ START_TEST(test_config_and_live_disagree) {
         expect(&t, "cgroup.controller.hugetlb", CHECK_WARN, "systemd never delegates it");
         ck_assert_ptr_eq(t.ctx.probes.cgroup.state == PROBE_SKIPPED ? (void *) 1 : NULL, (void *) 1);
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -156,14 +120,14 @@ START_TEST(test_configured_no_manager) {
         struct run t;
 
         debian_root(MOUNTINFO_V2);
-        put("etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
+        tree_put(root, "etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
             "[Service]\nDelegate=cpu cpuset io memory pids\n");
         run_checks(&t, check_cgroup);
         expect(&t, "cgroup.delegation", CHECK_PASS, "live state unknown");
         ck_assert(!t.ctx.cgroup.live_known);
         expect(&t, "cgroup.controller.cpuset", CHECK_PASS, "(configured; live state unknown)");
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -186,7 +150,7 @@ START_TEST(test_debian_stock) {
         expect(&t, "cgroup.controller.cpu", CHECK_PASS, NULL);
         expect(&t, "cgroup.controller.io", CHECK_FAIL, "(configured; live state unknown: cpu memory pids)");
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -195,14 +159,14 @@ START_TEST(test_live_overrides_and_root_controllers) {
 
         /* The running manager has everything though the config was cut back: live wins, said so. */
         debian_root(MOUNTINFO_V2);
-        put(LIVE, "cpuset cpu io memory pids\n");
-        put("sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
+        tree_put(root, LIVE, "cpuset cpu io memory pids\n");
+        tree_put(root, "sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
         run_checks(&t, check_cgroup);
         expect(&t, "cgroup.delegation", CHECK_PASS, "delegates more than its configuration");
         expect(&t, "cgroup.controller.cpuset", CHECK_FAIL, "not available in the root cgroup");
         expect(&t, "cgroup.controller.hugetlb", CHECK_WARN, "not available in the root cgroup");
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -212,7 +176,7 @@ START_TEST(test_masked_and_broken) {
 
         debian_root(MOUNTINFO_V2);
         snprintf(p, sizeof p, "%s/etc/systemd/system", root);
-        mkpath("etc/systemd/system");
+        tree_mkdir(root, "etc/systemd/system");
         strcat(p, "/user@.service");
         ck_assert_int_eq(symlink("/dev/null", p), 0);
         run_checks(&t, check_cgroup);
@@ -220,12 +184,12 @@ START_TEST(test_masked_and_broken) {
         run_done(&t);
         ck_assert_int_eq(unlink(p), 0);
 
-        put("etc/systemd/system/user@.service.d/50-x.conf", "[Service\nDelegate=yes\n");
+        tree_put(root, "etc/systemd/system/user@.service.d/50-x.conf", "[Service\nDelegate=yes\n");
         run_checks(&t, check_cgroup);
         expect(&t, "cgroup.delegation", CHECK_FAIL,
                "configured: unknown (/etc/systemd/system/user@.service.d/50-x.conf:1: malformed");
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -247,7 +211,7 @@ START_TEST(test_hybrid) {
                 expect(&t, *id, CHECK_FAIL, "no delegation without cgroup v2");
         expect(&t, "cgroup.controller.hugetlb", CHECK_WARN, NULL);
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -260,11 +224,11 @@ START_TEST(test_systemd_user_image) {
         ck_assert_ptr_nonnull(strstr(get(&t, "systemd.user")->fix, "/var/lib/systemd/linger/alice"));
         ck_assert_ptr_nonnull(strstr(get(&t, "systemd.user")->fix, root));
         run_done(&t);
-        put("var/lib/systemd/linger/alice", "");
+        tree_put(root, "var/lib/systemd/linger/alice", "");
         run_checks(&t, check_systemd_user);
         expect(&t, "systemd.user", CHECK_PASS, "linger enabled for alice");
         run_done(&t);
-        remove_root();
+        tree_remove(root);
 }
 END_TEST
 

@@ -11,65 +11,34 @@
 
 #include "host.h"
 #include "suites.h"
+#include "tree.h"
 #include "util.h"
 
-static char root[64];
-static char outside[64];
-
-static void put(const char *rel, const char *content) {
-        char p[256];
-        FILE *f;
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        f = fopen(p, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(content, f);
-        fclose(f);
-}
-
-static void link_(const char *target, const char *rel) {
-        char p[256];
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        ck_assert_int_eq(symlink(target, p), 0);
-}
+static char root[TREE_PATH_MAX];
+static char outside[TREE_PATH_MAX];
 
 static void make_tree(void) {
         char p[256];
 
-        snprintf(root, sizeof root, "/tmp/usernode-host-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        snprintf(outside, sizeof outside, "/tmp/usernode-outside-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(outside));
+        tree_make(root, "host");
+        tree_make(outside, "outside");
+        tree_put(outside, "secret", "outside\n");
+        tree_put(root, "etc/hostname", "inside\n");
+        tree_put(root, "usr/lib/os-release", "ID=debian\n");
+        tree_link(root, "/usr/lib/os-release", "etc/os-release");          /* absolute: resolved in the root */
+        tree_link(root, "../../../../../../etc/hostname", "etc/dotdot");    /* climbs past the root: clamped */
         snprintf(p, sizeof p, "%s/secret", outside);
-        FILE *f = fopen(p, "we");
-        fputs("outside\n", f);
-        fclose(f);
-
-        snprintf(p, sizeof p, "%s/etc", root);
-        mkdir(p, 0755);
-        snprintf(p, sizeof p, "%s/usr", root);
-        mkdir(p, 0755);
-        snprintf(p, sizeof p, "%s/usr/lib", root);
-        mkdir(p, 0755);
-        put("etc/hostname", "inside\n");
-        put("usr/lib/os-release", "ID=debian\n");
-        link_("/usr/lib/os-release", "etc/os-release");          /* absolute: resolved in the root */
-        link_("../../../../../../etc/hostname", "etc/dotdot");    /* climbs past the root: clamped */
-        snprintf(p, sizeof p, "%s/secret", outside);
-        link_(p, "etc/escape");                                    /* absolute path outside the root */
-        link_("usr/lib", "lib");                                   /* merged /usr */
-        link_("loop2", "etc/loop1");
-        link_("loop1", "etc/loop2");
+        tree_link(root, p, "etc/escape");                                    /* absolute path outside the root */
+        tree_link(root, "usr/lib", "lib");                                   /* merged /usr */
+        tree_link(root, "loop2", "etc/loop1");
+        tree_link(root, "loop1", "etc/loop2");
         snprintf(p, sizeof p, "%s/etc/fifo", root);
         ck_assert_int_eq(mkfifo(p, 0644), 0);
 }
 
 static void remove_tree(void) {
-        char cmd[256];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root, outside);
-        ck_assert_int_eq(system(cmd), 0);
+        tree_remove(root);
+        tree_remove(outside);
 }
 
 static void resolution_checks(struct host *h) {
@@ -109,7 +78,7 @@ START_TEST(test_read_bounds) {
         make_tree();
         memset(big, 'x', sizeof big - 1);
         big[sizeof big - 1] = '\0';
-        put("etc/big", big);
+        tree_put(root, "etc/big", big);
         ck_assert_int_eq(host_init(&h, root, NULL), 0);
         ck_assert_int_eq(host_read_file(&h, "/etc/big", 4096, &s, NULL), -EFBIG);
         /* A FIFO must neither hang nor be read. */

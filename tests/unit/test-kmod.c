@@ -7,6 +7,7 @@
 
 #include "kmod.h"
 #include "suites.h"
+#include "tree.h"
 
 START_TEST(test_proc_modules) {
         const char *m = "br_netfilter 32768 0 - Live 0x0000000000000000\n"
@@ -66,33 +67,19 @@ START_TEST(test_kconfig) {
 }
 END_TEST
 
-/* Lookups against a fake host root built in a temporary directory. */
-static void write_file(const char *root, const char *rel, const char *text) {
-        char path[4096], cmd[8192];
-        FILE *f;
-
-        snprintf(path, sizeof path, "%s%s", root, rel);
-        snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
-        ck_assert_int_eq(system(cmd), 0);
-        f = fopen(path, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(text, f);
-        fclose(f);
-}
-
 START_TEST(test_lookup_root) {
-        char root[] = "/tmp/usernode-kmod-XXXXXX", cmd[256];
+        char root[TREE_PATH_MAX];
         struct host h = { .root_fd = -1 };
         struct kmod_db db;
         struct kmod_info info;
 
-        ck_assert_ptr_nonnull(mkdtemp(root));
-        write_file(root, "/proc/modules", "br_netfilter 32768 0 - Live 0x0\n");
-        write_file(root, "/lib/modules/6.1.0-9-amd64/modules.builtin", "kernel/fs/overlayfs/overlay.ko\n");
-        write_file(root, "/lib/modules/6.1.0-9-amd64/modules.dep", "kernel/drivers/net/vxlan/vxlan.ko.xz: x.ko\n");
-        write_file(root, "/boot/config-6.1.0-9-amd64", "CONFIG_NF_TABLES=y\nCONFIG_IP_NF_NAT=m\n");
-        write_file(root, "/sys/module/ip_tables/initstate", "live\n");
-        write_file(root, "/sys/module/tun/parameters/x", "");
+        tree_make(root, "kmod");
+        tree_put(root, "/proc/modules", "br_netfilter 32768 0 - Live 0x0\n");
+        tree_put(root, "/lib/modules/6.1.0-9-amd64/modules.builtin", "kernel/fs/overlayfs/overlay.ko\n");
+        tree_put(root, "/lib/modules/6.1.0-9-amd64/modules.dep", "kernel/drivers/net/vxlan/vxlan.ko.xz: x.ko\n");
+        tree_put(root, "/boot/config-6.1.0-9-amd64", "CONFIG_NF_TABLES=y\nCONFIG_IP_NF_NAT=m\n");
+        tree_put(root, "/sys/module/ip_tables/initstate", "live\n");
+        tree_put(root, "/sys/module/tun/parameters/x", "");
         ck_assert_int_eq(host_init(&h, root, NULL), 0);
         kmod_db_init(&db, &h, "6.1.0-9-amd64");
         ck_assert_int_eq(kmod_lookup(&db, "br_netfilter", "CONFIG_BRIDGE_NETFILTER", &info), 0);
@@ -112,8 +99,7 @@ START_TEST(test_lookup_root) {
         ck_assert_int_eq(info.state, KMOD_BUILTIN);
         kmod_db_done(&db);
         host_done(&h);
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        ck_assert_int_eq(system(cmd), 0);
+        tree_remove(root);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "suites.h"
+#include "tree.h"
 #include "unitfile.h"
 #include "util.h"
 
@@ -199,57 +200,7 @@ START_TEST(test_delegate_semantics) {
 }
 END_TEST
 
-static char root[64];
-
-static void mkpath(const char *rel) {
-        char p[512], *s;
-
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        for (s = p + strlen(root) + 1; (s = strchr(s, '/')); s++) {
-                *s = '\0';
-                ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
-                *s = '/';
-        }
-        ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
-}
-
-static void put(const char *rel, const char *content) {
-        char p[512], dir[512];
-        FILE *f;
-
-        snprintf(dir, sizeof dir, "%s", rel);
-        *strrchr(dir, '/') = '\0';
-        mkpath(dir);
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        f = fopen(p, "we");
-        ck_assert_ptr_nonnull(f);
-        fputs(content, f);
-        ck_assert_int_eq(fclose(f), 0);
-}
-
-static void link_(const char *target, const char *rel) {
-        char p[512], dir[512];
-
-        snprintf(dir, sizeof dir, "%s", rel);
-        if (strchr(dir, '/')) {
-                *strrchr(dir, '/') = '\0';
-                mkpath(dir);
-        }
-        snprintf(p, sizeof p, "%s/%s", root, rel);
-        ck_assert_int_eq(symlink(target, p), 0);
-}
-
-static void setup_root(void) {
-        snprintf(root, sizeof root, "/tmp/usernode-unit-XXXXXX");
-        ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static void teardown_root(void) {
-        char cmd[128];
-
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-        ck_assert_int_eq(system(cmd), 0);
-}
+static char root[TREE_PATH_MAX];
 
 static int load(const char *name, struct unit_info *u, struct un_error *err) {
         struct host h = { .root_fd = -1 };
@@ -270,10 +221,10 @@ START_TEST(test_load_precedence) {
         struct unit_info u = {};
         struct un_error err = {};
 
-        setup_root();
-        link_("usr/lib", "lib");        /* merged /usr: /lib/systemd/system is the same directory */
-        put("usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
-        put("usr/lib/systemd/system/user@.service.d/10-login-barrier.conf", "[Unit]\nAfter=systemd-logind.service\n");
+        tree_make(root, "unit");
+        tree_link(root, "usr/lib", "lib");        /* merged /usr: /lib/systemd/system is the same directory */
+        tree_put(root, "usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
+        tree_put(root, "usr/lib/systemd/system/user@.service.d/10-login-barrier.conf", "[Unit]\nAfter=systemd-logind.service\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert(u.found && !u.masked);
         ck_assert_str_eq(u.fragment, "/usr/lib/systemd/system/user@.service");
@@ -283,11 +234,11 @@ START_TEST(test_load_precedence) {
         unit_info_done(&u);
 
         /* Drop-ins from every directory, lexical order by file name across directories. */
-        put("etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
+        tree_put(root, "etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
             "[Service]\nDelegate=cpu cpuset io memory pids\n");
-        put("usr/lib/systemd/system/user@.service.d/90-late.conf", "[Service]\nDelegate=\nDelegate=memory\n");
-        put("run/systemd/system/user@1000.service.d/20-instance.conf", "[Service]\nDelegate=no\n");
-        put("usr/local/lib/systemd/system/service.d/05-all.conf", "[Service]\nDelegate=io\n");
+        tree_put(root, "usr/lib/systemd/system/user@.service.d/90-late.conf", "[Service]\nDelegate=\nDelegate=memory\n");
+        tree_put(root, "run/systemd/system/user@1000.service.d/20-instance.conf", "[Service]\nDelegate=no\n");
+        tree_put(root, "usr/local/lib/systemd/system/service.d/05-all.conf", "[Service]\nDelegate=io\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert_uint_eq(strv_length(u.dropins), 5);
         ck_assert_str_eq(u.dropins[0], "/usr/local/lib/systemd/system/service.d/05-all.conf");
@@ -305,8 +256,8 @@ START_TEST(test_load_precedence) {
         unit_info_done(&u);
 
         /* A same-named drop-in in a higher directory replaces a lower one; a /dev/null link masks it. */
-        put("etc/systemd/system/user@.service.d/90-late.conf", "[Service]\nDelegate=pids\n");
-        link_("/dev/null", "etc/systemd/system/service.d/05-all.conf");
+        tree_put(root, "etc/systemd/system/user@.service.d/90-late.conf", "[Service]\nDelegate=pids\n");
+        tree_link(root, "/dev/null", "etc/systemd/system/service.d/05-all.conf");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert_uint_eq(strv_length(u.dropins), 4);
         ck_assert_uint_eq(u.masked_dropins, 1);
@@ -315,15 +266,15 @@ START_TEST(test_load_precedence) {
         unit_info_done(&u);
 
         /* A unit file in /etc wins over /usr/lib; an instance file anywhere wins over the template. */
-        put("etc/systemd/system/user@.service", "[Service]\nDelegate=yes\n");
+        tree_put(root, "etc/systemd/system/user@.service", "[Service]\nDelegate=yes\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert_str_eq(u.fragment, "/etc/systemd/system/user@.service");
         unit_info_done(&u);
-        put("usr/lib/systemd/system/user@1000.service", "[Service]\nDelegate=no\n");
+        tree_put(root, "usr/lib/systemd/system/user@1000.service", "[Service]\nDelegate=no\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert_str_eq(u.fragment, "/usr/lib/systemd/system/user@1000.service");
         unit_info_done(&u);
-        teardown_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -331,10 +282,10 @@ START_TEST(test_load_masked) {
         struct unit_info u = {};
         struct un_error err = {};
 
-        setup_root();
-        put("usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
-        put("usr/lib/systemd/system/user@.service.d/50-x.conf", "[Service]\nDelegate=yes\n");
-        link_("/dev/null", "etc/systemd/system/user@.service");
+        tree_make(root, "unit");
+        tree_put(root, "usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
+        tree_put(root, "usr/lib/systemd/system/user@.service.d/50-x.conf", "[Service]\nDelegate=yes\n");
+        tree_link(root, "/dev/null", "etc/systemd/system/user@.service");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert(u.found && u.masked);
         ck_assert_str_eq(u.fragment, "/etc/systemd/system/user@.service");
@@ -343,18 +294,18 @@ START_TEST(test_load_masked) {
         unit_info_done(&u);
 
         /* An empty unit file masks too (null_or_empty). */
-        teardown_root();
-        setup_root();
-        put("usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
-        put("run/systemd/system/user@.service", "");
+        tree_remove(root);
+        tree_make(root, "unit");
+        tree_put(root, "usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
+        tree_put(root, "run/systemd/system/user@.service", "");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert(u.masked);
         unit_info_done(&u);
 
         /* No unit at all; a dangling link is no unit either. */
-        teardown_root();
-        setup_root();
-        link_("/nonexistent", "etc/systemd/system/user@.service");
+        tree_remove(root);
+        tree_make(root, "unit");
+        tree_link(root, "/nonexistent", "etc/systemd/system/user@.service");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert(!u.found && !u.masked);
         ck_assert_ptr_null(u.fragment);
@@ -362,7 +313,7 @@ START_TEST(test_load_masked) {
 
         ck_assert_int_eq(load("../etc/passwd", &u, &err), -EINVAL);
         ck_assert_int_eq(load("noext", &u, &err), -EINVAL);
-        teardown_root();
+        tree_remove(root);
 }
 END_TEST
 
@@ -371,29 +322,29 @@ START_TEST(test_load_bounds) {
         struct un_error err = {};
         char rel[128];
 
-        setup_root();
-        put("usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
+        tree_make(root, "unit");
+        tree_put(root, "usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
         for (unsigned i = 0; i < UNIT_DROPINS_MAX; i++) {
                 snprintf(rel, sizeof rel, "etc/systemd/system/user@.service.d/%04u.conf", i);
-                put(rel, i == UNIT_DROPINS_MAX - 1 ? "[Service]\nDelegate=cpuset io\n" : "[Unit]\n");
+                tree_put(root, rel, i == UNIT_DROPINS_MAX - 1 ? "[Service]\nDelegate=cpuset io\n" : "[Unit]\n");
         }
-        put("etc/systemd/system/user@.service.d/README", "not a drop-in\n");
-        put("etc/systemd/system/user@.service.d/.hidden.conf", "[Service]\nDelegate=no\n");
-        mkpath("etc/systemd/system/user@.service.d/dir.conf");
+        tree_put(root, "etc/systemd/system/user@.service.d/README", "not a drop-in\n");
+        tree_put(root, "etc/systemd/system/user@.service.d/.hidden.conf", "[Service]\nDelegate=no\n");
+        tree_mkdir(root, "etc/systemd/system/user@.service.d/dir.conf");
         ck_assert_int_eq(load("user@1000.service", &u, &err), 0);
         ck_assert_uint_eq(strv_length(u.dropins), UNIT_DROPINS_MAX);
         ck_assert_uint_eq(u.delegate.controllers, CONTROLLERS_WANTED);
         unit_info_done(&u);
 
-        put("etc/systemd/system/user@.service.d/9999.conf", "[Unit]\n");
+        tree_put(root, "etc/systemd/system/user@.service.d/9999.conf", "[Unit]\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), -E2BIG);
         ck_assert_ptr_nonnull(strstr(err.msg, "more than 1000 drop-ins"));
-        teardown_root();
+        tree_remove(root);
 
         /* A malformed or oversized drop-in fails the load with its name. */
-        setup_root();
-        put("usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
-        put("etc/systemd/system/user@.service.d/50-bad.conf", "[Service\nDelegate=yes\n");
+        tree_make(root, "unit");
+        tree_put(root, "usr/lib/systemd/system/user@.service", DEBIAN_USER_SERVICE);
+        tree_put(root, "etc/systemd/system/user@.service.d/50-bad.conf", "[Service\nDelegate=yes\n");
         ck_assert_int_eq(load("user@1000.service", &u, &err), -EBADMSG);
         ck_assert_ptr_nonnull(strstr(err.msg, "/etc/systemd/system/user@.service.d/50-bad.conf:1"));
         {
@@ -407,7 +358,7 @@ START_TEST(test_load_bounds) {
                 fclose(f);
         }
         ck_assert_int_eq(load("user@1000.service", &u, &err), -EFBIG);
-        teardown_root();
+        tree_remove(root);
 }
 END_TEST
 
