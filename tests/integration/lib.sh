@@ -16,3 +16,63 @@ expect_exit() {
         set -e
         [ "$got" -eq "$want" ] || fail "'$*' exited $got, expected $want"
 }
+
+# The ordinary user the rootless tests run as, with a sub-ID range as Debian's useradd makes one.
+TEST_USER=usernode-test
+
+# ensure_test_user: (as root) creates TEST_USER if needed, gives it sub-UID/GID ranges past every
+# range there (so they overlap none), and makes /dev/net/tun and /dev/fuse usable as Debian's
+# udev rules would on a normal host. Skips the test when any of that is impossible.
+ensure_test_user() {
+        [ "$(id -u)" -eq 0 ] || skip "needs root to create $TEST_USER"
+        id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER" 2>/dev/null ||
+                id "$TEST_USER" >/dev/null 2>&1 || skip "cannot create $TEST_USER"
+        for f in /etc/subuid /etc/subgid; do
+                grep -q "^$TEST_USER:" "$f" 2>/dev/null && continue
+                start=$(awk -F: 'BEGIN { m = 100000 } { e = $2 + $3; if (e > m) m = e } END { print m }' \
+                        /etc/subuid /etc/subgid 2>/dev/null)
+                opt=--add-subuids
+                [ "$f" = /etc/subgid ] && opt=--add-subgids
+                usermod "$opt" "$start-$((start + 65535))" "$TEST_USER" || skip "cannot add a range to $f"
+        done
+        chmod 0666 /dev/net/tun 2>/dev/null || :
+        [ ! -e /dev/fuse ] || chmod 0666 /dev/fuse 2>/dev/null || :
+}
+
+# as_test_user CMD...: runs CMD as TEST_USER with a clean login-like environment (extra VAR=value
+# words may come first, as with env).
+as_test_user() {
+        setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups \
+                env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+                USER="$TEST_USER" LOGNAME="$TEST_USER" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
+}
+
+# make_busybox_oci OUT.tar WORKDIR: a one-layer OCI image (docker.io/library/busybox:usernode) from
+# Debian's busybox-static: /bin/busybox, its applet links and /www/index.html. Needs no registry.
+make_busybox_oci() {
+        out=$1 w=$2
+        bb=$(command -v busybox || true)
+        [ -n "$bb" ] && file -L "$bb" 2>/dev/null | grep -q 'statically linked' || skip "busybox-static is not installed"
+        mkdir -p "$w/rootfs/bin" "$w/rootfs/www" "$w/oci/blobs/sha256"
+        cp "$bb" "$w/rootfs/bin/busybox"
+        for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$w/rootfs/bin/$a"; done
+        echo "hello from a container behind the CNI bridge" >"$w/rootfs/www/index.html"
+        tar --numeric-owner --owner=0 --group=0 -C "$w/rootfs" -cf "$w/layer.tar" .
+        layer=$(oci_blob "$w" "$w/layer.tar")
+        printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+                "$layer" >"$w/config.json"
+        config=$(oci_blob "$w" "$w/config.json")
+        printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+                "$config" "$(stat -c %s "$w/config.json")" "$layer" "$(stat -c %s "$w/layer.tar")" >"$w/manifest.json"
+        manifest=$(oci_blob "$w" "$w/manifest.json")
+        printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:usernode","org.opencontainers.image.ref.name":"usernode"}}]}' \
+                "$manifest" "$(stat -c %s "$w/manifest.json")" >"$w/oci/index.json"
+        echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci/oci-layout"
+        tar -C "$w/oci" -cf "$out" .
+}
+
+oci_blob() {
+        d=$(sha256sum "$2" | cut -d' ' -f1)
+        cp "$2" "$1/oci/blobs/sha256/$d"
+        echo "$d"
+}

@@ -4,30 +4,10 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is needed to read the JSON report"
-test_user=usernode-test
-
 if [ "$(id -u)" -eq 0 ]; then
-        # An ordinary user with a sub-ID range, as `useradd` makes one on Debian; kept for other tests.
-        if ! id "$test_user" >/dev/null 2>&1; then
-                useradd -m "$test_user" 2>/dev/null || id "$test_user" >/dev/null 2>&1 ||
-                        skip "cannot create $test_user"
-        fi
-        for f in /etc/subuid /etc/subgid; do
-                grep -q "^$test_user:" "$f" 2>/dev/null && continue
-                # Past every range there, so it overlaps none.
-                start=$(awk -F: 'BEGIN { m = 100000 } { e = $2 + $3; if (e > m) m = e } END { print m }' \
-                        /etc/subuid /etc/subgid 2>/dev/null)
-                opt=--add-subuids
-                [ "$f" = /etc/subgid ] && opt=--add-subgids
-                usermod "$opt" "$start-$((start + 65535))" "$test_user" || skip "cannot add a range to $f"
-        done
-        # What Debian's udev rules do on a normal host.
-        chmod 0666 /dev/net/tun /dev/fuse 2>/dev/null || :
-        as_user() {
-                setpriv --reuid="$test_user" --regid="$test_user" --init-groups \
-                        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$(getent passwd "$test_user" | cut -d: -f6)" \
-                        USER="$test_user" LOGNAME="$test_user" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
-        }
+        ensure_test_user
+        test_user=$TEST_USER
+        as_user() { as_test_user "$@"; }
 else
         test_user=$(id -un)
         as_user() { "$@"; }

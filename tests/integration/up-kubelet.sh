@@ -5,21 +5,12 @@
 # the host through --publish, two nodes side by side, and `down --purge` leaving nothing.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-TEST_USER=usernode-test
 [ "$(id -u)" -eq 0 ] || skip "needs root to create the test user and make /dev/net/tun usable"
 for b in rootlesskit slirp4netns containerd ctr crun runc newuidmap jq; do
         command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
 done
 [ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
-BUSYBOX=$(command -v busybox || true)
-[ -n "$BUSYBOX" ] && file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || skip "busybox-static is not installed"
-
-id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER"
-grep -q "^$TEST_USER:" /etc/subuid || echo "$TEST_USER:300000:65536" >>/etc/subuid
-grep -q "^$TEST_USER:" /etc/subgid || echo "$TEST_USER:300000:65536" >>/etc/subgid
-# As Debian's udev rules would on a normal host.
-chmod 0666 /dev/net/tun
-[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+ensure_test_user
 
 WORK=$(mktemp -d /tmp/usernode-up-kubelet.XXXXXX)
 cleanup() {
@@ -34,25 +25,7 @@ cleanup() {
 trap cleanup EXIT
 chmod 0755 "$WORK"
 
-# A one-layer OCI image from Debian's busybox-static: /bin/busybox, its applet links, a web page.
-mkdir -p "$WORK/rootfs/bin" "$WORK/rootfs/www" "$WORK/oci/blobs/sha256"
-cp "$BUSYBOX" "$WORK/rootfs/bin/busybox"
-for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$WORK/rootfs/bin/$a"; done
-echo "hello from a container behind the CNI bridge" >"$WORK/rootfs/www/index.html"
-tar --numeric-owner --owner=0 --group=0 -C "$WORK/rootfs" -cf "$WORK/layer.tar" .
-blob() { d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$WORK/oci/blobs/sha256/$d"; echo "$d"; }
-size() { stat -c %s "$1"; }
-layer=$(blob "$WORK/layer.tar")
-printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-        "$layer" >"$WORK/config.json"
-config=$(blob "$WORK/config.json")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
-        "$config" "$(size "$WORK/config.json")" "$layer" "$(size "$WORK/layer.tar")" >"$WORK/manifest.json"
-manifest=$(blob "$WORK/manifest.json")
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:usernode","org.opencontainers.image.ref.name":"usernode"}}]}' \
-        "$manifest" "$(size "$WORK/manifest.json")" >"$WORK/oci/index.json"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$WORK/oci/oci-layout"
-tar -C "$WORK/oci" -cf "$WORK/busybox-oci.tar" .
+make_busybox_oci "$WORK/busybox-oci.tar" "$WORK"
 chmod -R a+rX "$WORK"
 mkdir -p "$WORK/xdg" "$WORK/home" && chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
 
