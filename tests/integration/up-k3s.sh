@@ -4,11 +4,9 @@
 # stable path, `down --purge` leaving nothing.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-TEST_USER=usernode-test
-[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
 command -v jq >/dev/null 2>&1 || skip "jq is not installed"
 command -v systemd-notify >/dev/null 2>&1 || skip "systemd-notify is not installed (the stand-in uses it)"
-id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER"
+ensure_test_user
 
 WORK=$(mktemp -d /tmp/usernode-up-k3s.XXXXXX)
 cleanup() {
