@@ -644,7 +644,7 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
         s.status.ephemeral = n->ephemeral;
         s.status.started_usec = (int64_t) time(NULL) * 1000000;
         s.status.pids[NODE_PID_SUPERVISOR] = getpid();
-        s.status.kubeconfig = o->engine == ENGINE_K3S ? node_kubeconfig_path(n) : NULL;
+        s.status.kubeconfig = o->engine == ENGINE_K3S && !o->server ? node_kubeconfig_path(n) : NULL;
         if (o->engine == ENGINE_KUBELET)
                 s.status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
         for (size_t i = 0; i < o->n_publish; i++)
