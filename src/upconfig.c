@@ -88,8 +88,8 @@ static int bad(const struct config_entry *e, struct un_error *err, const char *w
                         e->values[0] ? e->values[0] : "", e->key, what);
 }
 
-int up_config_apply(const struct config *cfg, const char *node, struct up_options *o, bool *ret_engine_set,
-                    struct un_error *err) {
+static int apply_one(const struct config *cfg, const char *node, struct up_options *o, bool *ret_engine_set,
+                     struct un_error *err) {
         const struct config_entry *e;
 
         *ret_engine_set = false;
@@ -158,4 +158,24 @@ int up_config_apply(const struct config *cfg, const char *node, struct up_option
                 return un_error(err, EINVAL, "%s: server and token go together",
                                 (e = config_get(cfg, node, o->server ? "server" : "token")) ? e->file : "config");
         return 0;
+}
+
+int up_config_apply(const struct config *cfg, const char *node, struct up_options *o, bool *ret_engine_set,
+                    struct un_error *err) {
+        /* A bad value is an error in any node's section, not only in the one started now. */
+        for (size_t i = 0; i < cfg->n; i++) {
+                const char *other = cfg->entries[i].node;
+                struct up_options scratch = {};
+                bool seen = false, set;
+                int r;
+
+                for (size_t j = 0; j < i && other && !seen; j++)
+                        seen = cfg->entries[j].node && strcmp(cfg->entries[j].node, other) == 0;
+                if (!other || seen || (node && strcmp(other, node) == 0))
+                        continue;
+                r = apply_one(cfg, other, &scratch, &set, err);
+                if (r < 0)
+                        return r;
+        }
+        return apply_one(cfg, node, o, ret_engine_set, err);
 }
