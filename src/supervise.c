@@ -732,6 +732,8 @@ static void held_drop(struct buf held[2]) {
 
 /* Stops a supervisor whose node the checks refused: an ephemeral node leaves nothing behind. */
 static void stop_refused(struct node *n, pid_t pid) {
+        if (pid <= 0)
+                return;
         if (n->ephemeral) {
                 _cleanup_free_ char *marker = node_runtime_path(n, "purge");
                 _cleanup_close_ int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)
@@ -773,12 +775,36 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
                         return UP_REFUSED;
         }
         if (!o->foreground && userunit_available()) {
+                /* The unit's `up --foreground` reports its stages into a FIFO that this `up` reads. */
+                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
+
+                if (!fifo)
+                        return un_error(err, ENOMEM, "node %s", n->name), 3;
+                (void) unlink(fifo);
+                if (mkfifo(fifo, 0600) < 0 || (pp[0] = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+                        return un_error(err, errno, "cannot create %s", fifo), 3;
+                /* The unit takes the node's lock itself. */
+                close(n->lock_fd);
+                n->lock_fd = -EBADF;
                 r = userunit_start(n, o, err);
-                return r < 0 ? 3 : 0;
+                if (r < 0) {
+                        close(pp[0]);
+                        return 3;
+                }
+                pid = 0;
+                goto wait_progress;
         }
         if (o->foreground) {
+                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
+                int progress_fd = -1;
+
+                /* Started by a unit for an `up` that waits: its FIFO takes the stages (ENXIO: nobody reads). */
+                if (fifo) {
+                        progress_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                        (void) unlink(fifo);
+                }
                 (void) setpgid(0, 0);
-                return supervisor_main(n, o, -1, out, t0);
+                return supervisor_main(n, o, progress_fd, out, t0);
         }
         if (pipe2(pp, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe"), 3;
@@ -808,6 +834,7 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
         close(pp[1]);
         close(n->lock_fd);
         n->lock_fd = -EBADF;
+wait_progress:
 
         /* Without --wait, `up` returns once the namespace exists (or the node failed); in both cases
          * only once the checks passed. Progress is held back until then. */
