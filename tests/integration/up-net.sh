@@ -34,7 +34,7 @@ cleanup() {
         done
         [ -f "$WORK/dnsmasq.pid" ] && kill "$(cat "$WORK/dnsmasq.pid")" 2>/dev/null
         ip link del "$BR" 2>/dev/null
-        [ -z "$usernet_added" ] || sed -i "/^$TEST_USER veth $BR 10 # usernode-test$/d" /etc/lxc/lxc-usernet
+        [ -z "$usernet_added" ] || sed -i "/^$TEST_USER veth $BR 10\$/d" /etc/lxc/lxc-usernet
         rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -51,8 +51,10 @@ dnsmasq --conf-file=/dev/null --interface="$BR" --bind-interfaces --except-inter
         --dhcp-range=10.44.0.2,10.44.0.254,1h --dhcp-option=6,10.44.0.1 \
         --pid-file="$WORK/dnsmasq.pid" --dhcp-leasefile="$WORK/leases"
 mkdir -p /etc/lxc
-echo "$TEST_USER veth $BR 10 # usernode-test" >>/etc/lxc/lxc-usernet
-usernet_added=1
+if ! grep -qx "$TEST_USER veth $BR 10" /etc/lxc/lxc-usernet 2>/dev/null; then
+        echo "$TEST_USER veth $BR 10" >>/etc/lxc/lxc-usernet
+        usernet_added=1
+fi
 
 # The host's resolver is a stub on loopback, resolved's upstream file names dnsmasq: in a private
 # mount namespace, so the machine's own files stay as they are.
