@@ -51,7 +51,7 @@ _usernode() {
                          --restart-user-manager --force --root --help"
                 [unsetup]="--user --dry-run --force --root --help"
                 [up]="--engine --net --port-driver --name --ephemeral --wait --wait= --foreground --config
-                      --server --token --publish --ignore --json --help"
+                      --server --token --publish --cidr --cluster-cidr --service-cidr --dry-run --ignore --json --help"
                 [down]="--name --purge --help"
                 [status]="--name --json --help"
                 [exec]="--name --help --"
@@ -114,7 +114,7 @@ _usernode() {
                 COMPREPLY=($(compgen -P "$head" -W "$(_usernode_ids "${words[0]}")" -- "$last"))
                 compopt -o nospace 2>/dev/null
                 return ;;
-        --subids|--server|--token|--publish)
+        --subids|--server|--token|--publish|--cidr|--cluster-cidr|--service-cidr)
                 return ;;
         esac
 

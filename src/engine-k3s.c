@@ -14,11 +14,6 @@
 #include "up.h"
 #include "util.h"
 
-/* The one place the CIDR is chosen: net.cidr's free pick (netlink.c) is to be wired in here. */
-const char *up_pick_cidr(void) {
-        return "10.41.0.0/16";
-}
-
 char *node_kubeconfig_path(const struct node *n) {
         const char *home = secure_getenv("HOME");
 
@@ -32,16 +27,32 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         _cleanup_strv_free_ char **argv = NULL, **env = NULL;
         _cleanup_free_ char *data = node_data_path(n, "k3s"), *kc = node_runtime_path(n, "k3s-kubeconfig.yaml");
         _cleanup_free_ char *a_data = NULL, *a_kc = NULL, *cidr = NULL, *pd = NULL, *mtu = NULL;
+        _cleanup_free_ char *a_cluster = NULL, *a_service = NULL, *resolv = NULL, *a_resolv = NULL;
         const char *mode = o->server ? "agent" : "server";
+        struct up_cidrs nets;
+        int r;
 
         if (!data || !kc)
                 return un_error(err, ENOMEM, "k3s engine");
+        if (o->net && strcmp(o->net, "auto") != 0 && strcmp(o->net, "slirp4netns") != 0)
+                return un_error(err, EINVAL, "--net %s: k3s's built-in rootlesskit only drives slirp4netns; "
+                                "use --engine kubelet for it", o->net);
+        r = up_pick_cidrs(o, &nets, err);
+        if (r < 0)
+                return r;
+        r = node_resolv_conf_file(n, o, &resolv, err);
+        if (r < 0)
+                return r;
+        if (resolv && !(a_resolv = xstrdup_printf("--resolv-conf=%s", resolv)))
+                return un_error(err, ENOMEM, "k3s engine");
+        a_cluster = xstrdup_printf("--cluster-cidr=%s", nets.cluster);
+        a_service = xstrdup_printf("--service-cidr=%s", nets.service);
         a_data = xstrdup_printf("--data-dir=%s", data);
         a_kc = xstrdup_printf("--write-kubeconfig=%s", kc);
-        cidr = xstrdup_printf("K3S_ROOTLESS_CIDR=%s", up_pick_cidr());
+        cidr = xstrdup_printf("K3S_ROOTLESS_CIDR=%s", nets.slirp);
         pd = xstrdup_printf("K3S_ROOTLESS_PORT_DRIVER=%s", port_driver_to_string(o->port_driver));
         mtu = xstrdup_printf("K3S_ROOTLESS_MTU=%u", UP_MTU);
-        if (!a_data || !a_kc || !cidr || !pd || !mtu)
+        if (!a_data || !a_kc || !cidr || !pd || !mtu || !a_cluster || !a_service)
                 return un_error(err, ENOMEM, "k3s engine");
         if (strv_push(&argv, "k3s") < 0 || strv_push(&argv, mode) < 0 || strv_push(&argv, "--rootless") < 0 ||
             strv_push(&argv, a_data) < 0)
@@ -50,7 +61,10 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 if (strv_push(&argv, "--server") < 0 || strv_push(&argv, o->server) < 0 ||
                     strv_push(&argv, "--token") < 0 || strv_push(&argv, o->token) < 0)
                         return un_error(err, ENOMEM, "k3s engine");
-        } else if (strv_push(&argv, a_kc) < 0 || strv_push(&argv, "--write-kubeconfig-mode=0600") < 0)
+        } else if (strv_push(&argv, a_kc) < 0 || strv_push(&argv, "--write-kubeconfig-mode=0600") < 0 ||
+                   strv_push(&argv, a_cluster) < 0 || strv_push(&argv, a_service) < 0)
+                return un_error(err, ENOMEM, "k3s engine");
+        if (a_resolv && strv_push(&argv, a_resolv) < 0)
                 return un_error(err, ENOMEM, "k3s engine");
         if (strv_push(&env, mtu) < 0 || strv_push(&env, pd) < 0 || strv_push(&env, cidr) < 0 ||
             strv_push(&env, "K3S_ROOTLESS_DISABLE_HOST_LOOPBACK=true") < 0 ||

@@ -20,23 +20,32 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "netlink.h"
 #include "supervise.h"
 #include "template.h"
 #include "up.h"
 #include "util.h"
 
 #define CHILD_STOP_MS 3000
-#define POD_CIDR "10.88.0.0/16"
 #define CNI_CONF_DIR "/etc/cni/net.d"
 #define CNI_BIN_DIR "/opt/cni/bin"
+
+static int push_pair(char ***argv, const char *opt, const char *value) {
+        int r = strv_push(argv, opt);
+
+        return r < 0 ? r : strv_push(argv, value);
+}
 
 static int command(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
                    struct un_error *err) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *state = node_runtime_path(n, "rootlesskit");
+        _cleanup_free_ char *state = node_runtime_path(n, "rootlesskit"), *resolv = NULL;
         struct rootlesskit_config c = {
                 .port_driver = o->port_driver, .mtu = UP_MTU, .state_dir = state, .ipv6 = o->enable_ipv6,
         };
+        struct host h = { .root_fd = -EBADF };
+        struct up_cidrs nets;
+        char mtu[16];
         int r;
 
         if (!state)
@@ -44,18 +53,37 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         r = net_driver_pick(o->net, &c.net, err);
         if (r < 0)
                 return r;
+        if (o->port_driver == PORT_DRIVER_SLIRP4NETNS && strcmp(c.net->name, "slirp4netns") != 0)
+                return un_error(err, EINVAL, "--port-driver slirp4netns needs --net slirp4netns (the network is %s)",
+                                c.net->name);
+        r = up_pick_cidrs(o, &nets, err);
+        if (r < 0)
+                return r;
+        /* lxc-user-nic takes its address from DHCP on the bridge; --cidr is slirp's network. */
+        if (strcmp(c.net->name, "lxc-user-nic") != 0)
+                c.cidr = nets.slirp;
+        c.mtu = c.net->mtu();
+        if (host_init(&h, "/", err) < 0)
+                return -EIO;
+        c.subid_static = rootlesskit_subids_static(&h);
+        host_done(&h);
+        r = node_resolv_conf_file(n, o, &resolv, err);
+        if (r < 0)
+                return r;
         /* rootlesskit refuses a state dir left by a run that was killed. */
-        (void) node_rm_rf(state);
+        if (!o->dry_run)
+                (void) node_rm_rf(state);
         r = rootlesskit_argv(&c, o, &argv);
         if (r < 0)
                 return un_error(err, r, "rootlesskit arguments");
+        snprintf(mtu, sizeof mtu, "%u", c.mtu);
         const char *const init[] = { o->self, "__node-init", "--name", n->name, "--runtime-dir", n->runtime_dir,
-                                     "--data-dir", n->data_dir };
+                                     "--data-dir", n->data_dir, "--pod-cidr", nets.cluster, "--mtu", mtu };
         for (size_t i = 0; i < ELEMENTSOF(init); i++)
                 if (strv_push(&argv, init[i]) < 0)
                         return un_error(err, ENOMEM, "kubelet engine");
-        if (o->server && (strv_push(&argv, "--server") < 0 || strv_push(&argv, o->server) < 0 ||
-                          strv_push(&argv, "--token") < 0 || strv_push(&argv, o->token) < 0))
+        if ((resolv && push_pair(&argv, "--resolv-conf", resolv) < 0) ||
+            (o->server && (push_pair(&argv, "--server", o->server) < 0 || push_pair(&argv, "--token", o->token) < 0)))
                 return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
@@ -127,7 +155,8 @@ int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, st
 
 /* Everything below runs inside the node's namespaces, as root of its user namespace. */
 struct init {
-        const char *name, *runtime_dir, *data_dir, *server, *token;
+        const char *name, *runtime_dir, *data_dir, *server, *token, *pod_cidr, *resolv_conf;
+        unsigned mtu;
         bool containerd_only;
         int stage_fd;
         int notify_fd;
@@ -388,10 +417,28 @@ static void shutdown_node(struct init *in) {
         }
 }
 
+/* rootlesskit wrote /etc/resolv.conf (copied up) from its driver's DNS; the host side decided it
+ * cannot work (a loopback stub) and prepared one with reachable upstreams. */
+static int install_resolv_conf(const char *src) {
+        struct host h = { .root_fd = -EBADF };
+        _cleanup_free_ char *text = NULL;
+        struct un_error err = {};
+        int r = host_init(&h, "/", NULL);
+
+        if (r < 0)
+                return r;
+        r = host_read_file(&h, src, HOST_FILE_MAX, &text, NULL);
+        host_done(&h);
+        if (r < 0)
+                return r;
+        r = write_file("/etc/resolv.conf", text, &err);
+        return r < 0 ? -err.code : 0;
+}
+
 static int init_run(struct init *in) {
         struct kubelet_params p = {
                 .snapshotter = "native", .cni_bin_dir = CNI_BIN_DIR, .cni_conf_dir = CNI_CONF_DIR,
-                .pod_cidr = POD_CIDR, .mtu = UP_MTU,
+                .pod_cidr = in->pod_cidr, .mtu = in->mtu,
         };
         _cleanup_free_ char *cdir = xstrdup_printf("%s/containerd", in->runtime_dir);
         _cleanup_free_ char *root = xstrdup_printf("%s/containerd", in->data_dir);
@@ -414,6 +461,14 @@ static int init_run(struct init *in) {
         stage(in, "stage namespace");
         stage(in, "pid init %d", (int) getpid());
         (void) sethostname(in->name, strlen(in->name));
+        if (in->resolv_conf) {
+                r = install_resolv_conf(in->resolv_conf);
+                if (r < 0) {
+                        stage(in, "error cannot write the node's /etc/resolv.conf from %s: %s", in->resolv_conf,
+                              strerror(-r));
+                        return r;
+                }
+        }
         stage(in, "stage network");
 
         r = mount_cgroup_workaround();
@@ -602,7 +657,7 @@ static int init_idle(struct init *in) {
 
 int kubelet_init_main(int argc, char **argv) {
         struct init in = {
-                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .containerd = PROC_NULL, .kubelet = PROC_NULL,
+                .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .containerd = PROC_NULL, .kubelet = PROC_NULL,
         };
         const char *fd_env = getenv(UP_STAGE_FD_ENV);
         sigset_t mask;
@@ -626,6 +681,18 @@ int kubelet_init_main(int argc, char **argv) {
                         dst = &in.server;
                 else if (strcmp(argv[i], "--token") == 0)
                         dst = &in.token;
+                else if (strcmp(argv[i], "--pod-cidr") == 0)
+                        dst = &in.pod_cidr;
+                else if (strcmp(argv[i], "--resolv-conf") == 0)
+                        dst = &in.resolv_conf;
+                else if (strcmp(argv[i], "--mtu") == 0) {
+                        if (i + 1 >= argc || parse_u32(argv[i + 1], &in.mtu) < 0 || in.mtu < 1280 || in.mtu > UP_MTU) {
+                                fprintf(stderr, "usernode __node-init: bad --mtu\n");
+                                return 2;
+                        }
+                        i++;
+                        continue;
+                }
                 if (!dst || i + 1 >= argc || strlen(argv[i + 1]) > 4096) {
                         fprintf(stderr, "usernode __node-init: bad argument '%s'\n", argv[i]);
                         return 2;

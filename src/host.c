@@ -356,8 +356,8 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
-int host_write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
-                      uid_t uid, gid_t gid, struct un_error *err) {
+static int write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
+                        uid_t uid, gid_t gid, bool sync, struct un_error *err) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
         const char *base;
@@ -395,7 +395,7 @@ int host_write_atomic(const struct host *h, const char *path, const void *data, 
                 r = negative_errno();
         if (r >= 0 && (uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = negative_errno();
         if (r >= 0 && renameat(dfd, tmp, dfd, base) < 0)
                 r = negative_errno();
@@ -403,13 +403,23 @@ int host_write_atomic(const struct host *h, const char *path, const void *data, 
                 (void) unlinkat(dfd, tmp, 0);
                 return un_error(err, -r, "cannot write %s", path);
         }
-        {
+        if (sync) {
                 _cleanup_close_ int sync_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
                 if (sync_fd < 0 || fsync(sync_fd) < 0)
                         return un_error(err, errno, "cannot sync directory of %s", path);
         }
         return 0;
+}
+
+int host_write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
+                      uid_t uid, gid_t gid, struct un_error *err) {
+        return write_atomic(h, path, data, len, mode, uid, gid, true, err);
+}
+
+int host_write_runtime(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
+                       struct un_error *err) {
+        return write_atomic(h, path, data, len, mode, (uid_t) -1, (gid_t) -1, false, err);
 }
 
 int host_unlink(const struct host *h, const char *path, struct un_error *err) {

@@ -54,6 +54,9 @@ int host_find_executable(const struct host *h, const char *name, char **ret);
  * the way is a symlink, or the target is not a regular file. uid/gid (uid_t)-1 keep the owner. */
 int host_write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid, struct un_error *err);
+/* The same without fsync: runtime state (status.json) that a crash makes stale anyway. */
+int host_write_runtime(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
+                       struct un_error *err);
 /* Removes a regular file (never through a symlink); -ENOENT is returned as is. */
 int host_unlink(const struct host *h, const char *path, struct un_error *err);
 /* Creates path and missing parents (mode for new ones), refusing symlinks on the way. */

@@ -347,7 +347,7 @@ int node_status_write(const struct node *n, const struct node_status *s, struct 
         r = host_init(&h, "/", err);
         if (r < 0)
                 return r;
-        r = host_write_atomic(&h, path, text, len, 0600, (uid_t) -1, (gid_t) -1, err);
+        r = host_write_runtime(&h, path, text, len, 0600, err);
         host_done(&h);
         return r;
 }

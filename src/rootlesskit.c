@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "up.h"
 #include "util.h"
 
@@ -48,8 +49,23 @@ int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options
                 return r;
         if (c->ipv6 && (r = strv_push(&argv, "--ipv6")) < 0)
                 return r;
+        if (c->subid_static && (r = strv_push(&argv, "--subid-source=static")) < 0)
+                return r;
         *ret = TAKE_PTR(argv);
         return 0;
+}
+
+bool rootlesskit_subids_static(const struct host *h) {
+        _cleanup_free_ char *text = NULL;
+        char *cursor, *line;
+
+        if (host_read_file(h, "/etc/nsswitch.conf", HOST_FILE_MAX, &text, NULL) < 0)
+                return true;
+        cursor = text;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, NULL)))
+                if (startswith(strstrip(line), "subid:"))
+                        return false;
+        return true;
 }
 
 int rootlesskit_child_pid(const char *state_dir, pid_t *ret) {

@@ -756,7 +756,9 @@ static int plan_fast_net(const struct host *h, const struct user *u, struct plan
                   "[NetDev]\nName=" SETUP_BRIDGE "\nKind=bridge\n" },
                 { "/etc/systemd/network/50-" SETUP_BRIDGE ".network",
                   "[Match]\nName=" SETUP_BRIDGE "\n\n[Network]\nAddress=10.44.0.1/24\nIPMasquerade=ipv4\n"
-                  "ConfigureWithoutCarrier=yes\n" },
+                  "ConfigureWithoutCarrier=yes\n"
+                  /* rootlesskit's lxc-user-nic driver configures the node by DHCP, DNS included. */
+                  "DHCPServer=yes\n\n[DHCPServer]\nPoolOffset=16\nEmitDNS=yes\n" },
         };
         _cleanup_free_ char *line = xstrdup_printf("%s veth %s 10", u->name, SETUP_BRIDGE);
         _cleanup_free_ char *prefix = xstrdup_printf("%s veth %s ", u->name, SETUP_BRIDGE);

@@ -351,7 +351,7 @@ static void sv_keep_id_map(struct supervisor *s, pid_t child) {
                 snprintf(path, sizeof path, "/proc/%d/%s", (int) child, maps[i]);
                 if (!dst || read_small(path, text, sizeof text) < 0 || host_init(&h, "/", NULL) < 0)
                         continue;
-                (void) host_write_atomic(&h, dst, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, NULL);
+                (void) host_write_runtime(&h, dst, text, strlen(text), 0600, NULL);
                 host_done(&h);
         }
 }
@@ -644,7 +644,7 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
         s.status.ephemeral = n->ephemeral;
         s.status.started_usec = (int64_t) time(NULL) * 1000000;
         s.status.pids[NODE_PID_SUPERVISOR] = getpid();
-        s.status.kubeconfig = o->engine == ENGINE_K3S ? node_kubeconfig_path(n) : NULL;
+        s.status.kubeconfig = o->engine == ENGINE_K3S && !o->server ? node_kubeconfig_path(n) : NULL;
         if (o->engine == ENGINE_KUBELET)
                 s.status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
         for (size_t i = 0; i < o->n_publish; i++)
@@ -695,25 +695,65 @@ out:
         return ret;
 }
 
-static void print_progress(FILE *out, const struct up_options *o, const char *line, uint64_t t0) {
+/* One progress line for the user; into held[] (stdout's, stderr's) while the checks still run. */
+static void progress_line(struct buf *held, FILE *out, const struct up_options *o, const char *line, uint64_t t0) {
         unsigned ms = (unsigned) ((now_usec() - t0) / 1000u);
         const char *kind_end = strchr(line, ' '), *text;
+        bool stage = startswith(line, "stage ");
+        FILE *f = stage && !o->json ? out : stderr;
+        char msg[STAGE_LINE_MAX + 128];
 
         if (!kind_end || !(text = strchr(kind_end + 1, ' ')))
                 return;
         text++;
-        if (startswith(line, "stage "))
-                fprintf(o->json ? stderr : out, "usernode: %-10s ready after %u ms\n", text, ms);
+        if (stage)
+                snprintf(msg, sizeof msg, "usernode: %-10s ready after %u ms\n", text, ms);
         else
-                fprintf(stderr, "usernode: node failed after %u ms: %s\n", ms, text);
+                snprintf(msg, sizeof msg, "usernode: node failed after %u ms: %s\n", ms, text);
+        if (held)
+                (void) buf_puts(&held[f == out ? 0 : 1], msg);
+        else
+                fputs(msg, f);
 }
 
-int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_error *err) {
+static void held_flush(struct buf held[2], FILE *out) {
+        if (held[0].len)
+                fputs(held[0].data, out);
+        if (held[1].len)
+                fputs(held[1].data, stderr);
+        buf_free(&held[0]);
+        buf_free(&held[1]);
+}
+
+static void held_drop(struct buf held[2]) {
+        buf_free(&held[0]);
+        buf_free(&held[1]);
+}
+
+/* Stops a supervisor whose node the checks refused: an ephemeral node leaves nothing behind. */
+static void stop_refused(struct node *n, pid_t pid) {
+        if (pid <= 0)
+                return;
+        if (n->ephemeral) {
+                _cleanup_free_ char *marker = node_runtime_path(n, "purge");
+                _cleanup_close_ int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)
+                                                : -EBADF;
+
+                (void) fd;
+        }
+        (void) kill(pid, SIGTERM);
+        if (pid_wait_gone(pid, STOP_BOUND_MS) != 1)
+                (void) kill(-pid, SIGKILL);
+        (void) waitpid(pid, NULL, 0);
+}
+
+int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf, FILE *out, struct un_error *err) {
         uint64_t t0 = now_usec(), deadline;
         int pp[2];
         pid_t pid;
         char buf[STAGE_LINE_MAX + 64];
         size_t len = 0;
+        struct buf held[2] = {};        /* progress for out and for stderr while the checks run */
         enum up_stage reached = _STAGE_MAX;
         bool failed = false;
         int r;
@@ -728,13 +768,43 @@ int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_err
                 if (p)
                         (void) unlink(p);
         }
+        /* Under a user manager or in the foreground the checks decide before anything starts. */
+        if (pf && (o->foreground || userunit_available())) {
+                r = up_preflight_finish(pf);
+                if (r < 0 || pf->result < 0 || (pf->failed && pf->failed[0]))
+                        return UP_REFUSED;
+        }
         if (!o->foreground && userunit_available()) {
+                /* The unit's `up --foreground` reports its stages into a FIFO that this `up` reads. */
+                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
+
+                if (!fifo)
+                        return un_error(err, ENOMEM, "node %s", n->name), 3;
+                (void) unlink(fifo);
+                if (mkfifo(fifo, 0600) < 0 || (pp[0] = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+                        return un_error(err, errno, "cannot create %s", fifo), 3;
+                /* The unit takes the node's lock itself. */
+                close(n->lock_fd);
+                n->lock_fd = -EBADF;
                 r = userunit_start(n, o, err);
-                return r < 0 ? 3 : 0;
+                if (r < 0) {
+                        close(pp[0]);
+                        return 3;
+                }
+                pid = 0;
+                goto wait_progress;
         }
         if (o->foreground) {
+                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
+                int progress_fd = -1;
+
+                /* Started by a unit for an `up` that waits: its FIFO takes the stages (ENXIO: nobody reads). */
+                if (fifo) {
+                        progress_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                        (void) unlink(fifo);
+                }
                 (void) setpgid(0, 0);
-                return supervisor_main(n, o, -1, out, t0);
+                return supervisor_main(n, o, progress_fd, out, t0);
         }
         if (pipe2(pp, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe"), 3;
@@ -747,6 +817,8 @@ int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_err
                 int fd;
 
                 close(pp[0]);
+                if (pf && pf->fd >= 0)
+                        close(pf->fd);
                 (void) setsid();
                 fd = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (fd >= 0)
@@ -762,33 +834,64 @@ int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_err
         close(pp[1]);
         close(n->lock_fd);
         n->lock_fd = -EBADF;
+wait_progress:
 
-        /* Without --wait, `up` returns once the namespace exists (or the node failed). */
+        /* Without --wait, `up` returns once the namespace exists (or the node failed); in both cases
+         * only once the checks passed. Progress is held back until then. */
         deadline = t0 + (uint64_t) (o->wait ? o->wait_sec : 30u) * 1000000u;
         for (;;) {
-                struct pollfd pf = { .fd = pp[0], .events = POLLIN };
+                struct pollfd pfd[2] = { { .fd = pp[0], .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+                bool checks_done = !pf || pf->done;
                 uint64_t now = now_usec();
                 ssize_t k;
 
                 if (now >= deadline)
                         break;
-                r = poll(&pf, 1, (int) ((deadline - now) / 1000u) + 1);
+                if (!checks_done)
+                        pfd[1].fd = pf->fd;
+                r = poll(pfd, 2, (int) ((deadline - now) / 1000u) + 1);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r <= 0)
                         continue;
+                if (pfd[1].revents) {
+                        r = up_preflight_read(pf);
+                        if (r < 0 || (r == 1 && (pf->result < 0 || (pf->failed && pf->failed[0])))) {
+                                close(pp[0]);
+                                held_drop(held);
+                                stop_refused(n, pid);
+                                return UP_REFUSED;
+                        }
+                        if (r == 1)
+                                held_flush(held, out);
+                }
+                if (!pfd[0].revents) {
+                        if (pf && pf->done && (failed || reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX)))
+                                break;
+                        continue;
+                }
                 k = read(pp[0], buf + len, sizeof buf - 1 - len);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k <= 0)
+                if (k <= 0) {
+                        if (pf && !pf->done)
+                                (void) up_preflight_finish(pf);
+                        if (pf && (pf->result < 0 || (pf->failed && pf->failed[0]))) {
+                                close(pp[0]);
+                                held_drop(held);
+                                stop_refused(n, pid);
+                                return UP_REFUSED;
+                        }
+                        held_flush(held, out);
                         break;
+                }
                 len += (size_t) k;
                 buf[len] = '\0';
                 for (char *nl; (nl = strchr(buf, '\n'));) {
                         const char *stage;
 
                         *nl = '\0';
-                        print_progress(out, o, buf, t0);
+                        progress_line(pf && !pf->done ? held : NULL, out, o, buf, t0);
                         if (startswith(buf, "error "))
                                 failed = true;
                         else if ((stage = startswith(buf, "stage ")) && (stage = strchr(stage, ' '))) {
@@ -802,9 +905,20 @@ int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_err
                 }
                 if (len == sizeof buf - 1)
                         len = 0;
-                if (failed || reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX))
+                if ((!pf || pf->done) && (failed || reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX)))
                         break;
         }
+        if (pf && !pf->done) {
+                (void) up_preflight_finish(pf);
+                if (pf->result < 0 || (pf->failed && pf->failed[0])) {
+                        close(pp[0]);
+                        held_drop(held);
+                        stop_refused(n, pid);
+                        return UP_REFUSED;
+                }
+                held_flush(held, out);
+        }
+        held_drop(held);
         close(pp[0]);
         if (failed)
                 return 1;

@@ -8,6 +8,7 @@
 #include "checks.h"
 #include "error.h"
 #include "node.h"
+#include "util.h"
 
 /* `up`, `down`, `status`, `exec`: the user's side of usernode (DESIGN.md "up: engines and networking").
  * The verbs in usernode.c fill struct up_options and call these; engines and network drivers plug
@@ -40,7 +41,34 @@ struct up_options {
         bool containerd_only;           /* kubelet engine without a kubelet, allowed by --ignore engine.kubelet */
         bool enable_ipv6;
         const char *self;               /* absolute path of this usernode binary (re-executed as the init) */
+        const char *cidr;               /* rootlesskit's slirp4netns network; NULL: picked clear of host routes */
+        const char *cluster_cidr;       /* pods */
+        const char *service_cidr;       /* services (k3s server) */
+        bool dry_run;                   /* print what would run, start nothing */
 };
+
+/* The node's three networks, chosen by up_pick_cidrs. */
+struct up_cidrs {
+        char slirp[48];
+        char cluster[48];
+        char service[48];
+};
+struct net_host_table;
+/* Given CIDRs are taken as they are (parsed strictly); the others get usernode's defaults
+ * (netlink.h) unless those collide with t or each other, then the first free /16. */
+int up_pick_cidrs_from(const struct net_host_table *t, const struct up_options *o, struct up_cidrs *ret,
+                       struct un_error *err);
+/* The same against the live host's addresses and routes (netlink). */
+int up_pick_cidrs(const struct up_options *o, struct up_cidrs *ret, struct un_error *err);
+
+/* The node's resolv.conf when the host's cannot serve the node: when /etc/resolv.conf names only
+ * loopback nameservers (a stub such as 127.0.0.53), the upstreams from systemd-resolved's
+ * /run/systemd/resolve/resolv.conf with the host's search line. *ret NULL: the host's is fine.
+ * -ENOENT: neither names a nameserver reachable from the node. */
+int up_node_resolv_conf(const struct host *h, char **ret);
+/* Writes the node's resolv.conf (up_node_resolv_conf) to its runtime dir; *ret_path NULL when the
+ * host's serves. Not written with dry_run (the path is still returned). */
+int node_resolv_conf_file(const struct node *n, const struct up_options *o, char **ret_path, struct un_error *err);
 
 /* A network driver for the node's namespace. */
 struct net_driver {
@@ -49,6 +77,8 @@ struct net_driver {
         int (*usable)(const char **ret_reason);
         /* Appends its rootlesskit arguments (--net=... and driver options). */
         int (*rootlesskit_args)(const struct up_options *o, char ***argv);
+        /* The MTU inside the node: 65520 for the tap drivers, the bridge's for a veth. */
+        unsigned (*mtu)(void);
 };
 
 const struct net_driver *net_driver_find(const char *name);
@@ -73,6 +103,25 @@ struct node_engine {
 const struct node_engine *node_engine_get(enum engine e);
 extern const struct node_engine engine_kubelet;
 extern const struct node_engine engine_k3s;
+
+/* upconfig.c: config.yaml's keys are the long options of `up`. */
+#define UP_CONFIG_SYSTEM "/etc/usernode/config.yaml"
+struct config;
+struct config_key;
+extern const struct config_key *const up_config_keys_ptr;
+extern const size_t up_config_n_keys;
+/* The system's file, the user's ($XDG_CONFIG_HOME or ~/.config), then extra (must exist). */
+int up_config_load(const struct host *h, const char *extra, struct config *cfg, struct un_error *err);
+/* Sets o's fields from cfg for node (NULL: top level only); strings point into cfg. A bad value
+ * is -EINVAL with file:line:column. */
+int up_config_apply(const struct config *cfg, const char *node, struct up_options *o, bool *ret_engine_set,
+                    struct un_error *err);
+bool up_server_valid(const char *s);
+bool up_token_valid(const char *s);
+bool up_ignore_id_valid(const char *s);
+bool up_cidr_valid(const char *s);
+/* NULL or "true": wait with the default; "false"; or seconds 1-86400. */
+int up_wait_parse(const char *s, bool *ret_wait, unsigned *ret_sec);
 
 /* The readiness stages, in order; --wait prints one line per stage. */
 enum up_stage {
@@ -99,7 +148,10 @@ struct rootlesskit_config {
         const char *state_dir;
         const char *cidr;               /* NULL: rootlesskit's default */
         bool ipv6;
+        bool subid_static;              /* read /etc/subuid itself: four getsubids runs cost ~90 ms */
 };
+/* Whether /etc/subuid and /etc/subgid are the whole truth: nsswitch.conf names no "subid:" source. */
+bool rootlesskit_subids_static(const struct host *h);
 /* "rootlesskit --net=... ... --state-dir DIR" (without the child command). */
 int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options *o, char ***ret);
 /* Forwards a port through rootlesskit's API socket (POST /v1/ports); sets p->id. */
@@ -113,10 +165,29 @@ char *rootlesskit_port_request(const struct node_port *p);
 /* Parses the body of the answer to POST /v1/ports: {"id":N,...}. */
 int rootlesskit_parse_port_reply(const char *http, int64_t *ret_id);
 
+/* nodectl.c: the checks of `up`, run beside the node's start. */
+struct up_preflight {
+        pid_t pid;
+        int fd, pidfd;
+        struct buf out;
+        bool done;
+        int result;                     /* once done: 0, -EINVAL (usage), or another -errno */
+        char *error;
+        char **failed;                  /* failing check IDs not ignored */
+};
+int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err);
+int up_preflight_start(const struct up_options *o, struct up_preflight *p, struct un_error *err);
+/* Reads what is there: 1 once done, 0 when more is to come, -errno. */
+int up_preflight_read(struct up_preflight *p);
+int up_preflight_finish(struct up_preflight *p);
+void up_preflight_done(struct up_preflight *p);
+
 /* supervise.c */
 /* Starts the node: checks passed; forks the supervisor (or runs it here with --foreground) and
  * reports the stages. Returns an exit code (0 ready, 1 not ready, 3 internal). */
-int node_up(const struct up_options *o, struct node *n, FILE *out, struct un_error *err);
+/* node_up's answer when the checks (run beside the start) refused: pf says why. */
+#define UP_REFUSED 4
+int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf, FILE *out, struct un_error *err);
 /* Stops the node in order; with purge removes all of its state. */
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err);
 /* The status object with liveness checked against the processes. */
@@ -154,8 +225,6 @@ int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char
 int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, struct un_error *err);
 
 /* engine-k3s.c */
-/* The CIDR for K3S_ROOTLESS_CIDR: clear of the host's routes. */
-const char *up_pick_cidr(void);
 /* The stable kubeconfig path of a node: ~/.kube/usernode-NAME.yaml, or the state dir when ephemeral. */
 char *node_kubeconfig_path(const struct node *n);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "conffile.h"
 #include "report.h"
 #include "rules.h"
 #include "up.h"
@@ -45,6 +46,11 @@ static struct node_port arg_publish[NODE_PORTS_MAX];
 static size_t arg_n_publish;
 static struct setup_options arg_setup;
 static char *arg_delegate;
+static const char *arg_config;
+static const char *arg_cidr;
+static const char *arg_cluster_cidr;
+static const char *arg_service_cidr;
+static bool arg_wait_sec_given;
 
 enum {
         OPT_VERSION = 0x100,
@@ -72,6 +78,10 @@ enum {
         OPT_PRIVILEGED_PORTS,
         OPT_RESTART_USER_MANAGER,
         OPT_FORCE,
+        OPT_CONFIG,
+        OPT_CIDR,
+        OPT_CLUSTER_CIDR,
+        OPT_SERVICE_CIDR,
 };
 
 /* Bits of which options a verb takes, so that "--purge" given to "check" is an error. */
@@ -119,6 +129,10 @@ static const struct option options[] = {
         { "privileged-ports", no_argument, NULL, OPT_PRIVILEGED_PORTS },
         { "restart-user-manager", no_argument, NULL, OPT_RESTART_USER_MANAGER },
         { "force", no_argument, NULL, OPT_FORCE },
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "cidr", required_argument, NULL, OPT_CIDR },
+        { "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+        { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
         {}
 };
 
@@ -141,6 +155,10 @@ static const struct {
         { OPT_PRIVILEGED_PORTS, TAKES_SETUP },
         { OPT_RESTART_USER_MANAGER, TAKES_SETUP },
         { OPT_FORCE, TAKES_FORCE },
+        { OPT_CONFIG, TAKES_UP },
+        { OPT_CIDR, TAKES_UP },
+        { OPT_CLUSTER_CIDR, TAKES_UP },
+        { OPT_SERVICE_CIDR, TAKES_UP },
 };
 
 static int verb_check(int argc, char **argv);
@@ -173,10 +191,11 @@ static const struct verb {
           "      --root DIR      examine the host tree at DIR (an image, a fixture); no probes\n"
           "\n"
           "Exit status: 0 ready, 1 not ready, 2 usage error, 3 internal error.\n" },
-        { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP,
+        { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_DRY_RUN,
           "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns]\n"
           "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
-          "     [--server URL --token T] [--json] [--ignore ID,...]",
+          "     [--server URL --token T] [--cidr NET] [--cluster-cidr NET] [--service-cidr NET]\n"
+          "     [--config FILE] [--dry-run] [--json] [--ignore ID,...]",
           "Starts a rootless Kubernetes node for the calling user, after the checks for its engine pass.\n"
           "\n"
           "      --engine E        k3s or kubelet (default: k3s when it is on PATH, else kubelet)\n"
@@ -187,7 +206,13 @@ static const struct verb {
           "      --wait[=SECS]     block until ready (default 120 s), one line per stage; exit 1 on timeout\n"
           "      --foreground      supervise in this process (no user unit)\n"
           "      --publish H:N     forward host port H (127.0.0.1, or IP:H:N, /udp) to node port N\n"
-          "      --server URL --token T   join this API server\n"
+          "      --server URL --token T   join this API server (k3s: runs `k3s agent`)\n"
+          "      --cidr NET        rootlesskit's slirp4netns network (default 10.41.0.0/16 unless taken)\n"
+          "      --cluster-cidr NET  pods (default 10.42.0.0/16 unless taken)\n"
+          "      --service-cidr NET  services, k3s server (default 10.43.0.0/16 unless taken)\n"
+          "      --config FILE     read defaults from FILE too, after /etc/usernode/config.yaml and\n"
+          "                        ~/.config/usernode/config.yaml (flags win)\n"
+          "      --dry-run         print the settings and the command that would run; start nothing\n"
           "      --json            print the node's status object once ready\n"
           "      --ignore ID,...   start although these checks fail\n" },
         { "down", verb_down, TAKES_NAME | TAKES_PURGE, "down [--name N] [--purge]",
@@ -332,88 +357,173 @@ out:
 }
 
 
-int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err);
-
 static const char *node_name_or_default(void) {
         return arg_name ? arg_name : "default";
 }
 
+static const char *yes_no(bool b) {
+        return b ? "yes" : "no";
+}
+
+/* --dry-run: the settings after files and flags, and the command the supervisor would start. */
+static int up_dry_run(const struct up_options *o, struct node *n) {
+        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
+        struct un_error err = {};
+        struct up_cidrs nets;
+        int r;
+
+        printf("name: %s\nengine: %s\nnet: %s\nport-driver: %s\nwait: %s\nwait-seconds: %u\nforeground: %s\n"
+               "ephemeral: %s\n", o->name, engine_to_string(o->engine), o->net, port_driver_to_string(o->port_driver),
+               yes_no(o->wait), o->wait_sec, yes_no(o->foreground), yes_no(o->ephemeral));
+        if (o->server)
+                printf("server: %s\n", o->server);
+        for (size_t i = 0; i < o->n_publish; i++)
+                printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
+                       (unsigned) o->publish[i].node_port, o->publish[i].proto);
+        for (char **i = o->ignore; i && *i; i++)
+                printf("ignore: %s\n", *i);
+        r = up_pick_cidrs(o, &nets, &err);
+        if (r >= 0) {
+                printf("cidr: %s\ncluster-cidr: %s\nservice-cidr: %s\n", nets.slirp, nets.cluster, nets.service);
+                r = node_engine_get(o->engine)->command(n, o, &argv, &env, &err);
+        }
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                return r == -EINVAL ? EXIT_USAGE : EXIT_NOT_READY;
+        }
+        for (char **e = env; e && *e; e++)
+                printf("env: %s\n", *e);
+        printf("exec:");
+        for (char **a = argv; a && *a; a++)
+                printf(" %s", *a);
+        printf("\n");
+        return fflush(stdout) != 0 ? EXIT_INTERNAL : EXIT_READY;
+}
+
 static int verb_up(int argc, char **argv) {
         struct up_options o = {
-                .name = arg_name, .ephemeral = arg_ephemeral, .net = arg_net ? arg_net : "auto",
-                .wait = arg_wait, .wait_sec = arg_wait_sec, .foreground = arg_foreground, .server = arg_server,
-                .token = arg_token, .json = arg_json, .ignore = arg_ignore, .n_publish = arg_n_publish,
+                .net = "auto", .wait_sec = UP_WAIT_DEFAULT_SEC, .json = arg_json, .dry_run = arg_setup.dry_run,
         };
-        _cleanup_strv_free_ char **failed = NULL;
+        _cleanup_(config_done) struct config cfg = {};
         _cleanup_free_ char *self = NULL, *name = NULL;
+        struct up_preflight pf = { .fd = -EBADF, .pidfd = -EBADF };
+        struct host h = { .root_fd = -EBADF };
         struct un_error err = {};
         struct node n = { .lock_fd = -EBADF };
+        bool engine_set;
         int r;
 
         if (argc > 1) {
                 fprintf(stderr, "usernode up: unexpected argument '%s'\n", argv[1]);
                 return EXIT_USAGE;
         }
-        if (!!arg_server != !!arg_token) {
-                fprintf(stderr, "usernode up: --server and --token go together\n");
-                return EXIT_USAGE;
-        }
         if (arg_ephemeral && arg_name) {
                 fprintf(stderr, "usernode up: --ephemeral picks the name itself; drop --name\n");
                 return EXIT_USAGE;
         }
+        /* Files first (the system's, the user's, --config), per-node sections over their top level. */
+        r = host_init(&h, "/", &err);
+        if (r >= 0)
+                r = up_config_load(&h, arg_config, &cfg, &err);
+        if (r >= 0)
+                r = up_config_apply(&cfg, arg_ephemeral ? NULL : node_name_or_default(), &o, &engine_set, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                host_done(&h);
+                return r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_INTERNAL;
+        }
+        /* Then the flags. A --name beats a configured ephemeral. */
+        if (arg_name)
+                o.ephemeral = false;
+        o.ephemeral = o.ephemeral || arg_ephemeral;
+        o.wait = o.wait || arg_wait;
+        if (arg_wait_sec_given)
+                o.wait_sec = arg_wait_sec;
+        o.foreground = o.foreground || arg_foreground;
+        if (arg_net)
+                o.net = arg_net;
         if (arg_port_driver)
                 (void) port_driver_from_string(arg_port_driver, &o.port_driver);
-        memcpy(o.publish, arg_publish, sizeof o.publish);
+        if (arg_server)
+                o.server = arg_server;
+        if (arg_token)
+                o.token = arg_token;
+        if (arg_ignore)
+                o.ignore = arg_ignore;
+        if (arg_n_publish > 0) {
+                memcpy(o.publish, arg_publish, sizeof o.publish);
+                o.n_publish = arg_n_publish;
+        }
+        if (arg_cidr)
+                o.cidr = arg_cidr;
+        if (arg_cluster_cidr)
+                o.cluster_cidr = arg_cluster_cidr;
+        if (arg_service_cidr)
+                o.service_cidr = arg_service_cidr;
+        if (!!o.server != !!o.token) {
+                fprintf(stderr, "usernode up: --server and --token go together\n");
+                host_done(&h);
+                return EXIT_USAGE;
+        }
         if (arg_engine)
                 (void) engine_from_string(arg_engine, &o.engine);
-        else {
-                struct host h = { .root_fd = -EBADF };
+        else if (!engine_set) {
                 _cleanup_free_ char *k3s = NULL;
 
-                o.engine = host_init(&h, "/", NULL) >= 0 && host_find_executable(&h, "k3s", &k3s) >= 0
-                                   ? ENGINE_K3S : ENGINE_KUBELET;
-                host_done(&h);
+                o.engine = host_find_executable(&h, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
         }
+        host_done(&h);
         self = realpath("/proc/self/exe", NULL);
         if (!self) {
                 fprintf(stderr, "usernode up: cannot find my own binary: %s\n", strerror(errno));
                 return EXIT_INTERNAL;
         }
         o.self = self;
-
-        r = up_preflight(&o, &failed, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-                return r == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
-        }
-        if (failed && failed[0]) {
-                fprintf(stderr, "usernode up: this host cannot run the %s engine; failing checks:", engine_to_string(o.engine));
-                for (char **i = failed; *i; i++)
-                        fprintf(stderr, " %s", *i);
-                fprintf(stderr, "\nSee 'usernode check --engine %s' for the fixes, or pass --ignore ID,...\n",
-                        engine_to_string(o.engine));
-                return EXIT_NOT_READY;
-        }
         /* A kubelet engine without kubelet is allowed, as containerd only, when the user says so. */
-        o.containerd_only = o.engine == ENGINE_KUBELET && strv_contains(arg_ignore, "engine.kubelet");
+        o.containerd_only = o.engine == ENGINE_KUBELET && strv_contains(o.ignore, "engine.kubelet");
 
-        if (arg_ephemeral) {
+        if (o.ephemeral) {
                 r = node_name_ephemeral(&name);
                 if (r < 0)
                         return EXIT_INTERNAL;
         } else if (!(name = strdup(node_name_or_default())))
                 return EXIT_INTERNAL;
         o.name = name;
-        r = node_resolve(name, arg_ephemeral, &n, &err);
+        r = node_resolve(name, o.ephemeral, &n, &err);
         if (r < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
                 return EXIT_USAGE;
         }
-        r = node_up(&o, &n, stdout, &err);
-        if (err.code)
+        if (o.dry_run) {
+                r = up_dry_run(&o, &n);
+                node_done(&n);
+                return r;
+        }
+        /* The checks run beside the start; node_up stops the node if they refuse. */
+        r = up_preflight_start(&o, &pf, &err);
+        if (r < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
-        if (r == 0 && !arg_foreground) {
+                node_done(&n);
+                return EXIT_INTERNAL;
+        }
+        r = node_up(&o, &n, &pf, stdout, &err);
+        if (r == UP_REFUSED) {
+                if (pf.result < 0) {
+                        fprintf(stderr, "usernode up: %s\n", strna(pf.error));
+                        r = pf.result == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
+                } else {
+                        fprintf(stderr, "usernode up: this host cannot run the %s engine; failing checks:",
+                                engine_to_string(o.engine));
+                        for (char **i = pf.failed; i && *i; i++)
+                                fprintf(stderr, " %s", *i);
+                        fprintf(stderr, "\nSee 'usernode check --engine %s' for the fixes, or pass --ignore ID,...\n",
+                                engine_to_string(o.engine));
+                        r = EXIT_NOT_READY;
+                }
+        } else if (err.code)
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+        up_preflight_done(&pf);
+        if (r == 0 && !o.foreground) {
                 struct node_status s;
 
                 if (node_status_get(name, &s, NULL) >= 0) {
@@ -674,6 +784,7 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_WAIT:
                         arg_wait = true;
+                        arg_wait_sec_given = !!optarg;
                         if (optarg && (parse_u32(optarg, &arg_wait_sec) < 0 || arg_wait_sec == 0 ||
                                        arg_wait_sec > 86400)) {
                                 fprintf(stderr, "usernode: --wait takes seconds (1-86400)\n");
@@ -691,14 +802,14 @@ int main(int argc, char **argv) {
                         arg_n_publish++;
                         break;
                 case OPT_SERVER:
-                        if (!startswith(optarg, "https://") || strlen(optarg) > 512) {
+                        if (!up_server_valid(optarg)) {
                                 fprintf(stderr, "usernode: --server takes an https:// URL\n");
                                 return EXIT_USAGE;
                         }
                         arg_server = optarg;
                         break;
                 case OPT_TOKEN:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 512 || strpbrk(optarg, " \t\n\"'\\")) {
+                        if (!up_token_valid(optarg)) {
                                 fprintf(stderr, "usernode: --token takes a bootstrap token\n");
                                 return EXIT_USAGE;
                         }
@@ -741,6 +852,26 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_FORCE:
                         arg_setup.force = true;
+                        break;
+                case OPT_CONFIG:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
+                                fprintf(stderr, "usernode: --config needs a file\n");
+                                return EXIT_USAGE;
+                        }
+                        arg_config = optarg;
+                        break;
+                case OPT_CIDR:
+                case OPT_CLUSTER_CIDR:
+                case OPT_SERVICE_CIDR:
+                        if (!up_cidr_valid(optarg)) {
+                                fprintf(stderr, "usernode: --%s takes an IPv4 network with its host bits clear "
+                                        "(10.42.0.0/16), not '%s'\n",
+                                        c == OPT_CIDR ? "cidr" : c == OPT_CLUSTER_CIDR ? "cluster-cidr" : "service-cidr",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        *(c == OPT_CIDR ? &arg_cidr : c == OPT_CLUSTER_CIDR ? &arg_cluster_cidr : &arg_service_cidr) =
+                                optarg;
                         break;
                 default:
                         fprintf(stderr, "usernode: see usernode --help\n");

@@ -2,6 +2,7 @@
 # Median of 10: `up --engine kubelet --ephemeral --wait` (kubelet stand-in, so "ready" is containerd
 # answering plus the stand-in's sd_notify) and `down --purge`; the supervisor's RSS and idle CPU.
 # Run as an ordinary user with a sub-ID range: USERNODE=build/usernode sh tests/bench/up-down.sh
+# NET=slirp4netns (default auto) picks the network driver.
 set -eu
 : "${USERNODE:=./usernode}" "${top_srcdir:=.}"
 export PATH="$top_srcdir/tests/stand-ins:$PATH" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-$top_srcdir/templates}"
@@ -10,7 +11,7 @@ ign=""; [ -z "$failing" ] || ign="--ignore=$failing"
 ms() { date +%s%N | cut -c1-13; }
 ups=""; downs=""
 for i in 1 2 3 4 5 6 7 8 9 10; do
-        t0=$(ms); out=$("$USERNODE" up --engine kubelet --ephemeral --wait=60 --json $ign 2>/dev/null); t1=$(ms)
+        t0=$(ms); out=$("$USERNODE" up --engine kubelet --net "${NET:-auto}" --ephemeral --wait=60 --json $ign 2>/dev/null); t1=$(ms)
         name=$(echo "$out" | jq -r .name)
         if [ "$i" -eq 10 ]; then
                 sup=$(echo "$out" | jq -r .pids.supervisor)
@@ -22,5 +23,6 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
         ups="$ups $((t1 - t0))"; downs="$downs $((t3 - t2))"
 done
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print (a[5]+a[6])/2}'; }
+echo "net: ${NET:-auto}"
 echo "up (to ready) ms:   $ups  median $(median "$ups")  (target 300)"
 echo "down --purge ms:    $downs  median $(median "$downs")  (target 150)"

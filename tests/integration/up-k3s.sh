@@ -38,7 +38,22 @@ sed "s|$WORK|@WORK@|g" "\$HOME/k3s.rec" >"$WORK/home/k3s.rec.normalized"
 [ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-golden" ] || fail "state left"
 [ ! -e "\$HOME/.local/share/usernode/nodes/k3s-golden" ] || fail "data left"
 [ ! -e "\$kc" ] || fail "kubeconfig left after purge"
+
+# A second machine's node joining the first: `k3s agent --rootless` with --server and --token.
+export USERNODE_STANDIN_RECORD="$WORK/home/k3s-agent.rec"
+out=\$("\$U" up --engine k3s --name k3s-agent --server https://192.0.2.10:6443 --token K10secret::server:abc \
+        --wait=30 --json \$ign)
+[ "\$(echo "\$out" | jq -r .state)" = running ] || fail "k3s agent node not running: \$out"
+[ "\$(echo "\$out" | jq -r .kubeconfig)" = null ] || fail "an agent has no kubeconfig of its own"
+sed "s|$WORK|@WORK@|g" "\$HOME/k3s-agent.rec" >"$WORK/home/k3s-agent.rec.normalized"
+"\$U" down --name k3s-agent --purge
+[ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-agent" ] || fail "agent state left"
+# k3s's rootlesskit drives slirp4netns only: another --net is refused before anything starts.
+"\$U" up --engine k3s --name k3s-pasta --net pasta \$ign 2>"\$HOME/pasta.err" && fail "k3s with --net pasta started"
+grep -q "only drives slirp4netns" "\$HOME/pasta.err" || fail "k3s --net pasta: \$(cat "\$HOME/pasta.err")"
 EOS
 runuser -u "$TEST_USER" -- sh "$WORK/as-user.sh"
 diff -u "$top_srcdir/tests/golden/k3s-server.rec" "$WORK/home/k3s.rec.normalized" || fail "k3s argv/environment differ from golden"
+diff -u "$top_srcdir/tests/golden/k3s-agent.rec" "$WORK/home/k3s-agent.rec.normalized" ||
+        fail "k3s agent argv/environment differ from golden"
 echo "up-k3s: ok"

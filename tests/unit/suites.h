@@ -26,3 +26,4 @@ Suite *probe_suite(void);
 Suite *node_suite(void);
 Suite *subid_suite(void);
 Suite *setup_suite(void);
+Suite *up_suite(void);
