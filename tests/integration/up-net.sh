@@ -7,7 +7,6 @@
 # that /run/systemd/resolve/resolv.conf names, with lxc-user-nic and with slirp4netns.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
-TEST_USER=usernode-test
 BR=usernode0
 [ "$(id -u)" -eq 0 ] || skip "needs root to make the bridge and the test user"
 [ -z "${USERNODE_IN_NS:-}" ] || { "$@"; exit $?; }
@@ -19,10 +18,7 @@ NIC=/usr/libexec/lxc/lxc-user-nic
 [ -d /run/systemd ] || skip "no /run/systemd to hide resolved's file under"
 ip link show "$BR" >/dev/null 2>&1 && skip "bridge $BR exists already (a real setup --fast-net?): not touching it"
 
-id "$TEST_USER" >/dev/null 2>&1 || useradd -m "$TEST_USER"
-grep -q "^$TEST_USER:" /etc/subuid || echo "$TEST_USER:300000:65536" >>/etc/subuid
-grep -q "^$TEST_USER:" /etc/subgid || echo "$TEST_USER:300000:65536" >>/etc/subgid
-chmod 0666 /dev/net/tun
+ensure_test_user
 
 WORK=$(mktemp -d /tmp/usernode-up-net.XXXXXX)
 usernet_added=""
