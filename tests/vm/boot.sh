@@ -100,7 +100,7 @@ boot_once() {
 			wait "$qemu_pid" || true
 			return 125
 		fi
-		if [ -z "$script_at" ] && grep -q '^usernode-vm: runner start' "$out/serial.log"; then
+		if [ -z "$script_at" ] && grep -q 'usernode-vm: runner start' "$out/serial.log"; then
 			script_at=$(vm_elapsed "$started")
 			vm_log "guest runner started ${script_at}s after QEMU started"
 			echo "boot_to_script_s=$script_at" >>"$out/timings"

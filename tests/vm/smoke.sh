@@ -10,8 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/guest/prepare.sh"
 . "$here/guest/steps-host.sh"
 . "$here/guest/steps-node.sh"
-step_dispatch "$@"
-
 DROPIN=/etc/systemd/system/user@.service.d/50-usernode-delegate.conf
 
 smoke_system_running() {
@@ -107,6 +105,7 @@ smoke_undo_restores() {
 	diff -u "$WORK/smoke.host-before" "$WORK/smoke.host-after" || fail "files differ after undoing (diff above)"
 }
 
+step_dispatch "$@"
 step system-running 180 smoke_system_running
 step cgroup2 10 smoke_cgroup2
 step prepare 120 prepare_guest

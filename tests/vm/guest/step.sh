@@ -47,8 +47,8 @@ step() {
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		why="timed out after ${limit}s"
 	else
-		why=$(grep '^FAIL: ' "$log" | tail -n 1 | cut -c7-)
-		[ -n "$why" ] || why=$(grep -v '^+' "$log" | tail -n 1)
+		why=$(sed -n 's/^FAIL: //p' "$log" | tail -n 1)
+		[ -n "$why" ] || why=$(sed '/^+/d' "$log" | tail -n 1)
 		[ -n "$why" ] || why="exit status $rc"
 	fi
 	printf '    %s (%s)\n' "$why" "${log#"$ARTIFACTS"/}"
