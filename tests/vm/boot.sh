@@ -11,7 +11,8 @@
 #
 # Accelerator: KVM only when the CPU shows vmx or svm and a boot with it reaches the
 # runner; otherwise, or after a KVM "internal error" or hang, TCG. USERNODE_VM_ACCEL
-# ("kvm tcg", "tcg", …) overrides the list of accelerators to try, in order.
+# ("kvm tcg", "tcg", …) overrides the list of accelerators to try, in order;
+# USERNODE_VM_CPU the -cpu model (host with KVM, max with TCG).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -66,12 +67,12 @@ stop_qemu() {
 # Boots once. Returns 0 when QEMU powered off by itself, 124 on the time limit,
 # 125 on an accelerator failure (KVM internal error, or no runner within the probe).
 boot_once() {
-	local accel=$1 started deadline probe_deadline script_at='' now
+	local accel=$1 started deadline probe_deadline script_at=''
 	local -a accel_args
 	# shellcheck disable=SC2054 # commas are QEMU's option syntax
 	case $accel in
-	kvm) accel_args=(-accel kvm -cpu host) ;;
-	tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+	kvm) accel_args=(-accel kvm -cpu "${USERNODE_VM_CPU:-host}") ;;
+	tcg) accel_args=(-accel tcg,thread=multi -cpu "${USERNODE_VM_CPU:-max}") ;;
 	*) vm_die "unknown accelerator $accel" 2 ;;
 	esac
 	: >"$out/serial.log"
@@ -86,12 +87,12 @@ boot_once() {
 		-drive "file=$out/payload.img,if=virtio,format=raw" \
 		</dev/null >"$out/qemu.log" 2>&1 &
 	qemu_pid=$!
-	deadline=$(awk -v s="$started" -v l="$limit" 'BEGIN { print s + l }')
-	probe_deadline=$(awk -v s="$started" -v l="$kvm_probe_limit" 'BEGIN { print s + l }')
+	# Whole seconds of bash's own clock: no float formatting to get wrong.
+	deadline=$((SECONDS + limit))
+	probe_deadline=$((SECONDS + kvm_probe_limit))
 	vm_log "QEMU $qemu_pid booting ($accel, limit ${limit}s)"
 
 	while kill -0 "$qemu_pid" 2>/dev/null; do
-		now=$(vm_now)
 		# KVM reports on QEMU's stderr; the console is the guest's (tests may print
 		# "internal error" themselves), so only KVM's own wording counts there.
 		if grep -qi 'internal error' "$out/qemu.log" || grep -q 'KVM internal error' "$out/serial.log"; then
@@ -105,13 +106,13 @@ boot_once() {
 			vm_log "guest runner started ${script_at}s after QEMU started"
 			echo "boot_to_script_s=$script_at" >>"$out/timings"
 		fi
-		if [ "$accel" = kvm ] && [ -z "$script_at" ] && awk -v n="$now" -v d="$probe_deadline" 'BEGIN { exit !(n > d) }'; then
+		if [ "$accel" = kvm ] && [ -z "$script_at" ] && [ "$SECONDS" -ge "$probe_deadline" ]; then
 			vm_log "kvm: no runner after ${kvm_probe_limit}s; killing QEMU $qemu_pid"
 			stop_qemu
 			wait "$qemu_pid" || true
 			return 125
 		fi
-		if awk -v n="$now" -v d="$deadline" 'BEGIN { exit !(n > d) }'; then
+		if [ "$SECONDS" -ge "$deadline" ]; then
 			vm_log "time limit of ${limit}s reached; killing QEMU $qemu_pid"
 			stop_qemu
 			wait "$qemu_pid" || true
@@ -121,6 +122,10 @@ boot_once() {
 	done
 	wait "$qemu_pid" || vm_log "QEMU exited with status $?: $(tail -n 3 "$out/qemu.log")"
 	qemu_pid=
+	if [ "$accel" = kvm ] && [ -z "$script_at" ]; then
+		vm_log "kvm: QEMU ended before the runner started"
+		return 125
+	fi
 	echo "accel=$accel" >>"$out/timings"
 	echo "qemu_total_s=$(vm_elapsed "$started")" >>"$out/timings"
 	vm_log "guest powered off after $(vm_elapsed "$started")s"
