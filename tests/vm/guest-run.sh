@@ -33,5 +33,9 @@ if ! install_build; then
 	tail -n 20 "$ARTIFACTS/install.log" 2>/dev/null | sed 's/^/    /'
 	exit 3
 fi
-echo "usernode: $(command -v usernode || echo 'not on PATH after install') $(usernode --version 2>&1 | head -n 1 || true)"
+if command -v usernode >/dev/null; then
+	echo "usernode: $(command -v usernode), $(usernode --version 2>&1 | head -n 1 || true)"
+else
+	echo "usernode: not on PATH after the install; every step that runs it will fail"
+fi
 exec bash "$here/scenario.sh"

@@ -27,12 +27,13 @@ vm_apt_sources() {
 			print "deb " $1 " " $2 " " $3 }' | sort -u
 }
 
-# The cache key: everything that decides what the image contains.
+# The cache key: what decides the image's content (suite, architecture, packages,
+# the build script and its hooks); not these host-side helpers.
 vm_image_key() {
 	{
 		printf 'suite %s arch %s\n' "$VM_SUITE" "$VM_ARCH"
 		vm_packages
-		for f in "$VM_DIR/image.sh" "$VM_DIR/lib.sh" "$VM_DIR"/hooks/*; do
+		for f in "$VM_DIR/image.sh" "$VM_DIR"/hooks/*; do
 			printf '%s\n' "${f##*/}"
 			cat "$f"
 		done

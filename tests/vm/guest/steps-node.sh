@@ -4,10 +4,16 @@
 
 MEMORY_LIMIT=33554432
 
-node_field() { cut -d' ' -f"$2" "$WORK/$1.node"; }
+# node_field MODE N: field N (1 name, 2 state, 3 state_dir, 4 pids) of the node "up" started.
+node_field() {
+	[ -s "$WORK/$1.node" ] || fail "no node: the up step did not start one"
+	cut -d' ' -f"$2" "$WORK/$1.node"
+}
 
 # Which way of acting as alice is the honest one: a unit of her user manager, or
-# runuser from this root service with her manager's variables set by hand.
+# runuser from this root service with her manager's variables set by hand. (To reach
+# her bus, systemd-run --machine opens a short PAM "login" session, so this runs only
+# after um.delegation-live has shown that linger alone, with no session, is enough.)
 step_um_as_alice() {
 	local uid cg
 	uid=$(alice_uid)
@@ -118,7 +124,8 @@ step_container_oom_kill() {
 
 step_down_purge() {
 	local mode=$1 name state_dir pids pid start count left keep
-	read -r name _ state_dir pids <"$WORK/$mode.node" || fail "no node from the up step"
+	[ -s "$WORK/$mode.node" ] || fail "no node: the up step did not start one"
+	read -r name _ state_dir pids <"$WORK/$mode.node"
 	as_alice "$mode" usernode down --name "$name" --purge
 	for pid in ${pids//,/ }; do
 		wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "pid $pid still runs"
