@@ -28,6 +28,9 @@ out=$(cd "$out" && pwd)
 kvm_probe_limit=${USERNODE_VM_KVM_PROBE:-120}
 qemu_pid=
 trap '[ -z "$qemu_pid" ] || kill -KILL "$qemu_pid" 2>/dev/null || true' EXIT
+# Bash skips the EXIT trap when a signal kills it: turn them into exits.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 accelerators() {
 	if [ -n "${USERNODE_VM_ACCEL-}" ]; then

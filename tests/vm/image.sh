@@ -56,6 +56,8 @@ mapfile -t sources < <(vm_apt_sources)
 
 build=$(mktemp -d "$images/.build.XXXXXX")
 trap 'rm -rf "$build"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 started=$(vm_now)
 vm_log "building image ${key:0:12} from: ${sources[*]}"
 

@@ -8,7 +8,7 @@ VM_CACHE=${USERNODE_VM_CACHE:-/var/cache/usernode-vm}
 
 VM_T0=$(date +%s.%N)
 vm_log() { printf 'vm: [%6ss] %s\n' "$(vm_elapsed "$VM_T0")" "$*" >&2; }
-vm_die() { printf 'vm: error: %s\n' "$*" >&2; exit "${2:-3}"; }
+vm_die() { printf 'vm: error: %s\n' "$1" >&2; exit "${2:-3}"; }
 
 # Seconds since the epoch with a fraction, for timings.
 vm_now() { date +%s.%N; }
