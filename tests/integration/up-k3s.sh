@@ -24,7 +24,7 @@ cat >"$WORK/as-user.sh" <<EOS
 set -eu
 . "$top_srcdir/tests/integration/lib.sh"
 export XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home"
-export PATH="$top_srcdir/tests/stand-ins:\$PATH" USERNODE_STANDIN_RECORD="$WORK/home/k3s.rec"
+export PATH="$top_srcdir/tests/stand-ins:\$PATH" STANDIN_RECORD="$WORK/home/k3s.rec"
 U="$USERNODE"
 failing=\$("\$U" check --engine k3s --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
@@ -33,19 +33,19 @@ out=\$("\$U" up --engine k3s --name k3s-golden --wait=30 --json \$ign)
 kc=\$(echo "\$out" | jq -r .kubeconfig)
 [ "\$kc" = "\$HOME/.kube/usernode-k3s-golden.yaml" ] || fail "kubeconfig at '\$kc'"
 grep -q 'server: https://127.0.0.1:6443' "\$kc" || fail "kubeconfig not copied"
-sed "s|$WORK|@WORK@|g" "\$HOME/k3s.rec" >"$WORK/home/k3s.rec.normalized"
+sed -n -e "s|$WORK|@WORK@|g" -e "/^arg /p" -e "/^env K3S_/p" -e "s/^env NOTIFY_SOCKET=.*/env NOTIFY_SOCKET set/p" "\$HOME/k3s.rec" >"$WORK/home/k3s.rec.normalized"
 "\$U" down --name k3s-golden --purge
 [ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-golden" ] || fail "state left"
 [ ! -e "\$HOME/.local/share/usernode/nodes/k3s-golden" ] || fail "data left"
 [ ! -e "\$kc" ] || fail "kubeconfig left after purge"
 
 # A second machine's node joining the first: `k3s agent --rootless` with --server and --token.
-export USERNODE_STANDIN_RECORD="$WORK/home/k3s-agent.rec"
+export STANDIN_RECORD="$WORK/home/k3s-agent.rec"
 out=\$("\$U" up --engine k3s --name k3s-agent --server https://192.0.2.10:6443 --token K10secret::server:abc \
         --wait=30 --json \$ign)
 [ "\$(echo "\$out" | jq -r .state)" = running ] || fail "k3s agent node not running: \$out"
 [ "\$(echo "\$out" | jq -r .kubeconfig)" = null ] || fail "an agent has no kubeconfig of its own"
-sed "s|$WORK|@WORK@|g" "\$HOME/k3s-agent.rec" >"$WORK/home/k3s-agent.rec.normalized"
+sed -n -e "s|$WORK|@WORK@|g" -e "/^arg /p" -e "/^env K3S_/p" -e "s/^env NOTIFY_SOCKET=.*/env NOTIFY_SOCKET set/p" "\$HOME/k3s-agent.rec" >"$WORK/home/k3s-agent.rec.normalized"
 "\$U" down --name k3s-agent --purge
 [ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-agent" ] || fail "agent state left"
 # k3s's rootlesskit drives slirp4netns only: another --net is refused before anything starts.

@@ -37,7 +37,7 @@ set -eu
 . "$top_srcdir/tests/integration/lib.sh"
 export XDG_RUNTIME_DIR="$WORK/xdg" HOME="$WORK/home"
 mkdir -p "\$XDG_RUNTIME_DIR" "\$HOME"; chmod 0700 "\$XDG_RUNTIME_DIR"
-export PATH="$top_srcdir/tests/stand-ins:\$PATH" USERNODE_STANDIN_RECORD="$WORK/home/kubelet.rec"
+export PATH="$top_srcdir/tests/stand-ins:\$PATH" STANDIN_RECORD="$WORK/home/kubelet.rec"
 U="$USERNODE"
 
 # The checks decide; what fails on this host is ignored explicitly and printed.

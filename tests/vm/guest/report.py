@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Reads usernode's JSON (check --json, status --json) for the VM scenario.
+
+  report.py schema FILE            the report's schema
+  report.py ready FILE             true | false
+  report.py check FILE ID          status of check ID (or "missing")
+  report.py feature FILE ID        status of feature ID (or "missing")
+  report.py features FILE PREFIX   "ID STATUS" for every feature whose ID starts with PREFIX
+  report.py signature FILE         sorted "check|feature ID STATUS" lines, to compare runs
+  report.py node FILE [NAME]       "name state state_dir pid,pid" of the node in status --json
+  report.py nodes FILE             one name per node in status --json
+"""
+import json
+import sys
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def entries(report, kind):
+    return [e for e in report.get(kind, []) if isinstance(e, dict)]
+
+
+def status_of(report, kind, ident):
+    for e in entries(report, kind):
+        if e.get("id") == ident:
+            return str(e.get("status"))
+    return "missing"
+
+
+def nodes(doc):
+    """status --json may describe one node, a list of them, or {"nodes": [...]}."""
+    if isinstance(doc, list):
+        return [n for n in doc if isinstance(n, dict)]
+    if isinstance(doc, dict) and isinstance(doc.get("nodes"), list):
+        return [n for n in doc["nodes"] if isinstance(n, dict)]
+    if isinstance(doc, dict) and "name" in doc:
+        return [doc]
+    return []
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit(__doc__)
+    verb, doc = argv[1], load(argv[2])
+    args = argv[3:]
+    if verb == "schema":
+        print(doc.get("schema", "missing"))
+    elif verb == "ready":
+        print("true" if doc.get("ready") is True else "false")
+    elif verb in ("check", "feature"):
+        print(status_of(doc, verb + "s", args[0]))
+    elif verb == "features":
+        for e in entries(doc, "features"):
+            if str(e.get("id", "")).startswith(args[0]):
+                print(e.get("id"), e.get("status"))
+    elif verb == "signature":
+        lines = [f"check {e.get('id')} {e.get('status')}" for e in entries(doc, "checks")]
+        lines += [f"feature {e.get('id')} {e.get('status')}" for e in entries(doc, "features")]
+        print("\n".join(sorted(lines)))
+    elif verb == "nodes":
+        for n in nodes(doc):
+            print(n.get("name"))
+    elif verb == "node":
+        found = [n for n in nodes(doc) if not args or n.get("name") == args[0]]
+        if len(found) != 1:
+            sys.exit(f"{len(found)} nodes match {args[0] if args else '(any)'}")
+        n = found[0]
+        pids = n.get("pids") or []
+        if not isinstance(pids, list):
+            pids = [pids]
+        print(n.get("name"), n.get("state"), n.get("state_dir"),
+              ",".join(str(p) for p in pids) or "-")
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

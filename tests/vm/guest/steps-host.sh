@@ -1,0 +1,133 @@
+# Scenario steps about the host: check, setup, delegation, unsetup. Each runs in its
+# own bash (see step.sh); MODE is "um" (alice's user manager runs) or "ci" (none).
+# shellcheck shell=bash
+
+# check_json FILE ARG...: usernode check ARG... --json into FILE; prints its exit status.
+check_json() {
+	local file=$1 rc=0
+	shift
+	usernode check "$@" --json >"$file" || rc=$?
+	cat "$file" >&2
+	echo "$rc"
+}
+
+# The first result, which unsetup must give back: not ready, delegation not in
+# place, no cpuset or io limits.
+assert_unprepared() {
+	local file=$1 rc=$2 status
+	[ "$rc" -eq 1 ] || fail "usernode check exited $rc, want 1"
+	[ "$(report schema "$file")" = usernode.report/v1 ] || fail "schema is $(report schema "$file")"
+	[ "$(report ready "$file")" = false ] || fail "ready is true"
+	status=$(report check "$file" cgroup.delegation)
+	[ "$status" != pass ] || fail "cgroup.delegation is pass"
+	for feature in limits.cpuset limits.io; do
+		status=$(report feature "$file" "$feature")
+		[ "$status" = unavailable ] || fail "$feature is $status, want unavailable"
+	done
+}
+
+# Ready, and every limits.* feature but hugepages available.
+assert_prepared() {
+	local file=$1 rc=$2 id status bad=''
+	[ "$rc" -eq 0 ] || fail "usernode check exited $rc, want 0"
+	[ "$(report ready "$file")" = true ] || fail "ready is false"
+	while read -r id status; do
+		[ "$id" = limits.hugepages ] || [ "$status" = available ] || bad="$bad $id=$status"
+	done < <(report features "$file" limits.)
+	[ -z "$bad" ] || fail "not available:$bad"
+	report features "$file" limits. | grep -q '^limits.memory ' || fail "no limits.memory feature"
+}
+
+step_check_before() {
+	local mode=$1 rc
+	rc=$(check_json "$WORK/$mode.check-before.json" --user "$ALICE")
+	snapshot_host "$WORK/$mode.host-before"
+	assert_unprepared "$WORK/$mode.check-before.json" "$rc"
+}
+
+step_setup() {
+	local mode=$1
+	if [ "$mode" = um ]; then
+		usernode setup --user "$ALICE"
+	else
+		usernode setup --user "$ALICE" --no-linger
+	fi
+	[ -e "/var/lib/usernode/setup/$ALICE.manifest" ] || fail "no /var/lib/usernode/setup/$ALICE.manifest"
+	cat "/var/lib/usernode/setup/$ALICE.manifest"
+}
+
+# Without a reboot and without a login: linger alone must bring user@UID.service up
+# with every controller delegated.
+step_um_delegation() {
+	local cg
+	cg=$(user_cgroup)
+	wait_until 60 systemctl -q is-active "user@$(alice_uid).service" ||
+		fail "user@$(alice_uid).service is $(systemctl is-active "user@$(alice_uid).service")"
+	wait_until 10 test -e "/sys/fs/cgroup$cg/cgroup.controllers" || fail "no cgroup $cg"
+	[ "$(controllers_of "$cg")" = "$WANT_CONTROLLERS" ] ||
+		fail "$cg has controllers '$(controllers_of "$cg")', want '$WANT_CONTROLLERS'"
+	if loginctl list-sessions --no-legend | grep -w "$ALICE"; then
+		fail "$ALICE has a login session; the point is to need none"
+	fi
+}
+
+step_um_linger() {
+	[ "$(loginctl show-user "$ALICE" -P Linger)" = yes ] || fail "linger is not on for $ALICE"
+	[ -e "/var/lib/systemd/linger/$ALICE" ] || fail "no /var/lib/systemd/linger/$ALICE"
+}
+
+step_ci_no_user_manager() {
+	[ ! -e "/var/lib/systemd/linger/$ALICE" ] || fail "linger is on for $ALICE"
+	if systemctl -q is-active "user@$(alice_uid).service"; then
+		fail "user@$(alice_uid).service runs"
+	fi
+	[ ! -e "/run/user/$(alice_uid)/bus" ] || fail "/run/user/$(alice_uid)/bus exists"
+}
+
+step_ci_job_delegation() {
+	local cg
+	ci_job_start
+	cg=$(cat "$WORK/ci.cgroup")
+	systemctl status --no-pager "$CI_UNIT" || true
+	[ "$(controllers_of "$cg")" = "$WANT_CONTROLLERS" ] ||
+		fail "$cg has controllers '$(controllers_of "$cg")', want '$WANT_CONTROLLERS'"
+	[ "$(stat -c %U "/sys/fs/cgroup$cg")" = "$ALICE" ] || fail "$cg is not $ALICE's"
+	as_alice_ci sh -c 'id; env; cat /proc/self/cgroup'
+}
+
+step_check_after() {
+	local mode=$1 rc=0 file=$WORK/$1.check-after.json
+	if [ "$mode" = um ]; then
+		rc=$(check_json "$file" --user "$ALICE")
+	else
+		# A CI job asks for itself, from inside its job.
+		as_alice_ci usernode check --json >"$file" || rc=$?
+		cat "$file"
+	fi
+	assert_prepared "$file" "$rc"
+}
+
+step_unsetup() {
+	local mode=$1
+	[ "$mode" = um ] || ci_job_stop
+	usernode unsetup --user "$ALICE"
+	[ ! -e "/var/lib/usernode/setup/$ALICE.manifest" ] ||
+		fail "/var/lib/usernode/setup/$ALICE.manifest is still there"
+	snapshot_host "$WORK/$mode.host-after"
+	if ! diff -u "$WORK/$mode.host-before" "$WORK/$mode.host-after"; then
+		fail "files differ from before setup: $(diff "$WORK/$mode.host-before" "$WORK/$mode.host-after" |
+			grep -c '^[<>]') lines (diff above)"
+	fi
+}
+
+step_check_restored() {
+	local mode=$1 rc file=$WORK/$1.check-restored.json
+	# Linger off: logind stops the user manager; check must not see it.
+	wait_until 60 sh -c "! systemctl -q is-active user@$(alice_uid).service" ||
+		fail "user@$(alice_uid).service still runs after unsetup"
+	rc=$(check_json "$file" --user "$ALICE")
+	assert_unprepared "$file" "$rc"
+	if ! diff -u <(report signature "$WORK/$mode.check-before.json") <(report signature "$file"); then
+		fail "check differs from its first result (diff above)"
+	fi
+}

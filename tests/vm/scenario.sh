@@ -1,0 +1,48 @@
+#!/bin/bash
+# The scenario of issue 5, inside the guest, as root: usernode check, setup, a node
+# with a memory-limited container, down, unsetup — once with alice's user manager
+# (linger, as after a real setup), once CI style (no linger, no user bus, a job
+# service with delegated controllers) for the direct-supervision path.
+# One line per step, then "N passed, N failed"; exits 1 when a step failed.
+# Step logs: $ARTIFACTS/steps/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/guest/step.sh"
+. "$here/guest/host.sh"
+. "$here/guest/prepare.sh"
+. "$here/guest/steps-host.sh"
+. "$here/guest/steps-node.sh"
+step_dispatch "$@"
+
+step prepare 120 prepare_guest
+
+# Alice's user manager runs (linger), as setup leaves it.
+step um.check-before 60 step_check_before um
+step um.setup 120 step_setup um
+step um.delegation-live 90 step_um_delegation
+step um.linger 30 step_um_linger
+step um.check-after 60 step_check_after um
+step um.as-alice 60 step_um_as_alice
+step um.up 300 step_up um
+step um.kubelet-recorded 30 step_kubelet_recorded
+step um.container-memory-max 180 step_container_memory_max um
+step um.container-oom-kill 120 step_container_oom_kill um
+step um.down-purge 120 step_down_purge um
+step um.unsetup-restores 120 step_unsetup um
+step um.check-restored 90 step_check_restored um
+
+# CI style: no linger, no user manager, no user bus; a job service of alice's.
+step ci.check-before 60 step_check_before ci
+step ci.setup 120 step_setup ci
+step ci.no-user-manager 30 step_ci_no_user_manager
+step ci.job-delegation 60 step_ci_job_delegation
+step ci.check-after 60 step_check_after ci
+step ci.up 300 step_up ci
+step ci.kubelet-recorded 30 step_kubelet_recorded
+step ci.container-memory-max 180 step_container_memory_max ci
+step ci.container-oom-kill 120 step_container_oom_kill ci
+step ci.down-purge 120 step_down_purge ci
+step ci.unsetup-restores 120 step_unsetup ci
+step ci.check-restored 90 step_check_restored ci
+
+step_summary
