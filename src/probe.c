@@ -219,9 +219,16 @@ static void child_overlay(struct probes *p, int fuse_fd) {
                         return;
                 }
         }
-        (void) snprintf(opts, sizeof opts, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w", top, top, top);
+        /* userxattr (5.11+): overlayfs keeps its metadata in user.* xattrs, as the rootless
+         * snapshotter mounts it; without it the kernel logs a failed trusted.* xattr. */
+        (void) snprintf(opts, sizeof opts, "lowerdir=%s/l,upperdir=%s/u,workdir=%s/w,userxattr", top, top, top);
         (void) snprintf(path, sizeof path, "%s/m", top);
-        if (mount("overlay", path, "overlay", 0, opts) < 0)
+        k = mount("overlay", path, "overlay", 0, opts);
+        if (k < 0 && errno == EINVAL) {
+                opts[strlen(opts) - strlen(",userxattr")] = '\0';
+                k = mount("overlay", path, "overlay", 0, opts);
+        }
+        if (k < 0)
                 outcome_set(&p->overlay, PROBE_FAILED, errno, "mounting overlayfs in a user namespace failed: %m");
         else {
                 _cleanup_close_ int fd = -EBADF;

@@ -1068,9 +1068,15 @@ int setup_run(const struct host *h, const struct setup_options *o, struct buf *o
                 _cleanup_free_ char *state = NULL;
 
                 if (bus_unit_active_state(bus, unit, &state, NULL) >= 0) {
-                        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0)
-                                p.manager = MANAGER_START;
-                        else if (dropin_changed && o->restart_user_manager)
+                        _cleanup_free_ char *linger_file = xstrdup_printf("/var/lib/systemd/linger/%s", u.name);
+                        bool lingers = linger_new || (linger_file && host_exists(h, linger_file));
+
+                        /* Without linger a started manager has no session to keep it: logind's
+                         * business, not ours. It starts with the user's next login. */
+                        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0) {
+                                if (lingers)
+                                        p.manager = MANAGER_START;
+                        } else if (dropin_changed && o->restart_user_manager)
                                 p.manager = MANAGER_RESTART;
                         else if (dropin_changed)
                                 note(&p.notes, "%s runs with the old delegation: %s must log out of every session "

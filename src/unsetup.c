@@ -389,8 +389,14 @@ int unsetup_run(const struct host *h, const struct setup_options *o, struct buf 
                 if (m.linger)
                         note(&p.todo, "loginctl disable-linger %s", m.user);
         }
-        if (strv_length(m.modules) > 0 && !have_heir)
-                note(&p.notes, "kernel modules loaded by setup stay loaded until the next boot");
+        /* Modules setup loaded go again, newest first; one in use stays, and modprobe says why. */
+        if (!have_heir)
+                for (size_t i = strv_length(m.modules); i-- > 0;) {
+                        if (h->offline)
+                                note(&p.todo, "modprobe -r %s", m.modules[i]);
+                        else
+                                (void) run_tool(h, "modprobe", "-r", m.modules[i], &p);
+                }
         r = host_unlink(h, mpath, err);
         if (r < 0 && r != -ENOENT)
                 goto out;

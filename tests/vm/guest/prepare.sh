@@ -9,6 +9,13 @@ prepare_guest() {
 	id "$ALICE" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$ALICE"
 	[ "$(alice_uid)" -eq 1000 ] || fail "$ALICE has UID $(alice_uid), the scenario expects 1000"
 	grep "^$ALICE:" /etc/subuid /etc/subgid
+	# A node with swap, so that limits.swap can be available (Kubernetes' NodeSwap).
+	if ! grep -q '^/swapfile ' /proc/swaps; then
+		dd if=/dev/zero of=/swapfile bs=1M count=128 status=none
+		chmod 0600 /swapfile
+		mkswap -q /swapfile >/dev/null
+		swapon /swapfile
+	fi
 
 	install -d -m 0755 "$HELPERS" /usr/local/lib/usernode-stand-ins
 	install -m 0644 "$standins/standin-lib.sh" /usr/local/lib/usernode-stand-ins/

@@ -69,7 +69,9 @@ def main(argv):
             sys.exit(f"{len(found)} nodes match {args[0] if args else '(any)'}")
         n = found[0]
         pids = n.get("pids") or []
-        if not isinstance(pids, list):
+        if isinstance(pids, dict):  # usernode.node/v1: {"rootlesskit": PID, "containerd": PID, ...}
+            pids = list(pids.values())
+        elif not isinstance(pids, list):
             pids = [pids]
         print(n.get("name"), n.get("state"), n.get("state_dir"),
               ",".join(str(p) for p in pids) or "-")

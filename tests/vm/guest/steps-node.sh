@@ -35,9 +35,10 @@ step_um_as_alice() {
 
 step_up() {
 	local mode=$1 rc=0 name state state_dir pids pid cg root
-	as_alice "$mode" usernode up --engine kubelet --ephemeral --wait || rc=$?
+	# --json prints the node's status object once it is ready: the ephemeral name is in it.
+	as_alice "$mode" usernode up --engine kubelet --ephemeral --wait --json >"$WORK/$mode.status.json" || rc=$?
+	cat "$WORK/$mode.status.json"
 	[ "$rc" -eq 0 ] || fail "usernode up exited $rc"
-	as_alice "$mode" usernode status --json | tee "$WORK/$mode.status.json"
 	report node "$WORK/$mode.status.json" >"$WORK/$mode.node" || fail "status --json names no single node"
 	read -r name state state_dir pids <"$WORK/$mode.node"
 	case $state in
@@ -131,7 +132,7 @@ step_down_purge() {
 		wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "pid $pid still runs"
 	done
 	[ ! -e "$state_dir" ] || fail "state_dir $state_dir is still there: $(find "$state_dir" -maxdepth 1 | head -5)"
-	if as_alice "$mode" usernode status --json >"$WORK/$mode.status-after.json"; then
+	if as_alice "$mode" usernode status --name "$name" --json >"$WORK/$mode.status-after.json"; then
 		! report nodes "$WORK/$mode.status-after.json" | grep -qxF "$name" || fail "status still lists $name"
 	fi
 	# Nothing of alice's runs but her manager (um) or the CI job's shell (ci).
