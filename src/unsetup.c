@@ -389,13 +389,14 @@ int unsetup_run(const struct host *h, const struct setup_options *o, struct buf 
                 if (m.linger)
                         note(&p.todo, "loginctl disable-linger %s", m.user);
         }
-        /* Modules setup loaded go again, newest first; one in use stays, and modprobe says why. */
+        /* Modules setup loaded go again, newest first: rmmod, not modprobe -r, which would also take
+         * away dependencies that were loaded before setup. One in use stays, and rmmod says why. */
         if (!have_heir)
                 for (size_t i = strv_length(m.modules); i-- > 0;) {
                         if (h->offline)
-                                note(&p.todo, "modprobe -r %s", m.modules[i]);
+                                note(&p.todo, "rmmod %s", m.modules[i]);
                         else
-                                (void) run_tool(h, "modprobe", "-r", m.modules[i], &p);
+                                (void) run_tool(h, "rmmod", m.modules[i], NULL, &p);
                 }
         r = host_unlink(h, mpath, err);
         if (r < 0 && r != -ENOENT)

@@ -137,11 +137,13 @@ step_down_purge() {
 	fi
 	# Nothing of alice's runs but her manager (um) or the CI job's shell (ci).
 	if [ "$mode" = um ]; then
-		keep=$(user_cgroup)/init.scope
+		# The manager itself and the session bus it starts for systemd-run --user.
+		keep="$(user_cgroup)/init.scope $(user_cgroup)/session.slice/dbus.service"
 	else
 		keep=$(cat "$WORK/ci.cgroup")/job
 	fi
-	left=$(alice_processes_except "$keep")
+	# shellcheck disable=SC2086 # keep is a list of cgroups
+	left=$(alice_processes_except $keep)
 	[ -z "$left" ] || fail "processes left: $left"
 	# No cgroup, mount or file left behind, including files owned by sub-IDs.
 	left=$(find "/sys/fs/cgroup$(delegated_root "$mode")" -mindepth 1 -type d \( -name "*$name*" -o -name '*usernode*' \))
@@ -149,8 +151,8 @@ step_down_purge() {
 	left=$(grep -F -e "$name" -e "$state_dir" /proc/self/mountinfo || true)
 	[ -z "$left" ] || fail "mounts left: $left"
 	read -r start count < <(alice_subuids)
-	left=$(find "/home/$ALICE" /tmp /var/tmp "/run/user/$(alice_uid)" /dev/shm -xdev \
-		\( -uid +$((start - 1)) -uid -$((start + count)) \) -o -name "*$name*" 2>/dev/null | head -20)
+	left=$({ find "/home/$ALICE" /tmp /var/tmp "/run/user/$(alice_uid)" /dev/shm -xdev \
+		\( -uid +$((start - 1)) -uid -$((start + count)) \) -o -name "*$name*" 2>/dev/null || true; } | head -20)
 	[ -z "$left" ] || fail "files left: $left"
 	[ "$mode" = um ] || ci_job_stop
 }
