@@ -386,3 +386,47 @@ int check_cgroup(struct check_ctx *c, struct report *r) {
                 return k;
         return check_cgroup_delegation(c, r);
 }
+
+static bool ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), k = strlen(suffix);
+
+        return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int cgroup_v2_path_from_proc(const char *text, char **ret) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *cursor = copy, *line;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, NULL))) {
+                const char *p = startswith(line, "0::");
+
+                if (!p)
+                        continue;
+                /* Outside our cgroupns the kernel shows "/../.."; none of it is a path we can use. */
+                if (p[0] != '/' || strlen(p) >= 4096 || strstr(p, "//") || strstr(p, "/../") ||
+                    ends_with(p, "/..") || strstr(p, "/./") || ends_with(p, "/.") || (p[1] && ends_with(p, "/")))
+                        return -EINVAL;
+                *ret = strdup(p);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENODATA;
+}
+
+enum node_cgroup_plan cgroup_node_plan(const char *current, bool current_ours, bool alone, bool parent_ours) {
+        const char *slash;
+
+        if (!current || current[0] != '/' || !current[1])
+                return NODE_CGROUP_NONE;
+        /* A unit with Delegate=yes whose only process is the node's supervisor: the node's own. */
+        if (current_ours && alone)
+                return NODE_CGROUP_CURRENT;
+        /* The caller's cgroup holds other processes (a CI job's shell): controllers cannot be enabled
+         * below it ("no internal processes"), so the node goes next to it. Never into a systemd slice
+         * or the root: their subtree_control is systemd's, which would take controllers back. */
+        slash = strrchr(current, '/');
+        if (!parent_ours || slash == current || (slash - current >= 6 && strncmp(slash - 6, ".slice", 6) == 0))
+                return NODE_CGROUP_NONE;
+        return NODE_CGROUP_SIBLING;
+}

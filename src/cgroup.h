@@ -48,3 +48,18 @@ const char *cgroup_layout_to_string(enum cgroup_layout l);
 /* The cgroup of uid's user manager, user@UID.service, as a host path for the layout: under
  * /sys/fs/cgroup (v2), /sys/fs/cgroup/unified (hybrid) or /sys/fs/cgroup/systemd (v1). */
 char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid);
+
+/* The cgroup v2 path ("/a/b") from /proc/PID/cgroup text (its "0::" line). -ENODATA: no such
+ * line; -EINVAL: not a clean absolute path (relative, "..", "//", a cgroupns-escaped view). */
+int cgroup_v2_path_from_proc(const char *text, char **ret);
+
+/* Where a node on a cgroup v2 host gets a cgroup of its own (nodecgroup.c does it). */
+enum node_cgroup_plan {
+        NODE_CGROUP_NONE,       /* no delegated cgroup: the node runs without cgroup limits */
+        NODE_CGROUP_CURRENT,    /* the caller's cgroup: ours, and the caller is alone in it */
+        NODE_CGROUP_SIBLING,    /* a new cgroup next to the caller's, in a parent that is ours */
+};
+/* Decides from facts about the caller's cgroup (path), whether it is ours (writable directory,
+ * cgroup.procs and cgroup.subtree_control), whether the caller is its only process, and whether
+ * its parent is ours. */
+enum node_cgroup_plan cgroup_node_plan(const char *current, bool current_ours, bool alone, bool parent_ours);

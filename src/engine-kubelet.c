@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "host.h"
 #include "netlink.h"
 #include "supervise.h"
@@ -42,6 +43,8 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         _cleanup_free_ char *state = node_runtime_path(n, "rootlesskit"), *resolv = NULL;
         struct rootlesskit_config c = {
                 .port_driver = o->port_driver, .mtu = UP_MTU, .state_dir = state, .ipv6 = o->enable_ipv6,
+                /* The node's processes into a leaf of its cgroup, a fresh cgroup2 mount inside. */
+                .evacuate_cgroup2 = n->cgroup ? NODE_CGROUP_EVACUATE : NULL,
         };
         struct host h = { .root_fd = -EBADF };
         struct up_cidrs nets;
@@ -251,12 +254,23 @@ static int mount_cgroup_workaround(void) {
         return 1;
 }
 
-/* A cgroup v2 tree this user may write to (delegated): only then can the node set limits. */
+/* A cgroup v2 tree of the node's own (rootlesskit --evacuate-cgroup2 mounted it, our root view, owned by
+ * the user who is root here) with the memory controller enabled for children: only then can the node
+ * set limits. Elsewhere /sys/fs/cgroup is the host's, not ours, and cgroups stay disabled. */
 static bool cgroup_delegated(void) {
+        _cleanup_free_ char *text = NULL;
+        struct host h = { .root_fd = -EBADF };
         struct stat st;
+        int r;
 
-        return is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC) && stat("/sys/fs/cgroup/cgroup.procs", &st) == 0 &&
-               st.st_uid == 0 && access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) == 0;
+        if (!is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC) || stat("/sys/fs/cgroup/cgroup.procs", &st) < 0 ||
+            st.st_uid != 0 || access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) < 0)
+                return false;
+        if (host_init(&h, "/", NULL) < 0)
+                return false;
+        r = host_read_file(&h, "/sys/fs/cgroup/cgroup.subtree_control", HOST_FILE_MAX, &text, NULL);
+        host_done(&h);
+        return r >= 0 && (controllers_from_string(text, NULL) & CONTROLLER_MEMORY);
 }
 
 /* Tools that hard-code /opt/cni/bin (ctr run --cni) find Debian's plugins in /usr/lib/cni: copy /opt
@@ -492,7 +506,9 @@ static int init_run(struct init *in) {
         p.runc_binary = runc ? runc : "runc";
         p.runtime = crun ? "crun" : "runc";
         p.disable_cgroup = !cgroup_delegated();
-        p.cgroup_driver = !p.disable_cgroup && getenv("INVOCATION_ID") ? "systemd" : "cgroupfs";
+        /* cgroupfs, also under a user manager: its systemd would put pods in scopes of its own tree, outside
+         * the node's cgroup namespace, and is not reachable over D-Bus from inside the node anyway. */
+        p.cgroup_driver = "cgroupfs";
 
         /* The node's CNI config is its own: replace copy-up's link to the host's /etc/cni (if any). */
         {

@@ -22,6 +22,7 @@ struct node {
         char *data_dir;         /* persistent data; inside runtime_dir for an ephemeral node */
         bool ephemeral;
         int lock_fd;            /* held (flock LOCK_EX) by the supervisor while the node lives */
+        const char *cgroup;     /* the node's own cgroup (set by the supervisor), NULL: none */
 };
 
 enum node_state {

@@ -51,6 +51,15 @@ int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options
                 return r;
         if (c->subid_static && (r = strv_push(&argv, "--subid-source=static")) < 0)
                 return r;
+        if (c->evacuate_cgroup2) {
+                _cleanup_free_ char *ev = xstrdup_printf("--evacuate-cgroup2=%s", c->evacuate_cgroup2);
+
+                if (!ev)
+                        return -ENOMEM;
+                r = strv_push(&argv, ev);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(argv);
         return 0;
 }

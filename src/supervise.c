@@ -280,6 +280,7 @@ struct supervisor {
         struct node_status status;
         struct proc top;                /* rootlesskit (kubelet) or k3s */
         char *rk_state_dir;
+        struct node_cgroup cgroup;      /* the node's own, on a cgroup v2 host with delegation */
         int stage_fd;                   /* read end: lines from the init */
         int notify_fd;                  /* sd_notify from k3s */
         int signal_fd;
@@ -577,6 +578,18 @@ static int sv_start(struct supervisor *s, struct un_error *err) {
         log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0)
                 return un_error(err, errno, "cannot open %s", log);
+        if (s->engine->has_init) {
+                struct un_error cg_err = {};
+
+                /* No delegated cgroup is no failure: the node then runs with cgroups disabled, as on v1. */
+                r = node_cgroup_prepare(s->node->name, &s->cgroup, &cg_err);
+                if (r < 0)
+                        dprintf(log_fd, "usernode: no cgroup of the node's own, containers get no limits: %s\n",
+                                cg_err.msg);
+                else if (r > 0)
+                        dprintf(log_fd, "usernode: the node's cgroup is %s\n", s->cgroup.path);
+                s->node->cgroup = s->cgroup.path;
+        }
         r = s->engine->command(s->node, s->opts, &argv, &env, err);
         if (r < 0)
                 return r;
@@ -667,6 +680,8 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
 out:
         if (s.top.pid > 0 && !s.top.reaped)
                 sv_stop(&s);
+        n->cgroup = NULL;
+        node_cgroup_release(&s.cgroup);
         purge = purge_requested(n);
         if (purge) {
                 /* The init removed what sub-IDs own from inside the namespace; what is left is ours. */

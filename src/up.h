@@ -87,6 +87,19 @@ int net_driver_pick(const char *requested, const struct net_driver **ret, struct
 const char *port_driver_to_string(enum port_driver d);
 int port_driver_from_string(const char *s, enum port_driver *ret);
 
+/* nodecgroup.c: the node's own cgroup on a cgroup v2 host with delegation. */
+#define NODE_CGROUP_EVACUATE "init"     /* rootlesskit --evacuate-cgroup2: the leaf its processes go to */
+struct node_cgroup {
+        char *path;                     /* below /sys/fs/cgroup; NULL: the node runs without cgroups */
+        char *origin;                   /* the supervisor's cgroup before, when path was made for the node */
+};
+/* Moves this process (the supervisor, before it starts rootlesskit) into a cgroup of the node's own:
+ * 1 with ret->path set; 0 when the host has no cgroup v2 at /sys/fs/cgroup; -errno with err saying
+ * why the node gets none (nothing delegated). */
+int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_error *err);
+/* Once the node's processes are gone: removes the cgroup made for it (back to origin first). */
+void node_cgroup_release(struct node_cgroup *c);
+
 /* An engine: what the supervisor starts, and what it does once the node is ready. */
 struct node_engine {
         enum engine id;
@@ -149,6 +162,7 @@ struct rootlesskit_config {
         const char *cidr;               /* NULL: rootlesskit's default */
         bool ipv6;
         bool subid_static;              /* read /etc/subuid itself: four getsubids runs cost ~90 ms */
+        const char *evacuate_cgroup2;   /* --evacuate-cgroup2=NAME: the node has a cgroup of its own */
 };
 /* Whether /etc/subuid and /etc/subgid are the whole truth: nsswitch.conf names no "subid:" source. */
 bool rootlesskit_subids_static(const struct host *h);

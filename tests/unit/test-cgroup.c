@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cgroup.h"
 #include "suites.h"
@@ -53,12 +55,77 @@ START_TEST(test_controllers) {
 }
 END_TEST
 
+static int v2_path(const char *text, const char *want) {
+        char *got = NULL;
+        int r = cgroup_v2_path_from_proc(text, &got);
+
+        if (r >= 0)
+                ck_assert_str_eq(got, want);
+        else
+                ck_assert_ptr_null(got);
+        free(got);
+        return r;
+}
+
+START_TEST(test_v2_path) {
+        char big[6000];
+
+        ck_assert_int_eq(v2_path("0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.service\n",
+                                 "/user.slice/user-1000.slice/user@1000.service/app.slice/x.service"),
+                         0);
+        /* Hybrid: v1 lines first, the unified line last, no trailing newline. */
+        ck_assert_int_eq(v2_path("12:memory:/a\n1:name=systemd:/a\n0::/system.slice/job.service/job", "/system.slice/job.service/job"), 0);
+        ck_assert_int_eq(v2_path("0::/\n", "/"), 0);
+        ck_assert_int_eq(v2_path("1:name=systemd:/a\n", NULL), -ENODATA);
+        ck_assert_int_eq(v2_path("", NULL), -ENODATA);
+        /* Seen from inside a cgroupns, relative, or with path tricks: unusable. */
+        ck_assert_int_eq(v2_path("0::/../../user.slice\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::/a/..\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::a/b\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::/a//b\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::/a/./b\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::/a/\n", NULL), -EINVAL);
+        ck_assert_int_eq(v2_path("0::\n", NULL), -EINVAL);
+        /* An overlong line ends the reading (nothing found); a long clean path is fine. */
+        memset(big, 'a', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        memcpy(big, "0::/", 4);
+        ck_assert_int_lt(v2_path(big, NULL), 0);
+        big[4090] = '\0';
+        ck_assert_int_eq(v2_path(big, big + 3), 0);
+}
+END_TEST
+
+START_TEST(test_node_plan) {
+        const char *job = "/system.slice/ci-job.service/job";
+        const char *unit = "/user.slice/user-1000.slice/user@1000.service/app.slice/usernode-n.service";
+
+        ck_assert_int_eq(cgroup_node_plan(unit, true, true, true), NODE_CGROUP_CURRENT);
+        ck_assert_int_eq(cgroup_node_plan(unit, true, true, false), NODE_CGROUP_CURRENT);
+        /* A CI job's leaf with its shell in it: next to it, in the job's delegated unit. */
+        ck_assert_int_eq(cgroup_node_plan(job, true, false, true), NODE_CGROUP_SIBLING);
+        ck_assert_int_eq(cgroup_node_plan(job, false, false, true), NODE_CGROUP_SIBLING);
+        ck_assert_int_eq(cgroup_node_plan(job, true, false, false), NODE_CGROUP_NONE);
+        /* Never into a slice (systemd's subtree_control) or the root. */
+        ck_assert_int_eq(cgroup_node_plan("/user.slice/user-1000.slice/user@1000.service/app.slice/run-u7.service",
+                                          true, false, true),
+                         NODE_CGROUP_NONE);
+        ck_assert_int_eq(cgroup_node_plan("/job", true, false, true), NODE_CGROUP_NONE);
+        ck_assert_int_eq(cgroup_node_plan("/", true, true, true), NODE_CGROUP_NONE);
+        ck_assert_int_eq(cgroup_node_plan(NULL, true, true, true), NODE_CGROUP_NONE);
+        ck_assert_int_eq(cgroup_node_plan("relative", true, true, true), NODE_CGROUP_NONE);
+        ck_assert_int_eq(cgroup_node_plan("/session-3.scope", false, true, false), NODE_CGROUP_NONE);
+}
+END_TEST
+
 Suite *cgroup_suite(void) {
         Suite *s = suite_create("cgroup");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_layout);
         tcase_add_test(tc, test_controllers);
+        tcase_add_test(tc, test_v2_path);
+        tcase_add_test(tc, test_node_plan);
         suite_add_tcase(s, tc);
         return s;
 }
