@@ -139,7 +139,9 @@ static int cg_rm_tree(const char *dir, unsigned depth) {
         return 0;
 }
 
-/* Enables in parent's cgroup.subtree_control every controller it has, so that its children get them. */
+/* Enables in parent's cgroup.subtree_control every controller it has, so that its children get them.
+ * One that cannot be enabled (cpu with realtime tasks) costs only its own limits: the caller checks
+ * for memory. EBUSY for all: the parent holds processes ("no internal processes"). */
 static int cg_enable_all(const char *parent) {
         unsigned have = cg_controllers(parent, "cgroup.controllers");
         unsigned on = cg_controllers(parent, "cgroup.subtree_control");
@@ -155,9 +157,8 @@ static int cg_enable_all(const char *parent) {
                 word = xstrdup_printf("+%s", controller_to_string(bit));
                 if (!word)
                         return -ENOMEM;
-                /* EBUSY: the parent holds processes; the node then gets no controllers of its own. */
                 k = cg_write(parent, "cgroup.subtree_control", word);
-                if (k < 0 && r == 0)
+                if (k < 0 && (bit == CONTROLLER_MEMORY || r == 0))
                         r = k;
         }
         return r;
@@ -218,8 +219,7 @@ int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_err
                         return un_error(err, r, "cannot create cgroup %s", node);
         }
         r = cg_enable_all(parent);
-        if (r >= 0 && !(cg_controllers(node, "cgroup.controllers") & CONTROLLER_MEMORY))
-                r = -ENOTSUP;
+        r = cg_controllers(node, "cgroup.controllers") & CONTROLLER_MEMORY ? 0 : r < 0 ? r : -ENOTSUP;
         if (r >= 0)
                 r = cg_write(node, "cgroup.procs", "0");
         if (r < 0) {

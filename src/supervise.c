@@ -689,6 +689,9 @@ out:
                         (void) node_purge_files(n, NULL);
                 (void) node_rm_rf(n->data_dir);
                 (void) node_rm_rf(n->runtime_dir);
+                /* Started as a user unit: its file goes with the node. */
+                if (getenv("USERNODE_UNIT"))
+                        (void) userunit_remove(n);
         } else {
                 if (s.status.state != NODE_FAILED)
                         (void) node_status_set_state(&s.status, NODE_STOPPED);

@@ -248,5 +248,7 @@ bool userunit_available(void);
 int userunit_render(const struct node *n, const struct up_options *o, char **ret, struct un_error *err);
 /* Writes the unit to $XDG_RUNTIME_DIR/systemd/user and starts it over sd-bus. */
 int userunit_start(const struct node *n, const struct up_options *o, struct un_error *err);
+/* Removes the node's unit file ($XDG_RUNTIME_DIR/systemd/user/usernode-NAME.service): down --purge. */
+int userunit_remove(const struct node *n);
 /* The `usernode up --foreground ...` command line the unit runs. */
 int up_options_to_argv(const struct up_options *o, const char *name, char ***ret);

@@ -114,3 +114,23 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
         sd_bus_flush_close_unref(bus);
         return r < 0 ? r : 0;
 }
+
+int userunit_remove(const struct node *n) {
+        const char *rt = secure_getenv("XDG_RUNTIME_DIR");
+        _cleanup_free_ char *path = NULL;
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!rt || rt[0] != '/')
+                return -ENOENT;
+        path = xstrdup_printf("%s/systemd/user/usernode-%s.service", rt, n->name);
+        if (!path)
+                return -ENOMEM;
+        r = host_init(&h, "/", NULL);
+        if (r < 0)
+                return r;
+        /* The manager keeps the running unit loaded until it stops; the next start reloads first. */
+        r = host_unlink(&h, path, NULL);
+        host_done(&h);
+        return r == -ENOENT ? 0 : r;
+}

@@ -48,6 +48,9 @@ step_up() {
 	[ -d "$state_dir" ] || fail "state_dir $state_dir does not exist"
 	[ "$pids" != - ] || fail "status lists no pids"
 	root=$(delegated_root "$mode")
+	# Where the node's cgroup is (or why it has none): the supervisor's first lines in node.log.
+	grep -a '^usernode:' "$state_dir/node.log" || echo "node.log names no cgroup"
+	ls -l "/sys/fs/cgroup$root"/cgroup.{procs,subtree_control} && cat "/sys/fs/cgroup$root/cgroup.subtree_control"
 	for pid in ${pids//,/ }; do
 		cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup") || fail "pid $pid from status is not running"
 		echo "pid $pid: $cg $(tr '\0' ' ' <"/proc/$pid/cmdline")"
