@@ -74,7 +74,9 @@ START_TEST(test_v2_path) {
                                  "/user.slice/user-1000.slice/user@1000.service/app.slice/x.service"),
                          0);
         /* Hybrid: v1 lines first, the unified line last, no trailing newline. */
-        ck_assert_int_eq(v2_path("12:memory:/a\n1:name=systemd:/a\n0::/system.slice/job.service/job", "/system.slice/job.service/job"), 0);
+        ck_assert_int_eq(v2_path("12:memory:/a\n1:name=systemd:/a\n0::/system.slice/job.service/job",
+                                 "/system.slice/job.service/job"),
+                         0);
         ck_assert_int_eq(v2_path("0::/\n", "/"), 0);
         ck_assert_int_eq(v2_path("1:name=systemd:/a\n", NULL), -ENODATA);
         ck_assert_int_eq(v2_path("", NULL), -ENODATA);
