@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -379,12 +380,16 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
                         r = negative_errno();
                         break;
                 }
+                struct stat held, now;
+
                 fd = openat(dfd, lock_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
                         r = errno == ENOENT ? -EAGAIN : negative_errno();
                         break;
                 }
                 n = read(fd, buf, sizeof buf - 1);
+                if (fstat(fd, &held) < 0)
+                        n = -1;
                 close(fd);
                 if (n <= 0) {
                         r = -EBUSY;     /* being written right now, or empty: shadow gives up too */
@@ -400,7 +405,13 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
                         r = -EBUSY;
                         break;
                 }
-                /* Stale: its owner is gone. */
+                /* Stale: its owner is gone. Unless the lock was released and taken again since we read it. */
+                if (fstatat(dfd, lock_name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != held.st_ino ||
+                    now.st_dev != held.st_dev || now.st_ctim.tv_sec != held.st_ctim.tv_sec ||
+                    now.st_ctim.tv_nsec != held.st_ctim.tv_nsec) {
+                        r = -EAGAIN;
+                        break;
+                }
                 if (unlinkat(dfd, lock_name, 0) < 0 && errno != ENOENT) {
                         r = negative_errno();
                         break;
@@ -426,13 +437,18 @@ int subid_lock_take(const struct host *h, const char *path, struct subid_lock *r
         lock_name = xstrdup_printf("%s.lock", base);
         if (!dir || !pid_name || !lock_name)
                 return un_error(err, ENOMEM, "lock %s", path);
-        dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
+        dfd = host_open(h, dir, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return un_error(err, -dfd, "cannot open %s to lock %s", dir, path);
 
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (unsigned i = 0;; i++) {
+                /* Each attempt under a brief flock of the directory: shadow's scheme lets one process remove a
+                 * stale lock just after another took it afresh; between usernodes the flock rules that out. */
+                if (flock(dfd, LOCK_EX) < 0)
+                        return un_error(err, errno, "cannot lock %s", dir);
                 r = try_lock(dfd, pid_name, lock_name);
+                (void) flock(dfd, LOCK_UN);
                 if (r >= 0)
                         break;
                 if (r != -EBUSY && r != -EAGAIN)
