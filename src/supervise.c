@@ -283,6 +283,8 @@ struct supervisor {
         int stage_fd;                   /* read end: lines from the init */
         int notify_fd;                  /* sd_notify from k3s */
         int signal_fd;
+        int net_pidfd;                  /* rootlesskit's network helper (slirp4netns): it dies silently */
+        char net_helper[32];
         int progress_fd;                /* to the `up` that waits, -1 once it is gone */
         FILE *human;                    /* --foreground: progress printed here */
         uint64_t t0;
@@ -383,6 +385,45 @@ static pid_t child_in_new_pidns(pid_t rk) {
         return 0;
 }
 
+/* rootlesskit does not notice when slirp4netns dies, the node just loses its network: watch it. rootlesskit is
+ * a Go program: the thread that forked it, whose children file lists it, is any of its threads. */
+static void sv_watch_net_helper(struct supervisor *s) {
+        char path[96], text[1024], comm[32], *cursor, *word;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (s->net_pidfd >= 0 || s->top.pid <= 0)
+                return;
+        snprintf(path, sizeof path, "/proc/%d/task", (int) s->top.pid);
+        d = opendir(path);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/task/%.20s/children", (int) s->top.pid, de->d_name);
+                if (read_small(path, text, sizeof text) < 0)
+                        continue;
+                cursor = text;
+                while ((word = strsep(&cursor, " \n"))) {
+                        uint32_t pid;
+
+                        if (parse_u32(word, &pid) < 0)
+                                continue;
+                        snprintf(path, sizeof path, "/proc/%u/comm", pid);
+                        if (read_small(path, comm, sizeof comm) < 0)
+                                continue;
+                        comm[strcspn(comm, "\n")] = '\0';
+                        if (strcmp(comm, "slirp4netns") != 0 && strcmp(comm, "pasta") != 0)
+                                continue;
+                        s->net_pidfd = pidfd_open_pid((pid_t) pid);
+                        if (s->net_pidfd >= 0)
+                                snprintf(s->net_helper, sizeof s->net_helper, "%s", comm);
+                        return;
+                }
+        }
+}
+
 static void sv_find_child(struct supervisor *s) {
         pid_t child;
 
@@ -396,6 +437,8 @@ static void sv_find_child(struct supervisor *s) {
 
 static int sv_stage(struct supervisor *s, enum up_stage st) {
         sv_find_child(s);
+        if (st == STAGE_NETWORK && s->engine->has_init)
+                sv_watch_net_helper(s);
         if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
                 return -EIO;
         if (st == STAGE_READY) {
@@ -514,9 +557,9 @@ static int sv_loop(struct supervisor *s) {
         bool stopping = false;
 
         for (;;) {
-                struct pollfd pf[4];
+                struct pollfd pf[5];
                 nfds_t k = 0;
-                int stage_i = -1, notify_i = -1, r;
+                int stage_i = -1, notify_i = -1, net_i = -1, r;
 
                 pf[k++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
                 pf[k++] = (struct pollfd) { .fd = s->top.pidfd, .events = POLLIN };
@@ -527,6 +570,10 @@ static int sv_loop(struct supervisor *s) {
                 if (s->notify_fd >= 0) {
                         notify_i = (int) k;
                         pf[k++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                }
+                if (s->net_pidfd >= 0) {
+                        net_i = (int) k;
+                        pf[k++] = (struct pollfd) { .fd = s->net_pidfd, .events = POLLIN };
                 }
                 r = poll(pf, k, -1);
                 if (r < 0) {
@@ -550,6 +597,16 @@ static int sv_loop(struct supervisor *s) {
                 if (stopping) {
                         sv_stop(s);
                         return 0;
+                }
+                if (net_i >= 0 && pf[net_i].revents && !(pf[1].revents)) {
+                        char msg[512];
+
+                        snprintf(msg, sizeof msg, "%s (the node's network) exited; see %s/node.log", s->net_helper,
+                                 s->node->runtime_dir);
+                        sv_fail(s, msg);
+                        sv_stop(s);
+                        (void) node_status_set_state(&s->status, NODE_FAILED);
+                        return -ECHILD;
                 }
                 if (pf[1].revents) {
                         char msg[512];
@@ -620,7 +677,8 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
                            uint64_t t0) {
         struct supervisor s = {
                 .node = n, .opts = o, .engine = node_engine_get(o->engine), .top = PROC_NULL,
-                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .progress_fd = progress_fd, .human = human, .t0 = t0,
+                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .net_pidfd = -1, .progress_fd = progress_fd,
+                .human = human, .t0 = t0,
         };
         struct un_error err = {};
         sigset_t mask;
@@ -689,6 +747,8 @@ out:
                 close(s.progress_fd);
         if (s.signal_fd >= 0)
                 close(s.signal_fd);
+        if (s.net_pidfd >= 0)
+                close(s.net_pidfd);
         proc_done(&s.top);
         free(s.rk_state_dir);
         node_status_done(&s.status);
