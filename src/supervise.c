@@ -387,17 +387,37 @@ static pid_t child_in_new_pidns(pid_t rk) {
 
 /* rootlesskit does not notice when slirp4netns dies, the node just loses its network: watch it. rootlesskit is
  * a Go program: the thread that forked it, whose children file lists it, is any of its threads. */
-static void sv_watch_net_helper(struct supervisor *s) {
+static bool top_runs_slirp4netns(const struct supervisor *s) {
+        char path[64], cmdline[4096];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) s->top.pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, cmdline, sizeof cmdline - 1);
+        if (n <= 0)
+                return false;
+        cmdline[n] = '\0';
+        for (char *p = cmdline; p < cmdline + n; p += strlen(p) + 1)
+                if (strcmp(p, "--net=slirp4netns") == 0)
+                        return true;
+        return false;
+}
+
+/* Returns -ESRCH when rootlesskit was to run slirp4netns and it is gone already (killed before we looked). */
+static int sv_watch_net_helper(struct supervisor *s) {
         char path[96], text[1024], comm[32], *cursor, *word;
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
         if (s->net_pidfd >= 0 || s->top.pid <= 0)
-                return;
+                return 0;
         snprintf(path, sizeof path, "/proc/%d/task", (int) s->top.pid);
         d = opendir(path);
         if (!d)
-                return;
+                return 0;
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
@@ -419,8 +439,16 @@ static void sv_watch_net_helper(struct supervisor *s) {
                         s->net_pidfd = pidfd_open_pid((pid_t) pid);
                         if (s->net_pidfd >= 0)
                                 snprintf(s->net_helper, sizeof s->net_helper, "%s", comm);
-                        return;
+                        return 0;
                 }
+        }
+        if (!top_runs_slirp4netns(s))
+                return 0;
+        /* When rootlesskit itself is failing (slirp4netns goes with it), that is the failure to report. */
+        {
+                struct pollfd top = { .fd = s->top.pidfd, .events = POLLIN };
+
+                return poll(&top, 1, 200) > 0 ? 0 : -ESRCH;
         }
 }
 
@@ -437,8 +465,14 @@ static void sv_find_child(struct supervisor *s) {
 
 static int sv_stage(struct supervisor *s, enum up_stage st) {
         sv_find_child(s);
-        if (st == STAGE_NETWORK && s->engine->has_init)
-                sv_watch_net_helper(s);
+        if (st == STAGE_NETWORK && s->engine->has_init && sv_watch_net_helper(s) < 0) {
+                char msg[512];
+
+                snprintf(msg, sizeof msg, "slirp4netns (the node's network) is not running; see %s/node.log",
+                         s->node->runtime_dir);
+                sv_fail(s, msg);
+                return -EIO;
+        }
         if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
                 return -EIO;
         if (st == STAGE_READY) {
@@ -599,8 +633,12 @@ static int sv_loop(struct supervisor *s) {
                         return 0;
                 }
                 if (net_i >= 0 && pf[net_i].revents && !(pf[1].revents)) {
+                        struct pollfd top = { .fd = s->top.pidfd, .events = POLLIN };
                         char msg[512];
 
+                        /* slirp4netns also ends when rootlesskit dies: then rootlesskit is what failed. */
+                        if (poll(&top, 1, 200) > 0)
+                                continue;
                         snprintf(msg, sizeof msg, "%s (the node's network) exited; see %s/node.log", s->net_helper,
                                  s->node->runtime_dir);
                         sv_fail(s, msg);
@@ -735,8 +773,10 @@ out:
         } else {
                 if (s.status.state != NODE_FAILED)
                         (void) node_status_set_state(&s.status, NODE_STOPPED);
+                /* The supervisor's own PID stays until it exits: `down` waits for it while the lock is held. */
                 for (size_t i = 0; i < _NODE_PID_MAX; i++)
-                        s.status.pids[i] = 0;
+                        if (i != NODE_PID_SUPERVISOR)
+                                s.status.pids[i] = 0;
                 sv_save(&s);
         }
         if (s.stage_fd >= 0)
