@@ -169,9 +169,16 @@ int host_open(const struct host *h, const char *path, int flags, mode_t mode, en
         if (!path || path[0] != '/')
                 return -EINVAL;
         if (!no_openat2 && !h->force_chase) {
-                fd = syscall(SYS_openat2, h->root_fd, relative(path), &oh, sizeof oh);
+                /* RESOLVE_IN_ROOT fails with EAGAIN when any rename or mount on the system raced the walk. */
+                for (unsigned i = 0; i < 64; i++) {
+                        fd = syscall(SYS_openat2, h->root_fd, relative(path), &oh, sizeof oh);
+                        if (fd >= 0 || errno != EAGAIN)
+                                break;
+                }
                 if (fd >= 0)
                         return (int) fd;
+                if (errno == EAGAIN)    /* a storm of renames: the component walk does not race that way */
+                        return chase(h, path, flags, mode, how);
                 if (errno != ENOSYS && errno != EPERM)
                         return negative_errno();
                 /* ENOSYS: old kernel; EPERM: a seccomp filter that predates openat2. */
