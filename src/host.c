@@ -363,6 +363,23 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
+/* A directory another user can write to is no place to write in (its owner could swap names under us): as
+ * root, it must be root's and not writable by a group other than root's or by others; as a user, ours or
+ * root's. */
+static int dir_trusted(int dfd, const char *dir, struct un_error *err) {
+        uid_t me = geteuid();
+        struct stat st;
+
+        if (fstat(dfd, &st) < 0)
+                return un_error(err, errno, "cannot stat %s", dir);
+        if (st.st_uid != 0 && st.st_uid != me)
+                return un_error(err, EPERM, "refusing to write in %s: it belongs to UID %u", dir, (unsigned) st.st_uid);
+        if (me == 0 && ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)))
+                return un_error(err, EPERM, "refusing to write in %s: others can write to it (mode %04o)", dir,
+                                (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
 int host_write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
                       uid_t uid, gid_t gid, struct un_error *err) {
         _cleanup_free_ char *dir = NULL;
@@ -380,6 +397,9 @@ int host_write_atomic(const struct host *h, const char *path, const void *data, 
         dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return un_error(err, -dfd, "%s%s", dfd == -ELOOP ? "refusing to write through a symlink: " : "cannot open ", dir);
+        r = dir_trusted(dfd, dir, err);
+        if (r < 0)
+                return r;
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (S_ISLNK(st.st_mode))
                         return un_error(err, ELOOP, "refusing to write %s: it is a symlink", path);
@@ -432,6 +452,9 @@ int host_unlink(const struct host *h, const char *path, struct un_error *err) {
         dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return dfd == -ENOENT ? -ENOENT : un_error(err, -dfd, "cannot open %s", dir);
+        r = dir_trusted(dfd, dir, err);
+        if (r < 0)
+                return r;
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? -ENOENT : un_error(err, errno, "cannot stat %s", path);
         if (!S_ISREG(st.st_mode))
@@ -450,6 +473,7 @@ int host_unlink(const struct host *h, const char *path, struct un_error *err) {
 int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_error *err) {
         _cleanup_free_ char *p = strdup(path);
         _cleanup_close_ int dfd = -EBADF;
+        int r;
 
         if (!p)
                 return un_error(err, ENOMEM, "mkdir %s", path);
@@ -471,6 +495,9 @@ int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_
                                         "cannot create %s (a component is a symlink or not a directory)", path);
                 close(dfd);
                 dfd = next;
+                r = dir_trusted(dfd, path, err);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -405,7 +404,8 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
                         r = -EBUSY;
                         break;
                 }
-                /* Stale: its owner is gone. Unless the lock was released and taken again since we read it. */
+                /* Stale: its owner is gone. Unless it released the lock and another took it since we read it
+                 * (then the name is a new inode, or gone): removing that one would let two hold the lock. */
                 if (fstatat(dfd, lock_name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != held.st_ino ||
                     now.st_dev != held.st_dev || now.st_ctim.tv_sec != held.st_ctim.tv_sec ||
                     now.st_ctim.tv_nsec != held.st_ctim.tv_nsec) {
@@ -437,18 +437,13 @@ int subid_lock_take(const struct host *h, const char *path, struct subid_lock *r
         lock_name = xstrdup_printf("%s.lock", base);
         if (!dir || !pid_name || !lock_name)
                 return un_error(err, ENOMEM, "lock %s", path);
-        dfd = host_open(h, dir, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
+        dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return un_error(err, -dfd, "cannot open %s to lock %s", dir, path);
 
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (unsigned i = 0;; i++) {
-                /* Each attempt under a brief flock of the directory: shadow's scheme lets one process remove a
-                 * stale lock just after another took it afresh; between usernodes the flock rules that out. */
-                if (flock(dfd, LOCK_EX) < 0)
-                        return un_error(err, errno, "cannot lock %s", dir);
                 r = try_lock(dfd, pid_name, lock_name);
-                (void) flock(dfd, LOCK_UN);
                 if (r >= 0)
                         break;
                 if (r != -EBUSY && r != -EAGAIN)
