@@ -483,6 +483,7 @@ int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_
         if (dfd < 0)
                 return un_error(err, errno, "mkdir %s", path);
         for (char *comp = strtok(p, "/"); comp; comp = strtok(NULL, "/")) {
+                _cleanup_free_ char *done = NULL;
                 int next;
 
                 if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
@@ -495,7 +496,8 @@ int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_
                                         "cannot create %s (a component is a symlink or not a directory)", path);
                 close(dfd);
                 dfd = next;
-                r = dir_trusted(dfd, path, err);
+                done = strndup(path, (size_t) (comp - p) + strlen(comp));     /* the path up to here */
+                r = done ? dir_trusted(dfd, done, err) : un_error(err, ENOMEM, "mkdir %s", path);
                 if (r < 0)
                         return r;
         }

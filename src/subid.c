@@ -527,7 +527,7 @@ static int subid_from_getsubids(const struct host *h, const char *name, bool gid
                 argv[i++] = (char *) "-g";
         argv[i++] = (char *) name;
         argv[i] = NULL;
-        r = spawn_capture(argv, 64 * 1024, 5000, &out, &status);
+        r = spawn_capture(argv, 64 * 1024, 5000, true, &out, &status);       /* getsubids needs nothing */
         if (r < 0)
                 return r;
         if (status != 0)
