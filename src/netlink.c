@@ -254,16 +254,17 @@ int netlink_parse_dump(const void *buf, size_t len, uint32_t seq, uint32_t porti
 
         if (len == 0 || len > INT_MAX)
                 return -EBADMSG;
-        /* Every message must fit, checked here with unsigned lengths: mnl_nlmsg_ok casts nlmsg_len to int, so a
-         * length >= 2^31 passes it and mnl_cb_run walks off the buffer. mnl_cb_run would also stop quietly at a
-         * truncated message; we want to know. */
+        /* Every message must fit, padding included, checked here with unsigned lengths: mnl_nlmsg_ok casts
+         * nlmsg_len to int, so a length >= 2^31 passes it and mnl_cb_run walks off the buffer. mnl_cb_run would
+         * also stop quietly at a truncated message; we want to know. */
         while (pos < len) {
                 struct nlmsghdr h;
 
                 if (len - pos < sizeof h)
                         return -EBADMSG;
                 memcpy(&h, (const uint8_t *) buf + pos, sizeof h);
-                if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - pos)
+                /* Aligned: libmnl parses attributes up to the aligned end, past an unpadded last message. */
+                if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - pos || MNL_ALIGN(h.nlmsg_len) > len - pos)
                         return -EBADMSG;
                 pos += MNL_ALIGN(h.nlmsg_len);
         }

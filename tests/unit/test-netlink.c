@@ -144,6 +144,10 @@ START_TEST(test_parse_hostile) {
 
                 nlh->nlmsg_len = 0xffffff00u;
                 ck_assert_int_eq(netlink_parse_dump(stream, off, 8, 42, &t), -EBADMSG);
+                /* Also found by fuzzing: an unpadded last message, whose attributes libmnl reads up to the
+                 * aligned end, past the buffer. */
+                nlh->nlmsg_len = saved - 1;
+                ck_assert_int_eq(netlink_parse_dump(stream, saved - 1, 8, 42, &t), -EBADMSG);
                 nlh->nlmsg_len = saved;
         }
         /* Trailing garbage shorter than a header. */
