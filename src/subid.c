@@ -354,7 +354,10 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
         pid_t pid;
         int fd, r;
 
-        fd = openat(dfd, pid_name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* A fresh file, never an existing one: in a directory others could write to, an existing name could be a
+         * hard link to a file of root's, which O_TRUNC would empty. What is left there is a dead namesake's. */
+        (void) unlinkat(dfd, pid_name, 0);
+        fd = openat(dfd, pid_name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         snprintf(buf, sizeof buf, "%lu", (unsigned long) getpid());
