@@ -763,6 +763,9 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
 out:
         if (s.top.pid > 0 && !s.top.reaped)
                 sv_stop(&s);
+        else if (s.top.pid > 0)
+                /* rootlesskit died: its child (PID 1 of the node) and slirp4netns are left in its process group. */
+                (void) kill(-s.top.pid, SIGKILL);
         purge = purge_requested(n);
         if (purge) {
                 /* The init removed what sub-IDs own from inside the namespace; what is left is ours. */
