@@ -41,7 +41,6 @@ run() {
         [ "$rc" -lt 2 ] || [ -s "$work/$name.err" ] || fail "$name: exit $rc without a message"
         ! grep -q "$canary" "$work/$name.out" "$work/$name.err" || fail "$name: read a file outside the root"
         ! grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$work/$name.err" || fail "$name: sanitizer"
-        last_rc=$rc
 }
 
 check_root() {  # check_root NAME WANT-RC [EXTRA ARGS]: check --json on $work/NAME
@@ -206,7 +205,7 @@ echo "odd drop-in syntax: verdicts as systemd's"
 for text in 'cpu cpuset io memory pids hugetlb rdma misc bogus\tweird' '' '\0\0\0' 'cpu  cpu\n\ncpu' \
             "$(head -c 100000 /dev/zero | tr '\0' 'c')"; do
         fresh cg
-        for f in $(find "$work/cg/sys/fs/cgroup" -name cgroup.controllers); do printf '%b' "$text" > "$f"; done
+        while IFS= read -r f; do printf '%b' "$text" > "$f"; done < <(find "$work/cg/sys/fs/cgroup" -name cgroup.controllers)
         printf '%b' "$text" > "$work/cg/sys/fs/cgroup/cgroup.subtree_control" 2>/dev/null || true
         check_root cg '0|1|2|3'
 done
