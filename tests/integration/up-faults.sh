@@ -54,9 +54,14 @@ ign=(); [ -z "\$failing" ] || ign=(--ignore="\$failing")
 
 # Nothing of the node may remain: process of the user, mount, state or data dir, file owned by a sub-ID.
 leftovers() {   # leftovers CONTEXT XDG HOME
-        local left
-        left=\$(ps -u $uid -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|sleep|pasta|passt)\$/' || true)
-        [ -z "\$left" ] || fail "\$1: processes left: \$left"
+        local left i
+        # A process SIGKILLed a moment ago may still be tearing down its threads: 2 s of grace, then it is left.
+        for i in \$(seq 1 20); do
+                left=\$(ps -u $uid -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|sleep|pasta|passt)\$/' || true)
+                [ -n "\$left" ] || break
+                sleep 0.1
+        done
+        [ -z "\$left" ] || fail "\$1: processes left: \$left (\$(ps -o pid,ppid,pgid,stat,etime,args -u $uid))"
         ! grep -q "$WORK" /proc/mounts || [ "\$(grep -c "$WORK" /proc/mounts)" -eq "\$(grep -c "$WORK/small " /proc/mounts)" ] ||
                 fail "\$1: mounts left: \$(grep "$WORK" /proc/mounts)"
         [ -z "\$(ls -A "\$2/usernode" 2>/dev/null)" ] || fail "\$1: left in \$2/usernode: \$(ls -A "\$2/usernode")"
