@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -21,7 +22,8 @@ static long elapsed_ms(const struct timespec *start) {
         return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-int spawn_capture(char *const argv[], size_t max, int timeout_ms, char **ret_out, int *ret_status) {
+int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_privs, char **ret_out,
+                  int *ret_status) {
         _cleanup_free_ char *out = malloc(max + 1);
         struct timespec start;
         int pipefd[2], status;
@@ -46,6 +48,8 @@ int spawn_capture(char *const argv[], size_t max, int timeout_ms, char **ret_out
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
                 if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(null, 2) < 0)
+                        _exit(127);
+                if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         _exit(127);
                 execv(argv[0], argv);
                 _exit(127);

@@ -46,6 +46,12 @@ static int split(const char *t, size_t len, struct line **ret, size_t *ret_n) {
                 l[n++] = (struct line) { t + pos, k, nl != NULL };
                 pos += k + (nl ? 1 : 0);
         }
+        /* An empty file is an empty array, never NULL: callers do pointer arithmetic on it. */
+        if (!l) {
+                l = malloc(sizeof *l);
+                if (!l)
+                        return -ENOMEM;
+        }
         *ret = l;
         *ret_n = n;
         return 0;

@@ -169,9 +169,16 @@ int host_open(const struct host *h, const char *path, int flags, mode_t mode, en
         if (!path || path[0] != '/')
                 return -EINVAL;
         if (!no_openat2 && !h->force_chase) {
-                fd = syscall(SYS_openat2, h->root_fd, relative(path), &oh, sizeof oh);
+                /* RESOLVE_IN_ROOT fails with EAGAIN when any rename or mount on the system raced the walk. */
+                for (unsigned i = 0; i < 64; i++) {
+                        fd = syscall(SYS_openat2, h->root_fd, relative(path), &oh, sizeof oh);
+                        if (fd >= 0 || errno != EAGAIN)
+                                break;
+                }
                 if (fd >= 0)
                         return (int) fd;
+                if (errno == EAGAIN)    /* a storm of renames: the component walk does not race that way */
+                        return chase(h, path, flags, mode, how);
                 if (errno != ENOSYS && errno != EPERM)
                         return negative_errno();
                 /* ENOSYS: old kernel; EPERM: a seccomp filter that predates openat2. */
@@ -356,6 +363,23 @@ static int write_all(int fd, const void *data, size_t len) {
         return 0;
 }
 
+/* A directory another user can write to is no place to write in (its owner could swap names under us): as
+ * root, it must be root's and not writable by a group other than root's or by others; as a user, ours or
+ * root's. */
+static int dir_trusted(int dfd, const char *dir, struct un_error *err) {
+        uid_t me = geteuid();
+        struct stat st;
+
+        if (fstat(dfd, &st) < 0)
+                return un_error(err, errno, "cannot stat %s", dir);
+        if (st.st_uid != 0 && st.st_uid != me)
+                return un_error(err, EPERM, "refusing to write in %s: it belongs to UID %u", dir, (unsigned) st.st_uid);
+        if (me == 0 && ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)))
+                return un_error(err, EPERM, "refusing to write in %s: others can write to it (mode %04o)", dir,
+                                (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
 static int write_atomic(const struct host *h, const char *path, const void *data, size_t len, mode_t mode,
                         uid_t uid, gid_t gid, bool sync, struct un_error *err) {
         _cleanup_free_ char *dir = NULL;
@@ -373,6 +397,9 @@ static int write_atomic(const struct host *h, const char *path, const void *data
         dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return un_error(err, -dfd, "%s%s", dfd == -ELOOP ? "refusing to write through a symlink: " : "cannot open ", dir);
+        r = dir_trusted(dfd, dir, err);
+        if (r < 0)
+                return r;
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
                 if (S_ISLNK(st.st_mode))
                         return un_error(err, ELOOP, "refusing to write %s: it is a symlink", path);
@@ -435,6 +462,9 @@ int host_unlink(const struct host *h, const char *path, struct un_error *err) {
         dfd = host_open(h, dir, O_PATH | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return dfd == -ENOENT ? -ENOENT : un_error(err, -dfd, "cannot open %s", dir);
+        r = dir_trusted(dfd, dir, err);
+        if (r < 0)
+                return r;
         if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? -ENOENT : un_error(err, errno, "cannot stat %s", path);
         if (!S_ISREG(st.st_mode))
@@ -453,6 +483,7 @@ int host_unlink(const struct host *h, const char *path, struct un_error *err) {
 int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_error *err) {
         _cleanup_free_ char *p = strdup(path);
         _cleanup_close_ int dfd = -EBADF;
+        int r;
 
         if (!p)
                 return un_error(err, ENOMEM, "mkdir %s", path);
@@ -462,6 +493,7 @@ int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_
         if (dfd < 0)
                 return un_error(err, errno, "mkdir %s", path);
         for (char *comp = strtok(p, "/"); comp; comp = strtok(NULL, "/")) {
+                _cleanup_free_ char *done = NULL;
                 int next;
 
                 if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
@@ -474,6 +506,10 @@ int host_mkdir_p(const struct host *h, const char *path, mode_t mode, struct un_
                                         "cannot create %s (a component is a symlink or not a directory)", path);
                 close(dfd);
                 dfd = next;
+                done = strndup(path, (size_t) (comp - p) + strlen(comp));     /* the path up to here */
+                r = done ? dir_trusted(dfd, done, err) : un_error(err, ENOMEM, "mkdir %s", path);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -6,8 +6,7 @@
 
 #include "json.h"
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_valid(const unsigned char *s) {
+size_t utf8_valid(const unsigned char *s) {
         size_t n;
         uint32_t cp;
 

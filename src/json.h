@@ -23,3 +23,5 @@ void json_bool(struct json *j, const char *key, bool value);
 /* Writes s as a JSON string literal (quotes included), escaping control characters and
  * replacing invalid UTF-8 with U+FFFD. */
 void json_write_string(FILE *f, const char *s);
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), or 0. */
+size_t utf8_valid(const unsigned char *s);

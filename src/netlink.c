@@ -249,17 +249,25 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data) {
 
 int netlink_parse_dump(const void *buf, size_t len, uint32_t seq, uint32_t portid, struct net_host_table *t) {
         struct parse_state s = { .t = t };
-        const struct nlmsghdr *nlh = buf;
-        int rem, r;
+        size_t pos = 0;
+        int r;
 
         if (len == 0 || len > INT_MAX)
                 return -EBADMSG;
-        /* mnl_cb_run stops quietly at a truncated message; we want to know. */
-        rem = (int) len;
-        while (mnl_nlmsg_ok(nlh, rem))
-                nlh = mnl_nlmsg_next(nlh, &rem);
-        if (rem > 0)
-                return -EBADMSG;
+        /* Every message must fit, padding included, checked here with unsigned lengths: mnl_nlmsg_ok casts
+         * nlmsg_len to int, so a length >= 2^31 passes it and mnl_cb_run walks off the buffer. mnl_cb_run would
+         * also stop quietly at a truncated message; we want to know. */
+        while (pos < len) {
+                struct nlmsghdr h;
+
+                if (len - pos < sizeof h)
+                        return -EBADMSG;
+                memcpy(&h, (const uint8_t *) buf + pos, sizeof h);
+                /* Aligned: libmnl parses attributes up to the aligned end, past an unpadded last message. */
+                if (h.nlmsg_len < sizeof h || h.nlmsg_len > len - pos || MNL_ALIGN(h.nlmsg_len) > len - pos)
+                        return -EBADMSG;
+                pos += MNL_ALIGN(h.nlmsg_len);
+        }
 
         errno = 0;
         r = mnl_cb_run(buf, len, seq, portid, dump_cb, &s);

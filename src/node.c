@@ -385,6 +385,20 @@ static int jp_string(struct jp *j, char **ret) {
                         r = -EINVAL;
                         break;
                 }
+                if ((unsigned char) c >= 0x80) {
+                        /* Raw bytes only as valid UTF-8: the writer turns anything else into \ufffd. */
+                        size_t n = utf8_valid((const unsigned char *) j->p);
+
+                        if (n == 0) {
+                                r = -EINVAL;
+                                break;
+                        }
+                        r = buf_append(&b, j->p, n);
+                        if (r < 0)
+                                break;
+                        j->p += n;
+                        continue;
+                }
                 if (c == '\\') {
                         j->p++;
                         switch (*j->p) {

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "subid.h"
 #include "supervise.h"
 #include "up.h"
 #include "util.h"
@@ -87,6 +90,48 @@ static int read_map(const struct node *n, const char *which, char ***ret) {
         return 0;
 }
 
+/* The map rootlesskit makes: our own ID as 0, then the user's sub-IDs from file. */
+static int default_map(const char *file, uint32_t id, char ***ret) {
+        _cleanup_strv_free_ char **map = NULL;
+        struct subid_file f = {};
+        struct host h = { .root_fd = -EBADF };
+        struct passwd *pw = getpwuid(getuid());
+        uint64_t inside = 1;
+        unsigned lines = 1;
+        char buf[3][16];
+        int r;
+
+        if (!pw)
+                return -ENOENT;
+        r = host_init(&h, "/", NULL);
+        if (r < 0)
+                return r;
+        r = subid_file_load(&h, file, &f, NULL, NULL);
+        host_done(&h);
+        if (r < 0)
+                return r;
+        snprintf(buf[0], sizeof buf[0], "%u", id);
+        r = strv_push(&map, "0") < 0 || strv_push(&map, buf[0]) < 0 || strv_push(&map, "1") < 0 ? -ENOMEM : 0;
+        for (size_t i = 0; r >= 0 && i < f.n && lines < 5; i++) {
+                if (!subid_range_is_user(&f.ranges[i], pw->pw_name, (uint32_t) getuid()) || inside > UINT32_MAX)
+                        continue;
+                snprintf(buf[0], sizeof buf[0], "%" PRIu64, inside);
+                snprintf(buf[1], sizeof buf[1], "%u", f.ranges[i].start);
+                snprintf(buf[2], sizeof buf[2], "%u", f.ranges[i].count);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = strv_push(&map, buf[k]) < 0 ? -ENOMEM : 0;
+                inside += f.ranges[i].count;
+                lines++;
+        }
+        subid_file_done(&f);
+        if (r < 0)
+                return r;
+        if (lines == 1)
+                return -ENOENT;
+        *ret = TAKE_PTR(map);
+        return 0;
+}
+
 static int run_idmap_tool(const char *tool, pid_t pid, char **map) {
         _cleanup_strv_free_ char **argv = NULL;
         char pidstr[16];
@@ -118,9 +163,18 @@ int node_purge_files(const struct node *n, struct un_error *err) {
         int go[2], ready[2], st, r;
         pid_t pid;
 
-        /* Without a recorded map the node never had sub-IDs at work: everything is ours. */
-        if (read_map(n, "uid_map", &uid_map) < 0 || read_map(n, "gid_map", &gid_map) < 0)
-                return node_rm_rf(n->data_dir) < 0 ? un_error(err, EPERM, "cannot remove %s", n->data_dir) : 0;
+        /* Without a recorded map the node most likely never had sub-IDs at work: everything is ours. Unless
+         * the map could not be recorded (a full disk): then it was rootlesskit's, made from /etc/sub[ug]id. */
+        if (read_map(n, "uid_map", &uid_map) < 0 || read_map(n, "gid_map", &gid_map) < 0) {
+                if (node_rm_rf(n->data_dir) >= 0)
+                        return 0;
+                strv_free(uid_map);
+                strv_free(gid_map);
+                uid_map = gid_map = NULL;
+                if (default_map("/etc/subuid", (uint32_t) getuid(), &uid_map) < 0 ||
+                    default_map("/etc/subgid", (uint32_t) getgid(), &gid_map) < 0)
+                        return un_error(err, EPERM, "cannot remove %s", n->data_dir);
+        }
         if (pipe2(go, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe");
         if (pipe2(ready, O_CLOEXEC) < 0) {
@@ -222,6 +276,13 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         }
         have_status = node_status_read(&n, &s, NULL) >= 0;
         running = node_is_locked(&n);
+        if (running && have_status && s.pids[NODE_PID_SUPERVISOR] <= 0) {
+                /* A supervisor on its way out has cleared its PIDs but holds the lock a moment longer. */
+                for (int i = 0; i < DOWN_BOUND_MS / 10 && running; i++) {
+                        usleep(10000);
+                        running = node_is_locked(&n);
+                }
+        }
         if (running) {
                 pid_t sup = have_status ? s.pids[NODE_PID_SUPERVISOR] : 0;
 

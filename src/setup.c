@@ -961,7 +961,7 @@ int run_tool(const struct host *h, const char *name, const char *a1, const char 
         if (r < 0)
                 return note(&p->notes, "%s is not installed: could not run %s %s %s", name, name, a1, strempty(a2));
         argv[0] = exe;
-        r = spawn_capture(argv, 64 * 1024, 30000, NULL, &status);
+        r = spawn_capture(argv, 64 * 1024, 30000, false, NULL, &status);     /* modprobe: needs root */
         if (r < 0 || status != 0)
                 return note(&p->notes, "warning: %s %s %s failed (%s)", name, a1, strempty(a2),
                             r < 0 ? strerror(-r) : "non-zero exit status");

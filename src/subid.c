@@ -354,7 +354,10 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
         pid_t pid;
         int fd, r;
 
-        fd = openat(dfd, pid_name, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* A fresh file, never an existing one: in a directory others could write to, an existing name could be a
+         * hard link to a file of root's, which O_TRUNC would empty. What is left there is a dead namesake's. */
+        (void) unlinkat(dfd, pid_name, 0);
+        fd = openat(dfd, pid_name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return negative_errno();
         snprintf(buf, sizeof buf, "%lu", (unsigned long) getpid());
@@ -379,12 +382,16 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
                         r = negative_errno();
                         break;
                 }
+                struct stat held, now;
+
                 fd = openat(dfd, lock_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0) {
                         r = errno == ENOENT ? -EAGAIN : negative_errno();
                         break;
                 }
                 n = read(fd, buf, sizeof buf - 1);
+                if (fstat(fd, &held) < 0)
+                        n = -1;
                 close(fd);
                 if (n <= 0) {
                         r = -EBUSY;     /* being written right now, or empty: shadow gives up too */
@@ -400,7 +407,14 @@ static int try_lock(int dfd, const char *pid_name, const char *lock_name) {
                         r = -EBUSY;
                         break;
                 }
-                /* Stale: its owner is gone. */
+                /* Stale: its owner is gone. Unless it released the lock and another took it since we read it
+                 * (then the name is a new inode, or gone): removing that one would let two hold the lock. */
+                if (fstatat(dfd, lock_name, &now, AT_SYMLINK_NOFOLLOW) < 0 || now.st_ino != held.st_ino ||
+                    now.st_dev != held.st_dev || now.st_ctim.tv_sec != held.st_ctim.tv_sec ||
+                    now.st_ctim.tv_nsec != held.st_ctim.tv_nsec) {
+                        r = -EAGAIN;
+                        break;
+                }
                 if (unlinkat(dfd, lock_name, 0) < 0 && errno != ENOENT) {
                         r = negative_errno();
                         break;
@@ -516,7 +530,7 @@ static int subid_from_getsubids(const struct host *h, const char *name, bool gid
                 argv[i++] = (char *) "-g";
         argv[i++] = (char *) name;
         argv[i] = NULL;
-        r = spawn_capture(argv, 64 * 1024, 5000, &out, &status);
+        r = spawn_capture(argv, 64 * 1024, 5000, true, &out, &status);       /* getsubids needs nothing */
         if (r < 0)
                 return r;
         if (status != 0)

@@ -284,6 +284,8 @@ struct supervisor {
         int stage_fd;                   /* read end: lines from the init */
         int notify_fd;                  /* sd_notify from k3s */
         int signal_fd;
+        int net_pidfd;                  /* rootlesskit's network helper (slirp4netns): it dies silently */
+        char net_helper[32];
         int progress_fd;                /* to the `up` that waits, -1 once it is gone */
         FILE *human;                    /* --foreground: progress printed here */
         uint64_t t0;
@@ -384,6 +386,73 @@ static pid_t child_in_new_pidns(pid_t rk) {
         return 0;
 }
 
+/* rootlesskit does not notice when slirp4netns dies, the node just loses its network: watch it. rootlesskit is
+ * a Go program: the thread that forked it, whose children file lists it, is any of its threads. */
+static bool top_runs_slirp4netns(const struct supervisor *s) {
+        char path[64], cmdline[4096];
+        _cleanup_close_ int fd = -EBADF;
+        ssize_t n;
+
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int) s->top.pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, cmdline, sizeof cmdline - 1);
+        if (n <= 0)
+                return false;
+        cmdline[n] = '\0';
+        for (char *p = cmdline; p < cmdline + n; p += strlen(p) + 1)
+                if (strcmp(p, "--net=slirp4netns") == 0)
+                        return true;
+        return false;
+}
+
+/* Returns -ESRCH when rootlesskit was to run slirp4netns and it is gone already (killed before we looked). */
+static int sv_watch_net_helper(struct supervisor *s) {
+        char path[96], text[1024], comm[32], *cursor, *word;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (s->net_pidfd >= 0 || s->top.pid <= 0)
+                return 0;
+        snprintf(path, sizeof path, "/proc/%d/task", (int) s->top.pid);
+        d = opendir(path);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof path, "/proc/%d/task/%.20s/children", (int) s->top.pid, de->d_name);
+                if (read_small(path, text, sizeof text) < 0)
+                        continue;
+                cursor = text;
+                while ((word = strsep(&cursor, " \n"))) {
+                        uint32_t pid;
+
+                        if (parse_u32(word, &pid) < 0)
+                                continue;
+                        snprintf(path, sizeof path, "/proc/%u/comm", pid);
+                        if (read_small(path, comm, sizeof comm) < 0)
+                                continue;
+                        comm[strcspn(comm, "\n")] = '\0';
+                        if (strcmp(comm, "slirp4netns") != 0 && strcmp(comm, "pasta") != 0)
+                                continue;
+                        s->net_pidfd = pidfd_open_pid((pid_t) pid);
+                        if (s->net_pidfd >= 0)
+                                snprintf(s->net_helper, sizeof s->net_helper, "%s", comm);
+                        return 0;
+                }
+        }
+        if (!top_runs_slirp4netns(s))
+                return 0;
+        /* When rootlesskit itself is failing (slirp4netns goes with it), that is the failure to report. */
+        {
+                struct pollfd top = { .fd = s->top.pidfd, .events = POLLIN };
+
+                return poll(&top, 1, 200) > 0 ? 0 : -ESRCH;
+        }
+}
+
 static void sv_find_child(struct supervisor *s) {
         pid_t child;
 
@@ -397,6 +466,14 @@ static void sv_find_child(struct supervisor *s) {
 
 static int sv_stage(struct supervisor *s, enum up_stage st) {
         sv_find_child(s);
+        if (st == STAGE_NETWORK && s->engine->has_init && sv_watch_net_helper(s) < 0) {
+                char msg[512];
+
+                snprintf(msg, sizeof msg, "slirp4netns (the node's network) is not running; see %s/node.log",
+                         s->node->runtime_dir);
+                sv_fail(s, msg);
+                return -EIO;
+        }
         if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
                 return -EIO;
         if (st == STAGE_READY) {
@@ -515,9 +592,9 @@ static int sv_loop(struct supervisor *s) {
         bool stopping = false;
 
         for (;;) {
-                struct pollfd pf[4];
+                struct pollfd pf[5];
                 nfds_t k = 0;
-                int stage_i = -1, notify_i = -1, r;
+                int stage_i = -1, notify_i = -1, net_i = -1, r;
 
                 pf[k++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
                 pf[k++] = (struct pollfd) { .fd = s->top.pidfd, .events = POLLIN };
@@ -528,6 +605,10 @@ static int sv_loop(struct supervisor *s) {
                 if (s->notify_fd >= 0) {
                         notify_i = (int) k;
                         pf[k++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
+                }
+                if (s->net_pidfd >= 0) {
+                        net_i = (int) k;
+                        pf[k++] = (struct pollfd) { .fd = s->net_pidfd, .events = POLLIN };
                 }
                 r = poll(pf, k, -1);
                 if (r < 0) {
@@ -551,6 +632,20 @@ static int sv_loop(struct supervisor *s) {
                 if (stopping) {
                         sv_stop(s);
                         return 0;
+                }
+                if (net_i >= 0 && pf[net_i].revents && !(pf[1].revents)) {
+                        struct pollfd top = { .fd = s->top.pidfd, .events = POLLIN };
+                        char msg[512];
+
+                        /* slirp4netns also ends when rootlesskit dies: then rootlesskit is what failed. */
+                        if (poll(&top, 1, 200) > 0)
+                                continue;
+                        snprintf(msg, sizeof msg, "%s (the node's network) exited; see %s/node.log", s->net_helper,
+                                 s->node->runtime_dir);
+                        sv_fail(s, msg);
+                        sv_stop(s);
+                        (void) node_status_set_state(&s->status, NODE_FAILED);
+                        return -ECHILD;
                 }
                 if (pf[1].revents) {
                         char msg[512];
@@ -633,7 +728,8 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
                            uint64_t t0) {
         struct supervisor s = {
                 .node = n, .opts = o, .engine = node_engine_get(o->engine), .top = PROC_NULL,
-                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .progress_fd = progress_fd, .human = human, .t0 = t0,
+                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .net_pidfd = -1, .progress_fd = progress_fd,
+                .human = human, .t0 = t0,
         };
         struct un_error err = {};
         sigset_t mask;
@@ -680,6 +776,10 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
 out:
         if (s.top.pid > 0 && !s.top.reaped)
                 sv_stop(&s);
+        else if (s.top.pid > 0)
+                /* rootlesskit died: its child (PID 1 of the node) and slirp4netns are left in its process group. */
+                (void) kill(-s.top.pid, SIGKILL);
+        /* After the processes: a cgroup with processes in it cannot be removed. */
         n->cgroup = NULL;
         node_cgroup_release(&s.cgroup);
         purge = purge_requested(n);
@@ -695,8 +795,10 @@ out:
         } else {
                 if (s.status.state != NODE_FAILED)
                         (void) node_status_set_state(&s.status, NODE_STOPPED);
+                /* The supervisor's own PID stays until it exits: `down` waits for it while the lock is held. */
                 for (size_t i = 0; i < _NODE_PID_MAX; i++)
-                        s.status.pids[i] = 0;
+                        if (i != NODE_PID_SUPERVISOR)
+                                s.status.pids[i] = 0;
                 sv_save(&s);
         }
         if (s.stage_fd >= 0)
@@ -707,6 +809,8 @@ out:
                 close(s.progress_fd);
         if (s.signal_fd >= 0)
                 close(s.signal_fd);
+        if (s.net_pidfd >= 0)
+                close(s.net_pidfd);
         proc_done(&s.top);
         free(s.rk_state_dir);
         node_status_done(&s.status);

@@ -194,7 +194,7 @@ static int systemd_controller(const char *w, unsigned *ret) {
 
 /* extract_first_word(EXTRACT_UNQUOTE): blanks separate words, '…' and "…" quote within a word, a
  * backslash takes the next character literally. Returns 1 with a word, 0 at the end, -EINVAL on
- * an unterminated quote or a trailing backslash. */
+ * an unterminated quote or a trailing backslash, -E2BIG past a word that does not fit in size. */
 static int next_word(const char **p, char *word, size_t size) {
         const char *s = *p;
         size_t n = 0;
@@ -222,14 +222,17 @@ static int next_word(const char **p, char *word, size_t size) {
                         quote = 0;
                         continue;
                 }
-                if (n + 1 >= size)
-                        return -E2BIG;
-                word[n++] = c;
+                /* An overlong word is read to its end all the same (so the caller moves on), not kept. */
+                if (n + 1 < size)
+                        word[n] = c;
+                n++;
         }
         if (quote)
                 return -EINVAL;
-        word[n] = '\0';
         *p = s;
+        if (n >= size)
+                return -E2BIG;
+        word[n] = '\0';
         return 1;
 }
 
@@ -255,10 +258,8 @@ void unit_delegate_apply(struct unit_delegate *d, const char *value) {
                 unsigned bit;
 
                 if (r == -E2BIG) {
-                        /* An overlong word is no controller name; skip to the next blank. */
+                        /* An overlong word is no controller name (next_word moved past it). */
                         invalid++;
-                        while (*p && !is_blank(*p))
-                                p++;
                         continue;
                 }
                 if (r < 0) {

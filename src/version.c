@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,7 +16,6 @@
 #include "macro.h"
 #include "version.h"
 
-extern char **environ;
 
 /* Output past this is drained and dropped; a child that keeps talking is killed. */
 #define VERSION_OUTPUT_DRAIN_MAX (64u * 1024)
@@ -29,41 +28,54 @@ static int64_t now_ms(void) {
 }
 
 static int spawn_one(struct version_query *q) {
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        int p[2], r;
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
+        int p[2], e[2], r = 0;
+        ssize_t n;
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return negative_errno();
-        r = posix_spawn_file_actions_init(&fa);
-        if (r != 0) {
+        if (pipe2(e, O_CLOEXEC) < 0) {
+                r = negative_errno();
                 close(p[0]);
                 close(p[1]);
-                return -r;
+                return r;
         }
-        /* dup2 clears O_CLOEXEC on the child's 1 and 2; every other fd of ours is O_CLOEXEC. */
-        r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-        /* Its own process group, so that a wrapper script's children die with it at the deadline. */
-        if (r == 0)
-                r = posix_spawnattr_init(&attr);
-        if (r == 0) {
-                r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-                if (r == 0)
-                        r = posix_spawnattr_setpgroup(&attr, 0);
-                if (r == 0)
-                        r = posix_spawn(&q->pid, q->path, &fa, &attr, argv, environ);
-                posix_spawnattr_destroy(&attr);
+        q->pid = fork();
+        if (q->pid == 0) {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC), err;
+
+                /* Its own process group, so that a wrapper script's children die with it at the deadline. A
+                 * version query needs no privilege: no setuid or file capability may add any (check runs as
+                 * root for another user, with binaries found on that user's PATH). */
+                if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || setpgid(0, 0) < 0 ||
+                    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        err = errno;
+                else {
+                        execv(q->path, argv);
+                        err = errno;
+                }
+                (void) !write(e[1], &err, sizeof err);
+                _exit(127);
         }
-        posix_spawn_file_actions_destroy(&fa);
+        if (q->pid < 0)
+                r = negative_errno();
         close(p[1]);
-        if (r != 0) {
+        close(e[1]);
+        if (r == 0) {
+                int err;
+
+                /* The exec closed e[1] (O_CLOEXEC): EOF is success, a number is why it failed. */
+                n = read(e[0], &err, sizeof err);
+                if (n == sizeof err) {
+                        (void) waitpid(q->pid, NULL, 0);
+                        q->pid = 0;
+                        r = -err;
+                }
+        }
+        close(e[0]);
+        if (r < 0) {
                 close(p[0]);
-                return -r;
+                return r;
         }
         q->fd = p[0];
 #ifdef SYS_pidfd_open

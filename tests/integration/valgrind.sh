@@ -23,4 +23,17 @@ base="$top_srcdir/tests/fixtures/debian12-ready"
 if [ -d "$base/root" ]; then
         vg "$USERNODE" check --root "$base/root" $(cat "$base/args")
 fi
+# setup as root on a scratch copy: --dry-run (diffs), the real run, and unsetup.
+if [ "$(id -u)" -eq 0 ] && [ -f "$top_srcdir/tests/integration/setup-lib.sh" ]; then
+        . "$top_srcdir/tests/integration/setup-lib.sh"
+        scratch=$(mktemp -d)
+        trap 'rm -rf "$scratch"' EXIT
+        USERNODE_TEMPLATE_DIR=$top_srcdir/templates
+        export USERNODE_TEMPLATE_DIR
+        make_root "$scratch/root"
+        vg "$USERNODE" setup --dry-run --root "$scratch/root" --user alice
+        vg "$USERNODE" setup --root "$scratch/root" --user alice
+        vg "$USERNODE" check --root "$scratch/root" --user alice
+        vg "$USERNODE" unsetup --root "$scratch/root" --user alice
+fi
 echo "valgrind: clean"

@@ -137,6 +137,19 @@ START_TEST(test_parse_hostile) {
 
         /* Truncated: the header claims more than the buffer holds. */
         ck_assert_int_eq(netlink_parse_dump(stream, off - 4, 8, 42, &t), -EBADMSG);
+        /* Found by fuzzing: a length >= 2^31 is negative as libmnl's int and walked off the buffer. */
+        nlh = (struct nlmsghdr *) stream;
+        {
+                uint32_t saved = nlh->nlmsg_len;
+
+                nlh->nlmsg_len = 0xffffff00u;
+                ck_assert_int_eq(netlink_parse_dump(stream, off, 8, 42, &t), -EBADMSG);
+                /* Also found by fuzzing: an unpadded last message, whose attributes libmnl reads up to the
+                 * aligned end, past the buffer. */
+                nlh->nlmsg_len = saved - 1;
+                ck_assert_int_eq(netlink_parse_dump(stream, saved - 1, 8, 42, &t), -EBADMSG);
+                nlh->nlmsg_len = saved;
+        }
         /* Trailing garbage shorter than a header. */
         ck_assert_int_eq(netlink_parse_dump(stream, off + 8, 8, 42, &t), -EBADMSG);
         ck_assert_int_eq(netlink_parse_dump(stream, 0, 8, 42, &t), -EBADMSG);

@@ -104,6 +104,15 @@ START_TEST(test_status_hostile) {
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 ck_assert_msg(node_status_parse(bad[i], &s) < 0, "accepted: %s", bad[i]);
 
+        /* Found by fuzzing: raw invalid UTF-8 is refused (the writer prints it as \ufffd, which this reader
+         * refuses as well), valid UTF-8 is kept byte for byte. */
+        ck_assert_int_lt(node_status_parse("{\"name\":\"a\xf6" "b\"}", &s), 0);
+        ck_assert_int_lt(node_status_parse("{\"name\":\"a\xc3\"}", &s), 0);
+        node_status_init(&s);
+        ck_assert_int_eq(node_status_parse("{\"name\":\"caf\xc3\xa9\"}", &s), 0);
+        ck_assert_str_eq(s.name, "caf\xc3\xa9");
+        node_status_done(&s);
+
         /* An overlong string, and more ports than fit. */
         struct buf b = {};
         ck_assert_int_eq(buf_puts(&b, "{\"name\":\""), 0);

@@ -135,6 +135,23 @@ static struct unit_delegate apply_all(const char *const *values) {
 
 #define APPLY(...) apply_all((const char *const[]) { __VA_ARGS__, NULL })
 
+/* Found by fuzzing: a word over 63 bytes after a blank looped forever; quoted blanks inside it too. */
+START_TEST(test_delegate_overlong_word) {
+        char v[512];
+        struct unit_delegate d;
+
+        snprintf(v, sizeof v, "cpu %0200d memory", 0);
+        d = APPLY(v);
+        ck_assert(d.delegate);
+        ck_assert_uint_eq(d.controllers, CONTROLLER_CPU | CONTROLLER_MEMORY);
+        ck_assert_uint_eq(d.invalid, 1);
+        snprintf(v, sizeof v, "  \"%0100d %0100d\" pids", 0, 1);
+        d = APPLY(v);
+        ck_assert_uint_eq(d.controllers, CONTROLLER_PIDS);
+        ck_assert_uint_eq(d.invalid, 1);
+}
+END_TEST
+
 START_TEST(test_delegate_semantics) {
         struct unit_delegate d;
 
@@ -369,6 +386,7 @@ Suite *unitfile_suite(void) {
         tcase_add_test(tc, test_syntax);
         tcase_add_test(tc, test_hostile);
         tcase_add_test(tc, test_delegate_semantics);
+        tcase_add_test(tc, test_delegate_overlong_word);
         tcase_add_test(tc, test_load_precedence);
         tcase_add_test(tc, test_load_masked);
         tcase_add_test(tc, test_load_bounds);

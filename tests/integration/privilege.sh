@@ -1,0 +1,125 @@
+#!/bin/bash
+# Privilege: a user who controls their home directory (symlinks in ~, ~/.config, ~/.local, a
+# /run/user/UID of their own) cannot make root's `setup` or `check --user` read or write anywhere
+# else; root never writes into a directory another user can write to; version queries run with
+# PR_SET_NO_NEW_PRIVS.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/setup-lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (setup runs as root)"
+base=$top_srcdir/tests/fixtures/debian12-ready
+[ -d "$base/root" ] || skip "no debian12-ready fixture"
+USERNODE_TEMPLATE_DIR=$top_srcdir/templates
+export USERNODE_TEMPLATE_DIR
+
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+canary="PRIV-CANARY-$$-$RANDOM"
+mkdir -p "$work/outside"
+for f in shadow passwd subuid sysctl.conf; do printf '%s:%s:1:1\n' "$canary" "$f" > "$work/outside/$f"; done
+snapshot_outside() { (cd "$work/outside" && find . -printf '%p %m %u %s\n' | sort && cat ./*) | sha256sum; }
+before=$(snapshot_outside)
+shadow_before=$(sha256sum /etc/shadow /etc/passwd /etc/subuid /etc/subgid)
+
+fresh() {
+        rm -rf "${work:?}/root"
+        cp -a "$base/root" "$work/root"
+        if [ -f "$base/modes" ]; then
+                while read -r mode path; do chmod "$mode" "$work/root/$path"; done < "$base/modes"
+        fi
+        # alice's home, hers to shape: every name a symlink out (absolute, to the outside and to /etc).
+        home=$work/root/home/alice
+        rm -rf "$home"
+        mkdir -p "$home"
+        ln -s "$work/outside" "$home/.config"
+        ln -s /etc "$home/.local"
+        ln -s "$work/outside/shadow" "$home/.bashrc"
+        ln -s "$work/outside" "$home/.cache"
+        mkdir -p "$work/root/run/user"
+        ln -s "$work/outside" "$work/root/run/user/1000"
+        chown -R -h 1000:1000 "$home" "$work/root/run/user/1000"
+}
+
+fresh
+for cmd in "check --root $work/root --user alice --engine kubelet --json" \
+           "setup --dry-run --root $work/root --user alice" \
+           "setup --root $work/root --user alice" \
+           "unsetup --root $work/root --user alice"; do
+        set +e
+        # shellcheck disable=SC2086
+        timeout 20 strace -f -qq -o "$work/trace" -e trace=open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,symlink,symlinkat,link,linkat,chmod,fchmodat,chown,fchownat \
+                "$USERNODE" $cmd > "$work/out" 2> "$work/err"
+        rc=$?
+        set -e
+        [ "$rc" -le 2 ] || fail "$cmd: exit $rc: $(cat "$work/err")"
+        grep -q "openat.*$work/root" "$work/trace" || grep -q 'openat2\?(3, "etc' "$work/trace" ||
+                fail "$cmd: strace saw no open in the root: $(head -n 5 "$work/trace")"
+        ! grep -q "$canary" "$work/out" "$work/err" || fail "$cmd: read a file outside the root"
+        # Nothing under the user's home or runtime dir is touched (not even opened), nor anything outside.
+        if grep -E "\"($work/root)?/(home/alice|run/user/1000)" "$work/trace" | grep -v ENOENT; then
+                fail "$cmd: touched the user's home or runtime dir"
+        fi
+        [ "$(snapshot_outside)" = "$before" ] || fail "$cmd: a file outside the root changed"
+        echo "privilege: '$cmd' (exit $rc): nothing of alice's opened"
+done
+[ "$(sha256sum /etc/shadow /etc/passwd /etc/subuid /etc/subgid)" = "$shadow_before" ] || fail "the host's /etc changed"
+
+# A directory setup writes in, but that another user can write to (or owns): refused, nothing written.
+# (make_root: a host where setup has work to do, /etc/subuid first.)
+for how in owner group-other; do
+        rm -rf "${work:?}/w"
+        make_root "$work/w"
+        d=$work/w/etc
+        if [ "$how" = owner ]; then chown 1000:1000 "$d"; else chmod 0777 "$d"; fi
+        sub_before=$(cat "$d/subuid")
+        set +e
+        "$USERNODE" setup --root "$work/w" --user alice > "$work/out" 2> "$work/err"
+        rc=$?
+        set -e
+        [ "$rc" -ne 0 ] || fail "setup wrote into $d ($how)"
+        grep -q 'refusing to write in /etc' "$work/err" || fail "$how: unclear error: $(cat "$work/err")"
+        [ "$(cat "$d/subuid")" = "$sub_before" ] || fail "$how: /etc/subuid changed"
+        # (The manifest in root's /var/lib/usernode is written first, by design: unsetup reads it.)
+        [ -z "$(find "$d" -mindepth 1 -newer "$work/out")" ] || fail "$how: written: $(find "$d" -mindepth 1 -newer "$work/out")"
+        echo "privilege: /etc writable by another user ($how): $(grep refusing "$work/err")"
+done
+
+# The live host: root's `check --user` for a user whose home and runtime dir are all symlinks out.
+LIVE_USER=usernode-priv
+id "$LIVE_USER" >/dev/null 2>&1 || useradd -m "$LIVE_USER"
+lhome=$(getent passwd "$LIVE_USER" | cut -d: -f6)
+luid=$(id -u "$LIVE_USER")
+for n in .config .local .cache .bashrc .profile; do
+        rm -rf "${lhome:?}/$n"
+        ln -s "$work/outside" "$lhome/$n"
+done
+chown -h "$LIVE_USER:" "$lhome"/.config "$lhome"/.local "$lhome"/.cache "$lhome"/.bashrc "$lhome"/.profile
+for probes in --no-probes ""; do
+        set +e
+        # shellcheck disable=SC2086
+        timeout 60 strace -f -qq -o "$work/trace" -e trace=open,openat,openat2,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,chmod,fchmodat,chown,fchownat \
+                "$USERNODE" check --user "$LIVE_USER" $probes > "$work/out" 2> "$work/err"
+        rc=$?
+        set -e
+        [ "$rc" -le 1 ] || fail "live check $probes: exit $rc: $(cat "$work/err")"
+        ! grep -q "$canary" "$work/out" "$work/err" || fail "live check $probes: read a file outside"
+        if grep -E "\"($lhome|/run/user/$luid)" "$work/trace" | grep -v ENOENT; then
+                fail "live check $probes: opened something of $LIVE_USER's"
+        fi
+        echo "privilege: live 'check --user $LIVE_USER $probes' (exit $rc): nothing of the user's opened"
+done
+[ "$(snapshot_outside)" = "$before" ] || fail "a file outside the root changed"
+
+# Version queries (check runs them as root, found on the user's PATH) get PR_SET_NO_NEW_PRIVS.
+mkdir -p "$work/bin"
+cat > "$work/bin/rootlesskit" <<EOF
+#!/bin/sh
+sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/self/status > "$work/nnp"
+echo "rootlesskit version 1.1.0"
+EOF
+chmod 755 "$work/bin/rootlesskit"
+PATH="$work/bin:$PATH" "$USERNODE" check --no-probes > /dev/null 2>&1 || true
+[ -f "$work/nnp" ] || skip "check did not query rootlesskit's version here"
+[ "$(cat "$work/nnp")" = 1 ] || fail "rootlesskit --version ran without PR_SET_NO_NEW_PRIVS (NoNewPrivs: $(cat "$work/nnp"))"
+echo "privilege: version queries run with NoNewPrivs: 1"
