@@ -201,6 +201,8 @@ int subid_file_load(const struct host *h, const char *path, struct subid_file *r
         }
         if (r == -EFBIG)
                 return un_error(err, EFBIG, "%s is larger than %u bytes", path, SUBID_FILE_MAX);
+        if (r == -EINVAL || r == -EISDIR)
+                return un_error(err, -r, "cannot read %s: not a regular file", path);
         if (r < 0)
                 return un_error(err, -r, "cannot read %s", path);
         r = subid_file_parse(path, text, len, ret, err);

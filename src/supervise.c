@@ -304,7 +304,16 @@ static void sv_progress(struct supervisor *s, const char *kind, const char *text
 
         if (s->progress_fd >= 0) {
                 char buf[STAGE_LINE_MAX + 64];
-                int n = snprintf(buf, sizeof buf, "%s %u %s\n", kind, ms, text);
+                int n = snprintf(buf, sizeof buf, "%s %u %s", kind, ms, text);
+
+                /* One line per event: a message quoting a peer's reply may hold newlines. */
+                if (n > 0 && (size_t) n >= sizeof buf - 1)
+                        n = (int) sizeof buf - 2;
+                for (int i = 0; n > 0 && i < n; i++)
+                        if (buf[i] == '\n' || buf[i] == '\r')
+                                buf[i] = ' ';
+                if (n > 0)
+                        buf[n++] = '\n';
 
                 if (n > 0 && write(s->progress_fd, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1) < 0) {
                         close(s->progress_fd);
