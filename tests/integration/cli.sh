@@ -19,4 +19,29 @@ expect_exit 2 "$USERNODE" check --user 'no:such:user'
 expect_exit 2 "$USERNODE" check --user nosuchuser12345
 expect_exit 2 "$USERNODE" check extra-argument
 expect_exit 2 "$USERNODE" check --ignore no.such.check --no-probes
+# The live report: valid JSON with every check ID of DESIGN.md's table and every feature.
+if command -v python3 >/dev/null; then
+        set +e
+        "$USERNODE" check --json > "${TMPDIR:-/tmp}/usernode-cli.$$.json"
+        rc=$?
+        set -e
+        [ "$rc" -le 1 ] || fail "check --json exited $rc"
+        python3 - "${TMPDIR:-/tmp}/usernode-cli.$$.json" <<'PY' || fail "check --json misses IDs"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "usernode.report/v1" and isinstance(d["ready"], bool)
+ids = {c["id"] for c in d["checks"]}
+want = """kernel.version userns.enabled userns.apparmor cgroup.v2 cgroup.delegation subid.uid subid.gid
+subid.tools systemd.user net.tun net.driver net.cidr net.dns net.ports sysctl.ip_forward
+sysctl.ping_group_range sysctl.unprivileged_port_start fs.overlay engine.k3s engine.kubelet
+limits.nofile limits.inotify""".split()
+missing = [i for i in want if i not in ids]
+assert not missing, missing
+assert any(i.startswith("kmod.") for i in ids)
+assert len(d["features"]) == 26, len(d["features"])
+for c in d["checks"]:
+    assert c["status"] in ("pass", "warn", "fail", "skip") and (c["status"] != "pass" or c["fix"] is None)
+PY
+        rm -f "${TMPDIR:-/tmp}/usernode-cli.$$.json"
+fi
 echo "cli: ok"
