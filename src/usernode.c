@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The command line: options parsed once, then one verb from the table. Everything else lives in
- * the library (libusernode.a) that the tests link too. */
+/* The command line: options parsed once into struct cli, then one verb from the table. The verbs
+ * (verbs-host.c, verbs-node.c) print; everything else lives in the library (libusernode.a) that
+ * the tests link too. */
 #include "config.h"
 
 #include <errno.h>
@@ -10,47 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checks.h"
-#include "conffile.h"
-#include "report.h"
-#include "rules.h"
-#include "up.h"
-#include "setup.h"
+#include "cli.h"
 #include "util.h"
 
-enum {
-        EXIT_READY = 0,
-        EXIT_NOT_READY = 1,
-        EXIT_USAGE = 2,
-        EXIT_INTERNAL = 3,
+/* Everything the options say, parsed once in main(). */
+static struct cli arg = {
+        .root = "/",
+        .wait_sec = UP_WAIT_DEFAULT_SEC,
 };
-
-static const char *arg_root = "/";
-static const char *arg_user;
-static const char *arg_engine;
-static bool arg_json;
-static bool arg_strict;
-static bool arg_no_probes;
-static char **arg_ignore;
-static const char *arg_name;
-static const char *arg_net;
-static const char *arg_port_driver;
-static bool arg_ephemeral;
-static bool arg_wait;
-static unsigned arg_wait_sec = UP_WAIT_DEFAULT_SEC;
-static bool arg_foreground;
-static bool arg_purge;
-static const char *arg_server;
-static const char *arg_token;
-static struct node_port arg_publish[NODE_PORTS_MAX];
-static size_t arg_n_publish;
-static struct setup_options arg_setup;
-static char *arg_delegate;
-static const char *arg_config;
-static const char *arg_cidr;
-static const char *arg_cluster_cidr;
-static const char *arg_service_cidr;
-static bool arg_wait_sec_given;
 
 enum {
         OPT_VERSION = 0x100,
@@ -161,17 +129,10 @@ static const struct {
         { OPT_SERVICE_CIDR, TAKES_UP },
 };
 
-static int verb_check(int argc, char **argv);
-static int verb_up(int argc, char **argv);
-static int verb_down(int argc, char **argv);
-static int verb_status(int argc, char **argv);
-static int verb_exec(int argc, char **argv);
-static int verb_setup(int argc, char **argv);
-static int verb_unsetup(int argc, char **argv);
 
 static const struct verb {
         const char *name;
-        int (*run)(int argc, char **argv);
+        int (*run)(const struct cli *c, int argc, char **argv);
         unsigned takes;
         const char *synopsis;
         const char *help;
@@ -285,394 +246,10 @@ static int parse_ignore(const char *list) {
         for (char **i = ids; *i; i++) {
                 if (strlen(*i) > 64 || strspn(*i, "abcdefghijklmnopqrstuvwxyz0123456789._-*") != strlen(*i))
                         return -EINVAL;
-                if (strv_push(&arg_ignore, *i) < 0)
+                if (strv_push(&arg.ignore, *i) < 0)
                         return -ENOMEM;
         }
         return 0;
-}
-
-static int verb_check(int argc, char **argv) {
-        struct host host = { .root_fd = -EBADF };
-        struct check_ctx ctx = {};
-        struct report report = {};
-        struct feature_result features[64];
-        struct un_error err = {};
-        const char *unknown = NULL;
-        bool ready;
-        int r, ret = EXIT_INTERNAL;
-
-        if (argc > 1) {
-                fprintf(stderr, "usernode check: unexpected argument '%s'\n", argv[1]);
-                return EXIT_USAGE;
-        }
-        r = host_init(&host, arg_root, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode check: %s\n", err.msg);
-                return EXIT_USAGE;
-        }
-        ctx.host = &host;
-        ctx.no_probes = arg_no_probes;
-        r = arg_user ? user_lookup(&host, arg_user, &ctx.user, &err) : user_lookup_default(&host, &ctx.user, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode check: %s\n", err.msg);
-                ret = r == -ESRCH || r == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
-                goto out;
-        }
-        r = distro_load(&host, &ctx.distro);
-        if (r < 0) {
-                fprintf(stderr, "usernode check: cannot read os-release: %s\n", strerror(-r));
-                goto out;
-        }
-        if (arg_engine)
-                (void) engine_from_string(arg_engine, &ctx.engine);
-        else {
-                _cleanup_free_ char *k3s = NULL;
-
-                ctx.engine = host_find_executable(&host, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
-        }
-
-        r = checks_run(&ctx, &report);
-        if (r < 0) {
-                fprintf(stderr, "usernode check: %s\n", strerror(-r));
-                goto out;
-        }
-        if (report_ignore(&report, arg_ignore, &unknown) < 0) {
-                fprintf(stderr, "usernode check: --ignore %s matches no check ID\n", unknown);
-                ret = EXIT_USAGE;
-                goto out;
-        }
-        if (rules_count() > ELEMENTSOF(features) || rules_evaluate(&report, features) < 0)
-                goto out;
-        ready = report_ready(&report, arg_strict);
-        if (arg_json)
-                report_print_json(stdout, &ctx, &report, features, ready);
-        else
-                report_print_text(stdout, &ctx, &report, features, ready, report_use_color(stdout));
-        ret = fflush(stdout) != 0 ? EXIT_INTERNAL : ready ? EXIT_READY : EXIT_NOT_READY;
-out:
-        report_done(&report);
-        check_ctx_done(&ctx);
-        host_done(&host);
-        return ret;
-}
-
-
-static const char *node_name_or_default(void) {
-        return arg_name ? arg_name : "default";
-}
-
-static const char *yes_no(bool b) {
-        return b ? "yes" : "no";
-}
-
-/* --dry-run: the settings after files and flags, and the command the supervisor would start. */
-static int up_dry_run(const struct up_options *o, struct node *n) {
-        _cleanup_strv_free_ char **argv = NULL, **env = NULL;
-        struct un_error err = {};
-        struct up_cidrs nets;
-        int r;
-
-        printf("name: %s\nengine: %s\nnet: %s\nport-driver: %s\nwait: %s\nwait-seconds: %u\nforeground: %s\n"
-               "ephemeral: %s\n", o->name, engine_to_string(o->engine), o->net, port_driver_to_string(o->port_driver),
-               yes_no(o->wait), o->wait_sec, yes_no(o->foreground), yes_no(o->ephemeral));
-        if (o->server)
-                printf("server: %s\n", o->server);
-        for (size_t i = 0; i < o->n_publish; i++)
-                printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
-                       (unsigned) o->publish[i].node_port, o->publish[i].proto);
-        for (char **i = o->ignore; i && *i; i++)
-                printf("ignore: %s\n", *i);
-        r = up_pick_cidrs(o, &nets, &err);
-        if (r >= 0) {
-                printf("cidr: %s\ncluster-cidr: %s\nservice-cidr: %s\n", nets.slirp, nets.cluster, nets.service);
-                r = node_engine_get(o->engine)->command(n, o, &argv, &env, &err);
-        }
-        if (r < 0) {
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-                return r == -EINVAL ? EXIT_USAGE : EXIT_NOT_READY;
-        }
-        for (char **e = env; e && *e; e++)
-                printf("env: %s\n", *e);
-        printf("exec:");
-        for (char **a = argv; a && *a; a++)
-                printf(" %s", *a);
-        printf("\n");
-        return fflush(stdout) != 0 ? EXIT_INTERNAL : EXIT_READY;
-}
-
-static int verb_up(int argc, char **argv) {
-        struct up_options o = {
-                .net = "auto", .wait_sec = UP_WAIT_DEFAULT_SEC, .json = arg_json, .dry_run = arg_setup.dry_run,
-        };
-        _cleanup_(config_done) struct config cfg = {};
-        _cleanup_free_ char *self = NULL, *name = NULL;
-        struct up_preflight pf = { .fd = -EBADF, .pidfd = -EBADF };
-        struct host h = { .root_fd = -EBADF };
-        struct un_error err = {};
-        struct node n = { .lock_fd = -EBADF };
-        bool engine_set;
-        int r;
-
-        if (argc > 1) {
-                fprintf(stderr, "usernode up: unexpected argument '%s'\n", argv[1]);
-                return EXIT_USAGE;
-        }
-        if (arg_ephemeral && arg_name) {
-                fprintf(stderr, "usernode up: --ephemeral picks the name itself; drop --name\n");
-                return EXIT_USAGE;
-        }
-        /* Files first (the system's, the user's, --config), per-node sections over their top level. */
-        r = host_init(&h, "/", &err);
-        if (r >= 0)
-                r = up_config_load(&h, arg_config, &cfg, &err);
-        if (r >= 0)
-                r = up_config_apply(&cfg, arg_ephemeral ? NULL : node_name_or_default(), &o, &engine_set, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-                host_done(&h);
-                return r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_INTERNAL;
-        }
-        /* Then the flags. A --name beats a configured ephemeral. */
-        if (arg_name)
-                o.ephemeral = false;
-        o.ephemeral = o.ephemeral || arg_ephemeral;
-        o.wait = o.wait || arg_wait;
-        if (arg_wait_sec_given)
-                o.wait_sec = arg_wait_sec;
-        o.foreground = o.foreground || arg_foreground;
-        if (arg_net)
-                o.net = arg_net;
-        if (arg_port_driver)
-                (void) port_driver_from_string(arg_port_driver, &o.port_driver);
-        if (arg_server)
-                o.server = arg_server;
-        if (arg_token)
-                o.token = arg_token;
-        if (arg_ignore)
-                o.ignore = arg_ignore;
-        if (arg_n_publish > 0) {
-                memcpy(o.publish, arg_publish, sizeof o.publish);
-                o.n_publish = arg_n_publish;
-        }
-        if (arg_cidr)
-                o.cidr = arg_cidr;
-        if (arg_cluster_cidr)
-                o.cluster_cidr = arg_cluster_cidr;
-        if (arg_service_cidr)
-                o.service_cidr = arg_service_cidr;
-        if (!!o.server != !!o.token) {
-                fprintf(stderr, "usernode up: --server and --token go together\n");
-                host_done(&h);
-                return EXIT_USAGE;
-        }
-        if (arg_engine)
-                (void) engine_from_string(arg_engine, &o.engine);
-        else if (!engine_set) {
-                _cleanup_free_ char *k3s = NULL;
-
-                o.engine = host_find_executable(&h, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
-        }
-        host_done(&h);
-        self = realpath("/proc/self/exe", NULL);
-        if (!self) {
-                fprintf(stderr, "usernode up: cannot find my own binary: %s\n", strerror(errno));
-                return EXIT_INTERNAL;
-        }
-        o.self = self;
-        /* A kubelet engine without kubelet is allowed, as containerd only, when the user says so. */
-        o.containerd_only = o.engine == ENGINE_KUBELET && strv_contains(o.ignore, "engine.kubelet");
-
-        if (o.ephemeral) {
-                r = node_name_ephemeral(&name);
-                if (r < 0)
-                        return EXIT_INTERNAL;
-        } else if (!(name = strdup(node_name_or_default())))
-                return EXIT_INTERNAL;
-        o.name = name;
-        r = node_resolve(name, o.ephemeral, &n, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-                return EXIT_USAGE;
-        }
-        if (o.dry_run) {
-                r = up_dry_run(&o, &n);
-                node_done(&n);
-                return r;
-        }
-        /* The checks run beside the start; node_up stops the node if they refuse. */
-        r = up_preflight_start(&o, &pf, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-                node_done(&n);
-                return EXIT_INTERNAL;
-        }
-        r = node_up(&o, &n, &pf, stdout, &err);
-        if (r == UP_REFUSED) {
-                if (pf.result < 0) {
-                        fprintf(stderr, "usernode up: %s\n", strna(pf.error));
-                        r = pf.result == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
-                } else {
-                        fprintf(stderr, "usernode up: this host cannot run the %s engine; failing checks:",
-                                engine_to_string(o.engine));
-                        for (char **i = pf.failed; i && *i; i++)
-                                fprintf(stderr, " %s", *i);
-                        fprintf(stderr, "\nSee 'usernode check --engine %s' for the fixes, or pass --ignore ID,...\n",
-                                engine_to_string(o.engine));
-                        r = EXIT_NOT_READY;
-                }
-        } else if (err.code)
-                fprintf(stderr, "usernode up: %s\n", err.msg);
-        up_preflight_done(&pf);
-        if (r == 0 && !o.foreground) {
-                struct node_status s;
-
-                if (node_status_get(name, &s, NULL) >= 0) {
-                        if (arg_json)
-                                node_status_print_json(stdout, &s);
-                        else {
-                                printf("node %s (%s) %s; state in %s\n", s.name, s.engine, node_state_to_string(s.state),
-                                       s.state_dir);
-                                if (s.kubeconfig)
-                                        printf("kubeconfig: %s\n", s.kubeconfig);
-                        }
-                        node_status_done(&s);
-                }
-        }
-        node_done(&n);
-        return r;
-}
-
-static int verb_down(int argc, char **argv) {
-        struct un_error err = {};
-        int r;
-
-        if (argc > 1) {
-                fprintf(stderr, "usernode down: unexpected argument '%s'\n", argv[1]);
-                return EXIT_USAGE;
-        }
-        r = node_down(node_name_or_default(), arg_purge, stdout, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode down: %s\n", err.msg);
-                return r == -ENOENT ? EXIT_NOT_READY : EXIT_INTERNAL;
-        }
-        return EXIT_READY;
-}
-
-static int setup_exit_code(int r) {
-        switch (-r) {
-        case EBUSY:
-                return EXIT_NOT_READY;
-        case ESRCH:
-        case EINVAL:
-        case EPERM:
-        case EBADMSG:
-        case EEXIST:
-        case ELOOP:
-        case EFBIG:
-        case E2BIG:
-        case ERANGE:
-        case ENOSPC:
-                return EXIT_USAGE;
-        default:
-                return EXIT_INTERNAL;
-        }
-}
-
-static int run_setup_verb(int argc, char **argv, bool undo) {
-        struct host host = { .root_fd = -EBADF };
-        struct un_error err = {};
-        struct buf out = {};
-        int r;
-
-        if (argc > 1) {
-                fprintf(stderr, "usernode %s: unexpected argument '%s'\n", argv[0], argv[1]);
-                return EXIT_USAGE;
-        }
-        if (!arg_user) {
-                fprintf(stderr, "usernode %s: --user is required\n", argv[0]);
-                return EXIT_USAGE;
-        }
-        if (!arg_setup.dry_run && geteuid() != 0) {
-                fprintf(stderr, "usernode %s: must run as root (or use --dry-run)\n", argv[0]);
-                return EXIT_USAGE;
-        }
-        r = host_init(&host, arg_root, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode %s: %s\n", argv[0], err.msg);
-                return EXIT_USAGE;
-        }
-        arg_setup.user = arg_user;
-        arg_setup.delegate = arg_delegate;
-        r = undo ? unsetup_run(&host, &arg_setup, &out, &err) : setup_run(&host, &arg_setup, &out, &err);
-        if (out.len)
-                fputs(out.data, stdout);
-        buf_free(&out);
-        host_done(&host);
-        if (fflush(stdout) != 0)
-                return EXIT_INTERNAL;
-        if (r < 0) {
-                fprintf(stderr, "usernode %s: %s\n", argv[0], err.code ? err.msg : strerror(-r));
-                return setup_exit_code(r);
-        }
-        return EXIT_READY;
-}
-
-static int verb_status(int argc, char **argv) {
-        struct node_status s;
-        struct un_error err = {};
-        int r;
-
-        if (argc > 1) {
-                fprintf(stderr, "usernode status: unexpected argument '%s'\n", argv[1]);
-                return EXIT_USAGE;
-        }
-        r = node_status_get(node_name_or_default(), &s, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode status: %s\n", err.msg);
-                return EXIT_NOT_READY;
-        }
-        if (arg_json)
-                node_status_print_json(stdout, &s);
-        else {
-                printf("node:        %s (%s engine)\nstate:       %s since %s\nstate dir:   %s\n", s.name,
-                       strna(s.engine), node_state_to_string(s.state), strna(s.since), strna(s.state_dir));
-                printf("kubeconfig:  %s\ncontainerd:  %s\n", strna(s.kubeconfig), strna(s.containerd_socket));
-                for (size_t i = 0; i < _NODE_PID_MAX; i++)
-                        if (s.pids[i] > 0)
-                                printf("pid:         %-11s %d\n", node_pid_to_string((enum node_pid) i), (int) s.pids[i]);
-                for (size_t i = 0; i < s.n_ports; i++)
-                        printf("port:        %s:%u -> %u/%s\n", s.ports[i].host_ip, (unsigned) s.ports[i].host_port,
-                               (unsigned) s.ports[i].node_port, s.ports[i].proto);
-                if (s.last_error)
-                        printf("last error:  %s\n", s.last_error);
-        }
-        r = s.state == NODE_RUNNING ? EXIT_READY : EXIT_NOT_READY;
-        node_status_done(&s);
-        return r;
-}
-
-static int verb_exec(int argc, char **argv) {
-        struct un_error err = {};
-        int r;
-
-        if (argc < 2) {
-                fprintf(stderr, "usernode exec: a command is needed: usernode exec [--name N] -- CMD...\n");
-                return EXIT_USAGE;
-        }
-        r = node_exec(node_name_or_default(), argv + 1, &err);
-        if (r < 0) {
-                fprintf(stderr, "usernode exec: %s\n", err.msg);
-                return EXIT_NOT_READY;
-        }
-        return r;
-}
-
-static int verb_setup(int argc, char **argv) {
-        return run_setup_verb(argc, argv, false);
-}
-
-static int verb_unsetup(int argc, char **argv) {
-        return run_setup_verb(argc, argv, true);
 }
 
 static const struct verb *find_verb(const char *name) {
@@ -724,10 +301,10 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "usernode: --root needs a directory\n");
                                 return EXIT_USAGE;
                         }
-                        arg_root = optarg;
+                        arg.root = optarg;
                         break;
                 case 'u':
-                        arg_user = optarg;
+                        arg.user = optarg;
                         break;
                 case OPT_ENGINE: {
                         enum engine e;
@@ -736,11 +313,11 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "usernode: --engine must be k3s or kubelet, not '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        arg_engine = optarg;
+                        arg.engine = optarg;
                         break;
                 }
                 case OPT_JSON:
-                        arg_json = true;
+                        arg.json = true;
                         break;
                 case OPT_IGNORE:
                         if (parse_ignore(optarg) < 0) {
@@ -749,10 +326,10 @@ int main(int argc, char **argv) {
                         }
                         break;
                 case OPT_STRICT:
-                        arg_strict = true;
+                        arg.strict = true;
                         break;
                 case OPT_NO_PROBES:
-                        arg_no_probes = true;
+                        arg.no_probes = true;
                         break;
                 case OPT_NAME:
                         if (!node_name_valid(optarg)) {
@@ -760,14 +337,14 @@ int main(int argc, char **argv) {
                                         NODE_NAME_MAX);
                                 return EXIT_USAGE;
                         }
-                        arg_name = optarg;
+                        arg.name = optarg;
                         break;
                 case OPT_NET:
                         if (!net_driver_find(optarg) && strcmp(optarg, "auto") != 0) {
                                 fprintf(stderr, "usernode: --net must be auto, slirp4netns, pasta or lxc-user-nic\n");
                                 return EXIT_USAGE;
                         }
-                        arg_net = optarg;
+                        arg.net = optarg;
                         break;
                 case OPT_PORT_DRIVER: {
                         enum port_driver d;
@@ -776,89 +353,89 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "usernode: --port-driver must be builtin or slirp4netns\n");
                                 return EXIT_USAGE;
                         }
-                        arg_port_driver = optarg;
+                        arg.port_driver = optarg;
                         break;
                 }
                 case OPT_EPHEMERAL:
-                        arg_ephemeral = true;
+                        arg.ephemeral = true;
                         break;
                 case OPT_WAIT:
-                        arg_wait = true;
-                        arg_wait_sec_given = !!optarg;
-                        if (optarg && (parse_u32(optarg, &arg_wait_sec) < 0 || arg_wait_sec == 0 ||
-                                       arg_wait_sec > 86400)) {
+                        arg.wait = true;
+                        arg.wait_sec_given = !!optarg;
+                        if (optarg && (parse_u32(optarg, &arg.wait_sec) < 0 || arg.wait_sec == 0 ||
+                                       arg.wait_sec > 86400)) {
                                 fprintf(stderr, "usernode: --wait takes seconds (1-86400)\n");
                                 return EXIT_USAGE;
                         }
                         break;
                 case OPT_FOREGROUND:
-                        arg_foreground = true;
+                        arg.foreground = true;
                         break;
                 case OPT_PUBLISH:
-                        if (arg_n_publish >= NODE_PORTS_MAX || node_port_parse(optarg, &arg_publish[arg_n_publish]) < 0) {
+                        if (arg.n_publish >= NODE_PORTS_MAX || node_port_parse(optarg, &arg.publish[arg.n_publish]) < 0) {
                                 fprintf(stderr, "usernode: --publish takes [IP:]HOSTPORT:NODEPORT[/tcp|/udp]\n");
                                 return EXIT_USAGE;
                         }
-                        arg_n_publish++;
+                        arg.n_publish++;
                         break;
                 case OPT_SERVER:
                         if (!up_server_valid(optarg)) {
                                 fprintf(stderr, "usernode: --server takes an https:// URL\n");
                                 return EXIT_USAGE;
                         }
-                        arg_server = optarg;
+                        arg.server = optarg;
                         break;
                 case OPT_TOKEN:
                         if (!up_token_valid(optarg)) {
                                 fprintf(stderr, "usernode: --token takes a bootstrap token\n");
                                 return EXIT_USAGE;
                         }
-                        arg_token = optarg;
+                        arg.token = optarg;
                         break;
                 case OPT_PURGE:
-                        arg_purge = true;
+                        arg.purge = true;
                         break;
                 case OPT_DRY_RUN:
-                        arg_setup.dry_run = true;
+                        arg.setup.dry_run = true;
                         break;
                 case OPT_NO_LINGER:
-                        arg_setup.no_linger = true;
+                        arg.setup.no_linger = true;
                         break;
                 case OPT_DELEGATE:
-                        free(arg_delegate);
-                        arg_delegate = NULL;
-                        if (setup_parse_delegate(optarg, &arg_delegate) < 0) {
+                        free(arg.delegate);
+                        arg.delegate = NULL;
+                        if (setup_parse_delegate(optarg, &arg.delegate) < 0) {
                                 fprintf(stderr, "usernode: --delegate takes controllers among cpu cpuset io memory "
                                         "pids hugetlb, not '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
                         break;
                 case OPT_SUBIDS:
-                        if (parse_u32(optarg, &arg_setup.subids) < 0 || arg_setup.subids < SUBID_MIN_COUNT ||
-                            arg_setup.subids > 1000000000u) {
+                        if (parse_u32(optarg, &arg.setup.subids) < 0 || arg.setup.subids < SUBID_MIN_COUNT ||
+                            arg.setup.subids > 1000000000u) {
                                 fprintf(stderr, "usernode: --subids takes a count from %u to 1000000000\n",
                                         SUBID_MIN_COUNT);
                                 return EXIT_USAGE;
                         }
                         break;
                 case OPT_FAST_NET:
-                        arg_setup.fast_net = true;
+                        arg.setup.fast_net = true;
                         break;
                 case OPT_PRIVILEGED_PORTS:
-                        arg_setup.privileged_ports = true;
+                        arg.setup.privileged_ports = true;
                         break;
                 case OPT_RESTART_USER_MANAGER:
-                        arg_setup.restart_user_manager = true;
+                        arg.setup.restart_user_manager = true;
                         break;
                 case OPT_FORCE:
-                        arg_setup.force = true;
+                        arg.setup.force = true;
                         break;
                 case OPT_CONFIG:
                         if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
                                 fprintf(stderr, "usernode: --config needs a file\n");
                                 return EXIT_USAGE;
                         }
-                        arg_config = optarg;
+                        arg.config = optarg;
                         break;
                 case OPT_CIDR:
                 case OPT_CLUSTER_CIDR:
@@ -870,7 +447,7 @@ int main(int argc, char **argv) {
                                         optarg);
                                 return EXIT_USAGE;
                         }
-                        *(c == OPT_CIDR ? &arg_cidr : c == OPT_CLUSTER_CIDR ? &arg_cluster_cidr : &arg_service_cidr) =
+                        *(c == OPT_CIDR ? &arg.cidr : c == OPT_CLUSTER_CIDR ? &arg.cluster_cidr : &arg.service_cidr) =
                                 optarg;
                         break;
                 default:
@@ -910,5 +487,5 @@ int main(int argc, char **argv) {
 
         /* The verb sees its own name as argv[0] and its positional arguments after it. */
         argv[optind - 1] = (char *) verb->name;
-        return verb->run(argc - optind + 1, argv + optind - 1);
+        return verb->run(&arg, argc - optind + 1, argv + optind - 1);
 }

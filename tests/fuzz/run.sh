@@ -19,7 +19,7 @@ cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -in
         -I$builddir -I$srcdir/src -DPKGDATADIR=\"/usr/share/usernode\" $(pkg-config --cflags $libs)"
 ldlibs=$(pkg-config --libs $libs)
 
-lib_sources=$(ls "$srcdir"/src/*.c | grep -v '/usernode\.c$')
+lib_sources=$(ls "$srcdir"/src/*.c | grep -v -e '/usernode\.c$' -e '/verbs-[a-z]*\.c$')
 objdir=$out/obj
 mkdir -p "$objdir"
 for s in $lib_sources; do

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+/* The command line's own interface: the parsed options and the verbs. Linked into the binary only;
+ * the verbs print, the library under them does not. */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "node.h"
+#include "setup.h"
+#include "up.h"
+
+enum {
+        EXIT_READY = 0,
+        EXIT_NOT_READY = 1,
+        EXIT_USAGE = 2,
+        EXIT_INTERNAL = 3,
+};
+
+struct cli {
+        const char *root;
+        const char *user;
+        const char *engine;
+        bool json;
+        bool strict;
+        bool no_probes;
+        char **ignore;
+        const char *name;
+        const char *net;
+        const char *port_driver;
+        bool ephemeral;
+        bool wait;
+        unsigned wait_sec;
+        bool wait_sec_given;
+        bool foreground;
+        bool purge;
+        const char *server;
+        const char *token;
+        struct node_port publish[NODE_PORTS_MAX];
+        size_t n_publish;
+        struct setup_options setup;
+        char *delegate;
+        const char *config;
+        const char *cidr;
+        const char *cluster_cidr;
+        const char *service_cidr;
+};
+
+/* verbs-host.c: the host's side. */
+int verb_check(const struct cli *c, int argc, char **argv);
+int verb_setup(const struct cli *c, int argc, char **argv);
+int verb_unsetup(const struct cli *c, int argc, char **argv);
+
+/* verbs-node.c: the node's side. */
+int verb_up(const struct cli *c, int argc, char **argv);
+int verb_down(const struct cli *c, int argc, char **argv);
+int verb_status(const struct cli *c, int argc, char **argv);
+int verb_exec(const struct cli *c, int argc, char **argv);
