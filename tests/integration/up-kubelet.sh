@@ -102,7 +102,11 @@ for p in \$pids; do
         st=\$(sed -n 's/^State:\t\(.\).*/\1/p' /proc/\$p/status 2>/dev/null || true)
         [ -z "\$st" ] || [ "\$st" = Z ] || fail "process \$p of the node is left (state \$st)"
 done
-left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd)\$/' || true)
+# Only this test's processes (its XDG_RUNTIME_DIR): other tests run nodes as the same user meanwhile.
+left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd)\$/ { print \$2 }' |
+        while read -r p; do
+                tr '\\0' '\\n' <"/proc/\$p/environ" 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$WORK/xdg" && echo "\$p"
+        done || true)
 [ -z "\$left" ] || fail "processes left: \$left"
 echo "up-kubelet: ok"
 EOF
