@@ -45,6 +45,11 @@ void check_ctx_done(struct check_ctx *c) {
         *c = (struct check_ctx) {};
 }
 
+char *check_setup_command(const struct check_ctx *c, const char *flags) {
+        return xstrdup_printf("sudo usernode setup --user %s%s%s%s", strna(c->user.name), strempty(flags),
+                              c->host->offline ? " --root " : "", c->host->offline ? c->host->root : "");
+}
+
 int report_add(struct report *r, const char *id, enum check_status status, const char *fix, const char *detail_fmt,
                ...) {
         struct check_result *res;

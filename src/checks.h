@@ -83,5 +83,9 @@ int check_kmod(struct check_ctx *c, struct report *r);          /* kmod.c: kmod.
 int check_engine(struct check_ctx *c, struct report *r);        /* engine.c: engine.k3s, engine.kubelet */
 int check_limits(struct check_ctx *c, struct report *r);        /* limits.c: limits.nofile, limits.inotify, memory.swap */
 
+/* The fix that runs setup for the check's user: "sudo usernode setup --user NAME[FLAGS][ --root DIR]",
+ * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */
+char *check_setup_command(const struct check_ctx *c, const char *flags);
+
 /* kernel.c: "6.1.0-27-amd64" -> 6, 1. */
 int kernel_parse_release(const char *release, unsigned *ret_major, unsigned *ret_minor);

@@ -307,7 +307,7 @@ int check_kmod(struct check_ctx *c, struct report *r) {
         if (c->kernel_release && !db.release)
                 return -ENOMEM;
         for (size_t i = 0; i < ELEMENTSOF(engine_modules) && k >= 0; i++) {
-                _cleanup_free_ char *id = xstrdup_printf("kmod.%s", engine_modules[i].name), *fix = NULL;
+                _cleanup_free_ char *id = xstrdup_printf("kmod.%s", engine_modules[i].name), *fix = NULL, *setup = NULL;
                 struct kmod_info info;
 
                 if (!id) {
@@ -323,9 +323,11 @@ int check_kmod(struct check_ctx *c, struct report *r) {
                         k = report_add(r, id, CHECK_PASS, NULL, "%s (%s)", kmod_state_to_string(info.state), info.source);
                         break;
                 case KMOD_AVAILABLE:
-                        fix = xstrdup_printf("sudo usernode setup --user %s (or: sudo modprobe %s && echo %s | "
-                                             "sudo tee -a /etc/modules-load.d/usernode.conf)",
-                                             strna(c->user.name), engine_modules[i].name, engine_modules[i].name);
+                        setup = check_setup_command(c, NULL);
+                        fix = setup ? xstrdup_printf("%s (or: sudo modprobe %s && echo %s | "
+                                                     "sudo tee -a /etc/modules-load.d/usernode.conf)",
+                                                     setup, engine_modules[i].name, engine_modules[i].name)
+                                    : NULL;
                         k = fix ? report_add(r, id, CHECK_WARN, fix, "available but not loaded (%s): needed for %s",
                                              info.source, engine_modules[i].why)
                                 : -ENOMEM;

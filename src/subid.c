@@ -582,7 +582,7 @@ static int check_one(struct check_ctx *c, struct report *r, bool gid, const stru
         struct subid_verdict v;
         const char *name = c->user.name, *source = path;
         uint32_t own = gid ? (uint32_t) c->user.gid : (uint32_t) c->user.uid;
-        _cleanup_free_ char *fix = NULL, *setup_fix = NULL;
+        _cleanup_free_ char *fix = NULL, *setup_fix = NULL, *setup_cmd = NULL;
         struct id_table pw = {}, gr = {};
         uint32_t free_start = 0;
         int k;
@@ -600,13 +600,13 @@ static int check_one(struct check_ctx *c, struct report *r, bool gid, const stru
         }
 
         load_id_tables(c->host, &pw, &gr);
-        if (find_free_both(uf, gf, &pw, &gr, SUBID_MIN_COUNT, &free_start) >= 0)
-                fix = xstrdup_printf("sudo usernode setup --user %s (or: sudo usermod --add-subuids %u-%u "
-                                     "--add-subgids %u-%u %s)",
-                                     name, free_start, free_start + SUBID_MIN_COUNT - 1, free_start,
+        setup_cmd = check_setup_command(c, NULL);
+        if (setup_cmd && find_free_both(uf, gf, &pw, &gr, SUBID_MIN_COUNT, &free_start) >= 0)
+                fix = xstrdup_printf("%s (or: sudo usermod --add-subuids %u-%u --add-subgids %u-%u %s)", setup_cmd,
+                                     free_start, free_start + SUBID_MIN_COUNT - 1, free_start,
                                      free_start + SUBID_MIN_COUNT - 1, name);
         else
-                fix = xstrdup_printf("sudo usernode setup --user %s", name);
+                fix = TAKE_PTR(setup_cmd);
         id_table_done(&pw);
         id_table_done(&gr);
         if (!fix) {

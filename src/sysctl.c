@@ -212,9 +212,12 @@ const char *sysctl_source_to_string(enum sysctl_source s) {
 }
 
 static char *sysctl_fix(const struct check_ctx *c, const char *setting, const char *setup_flags) {
-        return xstrdup_printf("sudo usernode setup --user %s%s (or: echo '%s' | sudo tee -a /etc/sysctl.d/50-usernode.conf "
-                              "&& sudo sysctl -p /etc/sysctl.d/50-usernode.conf)",
-                              strna(c->user.name), setup_flags, setting);
+        _cleanup_free_ char *setup = check_setup_command(c, setup_flags);
+
+        return setup ? xstrdup_printf("%s (or: echo '%s' | sudo tee -a /etc/sysctl.d/50-usernode.conf "
+                                      "&& sudo sysctl -p /etc/sysctl.d/50-usernode.conf)",
+                                      setup, setting)
+                     : NULL;
 }
 
 static int check_ip_forward(struct check_ctx *c, struct report *r) {

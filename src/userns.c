@@ -31,13 +31,16 @@ static int read_sysctl_u64(const struct host *h, const char *path, uint64_t *ret
 }
 
 static char *sysctl_fix(const struct check_ctx *c, bool max, bool clone) {
-        return xstrdup_printf("sudo tee /etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'\n"
-                              "%s%s"
-                              "EOF\n"
-                              "sudo sysctl --system\n"
-                              "# or: sudo usernode setup --user %s",
-                              max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
-                              clone ? "kernel.unprivileged_userns_clone = 1\n" : "", strna(c->user.name));
+        _cleanup_free_ char *setup = check_setup_command(c, NULL);
+
+        return setup ? xstrdup_printf("sudo tee /etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'\n"
+                                      "%s%s"
+                                      "EOF\n"
+                                      "sudo sysctl --system\n"
+                                      "# or: %s",
+                                      max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
+                                      clone ? "kernel.unprivileged_userns_clone = 1\n" : "", setup)
+                     : NULL;
 }
 
 /* Why unshare(CLONE_NEWUSER) fails when the sysctls allow it, and what to do about it. */
@@ -118,14 +121,17 @@ static const char *userns_binary(enum engine e) {
 
 static char *apparmor_fix(const struct check_ctx *c, const char *binary) {
         _cleanup_free_ char *profile = NULL, *path = apparmor_userns_profile_path(binary);
+        _cleanup_free_ char *setup = check_setup_command(c, NULL);
         struct un_error err = {};
 
+        if (!setup)
+                return NULL;
         if (!path || apparmor_userns_profile_render(binary, &profile, &err) < 0)
-                return xstrdup_printf("sudo usernode setup --user %s", strna(c->user.name));
+                return TAKE_PTR(setup);
         return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n%sEOF\n"
                               "sudo apparmor_parser -r %s\n"
-                              "# or: sudo usernode setup --user %s",
-                              path, profile, path, strna(c->user.name));
+                              "# or: %s",
+                              path, profile, path, setup);
 }
 
 static int check_userns_apparmor(struct check_ctx *c, struct report *r) {
