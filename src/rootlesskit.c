@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -99,6 +100,35 @@ int rootlesskit_child_pid(const char *state_dir, pid_t *ret) {
         return 0;
 }
 
+/* rootlesskit's parent opens its API socket a moment after the child runs: wait for the file with
+ * inotify (bounded), not by sleeping. */
+static int api_wait(const char *api_socket, int timeout_ms) {
+        _cleanup_free_ char *dir = strdup(api_socket);
+        _cleanup_close_ int in = -EBADF;
+        const char *base = strrchr(api_socket, '/');
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+
+        if (!slash || !base)
+                return -EINVAL;
+        *slash = '\0';
+        in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (in < 0)
+                return negative_errno();
+        if (inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO) < 0)
+                return negative_errno();
+        for (;;) {
+                struct pollfd pfd = { .fd = in, .events = POLLIN };
+                char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+                if (access(api_socket, F_OK) == 0)
+                        return 0;
+                if (poll(&pfd, 1, timeout_ms) <= 0)
+                        return -ETIMEDOUT;
+                while (read(in, buf, sizeof buf) > 0)
+                        ;
+        }
+}
+
 /* One HTTP/1.1 exchange over the API socket; returns the whole reply, NUL-terminated. */
 static int api_call(const char *api_socket, const char *request, char **ret, struct un_error *err) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -109,11 +139,19 @@ static int api_call(const char *api_socket, const char *request, char **ret, str
         if (strlen(api_socket) >= sizeof sa.sun_path)
                 return un_error(err, ENAMETOOLONG, "rootlesskit API socket %s", api_socket);
         strcpy(sa.sun_path, api_socket);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return un_error(err, errno, "socket");
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return un_error(err, errno, "cannot connect to rootlesskit's API at %s", api_socket);
+        (void) api_wait(api_socket, 5000);
+        /* Between bind() and listen() a connect is refused: that window is short. */
+        for (unsigned attempt = 0;; attempt++) {
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (fd < 0)
+                        return un_error(err, errno, "socket");
+                if (connect(fd, (struct sockaddr *) &sa, sizeof sa) >= 0)
+                        break;
+                if (errno != ECONNREFUSED || attempt >= 50)
+                        return un_error(err, errno, "cannot connect to rootlesskit's API at %s", api_socket);
+                close(TAKE_FD(fd));
+                (void) poll(NULL, 0, 10);
+        }
         while (off < len) {
                 ssize_t n = send(fd, request + off, len - off, MSG_NOSIGNAL);
 
