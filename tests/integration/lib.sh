@@ -37,6 +37,29 @@ ensure_test_user() {
         done
         chmod 0666 /dev/net/tun 2>/dev/null || :
         [ ! -e /dev/fuse ] || chmod 0666 /dev/fuse 2>/dev/null || :
+        ensure_tree_reachable
+}
+
+# ensure_tree_reachable: TEST_USER runs the built binary and reads the scripts of this tree. A
+# checkout in a fresh `mktemp -d` directory (0700, root's) is not reachable: such a directory
+# directly under /tmp gets search permission for others (0711: no listing); anywhere else the
+# test skips with the reason rather than open a directory of root's.
+ensure_tree_reachable() {
+        for p in "$USERNODE" "$top_srcdir/tests/integration/lib.sh"; do
+                d=$(cd "$(dirname "$p")" && pwd -P)
+                while [ "$d" != / ]; do
+                        if [ "$(stat -c %A "$d" | cut -c10)" != x ] && [ "$(stat -c %A "$d" | cut -c10)" != t ]; then
+                                case $d in
+                                /tmp/*/* | /tmp) skip "$TEST_USER cannot reach $d (mode $(stat -c %a "$d")): build in a directory others can traverse" ;;
+                                /tmp/*) [ "$(stat -c %u "$d")" -eq 0 ] ||
+                                                skip "$TEST_USER cannot reach $d, which is not root's"
+                                        chmod o+x "$d" ;;
+                                *) skip "$TEST_USER cannot reach $d (mode $(stat -c %a "$d")): build in a directory others can traverse" ;;
+                                esac
+                        fi
+                        d=$(dirname "$d")
+                done
+        done
 }
 
 # as_test_user CMD...: runs CMD as TEST_USER with a clean login-like environment (extra VAR=value
