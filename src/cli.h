@@ -5,7 +5,9 @@
  * the verbs print, the library under them does not. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "join.h"
 #include "node.h"
 #include "setup.h"
 #include "up.h"
@@ -35,7 +37,15 @@ struct cli {
         bool foreground;
         bool purge;
         const char *server;
-        const char *token;
+        char *token;                    /* a copy: the command line's is blanked */
+        const char *token_file;
+        const char *ca_cert_hashes[JOIN_PINS_MAX];
+        size_t n_ca_cert_hashes;
+        const char *ca_file;
+        bool unsafe_skip_ca_verification;
+        const char *node_ip;
+        int64_t pod_pids_limit;
+        bool pod_pids_limit_given;
         struct node_port publish[NODE_PORTS_MAX];
         size_t n_publish;
         struct setup_options setup;

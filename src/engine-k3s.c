@@ -58,8 +58,11 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
             strv_push(&argv, a_data) < 0)
                 return un_error(err, ENOMEM, "k3s engine");
         if (o->server) {
-                if (strv_push(&argv, "--server") < 0 || strv_push(&argv, o->server) < 0 ||
-                    strv_push(&argv, "--token") < 0 || strv_push(&argv, o->token) < 0)
+                _cleanup_free_ char *token = node_data_path(n, NODE_K3S_TOKEN);
+
+                /* The token file node_join_prepare wrote: never the token itself on k3s's command line. */
+                if (!token || strv_push(&argv, "--server") < 0 || strv_push(&argv, o->server) < 0 ||
+                    strv_push(&argv, "--token-file") < 0 || strv_push(&argv, token) < 0)
                         return un_error(err, ENOMEM, "k3s engine");
         } else if (strv_push(&argv, a_kc) < 0 || strv_push(&argv, "--write-kubeconfig-mode=0600") < 0 ||
                    strv_push(&argv, a_cluster) < 0 || strv_push(&argv, a_service) < 0)

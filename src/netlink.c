@@ -332,6 +332,67 @@ int netlink_load_host(struct net_host_table *t) {
         return dump_one(nl, RTM_GETROUTE, seq + 1, t);
 }
 
+/* Sends one request and reads its acknowledgement. */
+static int request_ack(struct mnl_socket *nl, struct nlmsghdr *nlh) {
+        char buf[8192] __attribute__((aligned(4)));
+        uint32_t portid = mnl_socket_get_portid(nl);
+        ssize_t n;
+        int r;
+
+        nlh->nlmsg_flags |= NLM_F_ACK;
+        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+                return negative_errno();
+        n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+        if (n < 0)
+                return negative_errno();
+        r = mnl_cb_run(buf, (size_t) n, nlh->nlmsg_seq, portid, NULL, NULL);
+        return r < 0 ? negative_errno() : 0;
+}
+
+int netlink_add_unrouted_address(const char *ipv4) {
+        _cleanup_(mnl_socket_closep) struct mnl_socket *nl = NULL;
+        char buf[8192] __attribute__((aligned(4)));
+        uint32_t seq = (uint32_t) time(NULL);
+        struct nlmsghdr *nlh;
+        struct ifaddrmsg *ifa;
+        struct rtmsg *rtm;
+        struct in_addr a;
+        int r;
+
+        if (inet_pton(AF_INET, ipv4, &a) != 1)
+                return -EINVAL;
+        nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!nl)
+                return negative_errno();
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+                return negative_errno();
+
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_NEWADDR;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+        nlh->nlmsg_seq = seq;
+        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+        *ifa = (struct ifaddrmsg) { .ifa_family = AF_INET, .ifa_prefixlen = 32, .ifa_scope = RT_SCOPE_HOST,
+                                    .ifa_index = if_nametoindex("lo") };
+        mnl_attr_put(nlh, IFA_LOCAL, sizeof a, &a);
+        mnl_attr_put(nlh, IFA_ADDRESS, sizeof a, &a);
+        r = request_ack(nl, nlh);
+        if (r < 0)
+                return r;
+
+        /* The kernel made it local (table local); without that route packets to it leave the namespace. */
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_DELROUTE;
+        nlh->nlmsg_flags = NLM_F_REQUEST;
+        nlh->nlmsg_seq = seq + 1;
+        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
+        *rtm = (struct rtmsg) { .rtm_family = AF_INET, .rtm_dst_len = 32, .rtm_table = RT_TABLE_LOCAL,
+                                .rtm_type = RTN_LOCAL, .rtm_scope = RT_SCOPE_HOST, .rtm_protocol = RTPROT_KERNEL };
+        mnl_attr_put(nlh, RTA_DST, sizeof a, &a);
+        r = request_ack(nl, nlh);
+        return r == -ESRCH ? 0 : r;
+}
+
 static int hex_u32(const char *s, uint32_t *ret) {
         char *end;
         unsigned long v;

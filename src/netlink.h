@@ -68,3 +68,8 @@ const struct net_host_entry *net_host_table_collision(const struct net_host_tabl
  * For `up --cidr`: a /16 for pods or services, a /24 for slirp. -ENOSPC when none is free. */
 int net_cidr_pick_free(const struct net_host_table *t, unsigned len, const struct net_prefix *avoid, size_t n_avoid,
                        struct net_prefix *ret);
+
+/* In this network namespace: ipv4/32 on lo, with the local route the kernel adds for it removed, so that
+ * the address counts as the host's (the kubelet's --node-ip must be on an interface) while packets to it
+ * still leave through the default route (to the real host that holds it). */
+int netlink_add_unrouted_address(const char *ipv4);

@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nodeapi.h"
 #include "report.h"
+#include "rules.h"
 #include "subid.h"
 #include "supervise.h"
 #include "up.h"
@@ -27,11 +29,12 @@ const struct node_engine *node_engine_get(enum engine e) {
         return e == ENGINE_K3S ? &engine_k3s : &engine_kubelet;
 }
 
-int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err) {
+int up_preflight(const struct up_options *o, char ***ret_failed, char ***ret_labels, struct un_error *err) {
         struct host host = { .root_fd = -EBADF };
         struct check_ctx ctx = {};
         struct report report = {};
-        _cleanup_strv_free_ char **failed = NULL;
+        _cleanup_strv_free_ char **failed = NULL, **labels = NULL;
+        _cleanup_free_ struct feature_result *features = NULL;
         const char *unknown = NULL;
         int r;
 
@@ -52,12 +55,24 @@ int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error
                         if (report.checks[i].status == CHECK_FAIL && !report.checks[i].ignored &&
                             strv_push(&failed, report.checks[i].id) < 0)
                                 r = -ENOMEM;
+        /* What the node cannot do, for the cluster to see: one label per workload feature. */
+        if (r >= 0 && !(features = calloc(rules_count(), sizeof *features)))
+                r = -ENOMEM;
+        if (r >= 0 && rules_evaluate(&report, features) >= 0)
+                for (size_t i = 0; r >= 0 && i < rules_count(); i++) {
+                        _cleanup_free_ char *l = xstrdup_printf("%s%s=%s", UP_LABEL_PREFIX, features[i].id,
+                                                                feature_status_to_string(features[i].status));
+
+                        if (!l || strv_push(&labels, l) < 0)
+                                r = -ENOMEM;
+                }
         report_done(&report);
         check_ctx_done(&ctx);
         host_done(&host);
         if (r < 0)
                 return err && err->code ? -err->code : un_error(err, r, "checks");
         *ret_failed = TAKE_PTR(failed);
+        *ret_labels = TAKE_PTR(labels);
         return 0;
 }
 
@@ -262,8 +277,9 @@ int node_status_get(const char *name, struct node_status *ret, struct un_error *
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         struct node n;
         struct node_status s = {};
+        struct node_api api = {};
         _cleanup_free_ char *kubeconfig = NULL;
-        bool have_status, running;
+        bool have_status, running, joined = false;
         int r;
 
         r = node_open(name, &n, err);
@@ -276,6 +292,9 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         }
         have_status = node_status_read(&n, &s, NULL) >= 0;
         running = node_is_locked(&n);
+        /* A joined node leaves its cluster: its credentials are read now, before the purge removes them. */
+        if (purge && have_status && streq_ptr(s.engine, "kubelet") && node_api_open(n.data_dir, NULL, name, &api, NULL) >= 0)
+                joined = true;
         if (running && have_status && s.pids[NODE_PID_SUPERVISOR] <= 0) {
                 /* A supervisor on its way out has cleared its PIDs but holds the lock a moment longer. */
                 for (int i = 0; i < DOWN_BOUND_MS / 10 && running; i++) {
@@ -313,6 +332,14 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                         fprintf(out, "usernode: node '%s' did not stop within %d ms: killed\n", name, DOWN_BOUND_MS);
                 }
         }
+        if (joined) {
+                struct un_error e = {};
+
+                /* Once the kubelet is gone: a running kubelet would only post its status again. */
+                if (node_api_delete(&api, &e) < 0)
+                        fprintf(out, "usernode: node '%s' could not remove itself from its cluster (%s); an admin "
+                                "can: kubectl delete node %s\n", name, e.msg, name);
+        }
         if (purge) {
                 if (access(n.data_dir, F_OK) == 0) {
                         r = node_purge_files(&n, err);
@@ -330,6 +357,7 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                 fprintf(out, "usernode: node '%s' is not running\n", name);
         r = 0;
 out:
+        node_api_done(&api);
         node_status_done(&s);
         node_done(&n);
         return r;
@@ -431,11 +459,36 @@ int up_options_to_argv(const struct up_options *o, const char *name, char ***ret
                 PUSH("--publish");
                 PUSH(buf);
         }
+        /* Never the token: `up` prepared the join before it started the unit (node_join_prepare). */
         if (o->server) {
                 PUSH("--server");
                 PUSH(o->server);
-                PUSH("--token");
-                PUSH(o->token);
+        }
+        if (o->node_ip) {
+                PUSH("--node-ip");
+                PUSH(o->node_ip);
+        }
+        if (o->engine == ENGINE_KUBELET) {
+                snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
+                PUSH("--pod-pids-limit");
+                PUSH(buf);
+        }
+        static const struct {
+                const char *option;
+                size_t offset;
+        } strings[] = {
+                { "--cidr", offsetof(struct up_options, cidr) },
+                { "--cluster-cidr", offsetof(struct up_options, cluster_cidr) },
+                { "--service-cidr", offsetof(struct up_options, service_cidr) },
+                { "--config", offsetof(struct up_options, config) },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
+                const char *v = *(const char *const *) ((const char *) o + strings[i].offset);
+
+                if (v) {
+                        PUSH(strings[i].option);
+                        PUSH(v);
+                }
         }
         if (o->ignore && o->ignore[0]) {
                 _cleanup_free_ char *list = NULL;
@@ -472,7 +525,7 @@ int up_preflight_start(const struct up_options *o, struct up_preflight *p, struc
                 return un_error(err, errno, "fork");
         }
         if (pid == 0) {
-                _cleanup_strv_free_ char **failed = NULL;
+                _cleanup_strv_free_ char **failed = NULL, **labels = NULL;
                 struct un_error e = {};
                 FILE *f;
                 int r;
@@ -481,13 +534,15 @@ int up_preflight_start(const struct up_options *o, struct up_preflight *p, struc
                 f = fdopen(fds[1], "w");
                 if (!f)
                         _exit(3);
-                r = up_preflight(o, &failed, &e);
+                r = up_preflight(o, &failed, &labels, &e);
                 if (r < 0)
                         fprintf(f, "%s %s\n", r == -EINVAL ? "usage" : "internal", e.msg);
                 else {
                         fputs("ok\n", f);
                         for (char **i = failed; i && *i; i++)
                                 fprintf(f, "fail %s\n", *i);
+                        for (char **i = labels; i && *i; i++)
+                                fprintf(f, "label %s\n", *i);
                 }
                 _exit(fclose(f) == 0 ? 0 : 3);
         }
@@ -510,6 +565,8 @@ static void preflight_parse(struct up_preflight *p) {
                         free(p->error);
                         p->error = strdup(arg);
                 } else if ((arg = (char *) startswith(line, "fail ")) && strv_push(&p->failed, arg) < 0)
+                        p->result = -ENOMEM;
+                else if ((arg = (char *) startswith(line, "label ")) && strv_push(&p->labels, arg) < 0)
                         p->result = -ENOMEM;
         }
         if (p->result == -EIO && !p->error)
@@ -563,6 +620,28 @@ void up_preflight_done(struct up_preflight *p) {
         }
         buf_free(&p->out);
         strv_free(p->failed);
+        strv_free(p->labels);
         free(p->error);
         *p = (struct up_preflight) { .fd = -EBADF, .pidfd = -EBADF };
+}
+
+int up_preflight_save_labels(const struct up_preflight *p, const struct node *n) {
+        _cleanup_free_ char *path = node_runtime_path(n, "features");
+        struct host h = { .root_fd = -EBADF };
+        struct buf b = {};
+        int r;
+
+        if (!p->done || p->result < 0 || !path)
+                return -EINVAL;
+        for (char **i = p->labels; i && *i; i++)
+                if (buf_printf(&b, "%s\n", *i) < 0) {
+                        buf_free(&b);
+                        return -ENOMEM;
+                }
+        r = host_init(&h, "/", NULL);
+        if (r >= 0)
+                r = host_write_runtime(&h, path, b.data ? b.data : "", b.len, 0600, NULL);
+        host_done(&h);
+        buf_free(&b);
+        return r;
 }

@@ -767,6 +767,15 @@ static int supervisor_main(struct node *n, const struct up_options *o, int progr
                 s.status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
         for (size_t i = 0; i < o->n_publish; i++)
                 s.status.ports[s.status.n_ports++] = o->publish[i];
+        /* A joined kubelet is reached by the API server (logs, exec, port-forward) at the node's address. */
+        if (o->engine == ENGINE_KUBELET && o->server && o->node_ip && o->kubelet_port &&
+            s.status.n_ports < NODE_PORTS_MAX) {
+                struct node_port *p = &s.status.ports[s.status.n_ports++];
+
+                *p = (struct node_port) { .proto = "tcp", .host_port = o->kubelet_port, .node_port = o->kubelet_port,
+                                          .id = -1 };
+                snprintf(p->host_ip, sizeof p->host_ip, "%s", o->node_ip);
+        }
         s.rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s.status, NODE_STARTING);
         if (s.signal_fd < 0 || !s.status.name || !s.rk_state_dir) {
@@ -899,11 +908,19 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
                 if (p)
                         (void) unlink(p);
         }
+        /* Joining: the cluster proves itself (and takes the token) before anything starts. */
+        r = node_join_prepare(n, o, err);
+        if (r < 0) {
+                if (n->ephemeral)
+                        (void) node_rm_rf(n->runtime_dir);
+                return r == -EINVAL ? 2 : 1;
+        }
         /* Under a user manager or in the foreground the checks decide before anything starts. */
         if (pf && (o->foreground || userunit_available())) {
                 r = up_preflight_finish(pf);
                 if (r < 0 || pf->result < 0 || (pf->failed && pf->failed[0]))
                         return UP_REFUSED;
+                (void) up_preflight_save_labels(pf, n);
         }
         if (!o->foreground && userunit_available()) {
                 /* The unit's `up --foreground` reports its stages into a FIFO that this `up` reads. */
@@ -993,8 +1010,10 @@ wait_progress:
                                 stop_refused(n, pid);
                                 return UP_REFUSED;
                         }
-                        if (r == 1)
+                        if (r == 1) {
+                                (void) up_preflight_save_labels(pf, n);
                                 held_flush(held, out);
+                        }
                 }
                 if (!pfd[0].revents) {
                         if (pf && pf->done && (failed || reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX)))
@@ -1013,6 +1032,8 @@ wait_progress:
                                 stop_refused(n, pid);
                                 return UP_REFUSED;
                         }
+                        if (pf)
+                                (void) up_preflight_save_labels(pf, n);
                         held_flush(held, out);
                         break;
                 }
@@ -1047,6 +1068,7 @@ wait_progress:
                         stop_refused(n, pid);
                         return UP_REFUSED;
                 }
+                (void) up_preflight_save_labels(pf, n);
                 held_flush(held, out);
         }
         held_drop(held);

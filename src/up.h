@@ -7,6 +7,7 @@
 
 #include "checks.h"
 #include "error.h"
+#include "join.h"
 #include "node.h"
 #include "util.h"
 
@@ -21,6 +22,8 @@ enum port_driver {
 };
 
 #define UP_WAIT_DEFAULT_SEC 120u
+/* The pause image of Kubernetes 1.28 (kubeadm's): import it on a host without a registry. */
+#define UP_SANDBOX_IMAGE "registry.k8s.io/pause:3.9"
 #define UP_MTU 65520u
 
 struct up_options {
@@ -35,7 +38,16 @@ struct up_options {
         struct node_port publish[NODE_PORTS_MAX];
         size_t n_publish;
         const char *server;             /* join this API server ... */
-        const char *token;              /* ... with this bootstrap token */
+        const char *token;              /* ... with this bootstrap token (never on a command line we make) */
+        const char *token_file;         /* ... or the one in this file (0600) */
+        const char *ca_cert_hashes[JOIN_PINS_MAX];      /* kubeadm's --discovery-token-ca-cert-hash */
+        size_t n_ca_cert_hashes;
+        const char *ca_file;            /* the cluster's CA, instead of discovery */
+        bool unsafe_skip_ca_verification;
+        const char *node_ip;            /* the address the cluster reaches the node at; NULL: picked */
+        char node_ip_buf[16];
+        uint16_t kubelet_port;          /* published on node_ip; picked by node_join_address */
+        int64_t pod_pids_limit;         /* kubelet's podPidsLimit; -1: none */
         bool json;
         char **ignore;                  /* check IDs (and patterns) that do not decide readiness */
         bool containerd_only;           /* kubelet engine without a kubelet, allowed by --ignore engine.kubelet */
@@ -45,6 +57,7 @@ struct up_options {
         const char *cluster_cidr;       /* pods */
         const char *service_cidr;       /* services (k3s server) */
         bool dry_run;                   /* print what would run, start nothing */
+        const char *config;             /* --config FILE, absolute: a unit reads it again */
 };
 
 /* The node's three networks, chosen by up_pick_cidrs. */
@@ -129,8 +142,16 @@ int up_config_load(const struct host *h, const char *extra, struct config *cfg, 
  * is -EINVAL with file:line:column. */
 int up_config_apply(const struct config *cfg, const char *node, struct up_options *o, bool *ret_engine_set,
                     struct un_error *err);
+/* An https:// URL, or HOST:PORT as `kubeadm join` takes it. */
 bool up_server_valid(const char *s);
-bool up_token_valid(const char *s);
+/* The URL of a valid server: https:// added to HOST:PORT. */
+char *up_server_url(const char *s);
+/* "sha256:" and 64 hex digits: 0, else -EINVAL. */
+int up_ca_cert_hash_valid(const char *s);
+bool up_node_ip_valid(const char *s);
+#define UP_POD_PIDS_LIMIT_DEFAULT 4096
+/* -1 (no limit) or 16-4194304 (the kernel's pid_max limit). */
+int up_pod_pids_limit_parse(const char *s, int64_t *ret);
 bool up_ignore_id_valid(const char *s);
 bool up_cidr_valid(const char *s);
 /* NULL or "true": wait with the default; "false"; or seconds 1-86400. */
@@ -188,8 +209,12 @@ struct up_preflight {
         int result;                     /* once done: 0, -EINVAL (usage), or another -errno */
         char *error;
         char **failed;                  /* failing check IDs not ignored */
+        char **labels;                  /* "usernode.io/FEATURE=STATUS" */
 };
-int up_preflight(const struct up_options *o, char ***ret_failed, struct un_error *err);
+#define UP_LABEL_PREFIX "usernode.io/"
+int up_preflight(const struct up_options *o, char ***ret_failed, char ***ret_labels, struct un_error *err);
+/* Writes the labels to the node's runtime dir ("features"), where its init takes them to the Node. */
+int up_preflight_save_labels(const struct up_preflight *p, const struct node *n);
 int up_preflight_start(const struct up_options *o, struct up_preflight *p, struct un_error *err);
 /* Reads what is there: 1 once done, 0 when more is to come, -errno. */
 int up_preflight_read(struct up_preflight *p);
@@ -212,6 +237,21 @@ int node_exec(const char *name, char **argv, struct un_error *err);
  * the node's ID map. */
 int node_purge_files(const struct node *n, struct un_error *err);
 
+/* nodejoin.c: the kubelet's files under the node's data directory, shared by `up` and the init. */
+#define NODE_KUBELET_CA "kubelet/pki/ca.crt"                    /* the cluster's CA, verified */
+#define NODE_KUBELET_BOOTSTRAP "kubelet/bootstrap-kubeconfig.json"      /* 0600: holds the token until the CSR */
+#define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
+#define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
+#define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
+#define NODE_K3S_TOKEN "k3s-token"                              /* 0600: k3s agent --token-file */
+/* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
+ * Without a token, a node that joined before is started as it is. */
+int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
+#define UP_KUBELET_PORT 10250
+/* The node's address (--node-ip, else this host's source address towards the server) and the port the
+ * kubelet is published at there (10250 unless taken). */
+int node_join_address(struct up_options *o, struct un_error *err);
+
 /* engine-kubelet.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
 int kubelet_init_main(int argc, char **argv);
 
@@ -232,10 +272,16 @@ struct kubelet_params {
         const char *cgroup_driver;      /* cgroupfs or systemd */
         const char *kubelet_dir;
         const char *opt_dir;
+        const char *sandbox_image;      /* the pause image containerd runs pods in */
+        const char *cluster_config;     /* the cluster's KubeletConfiguration (YAML), NULL: none */
+        const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
+        int64_t pod_pids_limit;
+        uint16_t port;                  /* the kubelet's; 0: its default */
 };
 int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err);
 int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
                        struct un_error *err);
+/* kubeletconfig.c: the cluster's configuration adapted to this node, usernode's settings over it (JSON). */
 int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, struct un_error *err);
 
 /* engine-k3s.c */

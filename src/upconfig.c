@@ -3,9 +3,11 @@
  * then --config FILE; per-node sections (nodes: NAME:) over the top level; flags over all of them. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conffile.h"
 #include "netlink.h"
@@ -17,17 +19,49 @@ static const struct config_key up_config_keys[] = {
         { "wait", CONFIG_STRING },         { "foreground", CONFIG_BOOL },     { "ephemeral", CONFIG_BOOL },
         { "publish", CONFIG_LIST },        { "server", CONFIG_STRING },       { "token", CONFIG_STRING },
         { "cidr", CONFIG_STRING },         { "cluster-cidr", CONFIG_STRING }, { "service-cidr", CONFIG_STRING },
-        { "ignore", CONFIG_LIST },         { "ipv6", CONFIG_BOOL },
+        { "ignore", CONFIG_LIST },         { "ipv6", CONFIG_BOOL },           { "token-file", CONFIG_STRING },
+        { "discovery-token-ca-cert-hash", CONFIG_LIST },                    { "ca-file", CONFIG_STRING },
+        { "discovery-token-unsafe-skip-ca-verification", CONFIG_BOOL },     { "node-ip", CONFIG_STRING },
+        { "pod-pids-limit", CONFIG_STRING },
 };
 const struct config_key *const up_config_keys_ptr = up_config_keys;
 const size_t up_config_n_keys = ELEMENTSOF(up_config_keys);
 
 bool up_server_valid(const char *s) {
-        return startswith(s, "https://") && strlen(s) > 8 && strlen(s) <= 512 && !strpbrk(s, " \t\n\"'\\");
+        const char *rest = startswith(s, "https://");
+
+        /* kubeadm's join line names the endpoint as HOST:PORT. */
+        if (!rest && (strstr(s, "://") || !strchr(s, ':')))
+                return false;
+        rest = rest ? rest : s;
+        return strlen(rest) > 0 && strlen(s) <= 512 && !strpbrk(s, " \t\n\"'\\{}<>`|^") && rest[0] != ':' &&
+               rest[0] != '/';
 }
 
-bool up_token_valid(const char *s) {
-        return strlen(s) > 0 && strlen(s) <= 512 && !strpbrk(s, " \t\n\"'\\");
+char *up_server_url(const char *s) {
+        return startswith(s, "https://") ? strdup(s) : xstrdup_printf("https://%s", s);
+}
+
+int up_ca_cert_hash_valid(const char *s) {
+        struct join_pin p;
+
+        return join_pin_parse(s, &p);
+}
+
+bool up_node_ip_valid(const char *s) {
+        struct in_addr a;
+
+        return strlen(s) < 16 && inet_pton(AF_INET, s, &a) == 1 && a.s_addr != htonl(INADDR_ANY) &&
+               (ntohl(a.s_addr) >> 24) != 127;
+}
+
+int up_pod_pids_limit_parse(const char *s, int64_t *ret) {
+        int64_t v;
+
+        if (parse_i64(s, &v) < 0 || (v != -1 && (v < 16 || v > 4194304)))
+                return -EINVAL;
+        *ret = v;
+        return 0;
 }
 
 bool up_ignore_id_valid(const char *s) {
@@ -68,17 +102,43 @@ static char *user_config_path(void) {
         return NULL;
 }
 
+/* A token in a configuration file is a secret like a key: only its owner may read the file (ssh's rule). */
+static int config_secrets_private(const struct host *h, const char *path, const struct config *cfg,
+                                  struct un_error *err) {
+        struct stat st;
+
+        for (size_t i = 0; i < cfg->n; i++) {
+                const struct config_entry *e = &cfg->entries[i];
+
+                if (strcmp(e->key, "token") != 0 || strcmp(e->file, path) != 0)
+                        continue;
+                if (host_stat(h, path, &st, true) < 0)
+                        return un_error(err, errno ? errno : EIO, "%s", path);
+                if (st.st_mode & 077)
+                        return un_error(err, EPERM, "%s:%u: holds a join token but others can read it (mode %04o); "
+                                        "run: chmod 600 %s, or name a file with token-file:", path, e->line,
+                                        (unsigned) (st.st_mode & 07777), path);
+        }
+        return 0;
+}
+
+static int config_load_one(const struct host *h, const char *path, struct config *cfg, struct un_error *err) {
+        int r = config_load(h, path, up_config_keys, up_config_n_keys, cfg, err);
+
+        return r < 0 ? r : config_secrets_private(h, path, cfg, err);
+}
+
 int up_config_load(const struct host *h, const char *extra, struct config *cfg, struct un_error *err) {
         _cleanup_free_ char *user = user_config_path();
         int r;
 
-        r = config_load(h, UP_CONFIG_SYSTEM, up_config_keys, up_config_n_keys, cfg, err);
+        r = config_load_one(h, UP_CONFIG_SYSTEM, cfg, err);
         if (r >= 0 && user)
-                r = config_load(h, user, up_config_keys, up_config_n_keys, cfg, err);
+                r = config_load_one(h, user, cfg, err);
         if (r >= 0 && extra) {
                 if (!host_exists(h, extra))
                         return un_error(err, ENOENT, "--config %s: no such file", extra);
-                r = config_load(h, extra, up_config_keys, up_config_n_keys, cfg, err);
+                r = config_load_one(h, extra, cfg, err);
         }
         return r < 0 ? (err && err->code ? -err->code : r) : 0;
 }
@@ -115,14 +175,41 @@ static int apply_one(const struct config *cfg, const char *node, struct up_optio
                 o->enable_ipv6 = strcmp(e->values[0], "true") == 0;
         if ((e = config_get(cfg, node, "server"))) {
                 if (!up_server_valid(e->values[0]))
-                        return bad(e, err, "an https:// URL");
+                        return bad(e, err, "an https:// URL or HOST:PORT");
                 o->server = e->values[0];
         }
         if ((e = config_get(cfg, node, "token"))) {
-                if (!up_token_valid(e->values[0]))
+                if (!join_token_valid(e->values[0]))
                         return bad(e, err, "a bootstrap token");
                 o->token = e->values[0];
         }
+        if ((e = config_get(cfg, node, "token-file"))) {
+                if (e->values[0][0] != '/' || strlen(e->values[0]) > 4096)
+                        return bad(e, err, "an absolute path");
+                o->token_file = e->values[0];
+        }
+        if ((e = config_get(cfg, node, "discovery-token-ca-cert-hash"))) {
+                o->n_ca_cert_hashes = 0;
+                for (char **v = e->values; *v; v++) {
+                        if (o->n_ca_cert_hashes >= JOIN_PINS_MAX || up_ca_cert_hash_valid(*v) < 0)
+                                return bad(e, err, "sha256: and 64 hex digits, at most 8");
+                        o->ca_cert_hashes[o->n_ca_cert_hashes++] = *v;
+                }
+        }
+        if ((e = config_get(cfg, node, "ca-file"))) {
+                if (e->values[0][0] != '/' || strlen(e->values[0]) > 4096)
+                        return bad(e, err, "an absolute path");
+                o->ca_file = e->values[0];
+        }
+        if ((e = config_get(cfg, node, "discovery-token-unsafe-skip-ca-verification")))
+                o->unsafe_skip_ca_verification = strcmp(e->values[0], "true") == 0;
+        if ((e = config_get(cfg, node, "node-ip"))) {
+                if (!up_node_ip_valid(e->values[0]))
+                        return bad(e, err, "an IPv4 address");
+                o->node_ip = e->values[0];
+        }
+        if ((e = config_get(cfg, node, "pod-pids-limit")) && up_pod_pids_limit_parse(e->values[0], &o->pod_pids_limit) < 0)
+                return bad(e, err, "-1 (no limit) or 16-4194304");
         static const struct {
                 const char *key;
                 size_t offset;
@@ -154,9 +241,9 @@ static int apply_one(const struct config *cfg, const char *node, struct up_optio
                                                 e->file, e->line, e->column, *v);
                 o->ignore = e->values;
         }
-        if (!!o->server != !!o->token)
-                return un_error(err, EINVAL, "%s: server and token go together",
-                                (e = config_get(cfg, node, o->server ? "server" : "token")) ? e->file : "config");
+        if (o->token && o->token_file)
+                return un_error(err, EINVAL, "%s: token and token-file exclude each other",
+                                (e = config_get(cfg, node, "token-file")) ? e->file : "config");
         return 0;
 }
 

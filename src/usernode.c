@@ -50,6 +50,12 @@ enum {
         OPT_CIDR,
         OPT_CLUSTER_CIDR,
         OPT_SERVICE_CIDR,
+        OPT_TOKEN_FILE,
+        OPT_CA_CERT_HASH,
+        OPT_CA_FILE,
+        OPT_UNSAFE_SKIP_CA,
+        OPT_NODE_IP,
+        OPT_POD_PIDS_LIMIT,
 };
 
 /* Bits of which options a verb takes, so that "--purge" given to "check" is an error. */
@@ -101,6 +107,12 @@ static const struct option options[] = {
         { "cidr", required_argument, NULL, OPT_CIDR },
         { "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
         { "service-cidr", required_argument, NULL, OPT_SERVICE_CIDR },
+        { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+        { "discovery-token-ca-cert-hash", required_argument, NULL, OPT_CA_CERT_HASH },
+        { "ca-file", required_argument, NULL, OPT_CA_FILE },
+        { "discovery-token-unsafe-skip-ca-verification", no_argument, NULL, OPT_UNSAFE_SKIP_CA },
+        { "node-ip", required_argument, NULL, OPT_NODE_IP },
+        { "pod-pids-limit", required_argument, NULL, OPT_POD_PIDS_LIMIT },
         {}
 };
 
@@ -127,6 +139,12 @@ static const struct {
         { OPT_CIDR, TAKES_UP },
         { OPT_CLUSTER_CIDR, TAKES_UP },
         { OPT_SERVICE_CIDR, TAKES_UP },
+        { OPT_TOKEN_FILE, TAKES_UP },
+        { OPT_CA_CERT_HASH, TAKES_UP },
+        { OPT_CA_FILE, TAKES_UP },
+        { OPT_UNSAFE_SKIP_CA, TAKES_UP },
+        { OPT_NODE_IP, TAKES_UP },
+        { OPT_POD_PIDS_LIMIT, TAKES_UP },
 };
 
 
@@ -155,7 +173,8 @@ static const struct verb {
         { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_DRY_RUN,
           "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns]\n"
           "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
-          "     [--server URL --token T] [--cidr NET] [--cluster-cidr NET] [--service-cidr NET]\n"
+          "     [--server URL --token-file F --discovery-token-ca-cert-hash sha256:H] [--node-ip IP]\n"
+          "     [--cidr NET] [--cluster-cidr NET] [--service-cidr NET] [--pod-pids-limit N]\n"
           "     [--config FILE] [--dry-run] [--json] [--ignore ID,...]",
           "Starts a rootless Kubernetes node for the calling user, after the checks for its engine pass.\n"
           "\n"
@@ -167,7 +186,15 @@ static const struct verb {
           "      --wait[=SECS]     block until ready (default 120 s), one line per stage; exit 1 on timeout\n"
           "      --foreground      supervise in this process (no user unit)\n"
           "      --publish H:N     forward host port H (127.0.0.1, or IP:H:N, /udp) to node port N\n"
-          "      --server URL --token T   join this API server (k3s: runs `k3s agent`)\n"
+          "      --server URL      join this API server (k3s: runs `k3s agent`) with a token:\n"
+          "      --token-file F    the bootstrap token, from a file only you can read (--token T works,\n"
+          "                        but every local user sees a command line)\n"
+          "      --discovery-token-ca-cert-hash sha256:H  the cluster's CA, pinned as kubeadm join does\n"
+          "      --ca-file F       the cluster's CA certificate instead of the hash\n"
+          "      --discovery-token-unsafe-skip-ca-verification  trust whoever answers at URL\n"
+          "      --node-ip IP      the address the cluster reaches this node at (default: this host's\n"
+          "                        source address towards the API server)\n"
+          "      --pod-pids-limit N  processes per pod (default 4096; -1: no limit)\n"
           "      --cidr NET        rootlesskit's slirp4netns network (default 10.41.0.0/16 unless taken)\n"
           "      --cluster-cidr NET  pods (default 10.42.0.0/16 unless taken)\n"
           "      --service-cidr NET  services, k3s server (default 10.43.0.0/16 unless taken)\n"
@@ -380,17 +407,63 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_SERVER:
                         if (!up_server_valid(optarg)) {
-                                fprintf(stderr, "usernode: --server takes an https:// URL\n");
+                                fprintf(stderr, "usernode: --server takes an https:// URL or HOST:PORT (as kubeadm join)\n");
                                 return EXIT_USAGE;
                         }
                         arg.server = optarg;
                         break;
                 case OPT_TOKEN:
-                        if (!up_token_valid(optarg)) {
+                        if (!join_token_valid(optarg)) {
                                 fprintf(stderr, "usernode: --token takes a bootstrap token\n");
                                 return EXIT_USAGE;
                         }
-                        arg.token = optarg;
+                        /* The command line is readable by every local user: take a copy and blank it. */
+                        arg.token = strdup(optarg);
+                        if (!arg.token)
+                                return EXIT_INTERNAL;
+                        memset(optarg, 'x', strlen(optarg));
+                        fprintf(stderr, "usernode: warning: --token puts the join token on a command line, where every "
+                                "local user can read it while it runs and it stays in your shell's history; "
+                                "use --token-file FILE (mode 0600)\n");
+                        break;
+                case OPT_TOKEN_FILE:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
+                                fprintf(stderr, "usernode: --token-file takes a path\n");
+                                return EXIT_USAGE;
+                        }
+                        arg.token_file = optarg;
+                        break;
+                case OPT_CA_CERT_HASH:
+                        if (up_ca_cert_hash_valid(optarg) < 0 || arg.n_ca_cert_hashes >= JOIN_PINS_MAX) {
+                                fprintf(stderr, "usernode: --discovery-token-ca-cert-hash takes sha256: and 64 hex "
+                                        "digits, at most %u times\n", JOIN_PINS_MAX);
+                                return EXIT_USAGE;
+                        }
+                        arg.ca_cert_hashes[arg.n_ca_cert_hashes++] = optarg;
+                        break;
+                case OPT_CA_FILE:
+                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
+                                fprintf(stderr, "usernode: --ca-file takes a path\n");
+                                return EXIT_USAGE;
+                        }
+                        arg.ca_file = optarg;
+                        break;
+                case OPT_UNSAFE_SKIP_CA:
+                        arg.unsafe_skip_ca_verification = true;
+                        break;
+                case OPT_NODE_IP:
+                        if (!up_node_ip_valid(optarg)) {
+                                fprintf(stderr, "usernode: --node-ip takes an IPv4 address\n");
+                                return EXIT_USAGE;
+                        }
+                        arg.node_ip = optarg;
+                        break;
+                case OPT_POD_PIDS_LIMIT:
+                        if (up_pod_pids_limit_parse(optarg, &arg.pod_pids_limit) < 0) {
+                                fprintf(stderr, "usernode: --pod-pids-limit takes -1 (no limit) or 16-4194304\n");
+                                return EXIT_USAGE;
+                        }
+                        arg.pod_pids_limit_given = true;
                         break;
                 case OPT_PURGE:
                         arg.purge = true;

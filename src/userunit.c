@@ -25,22 +25,23 @@ bool userunit_available(void) {
         return private && access(private, F_OK) == 0 && access("/run/systemd/system", F_OK) == 0;
 }
 
-/* Quotes a word for ExecStart= (systemd.syntax): double quotes, with \ " and % escaped. */
-static int quote_word(struct buf *b, const char *w) {
+/* Quotes a word for ExecStart= or Environment= (systemd.syntax): double quotes, with \ " and % escaped, and
+ * $ for ExecStart= (Environment= does not expand it). */
+static int quote_word(struct buf *b, const char *w, bool exec) {
         int r = buf_puts(b, "\"");
 
         for (const char *p = w; r >= 0 && *p; p++) {
                 if (*p == '"' || *p == '\\')
                         r = buf_puts(b, "\\");
                 if (r >= 0)
-                        r = *p == '%' ? buf_puts(b, "%%") : *p == '$' ? buf_puts(b, "$$") : buf_append(b, p, 1);
+                        r = *p == '%' ? buf_puts(b, "%%") : *p == '$' && exec ? buf_puts(b, "$$") : buf_append(b, p, 1);
         }
         return r < 0 ? r : buf_puts(b, "\"");
 }
 
 int userunit_render(const struct node *n, const struct up_options *o, char **ret, struct un_error *err) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *text = NULL, *exec = NULL;
+        _cleanup_free_ char *text = NULL, *exec = NULL, *env = NULL;
         struct buf b = {};
         int r;
 
@@ -50,7 +51,7 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
         for (char **a = argv; *a; a++) {
                 r = a == argv ? 0 : buf_puts(&b, " ");
                 if (r >= 0)
-                        r = quote_word(&b, *a);
+                        r = quote_word(&b, *a, true);
                 if (r < 0) {
                         buf_free(&b);
                         return un_error(err, r, "unit for node %s", n->name);
@@ -59,6 +60,21 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
         exec = buf_steal(&b);
         if (!exec)
                 return un_error(err, ENOMEM, "unit for node %s", n->name);
+        /* The unit runs with the manager's environment: the PATH in which `up` found the node's binaries goes
+         * with it, recorded, not inherited by accident. */
+        {
+                const char *path = getenv("PATH");
+                _cleanup_free_ char *kv = xstrdup_printf("PATH=%s", path && !strpbrk(path, "\n\r") && strlen(path) < 4096
+                                                                         ? path : "/usr/local/bin:/usr/bin:/bin");
+
+                if (!kv || quote_word(&b, kv, false) < 0) {
+                        buf_free(&b);
+                        return un_error(err, ENOMEM, "unit for node %s", n->name);
+                }
+                env = buf_steal(&b);
+                if (!env)
+                        return un_error(err, ENOMEM, "unit for node %s", n->name);
+        }
         r = template_load("usernode-node.service.in", &text, err);
         if (r < 0)
                 return r;
@@ -66,6 +82,7 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
                 { "name", n->name },
                 { "engine", engine_to_string(o->engine) },
                 { "exec_start", exec },
+                { "environment", env },
                 { "runtime_dir", n->runtime_dir },
         };
         return template_render("usernode-node.service.in", text, vars, ELEMENTSOF(vars), ret, err);

@@ -34,6 +34,8 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
                yes_no(o->wait), o->wait_sec, yes_no(o->foreground), yes_no(o->ephemeral));
         if (o->server)
                 printf("server: %s\n", o->server);
+        if (o->node_ip)
+                printf("node-ip: %s\nkubelet-port: %u\n", o->node_ip, (unsigned) o->kubelet_port);
         for (size_t i = 0; i < o->n_publish; i++)
                 printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
                        (unsigned) o->publish[i].node_port, o->publish[i].proto);
@@ -60,9 +62,10 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
 int verb_up(const struct cli *c, int argc, char **argv) {
         struct up_options o = {
                 .net = "auto", .wait_sec = UP_WAIT_DEFAULT_SEC, .json = c->json, .dry_run = c->setup.dry_run,
+                .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
         };
         _cleanup_(config_done) struct config cfg = {};
-        _cleanup_free_ char *self = NULL, *name = NULL;
+        _cleanup_free_ char *self = NULL, *name = NULL, *config = NULL, *server = NULL;
         struct up_preflight pf = { .fd = -EBADF, .pidfd = -EBADF };
         struct host h = { .root_fd = -EBADF };
         struct un_error err = {};
@@ -103,8 +106,21 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 (void) port_driver_from_string(c->port_driver, &o.port_driver);
         if (c->server)
                 o.server = c->server;
-        if (c->token)
+        if (c->token || c->token_file) {
                 o.token = c->token;
+                o.token_file = c->token_file;
+        }
+        if (c->n_ca_cert_hashes > 0) {
+                memcpy(o.ca_cert_hashes, c->ca_cert_hashes, sizeof o.ca_cert_hashes);
+                o.n_ca_cert_hashes = c->n_ca_cert_hashes;
+        }
+        if (c->ca_file)
+                o.ca_file = c->ca_file;
+        o.unsafe_skip_ca_verification = o.unsafe_skip_ca_verification || c->unsafe_skip_ca_verification;
+        if (c->node_ip)
+                o.node_ip = c->node_ip;
+        if (c->pod_pids_limit_given)
+                o.pod_pids_limit = c->pod_pids_limit;
         if (c->ignore)
                 o.ignore = c->ignore;
         if (c->n_publish > 0) {
@@ -117,8 +133,20 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 o.cluster_cidr = c->cluster_cidr;
         if (c->service_cidr)
                 o.service_cidr = c->service_cidr;
-        if (!!o.server != !!o.token) {
-                fprintf(stderr, "usernode up: --server and --token go together\n");
+        if (!o.server && (o.token || o.token_file || o.n_ca_cert_hashes || o.ca_file || o.node_ip)) {
+                fprintf(stderr, "usernode up: --token, --token-file, --discovery-token-ca-cert-hash, --ca-file and "
+                        "--node-ip are for joining: they need --server\n");
+                host_done(&h);
+                return EXIT_USAGE;
+        }
+        if (o.server) {
+                server = up_server_url(o.server);
+                if (!server)
+                        return EXIT_INTERNAL;
+                o.server = server;
+        }
+        if (o.token && o.token_file) {
+                fprintf(stderr, "usernode up: --token and --token-file exclude each other\n");
                 host_done(&h);
                 return EXIT_USAGE;
         }
@@ -130,6 +158,14 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 o.engine = host_find_executable(&h, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
         }
         host_done(&h);
+        if (c->config) {
+                config = realpath(c->config, NULL);
+                if (!config) {
+                        fprintf(stderr, "usernode up: %s: %s\n", c->config, strerror(errno));
+                        return EXIT_USAGE;
+                }
+                o.config = config;
+        }
         self = realpath("/proc/self/exe", NULL);
         if (!self) {
                 fprintf(stderr, "usernode up: cannot find my own binary: %s\n", strerror(errno));
@@ -146,6 +182,11 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         } else if (!(name = strdup(node_name_or_default(c))))
                 return EXIT_INTERNAL;
         o.name = name;
+        r = node_join_address(&o, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                return r == -EINVAL ? EXIT_USAGE : EXIT_NOT_READY;
+        }
         r = node_resolve(name, o.ephemeral, &n, &err);
         if (r < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);

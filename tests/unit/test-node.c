@@ -208,7 +208,22 @@ static const struct kubelet_params params = {
         .cgroup_driver = "cgroupfs",
         .kubelet_dir = "/home/alice/.local/share/usernode/nodes/n1/kubelet",
         .opt_dir = "/home/alice/.local/share/usernode/nodes/n1/containerd/opt",
+        .sandbox_image = "registry.k8s.io/pause:3.9",
+        .pod_pids_limit = 4096,
 };
+
+/* What `kubeadm init` v1.28 uploads as kube-system/kubelet-config. */
+static const char kubeadm_kubelet_config[] =
+        "apiVersion: kubelet.config.k8s.io/v1beta1\n"
+        "authentication:\n  anonymous:\n    enabled: false\n  webhook:\n    cacheTTL: 0s\n    enabled: true\n"
+        "  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
+        "authorization:\n  mode: Webhook\n  webhook:\n    cacheAuthorizedTTL: 0s\n    cacheUnauthorizedTTL: 0s\n"
+        "cgroupDriver: systemd\nclusterDNS:\n- 10.96.0.10\nclusterDomain: cluster.local\n"
+        "containerRuntimeEndpoint: \"\"\ncpuManagerReconcilePeriod: 0s\nfeatureGates:\n  NodeSwap: false\n"
+        "healthzBindAddress: 127.0.0.1\nhealthzPort: 10248\nkind: KubeletConfiguration\n"
+        "logging:\n  flushFrequency: 0\n  options:\n    json:\n      infoBufferSize: \"0\"\n  verbosity: 0\n"
+        "memorySwap: {}\nrotateCertificates: true\nstaticPodPath: /etc/kubernetes/manifests\n"
+        "syncFrequency: 0s\nresolvConf: /run/systemd/resolve/resolv.conf\n";
 
 START_TEST(test_golden_templates) {
         struct un_error err = {};
@@ -224,8 +239,23 @@ START_TEST(test_golden_templates) {
         free(a);
         free(b);
         ck_assert_msg(kubelet_render_kubelet_config(&params, &a, &err) == 0, "%s", err.msg);
-        assert_golden("kubelet-config.yaml", a);
+        assert_golden("kubelet-config.json", a);
         free(a);
+
+        /* Joined to a kubeadm cluster: its settings, adapted (cgroupfs, our CA path, no static pods). */
+        struct kubelet_params joined = params;
+        joined.cluster_config = kubeadm_kubelet_config;
+        joined.client_ca_file = "/home/alice/.local/share/usernode/nodes/n1/kubelet/pki/ca.crt";
+        joined.port = 10251;
+        ck_assert_msg(kubelet_render_kubelet_config(&joined, &a, &err) == 0, "%s", err.msg);
+        assert_golden("kubelet-config-joined.json", a);
+        free(a);
+
+        /* A cluster's configuration that is not one is refused, not half-used. */
+        joined.cluster_config = "kind: Pod\n";
+        ck_assert_int_eq(kubelet_render_kubelet_config(&joined, &a, &err), -EINVAL);
+        joined.cluster_config = "a: &x [1]\nb: *x\n";
+        ck_assert_int_eq(kubelet_render_kubelet_config(&joined, &a, &err), -EINVAL);
 }
 END_TEST
 
@@ -236,6 +266,7 @@ START_TEST(test_golden_unit) {
         struct un_error err = {};
         char *text = NULL;
 
+        setenv("PATH", "/home/alice/bin:/usr/bin:/bin", 1);
         template_env();
         o.publish[0] = (struct node_port) { .proto = "tcp", .host_ip = "127.0.0.1", .host_port = 6443, .node_port = 6443 };
         ck_assert_msg(userunit_render(&n, &o, &text, &err) == 0, "%s", err.msg);

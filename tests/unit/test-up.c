@@ -101,8 +101,13 @@ START_TEST(test_config_bad_values) {
         expect_bad("cluster-cidr: fd00::/64\n", "cfg.yaml:1:15", "IPv4");
         expect_bad("service-cidr: garbage\n", "cfg.yaml:1:15", "IPv4");
         expect_bad("server: http://10.0.0.1:6443\ntoken: t\n", "cfg.yaml:1:9", "https://");
+        expect_bad("server: 10.0.0.1\ntoken: t\n", "cfg.yaml:1:9", "HOST:PORT");
         expect_bad("token: \"a b\"\nserver: https://h:6443\n", "cfg.yaml:1:8", "bootstrap token");
-        expect_bad("server: https://h:6443\n", "cfg.yaml", "server and token go together");
+        expect_bad("token: a\ntoken-file: /t\n", "cfg.yaml", "exclude each other");
+        expect_bad("discovery-token-ca-cert-hash: sha256:abc\n", "cfg.yaml:1:31", "64 hex");
+        expect_bad("node-ip: 127.0.0.1\n", "cfg.yaml:1:10", "IPv4 address");
+        expect_bad("pod-pids-limit: 3\n", "cfg.yaml:1:17", "16-4194304");
+        expect_bad("token-file: relative\n", "cfg.yaml:1:13", "absolute path");
         expect_bad("publish: [\"80\"]\n", "cfg.yaml:1:10", "HOSTPORT:NODEPORT");
         expect_bad("publish: \"1.2.3.4.5:80:80\"\n", "cfg.yaml:1:10", "publish");
         expect_bad("ignore: [\"Bad ID\"]\n", "cfg.yaml:1:9", "check ID");

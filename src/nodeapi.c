@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A joined node's own requests to its cluster, with the kubelet's credentials: its Node object (ready,
+ * pod CIDR, labels, deletion), and with the bootstrap token, what became of its certificate request. */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "join.h"
+#include "kubeapi.h"
+#include "nodeapi.h"
+#include "up.h"
+#include "util.h"
+#include "yamljson.h"
+
+void node_api_done(struct node_api *a) {
+        free(a->server);
+        free(a->ca_pem);
+        if (a->client_cert)
+                explicit_bzero(a->client_cert, strlen(a->client_cert));
+        free(a->client_cert);
+        free(a->name);
+        *a = (struct node_api) {};
+}
+
+static int read_data_file(const char *data_dir, const char *rel, size_t max, char **ret, struct un_error *err) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", data_dir, rel);
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!path)
+                return un_error(err, ENOMEM, "%s", rel);
+        r = host_init(&h, "/", err);
+        if (r < 0)
+                return r;
+        r = host_read_file(&h, path, max, ret, NULL);
+        host_done(&h);
+        return r < 0 ? un_error(err, -r, "cannot read %s", path) : 0;
+}
+
+/* clusters[0].cluster.server of a kubeconfig (YAML or JSON). */
+static int kubeconfig_server(const char *text, char **ret, struct un_error *err) {
+        struct json_object *o = NULL, *clusters, *server;
+        int r = yaml_to_json("the kubelet's kubeconfig", text, strlen(text), &o, err);
+
+        if (r < 0)
+                return r;
+        clusters = json_get(o, "clusters", json_type_array);
+        server = clusters && json_object_array_length(clusters) > 0
+                         ? json_get(json_get(json_object_array_get_idx(clusters, 0), "cluster", json_type_object),
+                                    "server", json_type_string)
+                         : NULL;
+        *ret = server && startswith(json_object_get_string(server), "https://") ? strdup(json_object_get_string(server))
+                                                                                 : NULL;
+        json_object_put(o);
+        return *ret ? 0 : un_error(err, EINVAL, "the kubelet's kubeconfig names no https:// server");
+}
+
+int node_api_open(const char *data_dir, const char *server, const char *name, struct node_api *ret,
+                  struct un_error *err) {
+        _cleanup_free_ char *kubeconfig = NULL;
+        struct node_api a = {};
+        int r;
+
+        r = read_data_file(data_dir, NODE_KUBELET_CA, 1024 * 1024, &a.ca_pem, err);
+        if (r < 0)
+                return r;
+        if (server)
+                a.server = strdup(server);
+        else {
+                r = read_data_file(data_dir, NODE_KUBELET_KUBECONFIG, 1024 * 1024, &kubeconfig, err);
+                if (r >= 0)
+                        r = kubeconfig_server(kubeconfig, &a.server, err);
+                if (r < 0) {
+                        node_api_done(&a);
+                        return r;
+                }
+        }
+        r = read_data_file(data_dir, NODE_KUBELET_CLIENT_CERT, 1024 * 1024, &a.client_cert, err);
+        if (r < 0) {
+                node_api_done(&a);
+                return r;
+        }
+        a.name = strdup(name);
+        if (!a.server || !a.client_cert || !a.name) {
+                node_api_done(&a);
+                return un_error(err, ENOMEM, "node %s", name);
+        }
+        *ret = a;
+        return 0;
+}
+
+static struct kubeapi as_kubelet(const struct node_api *a, unsigned timeout_ms) {
+        return (struct kubeapi) { .server = a->server, .ca_pem = a->ca_pem, .client_cert = a->client_cert,
+                                  .timeout_ms = timeout_ms };
+}
+
+void node_object_done(struct node_object *o) {
+        free(o->pod_cidr);
+        free(o->ready_message);
+        *o = (struct node_object) {};
+}
+
+static void parse_node(struct json_object *n, struct node_object *ret) {
+        struct json_object *spec = json_get(n, "spec", json_type_object), *cidr = json_get(spec, "podCIDR", json_type_string),
+                           *conds = json_get(json_get(n, "status", json_type_object), "conditions", json_type_array);
+
+        ret->exists = true;
+        if (cidr)
+                ret->pod_cidr = strdup(json_object_get_string(cidr));
+        for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
+                struct json_object *c = json_object_array_get_idx(conds, i);
+                const char *type = json_object_get_string(json_get(c, "type", json_type_string));
+                const char *msg = json_object_get_string(json_get(c, "message", json_type_string));
+
+                if (!streq_ptr(type, "Ready"))
+                        continue;
+                ret->ready = streq_ptr(json_object_get_string(json_get(c, "status", json_type_string)), "True");
+                ret->ready_message = msg ? strdup(msg) : NULL;
+        }
+}
+
+int node_api_get(const struct node_api *a, struct node_object *ret, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name);
+        struct kubeapi_reply reply = {};
+        struct json_object *o;
+        char msg[256];
+        int r;
+
+        *ret = (struct node_object) {};
+        if (!path)
+                return un_error(err, ENOMEM, "node %s", a->name);
+        r = kubeapi_request(&api, "GET", path, NULL, &reply, err);
+        if (r < 0)
+                return r;
+        if (reply.status == 404) {
+                kubeapi_reply_done(&reply);
+                return 0;
+        }
+        if (reply.status != 200) {
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "GET node %s: %s", a->name,
+                             kubeapi_status_message(&reply, msg, sizeof msg));
+                kubeapi_reply_done(&reply);
+                return r;
+        }
+        o = json_tokener_parse(reply.body);
+        kubeapi_reply_done(&reply);
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return un_error(err, EBADMSG, "GET node %s: not a JSON object", a->name);
+        }
+        parse_node(o, ret);
+        json_object_put(o);
+        return 0;
+}
+
+int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name);
+        struct json_object *patch = json_object_new_object(), *meta = json_object_new_object(),
+                           *l = json_object_new_object();
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        if (!path || !patch || !meta || !l) {
+                json_object_put(patch);
+                json_object_put(meta);
+                json_object_put(l);
+                return un_error(err, ENOMEM, "labels");
+        }
+        for (char *const *i = labels; i && *i; i++) {
+                const char *eq = strchr(*i, '=');
+                _cleanup_free_ char *key = eq ? strndup(*i, (size_t) (eq - *i)) : NULL;
+
+                if (key)
+                        json_object_object_add(l, key, json_object_new_string(eq + 1));
+        }
+        json_object_object_add(meta, "labels", l);
+        json_object_object_add(patch, "metadata", meta);
+        r = kubeapi_request(&api, "PATCH", path, json_object_to_json_string(patch), &reply, err);
+        json_object_put(patch);
+        if (r < 0)
+                return r;
+        if (reply.status != 200)
+                r = un_error(err, EACCES, "labelling node %s: %s", a->name, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}
+
+int node_api_delete(const struct node_api *a, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name);
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        if (!path)
+                return un_error(err, ENOMEM, "node %s", a->name);
+        r = kubeapi_request(&api, "DELETE", path, NULL, &reply, err);
+        if (r < 0)
+                return r;
+        if (reply.status == 404)
+                r = 0;
+        else if (reply.status != 200 && reply.status != 202)
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "%s",
+                             kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}
+
+/* The token in our bootstrap kubeconfig (users[0].user.token). */
+static int bootstrap_token(const char *data_dir, char **ret, struct un_error *err) {
+        _cleanup_free_ char *text = NULL;
+        struct json_object *o, *users, *token;
+        int r = read_data_file(data_dir, NODE_KUBELET_BOOTSTRAP, 64 * 1024, &text, err);
+
+        if (r < 0)
+                return r;
+        o = json_tokener_parse(text);
+        explicit_bzero(text, strlen(text));
+        users = json_get(o, "users", json_type_array);
+        token = users && json_object_array_length(users) > 0
+                        ? json_get(json_get(json_object_array_get_idx(users, 0), "user", json_type_object), "token",
+                                   json_type_string)
+                        : NULL;
+        *ret = token ? strdup(json_object_get_string(token)) : NULL;
+        json_object_put(o);
+        return *ret ? 0 : un_error(err, EINVAL, "the bootstrap kubeconfig holds no token");
+}
+
+int node_api_csr_state(const char *data_dir, const char *server, char **ret_name, bool *ret_denied,
+                       struct un_error *err) {
+        _cleanup_free_ char *token = NULL, *ca = NULL, *user = NULL;
+        struct kubeapi_reply reply = {};
+        struct json_object *o, *items;
+        struct join_token t;
+        char msg[256];
+        int r;
+
+        *ret_name = NULL;
+        *ret_denied = false;
+        r = bootstrap_token(data_dir, &token, err);
+        if (r >= 0)
+                r = read_data_file(data_dir, NODE_KUBELET_CA, 1024 * 1024, &ca, err);
+        if (r < 0)
+                return r;
+        if (join_token_parse(token, &t) < 0)
+                return un_error(err, EINVAL, "the bootstrap kubeconfig holds no bootstrap token");
+        const struct kubeapi api = { .server = server, .ca_pem = ca, .token = token, .timeout_ms = 5000 };
+        r = kubeapi_request(&api, "GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests", NULL, &reply, err);
+        explicit_bzero(token, strlen(token));
+        if (r < 0)
+                return r;
+        if (reply.status != 200) {
+                r = un_error(err, EACCES, "listing certificate signing requests: %s",
+                             kubeapi_status_message(&reply, msg, sizeof msg));
+                kubeapi_reply_done(&reply);
+                return r;
+        }
+        user = xstrdup_printf("system:bootstrap:%s", t.id);
+        o = json_tokener_parse(reply.body);
+        kubeapi_reply_done(&reply);
+        items = json_get(o, "items", json_type_array);
+        for (size_t i = 0; user && items && i < json_object_array_length(items); i++) {
+                struct json_object *csr = json_object_array_get_idx(items, i);
+                struct json_object *conds = json_get(json_get(csr, "status", json_type_object), "conditions",
+                                                     json_type_array);
+                const char *name = json_object_get_string(
+                        json_get(json_get(csr, "metadata", json_type_object), "name", json_type_string));
+                bool approved = false, denied = false;
+
+                if (!streq_ptr(json_object_get_string(json_get(json_get(csr, "spec", json_type_object), "username",
+                                                               json_type_string)),
+                               user) ||
+                    !name)
+                        continue;
+                for (size_t k = 0; conds && k < json_object_array_length(conds); k++) {
+                        const char *type = json_object_get_string(
+                                json_get(json_object_array_get_idx(conds, k), "type", json_type_string));
+
+                        approved = approved || streq_ptr(type, "Approved");
+                        denied = denied || streq_ptr(type, "Denied") || streq_ptr(type, "Failed");
+                }
+                if (approved && !denied)
+                        continue;
+                free(*ret_name);
+                *ret_name = strdup(name);
+                *ret_denied = denied;
+        }
+        json_object_put(o);
+        return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* A joined node's requests to its cluster as the node itself: the kubelet's client certificate (under
+ * the node's data directory) and the cluster's CA that `up` verified. */
+struct node_api {
+        char *server;
+        char *ca_pem;
+        char *client_cert;              /* PEM, certificate and key, read once: `down` deletes the files */
+        char *name;
+};
+
+/* server NULL: the one in the kubelet's kubeconfig. */
+int node_api_open(const char *data_dir, const char *server, const char *name, struct node_api *ret,
+                  struct un_error *err);
+void node_api_done(struct node_api *a);
+
+struct node_object {
+        bool exists;                    /* registered */
+        bool ready;                     /* its Ready condition is True */
+        char *ready_message;
+        char *pod_cidr;                 /* spec.podCIDR, NULL when none was allocated */
+};
+void node_object_done(struct node_object *o);
+
+/* GET the Node: ret->exists false when it is not registered (404). */
+int node_api_get(const struct node_api *a, struct node_object *ret, struct un_error *err);
+/* Merges labels ("KEY=VALUE") into the Node's. */
+int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err);
+/* Deletes the Node (404 counts as done); -EACCES when the cluster does not let a node delete itself. */
+int node_api_delete(const struct node_api *a, struct un_error *err);
+
+/* With the bootstrap token: the newest of its certificate signing requests that is not approved (ret_name
+ * NULL when there is none), and whether it was denied. */
+int node_api_csr_state(const char *data_dir, const char *server, char **ret_name, bool *ret_denied,
+                       struct un_error *err);

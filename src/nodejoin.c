@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The kubelet engine's join, prepared by `up` before anything starts: the cluster's CA verified (kubeadm's
+ * discovery), the kubelet's bootstrap kubeconfig with the token in a 0600 file of the node's own, the
+ * cluster's kubelet settings. The token goes no further: no command line, no environment, no unit file. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "join.h"
+#include "up.h"
+#include "util.h"
+
+static int write_private(const struct host *h, const char *path, const char *text, mode_t mode, struct un_error *err) {
+        return host_write_atomic(h, path, text, strlen(text), mode, (uid_t) -1, (gid_t) -1, err);
+}
+
+/* A kubeconfig (as JSON, which every kubeconfig reader takes) for server, trusting ca_file, with a token. */
+static char *bootstrap_kubeconfig(const char *server, const char *ca_file, const char *token) {
+        struct json_object *o = json_object_new_object(), *clusters = json_object_new_array(),
+                           *cluster = json_object_new_object(), *c = json_object_new_object(),
+                           *users = json_object_new_array(), *user = json_object_new_object(),
+                           *u = json_object_new_object(), *contexts = json_object_new_array(),
+                           *context = json_object_new_object(), *x = json_object_new_object();
+        char *text = NULL;
+
+        if (o && clusters && cluster && c && users && user && u && contexts && context && x) {
+                json_object_object_add(c, "server", json_object_new_string(server));
+                json_object_object_add(c, "certificate-authority", json_object_new_string(ca_file));
+                json_object_object_add(cluster, "name", json_object_new_string("default"));
+                json_object_object_add(cluster, "cluster", TAKE_PTR(c));
+                json_object_array_add(clusters, TAKE_PTR(cluster));
+                json_object_object_add(u, "token", json_object_new_string(token));
+                json_object_object_add(user, "name", json_object_new_string("kubelet-bootstrap"));
+                json_object_object_add(user, "user", TAKE_PTR(u));
+                json_object_array_add(users, TAKE_PTR(user));
+                json_object_object_add(x, "cluster", json_object_new_string("default"));
+                json_object_object_add(x, "user", json_object_new_string("kubelet-bootstrap"));
+                json_object_object_add(context, "name", json_object_new_string("default"));
+                json_object_object_add(context, "context", TAKE_PTR(x));
+                json_object_array_add(contexts, TAKE_PTR(context));
+                json_object_object_add(o, "apiVersion", json_object_new_string("v1"));
+                json_object_object_add(o, "kind", json_object_new_string("Config"));
+                json_object_object_add(o, "clusters", TAKE_PTR(clusters));
+                json_object_object_add(o, "users", TAKE_PTR(users));
+                json_object_object_add(o, "contexts", TAKE_PTR(contexts));
+                json_object_object_add(o, "current-context", json_object_new_string("default"));
+                const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+
+                text = xstrdup_printf("%s\n", s);
+                /* json-c keeps the rendered string inside o: wipe it before it is freed. */
+                explicit_bzero((char *) s, strlen(s));
+        }
+        json_object_put(o);
+        json_object_put(clusters);
+        json_object_put(cluster);
+        json_object_put(c);
+        json_object_put(users);
+        json_object_put(user);
+        json_object_put(u);
+        json_object_put(contexts);
+        json_object_put(context);
+        json_object_put(x);
+        return text;
+}
+
+/* The kubelet's credentials from an earlier join of another cluster are of no use: a CA that changed
+ * means a new cluster, and a fresh CSR. */
+static void forget_other_cluster(const struct host *h, const struct node *n, const char *ca_pem) {
+        _cleanup_free_ char *ca = node_data_path(n, NODE_KUBELET_CA), *old = NULL;
+        static const char *const stale[] = { NODE_KUBELET_KUBECONFIG, NODE_KUBELET_CLIENT_CERT };
+
+        if (!ca || host_read_file(h, ca, 64 * 1024, &old, NULL) < 0 || strcmp(old, ca_pem) == 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(stale); i++) {
+                _cleanup_free_ char *p = node_data_path(n, stale[i]);
+
+                if (p)
+                        (void) host_unlink(h, p, NULL);
+        }
+}
+
+static int read_token(const struct up_options *o, char **ret, struct un_error *err) {
+        if (o->token_file)
+                return join_token_read_file(o->token_file, ret, err);
+        *ret = o->token ? strdup(o->token) : NULL;
+        return !o->token || *ret ? 0 : un_error(err, ENOMEM, "token");
+}
+
+/* k3s verifies the server's CA only with a token of the K10<hash>:: form; it reads the token from a 0600 file
+ * of the node's, never from its command line. */
+static int k3s_token_prepare(const struct node *n, const struct up_options *o, const char *token, struct un_error *err) {
+        _cleanup_free_ char *path = node_data_path(n, NODE_K3S_TOKEN);
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!path)
+                return un_error(err, ENOMEM, "k3s token");
+        if (host_init(&h, "/", err) < 0)
+                return -EIO;
+        if (!token) {
+                bool have = host_exists(&h, path);
+
+                host_done(&h);
+                return have ? 0 : un_error(err, EINVAL, "joining %s needs the server's token: --token-file FILE "
+                                           "(the server's /var/lib/rancher/k3s/server/node-token)", o->server);
+        }
+        if (!join_token_k3s_pinned(token) && !o->unsafe_skip_ca_verification) {
+                host_done(&h);
+                return un_error(err, EINVAL, "this k3s token does not pin the server's CA (only the K10<sha256>::… "
+                                "form of the server's node-token does): k3s would trust whoever answers at %s; use "
+                                "the full token, or --discovery-token-unsafe-skip-ca-verification", o->server);
+        }
+        r = host_write_atomic(&h, path, token, strlen(token), 0600, (uid_t) -1, (gid_t) -1, err);
+        host_done(&h);
+        return r;
+}
+
+int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err) {
+        _cleanup_free_ char *token = NULL, *ca_pem = NULL, *pki = NULL, *ca = NULL, *bootstrap = NULL,
+                            *kubeconfig = NULL, *cluster_config = NULL, *text = NULL;
+        struct join_pin pins[JOIN_PINS_MAX];
+        struct join_result res = {};
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!o->server)
+                return 0;
+        if (o->engine == ENGINE_K3S) {
+                r = read_token(o, &token, err);
+                if (r < 0)
+                        return r;
+                r = k3s_token_prepare(n, o, token, err);
+                if (token)
+                        explicit_bzero(token, strlen(token));
+                return r;
+        }
+        pki = node_data_path(n, "kubelet/pki");
+        ca = node_data_path(n, NODE_KUBELET_CA);
+        bootstrap = node_data_path(n, NODE_KUBELET_BOOTSTRAP);
+        kubeconfig = node_data_path(n, NODE_KUBELET_KUBECONFIG);
+        cluster_config = node_data_path(n, NODE_KUBELET_CLUSTER_CONFIG);
+        if (!pki || !ca || !bootstrap || !kubeconfig || !cluster_config)
+                return un_error(err, ENOMEM, "join");
+        r = read_token(o, &token, err);
+        if (r < 0)
+                return r;
+        if (host_init(&h, "/", err) < 0)
+                return -EIO;
+        if (!token) {
+                /* Started again (or by its unit) without the token: fine once the kubelet has its certificate. */
+                bool joined = host_exists(&h, ca) && (host_exists(&h, kubeconfig) || host_exists(&h, bootstrap));
+
+                host_done(&h);
+                return joined ? 0
+                              : un_error(err, EINVAL, "joining %s needs the bootstrap token: --token-file FILE "
+                                         "(kubeadm token create --print-join-command prints one)", o->server);
+        }
+        for (size_t i = 0; i < o->n_ca_cert_hashes; i++)
+                if (join_pin_parse(o->ca_cert_hashes[i], &pins[i]) < 0) {
+                        host_done(&h);
+                        return un_error(err, EINVAL, "bad --discovery-token-ca-cert-hash %s", o->ca_cert_hashes[i]);
+                }
+        if (o->ca_file && host_read_file(&h, o->ca_file, 1024 * 1024, &ca_pem, NULL) < 0) {
+                host_done(&h);
+                return un_error(err, errno ? errno : EIO, "cannot read --ca-file %s", o->ca_file);
+        }
+        const struct join_request req = {
+                .server = o->server, .token = token, .pins = pins, .n_pins = o->n_ca_cert_hashes, .ca_pem = ca_pem,
+                .unsafe_skip_ca_verification = o->unsafe_skip_ca_verification,
+        };
+        r = join_discover(&req, &res, err);
+        if (r < 0)
+                goto out;
+        r = host_mkdir_p(&h, pki, 0700, err);
+        if (r < 0)
+                goto out;
+        forget_other_cluster(&h, n, res.ca_pem);
+        r = write_private(&h, ca, res.ca_pem, 0644, err);
+        if (r < 0)
+                goto out;
+        text = bootstrap_kubeconfig(o->server, ca, token);
+        if (!text) {
+                r = un_error(err, ENOMEM, "join");
+                goto out;
+        }
+        r = write_private(&h, bootstrap, text, 0600, err);
+        explicit_bzero(text, strlen(text));
+        if (r < 0)
+                goto out;
+        if (res.kubelet_config)
+                r = write_private(&h, cluster_config, res.kubelet_config, 0600, err);
+        else if (host_exists(&h, cluster_config))
+                r = host_unlink(&h, cluster_config, err);
+out:
+        explicit_bzero(token, strlen(token));
+        join_result_done(&res);
+        host_done(&h);
+        return r;
+}
+
+/* HOST of https://HOST[:PORT][/...], IPv4 resolved. */
+static int server_address(const char *server, struct sockaddr_in *ret, struct un_error *err) {
+        const char *host = startswith(server, "https://");
+        _cleanup_free_ char *name = NULL;
+        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+        size_t n;
+        int r;
+
+        if (!host)
+                return un_error(err, EINVAL, "--server %s is not an https:// URL", server);
+        n = strcspn(host, ":/");
+        name = strndup(host, n);
+        if (!name)
+                return un_error(err, ENOMEM, "server");
+        r = getaddrinfo(name, "443", &hints, &ai);
+        if (r != 0)
+                return un_error(err, EHOSTUNREACH, "cannot resolve %s: %s", name, gai_strerror(r));
+        *ret = *(struct sockaddr_in *) ai->ai_addr;
+        freeaddrinfo(ai);
+        return 0;
+}
+
+/* The address this host sends from towards the API server: what the control plane can reach back.
+ * A connected UDP socket asks the kernel's routing; nothing is sent. */
+static int source_address_towards(const struct sockaddr_in *dst, struct in_addr *ret, struct un_error *err) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in src;
+        socklen_t len = sizeof src;
+
+        if (fd < 0)
+                return un_error(err, errno, "socket");
+        if (connect(fd, (const struct sockaddr *) dst, sizeof *dst) < 0)
+                return un_error(err, errno, "no route to the API server");
+        if (getsockname(fd, (struct sockaddr *) &src, &len) < 0)
+                return un_error(err, errno, "getsockname");
+        *ret = src.sin_addr;
+        return 0;
+}
+
+/* 0 when port is free on addr, -EADDRINUSE, or -EADDRNOTAVAIL when addr is not this host's. */
+static int port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons(port) };
+        socklen_t len = sizeof sa;
+
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return -errno;
+        *ret_port = ntohs(sa.sin_port);
+        return 0;
+}
+
+int node_join_address(struct up_options *o, struct un_error *err) {
+        struct sockaddr_in server;
+        struct in_addr ip;
+        int r;
+
+        if (!o->server || o->engine != ENGINE_KUBELET)
+                return 0;
+        if (o->node_ip) {
+                if (inet_pton(AF_INET, o->node_ip, &ip) != 1)
+                        return un_error(err, EINVAL, "bad --node-ip %s", o->node_ip);
+        } else {
+                r = server_address(o->server, &server, err);
+                if (r >= 0)
+                        r = source_address_towards(&server, &ip, err);
+                if (r < 0)
+                        return r;
+                if (!inet_ntop(AF_INET, &ip, o->node_ip_buf, sizeof o->node_ip_buf))
+                        return un_error(err, errno, "inet_ntop");
+                o->node_ip = o->node_ip_buf;
+        }
+        /* The API server reaches the kubelet (logs, exec, port-forward) at the node's address: 10250 unless
+         * another node of this host has it. */
+        r = port_free(ip, UP_KUBELET_PORT, &o->kubelet_port);
+        if (r == -EADDRINUSE)
+                r = port_free(ip, 0, &o->kubelet_port);
+        if (r == -EADDRNOTAVAIL)
+                return un_error(err, EINVAL, "--node-ip %s is not an address of this host: the kubelet's port is "
+                                "published there", o->node_ip);
+        if (r < 0)
+                return un_error(err, -r, "no free port for the kubelet on %s", o->node_ip);
+        return 0;
+}
