@@ -51,7 +51,9 @@ _usernode() {
                          --restart-user-manager --force --root --help"
                 [unsetup]="--user --dry-run --force --root --help"
                 [up]="--engine --net --port-driver --name --ephemeral --wait --wait= --foreground --config
-                      --server --token --publish --cidr --cluster-cidr --service-cidr --dry-run --ignore --json --help"
+                      --server --token --token-file --discovery-token-ca-cert-hash --ca-file
+                      --discovery-token-unsafe-skip-ca-verification --node-ip --pod-pids-limit
+                      --publish --cidr --cluster-cidr --service-cidr --dry-run --ignore --json --help"
                 [down]="--name --purge --help"
                 [status]="--name --json --help"
                 [exec]="--name --help --"
@@ -101,7 +103,7 @@ _usernode() {
         --root)
                 COMPREPLY=($(compgen -d -- "$cur"))
                 return ;;
-        --config)
+        --config|--token-file|--ca-file)
                 COMPREPLY=($(compgen -f -- "$cur"))
                 return ;;
         --ignore)
@@ -114,7 +116,7 @@ _usernode() {
                 COMPREPLY=($(compgen -P "$head" -W "$(_usernode_ids "${words[0]}")" -- "$last"))
                 compopt -o nospace 2>/dev/null
                 return ;;
-        --subids|--server|--token|--publish|--cidr|--cluster-cidr|--service-cidr)
+        --subids|--server|--token|--publish|--cidr|--cluster-cidr|--service-cidr|--discovery-token-ca-cert-hash|--node-ip|--pod-pids-limit)
                 return ;;
         esac
 

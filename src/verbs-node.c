@@ -90,7 +90,7 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         if (r < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
                 host_done(&h);
-                return r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_INTERNAL;
+                return r == -EINVAL || r == -ENOENT || r == -EPERM ? EXIT_USAGE : EXIT_INTERNAL;
         }
         /* Then the flags. A --name beats a configured ephemeral. */
         if (c->name)

@@ -61,9 +61,14 @@ printf 'net: auto\nwait: 7\nnodes:\n  n2:\n    port-driver: builtin\n' >"$WORK/e
 
 # k3s from the file, joining a server: `k3s agent`.
 printf 'engine: k3s\nserver: https://192.0.2.10:6443\ntoken: K10abc::server:def\n' >"$WORK/agent.yaml"
+# A file holding a token is a secret: refused while others can read it.
+chmod 644 "$WORK/agent.yaml"
+expect_exit 2 "$U" up --config "$WORK/agent.yaml" --dry-run
+chmod 600 "$WORK/agent.yaml"
 "$U" up --config "$WORK/agent.yaml" --dry-run >"$WORK/out"
-grep -q "^exec: k3s agent --rootless .* --server https://192.0.2.10:6443 --token K10abc::server:def" "$WORK/out" ||
+grep -q "^exec: k3s agent --rootless .* --server https://192.0.2.10:6443 --token-file [^ ]*/k3s-token" "$WORK/out" ||
         fail "k3s agent command: $(grep ^exec "$WORK/out")"
+! grep -q "K10abc" "$WORK/out" || fail "the token is on k3s's command line: $(grep ^exec "$WORK/out")"
 
 # Errors: file:line:column, exit 2, nothing started.
 bad() {

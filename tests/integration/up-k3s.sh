@@ -39,15 +39,33 @@ sed -n -e "s|$WORK|@WORK@|g" -e "/^arg /p" -e "/^env K3S_/p" -e "s/^env NOTIFY_S
 [ ! -e "\$HOME/.local/share/usernode/nodes/k3s-golden" ] || fail "data left"
 [ ! -e "\$kc" ] || fail "kubeconfig left after purge"
 
-# A second machine's node joining the first: `k3s agent --rootless` with --server and --token.
+# A second machine's node joining the first: `k3s agent --rootless` with --server and the server's token,
+# which reaches k3s as a 0600 file of the node's, never on a command line.
 export STANDIN_RECORD="$WORK/home/k3s-agent.rec"
-out=\$("\$U" up --engine k3s --name k3s-agent --server https://192.0.2.10:6443 --token K10secret::server:abc \
+printf '%s\n' 'K10'"\$(printf '0123456789abcdef%.0s' 1 2 3 4)"'::server:abc' >"\$HOME/token"
+chmod 600 "\$HOME/token"
+out=\$("\$U" up --engine k3s --name k3s-agent --server https://192.0.2.10:6443 --token-file "\$HOME/token" \
         --wait=30 --json \$ign)
 [ "\$(echo "\$out" | jq -r .state)" = running ] || fail "k3s agent node not running: \$out"
 [ "\$(echo "\$out" | jq -r .kubeconfig)" = null ] || fail "an agent has no kubeconfig of its own"
 sed -n -e "s|$WORK|@WORK@|g" -e "/^arg /p" -e "/^env K3S_/p" -e "s/^env NOTIFY_SOCKET=.*/env NOTIFY_SOCKET set/p" "\$HOME/k3s-agent.rec" >"$WORK/home/k3s-agent.rec.normalized"
+[ "\$(stat -c %a "\$HOME/.local/share/usernode/nodes/k3s-agent/k3s-token")" = 600 ] || fail "k3s token file not 0600"
 "\$U" down --name k3s-agent --purge
 [ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-agent" ] || fail "agent state left"
+# A token that does not pin the server's CA is refused before anything starts (k3s would trust anyone).
+printf 'abc\n' >"\$HOME/short" && chmod 600 "\$HOME/short"
+set +e
+"\$U" up --engine k3s --name k3s-short --server https://192.0.2.10:6443 --token-file "\$HOME/short" \$ign 2>"\$HOME/short.err"
+rc=\$?
+set -e
+[ "\$rc" = 2 ] || fail "a short k3s token: exit \$rc: \$(cat "\$HOME/short.err")"
+grep -q "does not pin the server's CA" "\$HOME/short.err" || fail "short token: \$(cat "\$HOME/short.err")"
+[ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-short/status.json" ] || fail "a refused k3s agent started"
+# A token file others can read is refused, as ssh refuses such a key.
+chmod 644 "\$HOME/token"
+"\$U" up --engine k3s --name k3s-open --server https://192.0.2.10:6443 --token-file "\$HOME/token" \$ign 2>"\$HOME/open.err" &&
+        fail "a 0644 token file was accepted"
+grep -q "chmod 600" "\$HOME/open.err" || fail "0644 token file: \$(cat "\$HOME/open.err")"
 # k3s's rootlesskit drives slirp4netns only: another --net is refused before anything starts.
 "\$U" up --engine k3s --name k3s-pasta --net pasta \$ign 2>"\$HOME/pasta.err" && fail "k3s with --net pasta started"
 grep -q "only drives slirp4netns" "\$HOME/pasta.err" || fail "k3s --net pasta: \$(cat "\$HOME/pasta.err")"

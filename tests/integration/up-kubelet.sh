@@ -53,8 +53,9 @@ case \$name in ci-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-
 state_dir=\$(echo "\$out" | jq -r .state_dir)
 [ "\$(echo "\$out" | jq -r .data_dir)" = "\$state_dir/data" ] || fail "ephemeral data is not inside the state dir"
 [ "\$(echo "\$out" | jq -r '.ports[0].id')" -ge 0 ] || fail "port not forwarded"
-grep -q "^arg --container-runtime-endpoint=unix://\$state_dir/containerd/containerd.sock\$" "\$HOME/kubelet.rec" ||
-        fail "kubelet stand-in got no containerd endpoint"
+config=\$(sed -n 's/^arg --config=//p' "\$HOME/kubelet.rec")
+[ "\$(jq -r .containerRuntimeEndpoint "\$config")" = "unix://\$state_dir/containerd/containerd.sock" ] ||
+        fail "kubelet stand-in got no containerd endpoint: \$(cat "\$config")"
 grep -q "^arg --config=" "\$HOME/kubelet.rec" || fail "kubelet stand-in got no --config"
 
 "\$U" status --name "\$name" >/dev/null || fail "status says not running"
