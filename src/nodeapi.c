@@ -295,3 +295,21 @@ int node_api_csr_state(const char *data_dir, const char *server, char **ret_name
         json_object_put(o);
         return 0;
 }
+
+int node_api_may_list(const struct node_api *a, const char *path, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *p = xstrdup_printf("%s?limit=1", path);
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        if (!p)
+                return un_error(err, ENOMEM, "%s", path);
+        r = kubeapi_request(&api, "GET", p, NULL, &reply, err);
+        if (r < 0)
+                return r;
+        r = reply.status == 200 ? 1 : reply.status == 403 ? 0
+                : un_error(err, EIO, "GET %s: %s", path, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}

@@ -38,3 +38,5 @@ int node_api_delete(const struct node_api *a, struct un_error *err);
  * NULL when there is none), and whether it was denied. */
 int node_api_csr_state(const char *data_dir, const char *server, char **ret_name, bool *ret_denied,
                        struct un_error *err);
+/* Whether the node may list what path names (1 yes, 0 forbidden): what kube-proxy needs. */
+int node_api_may_list(const struct node_api *a, const char *path, struct un_error *err);

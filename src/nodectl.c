@@ -295,8 +295,9 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         /* A joined node leaves its cluster: its credentials are read now, before the purge removes them. */
         if (purge && have_status && streq_ptr(s.engine, "kubelet") && node_api_open(n.data_dir, NULL, name, &api, NULL) >= 0)
                 joined = true;
-        if (running && have_status && s.pids[NODE_PID_SUPERVISOR] <= 0) {
-                /* A supervisor on its way out has cleared its PIDs but holds the lock a moment longer. */
+        if (running && (!have_status || s.pids[NODE_PID_SUPERVISOR] <= 0)) {
+                /* A supervisor on its way out has cleared its PIDs (or, on a full disk, could not write its
+                 * status at all) but holds the lock a moment longer. */
                 for (int i = 0; i < DOWN_BOUND_MS / 10 && running; i++) {
                         usleep(10000);
                         running = node_is_locked(&n);

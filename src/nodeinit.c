@@ -529,6 +529,26 @@ static int start_kube_proxy(struct init *in, const char *binary, struct un_error
         return spawn_logged(in, "kube-proxy.log", argv, NULL, &in->kube_proxy, err);
 }
 
+/* kube-proxy runs with the node's credentials: the Node authorizer lets a node read Services but not
+ * EndpointSlices, which only a cluster admin can grant. Without them it would only log errors. */
+static bool kube_proxy_allowed(struct init *in) {
+        struct node_api api = {};
+        struct un_error err = {};
+        int r = node_api_open(in->data_dir, in->server, in->name, &api, &err);
+
+        if (r >= 0)
+                r = node_api_may_list(&api, "/apis/discovery.k8s.io/v1/endpointslices", &err);
+        node_api_done(&api);
+        if (r < 0)
+                fprintf(stderr, "usernode-init: cannot ask the cluster what kube-proxy may read: %s\n", err.msg);
+        if (r == 0)
+                stage(in, "warn kube-proxy not started: the cluster does not let node %s list EndpointSlices, so pods "
+                          "here cannot reach Services; a cluster admin can allow it for usernode's nodes with: "
+                          "kubectl create clusterrolebinding usernode-node-proxier --clusterrole=system:node-proxier "
+                          "--group=system:nodes", in->name);
+        return r != 0;
+}
+
 /* The labels `up` wrote from its checks (one "KEY=VALUE" per line); -ENOENT until it has. */
 static int read_features(struct init *in, char ***ret) {
         _cleanup_free_ char *path = xstrdup_printf("%s/features", in->runtime_dir), *text = NULL;
@@ -815,6 +835,10 @@ static int init_run(struct init *in) {
         if (unlink(bootstrap) < 0 && errno != ENOENT)
                 fprintf(stderr, "usernode-init: cannot remove %s: %s\n", bootstrap, strerror(errno));
         proxy = find_binary("kube-proxy");
+        if (proxy && !kube_proxy_allowed(in)) {
+                free(proxy);
+                proxy = NULL;
+        }
         if (proxy) {
                 r = start_kube_proxy(in, proxy, &err);
                 if (r < 0) {

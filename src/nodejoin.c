@@ -53,7 +53,7 @@ static char *bootstrap_kubeconfig(const char *server, const char *ca_file, const
                 json_object_object_add(o, "users", TAKE_PTR(users));
                 json_object_object_add(o, "contexts", TAKE_PTR(contexts));
                 json_object_object_add(o, "current-context", json_object_new_string("default"));
-                const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+                const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 
                 text = xstrdup_printf("%s\n", s);
                 /* json-c keeps the rendered string inside o: wipe it before it is freed. */

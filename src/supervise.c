@@ -505,7 +505,7 @@ static int sv_stage(struct supervisor *s, enum up_stage st) {
         return 0;
 }
 
-/* One line from the init: "stage NAME", "pid NAME NSPID" or "error TEXT". */
+/* One line from the init: "stage NAME", "pid NAME NSPID", "warn TEXT" or "error TEXT". */
 static int sv_line(struct supervisor *s, char *line) {
         const char *arg;
 
@@ -539,6 +539,10 @@ static int sv_line(struct supervisor *s, char *line) {
         if ((arg = startswith(line, "error "))) {
                 sv_fail(s, arg);
                 return -EIO;
+        }
+        if ((arg = startswith(line, "warn "))) {
+                sv_progress(s, "warn", arg);
+                return 0;
         }
         return 0;
 }
@@ -848,6 +852,8 @@ static void progress_line(struct buf *held, FILE *out, const struct up_options *
         text++;
         if (stage)
                 snprintf(msg, sizeof msg, "usernode: %-10s ready after %u ms\n", text, ms);
+        else if (startswith(line, "warn "))
+                snprintf(msg, sizeof msg, "usernode: warning: %s\n", text);
         else
                 snprintf(msg, sizeof msg, "usernode: node failed after %u ms: %s\n", ms, text);
         if (held)

@@ -76,20 +76,28 @@ make_busybox_oci() {
         out=$1 w=$2
         bb=$(command -v busybox || true)
         [ -n "$bb" ] && file -L "$bb" 2>/dev/null | grep -q 'statically linked' || skip "busybox-static is not installed"
-        mkdir -p "$w/rootfs/bin" "$w/rootfs/www" "$w/oci/blobs/sha256"
+        mkdir -p "$w/rootfs/bin" "$w/rootfs/www"
         cp "$bb" "$w/rootfs/bin/busybox"
         for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$w/rootfs/bin/$a"; done
         echo "hello from a container behind the CNI bridge" >"$w/rootfs/www/index.html"
-        tar --numeric-owner --owner=0 --group=0 -C "$w/rootfs" -cf "$w/layer.tar" .
+        make_oci "$out" "$w" "$w/rootfs" docker.io/library/busybox:usernode '["/bin/sh"]'
+}
+
+# make_oci OUT.tar WORKDIR ROOTFS NAME CMD_JSON: a one-layer OCI image archive of ROOTFS named NAME.
+make_oci() {
+        out=$1 w=$2 rootfs=$3 name=$4 cmd=$5
+        rm -rf "$w/oci"
+        mkdir -p "$w/oci/blobs/sha256"
+        tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -cf "$w/layer.tar" .
         layer=$(oci_blob "$w" "$w/layer.tar")
-        printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-                "$layer" >"$w/config.json"
+        printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+                "$cmd" "$layer" >"$w/config.json"
         config=$(oci_blob "$w" "$w/config.json")
         printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
                 "$config" "$(stat -c %s "$w/config.json")" "$layer" "$(stat -c %s "$w/layer.tar")" >"$w/manifest.json"
         manifest=$(oci_blob "$w" "$w/manifest.json")
-        printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"docker.io/library/busybox:usernode","org.opencontainers.image.ref.name":"usernode"}}]}' \
-                "$manifest" "$(stat -c %s "$w/manifest.json")" >"$w/oci/index.json"
+        printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
+                "$manifest" "$(stat -c %s "$w/manifest.json")" "$name" "${name##*:}" >"$w/oci/index.json"
         echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci/oci-layout"
         tar -C "$w/oci" -cf "$out" .
 }
