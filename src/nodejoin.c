@@ -88,9 +88,8 @@ static void forget_other_cluster(const struct host *h, const struct node *n, con
         }
 }
 
+/* `up` read --token-file into o->token already (refusing a file others can read). */
 static int read_token(const struct up_options *o, char **ret, struct un_error *err) {
-        if (o->token_file)
-                return join_token_read_file(o->token_file, ret, err);
         *ret = o->token ? strdup(o->token) : NULL;
         return !o->token || *ret ? 0 : un_error(err, ENOMEM, "token");
 }

@@ -14,6 +14,13 @@
 #include "up.h"
 #include "util.h"
 
+/* A secret's memory is wiped before it goes back to the allocator. */
+static void freep_secret(char **p) {
+        if (*p)
+                explicit_bzero(*p, strlen(*p));
+        free(*p);
+}
+
 static const char *node_name_or_default(const struct cli *c) {
         return c->name ? c->name : "default";
 }
@@ -66,6 +73,7 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         };
         _cleanup_(config_done) struct config cfg = {};
         _cleanup_free_ char *self = NULL, *name = NULL, *config = NULL, *server = NULL;
+        _cleanup_(freep_secret) char *token = NULL;
         struct up_preflight pf = { .fd = -EBADF, .pidfd = -EBADF };
         struct host h = { .root_fd = -EBADF };
         struct un_error err = {};
@@ -149,6 +157,16 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode up: --token and --token-file exclude each other\n");
                 host_done(&h);
                 return EXIT_USAGE;
+        }
+        /* Read once, here: a file others can read is refused before anything is created. */
+        if (o.token_file) {
+                r = join_token_read_file(o.token_file, &token, &err);
+                if (r < 0) {
+                        fprintf(stderr, "usernode up: %s\n", err.msg);
+                        host_done(&h);
+                        return EXIT_USAGE;
+                }
+                o.token = token;
         }
         if (c->engine)
                 (void) engine_from_string(c->engine, &o.engine);

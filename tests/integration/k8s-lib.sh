@@ -1,0 +1,170 @@
+# A real Kubernetes control plane for the tests and benchmarks that join it (sourced after lib.sh):
+# Debian's etcd and upstream kube-apiserver, kube-controller-manager and kube-scheduler from
+# $USERNODE_K8S_BIN, in a network namespace of the test's own that the host reaches through a veth
+# pair; PKI, kubeconfigs, bootstrap token, cluster-info and kubelet-config made by the real kubeadm
+# as `kubeadm init` makes them. No traffic leaves the machine.
+
+K8S_BINARIES="kubelet kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl"
+
+# k8s_require: skips unless USERNODE_K8S_BIN holds the upstream binaries and etcd is installed.
+k8s_require() {
+        [ -n "${USERNODE_K8S_BIN:-}" ] ||
+                skip "USERNODE_K8S_BIN names no directory with the upstream Kubernetes binaries ($K8S_BINARIES)"
+        for b in $K8S_BINARIES; do
+                [ -x "$USERNODE_K8S_BIN/$b" ] || skip "no $b in USERNODE_K8S_BIN=$USERNODE_K8S_BIN"
+        done
+        command -v etcd >/dev/null || skip "etcd (Debian's etcd-server) is not installed"
+        command -v openssl >/dev/null || skip "openssl is not installed"
+        command -v ip >/dev/null || skip "iproute2 is not installed"
+}
+
+# retry SECONDS CMD...: runs CMD until it succeeds, at most SECONDS (a bounded wait for a server's
+# readiness, checked by asking it; not a sleep standing in for an event).
+retry() {
+        limit=$1
+        shift
+        end=$(($(date +%s) + limit))
+        until "$@" >/dev/null 2>&1; do
+                [ "$(date +%s)" -lt "$end" ] || return 1
+                sleep 0.1
+        done
+}
+
+# k8s_control_plane_start DIR: everything under DIR (root's). Sets K8S_CP_IP (the API server's address
+# inside the namespace), K8S_HOST_IP (the host's end of the veth, the node's address), K8S_ADMIN
+# (admin kubeconfig), K8S_JOIN (the line `kubeadm token create --print-join-command` printed), K8S_NETNS.
+k8s_control_plane_start() {
+        cp=$1
+        mkdir -p "$cp"
+        # A /24 of 10.200/16 that no host route covers.
+        octet=$(( $$ % 200 + 20 ))
+        K8S_NETNS=usernode-cp-$$
+        K8S_HOST_IP=10.200.$octet.1
+        K8S_CP_IP=10.200.$octet.2
+        K8S_VETH=uncp$$
+        ip netns add "$K8S_NETNS"
+        ip link add "$K8S_VETH" type veth peer name eth0 netns "$K8S_NETNS"
+        ip addr add "$K8S_HOST_IP/24" dev "$K8S_VETH"
+        ip link set "$K8S_VETH" up
+        ip -n "$K8S_NETNS" addr add "$K8S_CP_IP/24" dev eth0
+        ip -n "$K8S_NETNS" link set eth0 up
+        ip -n "$K8S_NETNS" link set lo up
+        ip -n "$K8S_NETNS" route add default via "$K8S_HOST_IP"
+
+        cat >"$cp/kubeadm.yaml" <<EOF
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: $K8S_CP_IP
+  bindPort: 6443
+nodeRegistration:
+  name: control-plane
+bootstrapTokens:
+- token: $("$USERNODE_K8S_BIN/kubeadm" token generate)
+  ttl: 1h
+  groups: [system:bootstrappers:kubeadm:default-node-token]
+  usages: [signing, authentication]
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: $("$USERNODE_K8S_BIN/kubelet" --version | sed 's/^Kubernetes //')
+certificatesDir: $cp/pki
+controlPlaneEndpoint: $K8S_CP_IP:6443
+networking:
+  serviceSubnet: 10.96.0.0/16
+  podSubnet: 10.244.0.0/16
+  dnsDomain: cluster.local
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+EOF
+        kadm() { "$USERNODE_K8S_BIN/kubeadm" "$@" --config "$cp/kubeadm.yaml" >>"$cp/kubeadm.log" 2>&1; }
+        kadm init phase certs all
+        kadm init phase kubeconfig admin --kubeconfig-dir "$cp"
+        kadm init phase kubeconfig controller-manager --kubeconfig-dir "$cp"
+        kadm init phase kubeconfig scheduler --kubeconfig-dir "$cp"
+        K8S_ADMIN=$cp/admin.conf
+        pki=$cp/pki
+
+        ns() { ip netns exec "$K8S_NETNS" "$@"; }
+        ns etcd --name cp --data-dir "$cp/etcd" --listen-client-urls http://127.0.0.1:2379 \
+                --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
+                --initial-advertise-peer-urls http://127.0.0.1:2380 --initial-cluster cp=http://127.0.0.1:2380 \
+                >"$cp/etcd.log" 2>&1 &
+        echo $! >"$cp/etcd.pid"
+        ns "$USERNODE_K8S_BIN/kube-apiserver" --advertise-address="$K8S_CP_IP" --secure-port=6443 \
+                --etcd-servers=http://127.0.0.1:2379 --service-cluster-ip-range=10.96.0.0/16 \
+                --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" \
+                --tls-private-key-file="$pki/apiserver.key" \
+                --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
+                --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+                --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname \
+                --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+                --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+                --enable-bootstrap-token-auth --authorization-mode=Node,RBAC \
+                --enable-admission-plugins=NodeRestriction --allow-privileged=true \
+                --requestheader-client-ca-file="$pki/front-proxy-ca.crt" \
+                --proxy-client-cert-file="$pki/front-proxy-client.crt" \
+                --proxy-client-key-file="$pki/front-proxy-client.key" \
+                --requestheader-allowed-names=front-proxy-client \
+                --requestheader-extra-headers-prefix=X-Remote-Extra- --requestheader-group-headers=X-Remote-Group \
+                --requestheader-username-headers=X-Remote-User >"$cp/apiserver.log" 2>&1 &
+        echo $! >"$cp/apiserver.pid"
+        retry 90 ns "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" get --raw /readyz ||
+                { tail -20 "$cp/apiserver.log" >&2; fail "kube-apiserver not ready"; }
+        ns "$USERNODE_K8S_BIN/kube-controller-manager" --kubeconfig="$cp/controller-manager.conf" \
+                --authentication-kubeconfig="$cp/controller-manager.conf" \
+                --authorization-kubeconfig="$cp/controller-manager.conf" \
+                --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+                --root-ca-file="$pki/ca.crt" --service-account-private-key-file="$pki/sa.key" \
+                --use-service-account-credentials --controllers='*,bootstrapsigner,tokencleaner' \
+                --allocate-node-cidrs --cluster-cidr=10.244.0.0/16 --node-cidr-mask-size=24 \
+                --service-cluster-ip-range=10.96.0.0/16 --leader-elect=false --bind-address=127.0.0.1 \
+                >"$cp/controller-manager.log" 2>&1 &
+        echo $! >"$cp/controller-manager.pid"
+        ns "$USERNODE_K8S_BIN/kube-scheduler" --kubeconfig="$cp/scheduler.conf" \
+                --authentication-kubeconfig="$cp/scheduler.conf" --authorization-kubeconfig="$cp/scheduler.conf" \
+                --leader-elect=false --bind-address=127.0.0.1 >"$cp/scheduler.log" 2>&1 &
+        echo $! >"$cp/scheduler.pid"
+        # What `kubeadm init` sets up for joining nodes: the token, cluster-info (signed by the
+        # controller-manager's bootstrapsigner), its RBAC and the CSR auto-approval; the kubelet-config.
+        kadm init phase bootstrap-token --kubeconfig "$K8S_ADMIN"
+        # `kubeadm init phase upload-config kubelet` also waits for the control plane's own Node (this one has
+        # no kubelet): the same ConfigMap and Role from kubeadm's own rendering of the defaults, by hand.
+        "$USERNODE_K8S_BIN/kubeadm" config print init-defaults --component-configs KubeletConfiguration \
+                2>>"$cp/kubeadm.log" >"$cp/defaults.yaml"
+        awk '/^---/ { n++; next } n == 2' "$cp/defaults.yaml" >"$cp/kubelet-config.yaml"
+        k8s_kubectl -n kube-system create configmap kubelet-config --from-file=kubelet="$cp/kubelet-config.yaml" >/dev/null
+        k8s_kubectl -n kube-system create role kubeadm:kubelet-config --verb=get --resource=configmaps \
+                --resource-name=kubelet-config >/dev/null
+        k8s_kubectl -n kube-system create rolebinding kubeadm:kubelet-config --role=kubeadm:kubelet-config \
+                --group=system:nodes --group=system:bootstrappers:kubeadm:default-node-token >/dev/null
+        K8S_JOIN=$("$USERNODE_K8S_BIN/kubeadm" token create --print-join-command --kubeconfig "$K8S_ADMIN" \
+                --ttl 1h 2>>"$cp/kubeadm.log")
+        # The bootstrapsigner signs cluster-info for the new token within a moment.
+        k8s_token_id=$(printf '%s\n' "$K8S_JOIN" | sed -n 's/.*--token \([a-z0-9]\{6\}\)\..*/\1/p')
+        retry 30 k8s_cluster_info_signed "$k8s_token_id" || fail "cluster-info is not signed for the new token"
+}
+
+k8s_cluster_info_signed() {
+        out=$(k8s_kubectl -n kube-public get configmap cluster-info -o "jsonpath={.data.jws-kubeconfig-$1}")
+        [ -n "$out" ]
+}
+
+# k8s_kubectl ARGS...: the admin's kubectl, from inside the control plane's namespace.
+k8s_kubectl() {
+        ip netns exec "$K8S_NETNS" "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" "$@"
+}
+
+k8s_control_plane_stop() {
+        cp=$1
+        for p in scheduler controller-manager apiserver etcd; do
+                [ -f "$cp/$p.pid" ] && kill "$(cat "$cp/$p.pid")" 2>/dev/null || :
+        done
+        for p in scheduler controller-manager apiserver etcd; do
+                [ -f "$cp/$p.pid" ] && while kill -0 "$(cat "$cp/$p.pid")" 2>/dev/null; do wait "$(cat "$cp/$p.pid")" 2>/dev/null || :; done
+        done
+        [ -n "${K8S_NETNS:-}" ] && ip netns del "$K8S_NETNS" 2>/dev/null || :
+        [ -n "${K8S_VETH:-}" ] && ip link del "$K8S_VETH" 2>/dev/null || :
+}
