@@ -90,7 +90,7 @@ int kubeapi_request(const struct kubeapi *a, const char *method, const char *pat
         headers = curl_slist_append(headers, "Accept: application/json");
         if (headers && body)
                 headers = curl_slist_append(headers, strcmp(method, "PATCH") == 0
-                                                             ? "Content-Type: application/merge-patch+json"
+                                                             ? "Content-Type: application/strategic-merge-patch+json"
                                                              : "Content-Type: application/json");
         if (headers && auth)
                 headers = curl_slist_append(headers, auth);

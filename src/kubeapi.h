@@ -28,7 +28,7 @@ struct kubeapi_reply {
 
 void kubeapi_reply_done(struct kubeapi_reply *r);
 
-/* method "GET", "DELETE", "POST", …; body (JSON) may be NULL. Any HTTP status is a success here:
+/* method "GET", "DELETE", "POST", "PATCH" (a strategic merge patch), …; body (JSON) may be NULL. Any HTTP status is a success here:
  * the caller reads ret->status. A transport or TLS failure is -errno with err saying what happened
  * (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, -EPERM for a certificate that does not verify). */
 int kubeapi_request(const struct kubeapi *a, const char *method, const char *path, const char *body,

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "host.h"
 #include "join.h"
@@ -104,6 +105,14 @@ void node_object_done(struct node_object *o) {
         *o = (struct node_object) {};
 }
 
+/* "2026-11-29T17:58:36Z" as seconds since the epoch; 0 when it is not that. */
+static time_t rfc3339_seconds(const char *s) {
+        struct tm tm = {};
+        const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+
+        return end && *end == '\0' ? timegm(&tm) : 0;
+}
+
 static void parse_node(struct json_object *n, struct node_object *ret) {
         struct json_object *spec = json_get(n, "spec", json_type_object), *cidr = json_get(spec, "podCIDR", json_type_string),
                            *conds = json_get(json_get(n, "status", json_type_object), "conditions", json_type_array);
@@ -120,6 +129,8 @@ static void parse_node(struct json_object *n, struct node_object *ret) {
                         continue;
                 ret->ready = streq_ptr(json_object_get_string(json_get(c, "status", json_type_string)), "True");
                 ret->ready_message = msg ? strdup(msg) : NULL;
+                ret->ready_heartbeat = rfc3339_seconds(json_object_get_string(json_get(c, "lastHeartbeatTime",
+                                                                                        json_type_string)));
         }
 }
 
@@ -310,6 +321,46 @@ int node_api_may_list(const struct node_api *a, const char *path, struct un_erro
                 return r;
         r = reply.status == 200 ? 1 : reply.status == 403 ? 0
                 : un_error(err, EIO, "GET %s: %s", path, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}
+
+int node_api_set_not_ready(const struct node_api *a, const char *reason, const char *message, unsigned timeout_ms,
+                           struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, timeout_ms);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s/status", a->name);
+        struct json_object *patch = json_object_new_object(), *status = json_object_new_object(),
+                           *conds = json_object_new_array(), *c = json_object_new_object();
+        struct kubeapi_reply reply = {};
+        char now[32], msg[256];
+        time_t t = time(NULL);
+        struct tm tm;
+        int r;
+
+        if (!path || !patch || !status || !conds || !c || !gmtime_r(&t, &tm)) {
+                json_object_put(patch);
+                json_object_put(status);
+                json_object_put(conds);
+                json_object_put(c);
+                return un_error(err, ENOMEM, "node status");
+        }
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_object_add(c, "type", json_object_new_string("Ready"));
+        json_object_object_add(c, "status", json_object_new_string("False"));
+        json_object_object_add(c, "reason", json_object_new_string(reason));
+        json_object_object_add(c, "message", json_object_new_string(message));
+        json_object_object_add(c, "lastHeartbeatTime", json_object_new_string(now));
+        json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+        json_object_array_add(conds, c);
+        json_object_object_add(status, "conditions", conds);
+        json_object_object_add(patch, "status", status);
+        r = kubeapi_request(&api, "PATCH", path, json_object_to_json_string(patch), &reply, err);
+        json_object_put(patch);
+        if (r < 0)
+                return r;
+        if (reply.status != 200)
+                r = un_error(err, reply.status == 404 ? ENOENT : EACCES, "marking node %s not ready: %s", a->name,
+                             kubeapi_status_message(&reply, msg, sizeof msg));
         kubeapi_reply_done(&reply);
         return r;
 }

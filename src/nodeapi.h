@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -23,6 +24,7 @@ struct node_object {
         bool exists;                    /* registered */
         bool ready;                     /* its Ready condition is True */
         char *ready_message;
+        time_t ready_heartbeat;         /* when the kubelet last posted that condition (0: unknown) */
         char *pod_cidr;                 /* spec.podCIDR, NULL when none was allocated */
 };
 void node_object_done(struct node_object *o);
@@ -40,3 +42,8 @@ int node_api_csr_state(const char *data_dir, const char *server, char **ret_name
                        struct un_error *err);
 /* Whether the node may list what path names (1 yes, 0 forbidden): what kube-proxy needs. */
 int node_api_may_list(const struct node_api *a, const char *path, struct un_error *err);
+/* Sets the Node's Ready condition to False (reason, message) as its kubelet would: for a node that stops,
+ * and before a kubelet starts again (a kubelet that finds its Node Ready skips its quick status updates
+ * and reports its readiness only at its next sync, 10 s later). */
+int node_api_set_not_ready(const struct node_api *a, const char *reason, const char *message, unsigned timeout_ms,
+                           struct un_error *err);

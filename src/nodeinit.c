@@ -19,9 +19,11 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "cri.h"
 #include "host.h"
 #include "netlink.h"
 #include "nodeapi.h"
@@ -46,6 +48,8 @@ struct init {
         int notify_fd;
         int signal_fd;
         struct proc containerd, kubelet, kube_proxy;
+        time_t kubelet_started;         /* wall clock, seconds: Ready conditions older than this are stale */
+        char cni_cidr[48];              /* the pod CIDR the CNI config has, "" before it is written */
         struct kubelet_params params;
 };
 
@@ -262,12 +266,17 @@ static void umount_under(const char *dir) {
                 (void) umount2(points[i - 1], MNT_DETACH);
 }
 
+static void node_not_ready(struct init *in, const char *reason, const char *message, unsigned timeout_ms);
+
 static void shutdown_node(struct init *in) {
         _cleanup_free_ char *purge = xstrdup_printf("%s/purge", in->runtime_dir);
 
         /* In order: kube-proxy and the kubelet, then containerd, then what they left (shims, containers). */
         proc_stop(&in->kube_proxy, CHILD_STOP_MS);
         proc_stop(&in->kubelet, CHILD_STOP_MS);
+        /* The cluster learns at once that this node is gone, not 40 s later from missed heartbeats. */
+        if (in->server && in->kubelet.pid > 0)
+                node_not_ready(in, "NodeStopped", "usernode stopped this node", 1000);
         proc_stop(&in->containerd, CHILD_STOP_MS);
         (void) kill(-1, SIGKILL);
         if (purge && access(purge, F_OK) == 0) {
@@ -333,9 +342,39 @@ static int write_cni(struct init *in, const char *pod_cidr, struct un_error *err
         /* containerd watches the directory: the bridge's file last, complete. */
         if (r >= 0)
                 r = write_file(CNI_CONF_DIR "/10-usernode.conflist", conflist, err);
-        if (r >= 0)
+        if (r >= 0) {
                 fprintf(stderr, "usernode-init: pods get addresses from %s\n", pod_cidr);
+                snprintf(in->cni_cidr, sizeof in->cni_cidr, "%s", pod_cidr);
+        }
         return r;
+}
+
+/* A joined node's pod CIDR, kept from its Node's spec.podCIDR: on the next start the pod network is there
+ * before the kubelet's first status, which is then Ready. */
+#define POD_CIDR_FILE "kubelet/pod-cidr"
+
+static void pod_cidr_save(struct init *in, const char *cidr) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
+        _cleanup_free_ char *text = xstrdup_printf("%s\n", cidr);
+        struct un_error err = {};
+
+        if (path && text && write_file(path, text, &err) < 0)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
+}
+
+static char *pod_cidr_load(struct init *in) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
+        struct host h = { .root_fd = -EBADF };
+        char *line = NULL;
+
+        if (!path || host_init(&h, "/", NULL) < 0)
+                return NULL;
+        if (host_read_line(&h, path, &line) < 0 || !up_cidr_valid(line)) {
+                free(line);
+                line = NULL;
+        }
+        host_done(&h);
+        return line;
 }
 
 /* The kubelet's last error in its log, without klog's header: what `up` quotes when it fails. */
@@ -489,6 +528,7 @@ static int start_kubelet(struct init *in, const char *kubelet, const char *notif
                            (access(bootstrap, F_OK) == 0 && strv_push(&argv, a_bootstrap) < 0) ||
                            (a_ip && strv_push(&argv, a_ip) < 0)))
                 return un_error(err, ENOMEM, "kubelet");
+        in->kubelet_started = time(NULL);
         return spawn_logged(in, "kubelet.log", argv, env, &in->kubelet, err);
 }
 
@@ -627,18 +667,30 @@ static int wait_node_ready(struct init *in) {
                                 registered = now;
                                 fprintf(stderr, "usernode-init: node %s registered\n", in->name);
                         }
-                        if (!cni && (o.pod_cidr || now - registered >= POD_CIDR_WAIT_MS * 1000ull)) {
-                                if (!o.pod_cidr)
-                                        fprintf(stderr, "usernode-init: the cluster gave node %s no pod CIDR "
-                                                "(controller-manager without --allocate-node-cidrs): using %s\n",
-                                                in->name, in->pod_cidr);
-                                r = write_cni(in, o.pod_cidr ? o.pod_cidr : in->pod_cidr, &err);
+                        if (o.pod_cidr && !up_cidr_valid(o.pod_cidr)) {
+                                stage(in, "error the cluster gave node %s the pod CIDR '%.64s', not an IPv4 network",
+                                      in->name, o.pod_cidr);
+                                r = -EINVAL;
+                                break;
+                        }
+                        if (o.pod_cidr && strcmp(o.pod_cidr, in->cni_cidr) != 0) {
+                                r = write_cni(in, o.pod_cidr, &err);
                                 if (r < 0) {
                                         stage(in, "error %s", err.msg);
                                         break;
                                 }
-                                cni = true;
+                                pod_cidr_save(in, o.pod_cidr);
+                        } else if (!in->cni_cidr[0] && !o.pod_cidr && now - registered >= POD_CIDR_WAIT_MS * 1000ull) {
+                                fprintf(stderr, "usernode-init: the cluster gave node %s no pod CIDR "
+                                        "(controller-manager without --allocate-node-cidrs): using %s\n",
+                                        in->name, in->pod_cidr);
+                                r = write_cni(in, in->pod_cidr, &err);
+                                if (r < 0) {
+                                        stage(in, "error %s", err.msg);
+                                        break;
+                                }
                         }
+                        cni = in->cni_cidr[0] != '\0';
                         if (!labelled) {
                                 _cleanup_strv_free_ char **labels = NULL;
                                 int k = read_features(in, &labels);
@@ -649,7 +701,12 @@ static int wait_node_ready(struct init *in) {
                                         labelled = true;
                                 }
                         }
-                        if (o.ready && cni && labelled) {
+                        if (!o.ready && o.ready_message && strcmp(o.ready_message, last) != 0) {
+                                fprintf(stderr, "usernode-init: node %s not ready: %s\n", in->name, o.ready_message);
+                                snprintf(last, sizeof last, "%s", o.ready_message);
+                        }
+                        /* A Node that exists from an earlier run may still say Ready: only this kubelet's word counts. */
+                        if (o.ready && o.ready_heartbeat >= in->kubelet_started && cni && labelled) {
                                 node_object_done(&o);
                                 stage(in, "stage api-ready");
                                 r = 0;
@@ -664,6 +721,68 @@ static int wait_node_ready(struct init *in) {
         }
         node_api_done(&api);
         return r;
+}
+
+/* The kubelet TLS-bootstraps in the background (its certificate manager, with rotation on): its READY=1
+ * does not mean it holds a certificate. Waits for the file; a CSR not approved by CSR_WAIT_MS is reported. */
+static int wait_client_cert(struct init *in) {
+        _cleanup_free_ char *cert = xstrdup_printf("%s/%s", in->data_dir, NODE_KUBELET_CLIENT_CERT);
+        uint64_t deadline = now_usec() + CSR_WAIT_MS * 1000ull;
+
+        if (!cert)
+                return -ENOMEM;
+        for (;;) {
+                int r;
+
+                if (access(cert, R_OK) == 0)
+                        return 0;
+                if (now_usec() >= deadline) {
+                        stage_csr_stuck(in);
+                        return -ETIME;
+                }
+                r = idle_for(in, 100);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* The Node's Ready condition to False while its kubelet does not run (a node that joined before: with its
+ * certificate). Errors only go to the log: the API may be out of reach, the Node gone. */
+static void node_not_ready(struct init *in, const char *reason, const char *message, unsigned timeout_ms) {
+        _cleanup_free_ char *cert = xstrdup_printf("%s/%s", in->data_dir, NODE_KUBELET_CLIENT_CERT);
+        struct node_api api = {};
+        struct un_error err = {};
+        int r;
+
+        if (!cert || access(cert, R_OK) < 0)
+                return;
+        r = node_api_open(in->data_dir, in->server, in->name, &api, &err);
+        if (r >= 0)
+                r = node_api_set_not_ready(&api, reason, message, timeout_ms, &err);
+        if (r < 0 && r != -ENOENT)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
+        node_api_done(&api);
+}
+
+/* containerd's READY=1 comes before its CRI plugin has restored its state; a kubelet started then exits. */
+static int wait_cri(struct init *in) {
+        uint64_t deadline = now_usec() + 60000000ull;
+        struct un_error err = {};
+
+        for (;;) {
+                int r = cri_answers(in->params.address, &err);
+
+                if (r > 0)
+                        return 0;
+                if (now_usec() >= deadline) {
+                        stage(in, "error containerd's CRI does not answer after 60 s: %s; see %s/node.log", err.msg,
+                              in->runtime_dir);
+                        return -ETIME;
+                }
+                r = idle_for(in, 20);
+                if (r < 0)
+                        return r;
+        }
 }
 
 static int install_config(struct init *in) {
@@ -694,6 +813,12 @@ static int install_config(struct init *in) {
         }
         if (r >= 0 && !in->server)
                 r = write_cni(in, in->pod_cidr, &err);
+        if (r >= 0 && in->server) {
+                _cleanup_free_ char *known = pod_cidr_load(in);
+
+                if (known)
+                        r = write_cni(in, known, &err);
+        }
         if (r < 0)
                 stage(in, "error %s", err.msg);
         return r;
@@ -790,6 +915,9 @@ static int init_run(struct init *in) {
         }
         if (r < 0)
                 return r;
+        r = wait_cri(in);
+        if (r < 0)
+                return r;
         stage(in, "stage containerd");
 
         kubelet = find_binary("kubelet");
@@ -805,14 +933,15 @@ static int init_run(struct init *in) {
                 stage(in, "stage api-ready");
                 return 0;
         }
+        if (in->server)
+                node_not_ready(in, "KubeletStarting", "usernode is starting the kubelet", 2000);
         r = start_kubelet(in, kubelet, notify_env, &err);
         if (r < 0) {
                 stage(in, "error %s", err.msg);
                 return r;
         }
         stage(in, "pid engine %d", (int) in->kubelet.pid);
-        /* READY=1 comes once the kubelet holds its client certificate: the CSR was approved. */
-        r = wait_ready_bounded(in, &in->kubelet, in->server ? CSR_WAIT_MS : -1);
+        r = wait_ready_bounded(in, &in->kubelet, -1);
         if (r == -ECHILD) {
                 char what[64];
 
@@ -820,17 +949,17 @@ static int init_run(struct init *in) {
                 stage_kubelet_failed(in, what);
                 return r;
         }
-        if (r == -ETIME) {
-                stage_csr_stuck(in);
-                return r;
-        }
         if (r < 0)
                 return r;
-        stage(in, "stage engine");
         if (!in->server) {
+                stage(in, "stage engine");
                 stage(in, "stage api-ready");
                 return 0;
         }
+        r = wait_client_cert(in);
+        if (r < 0)
+                return r;
+        stage(in, "stage engine");
         /* The kubelet has its certificate: the token leaves the disk, as after `kubeadm join`. */
         if (unlink(bootstrap) < 0 && errno != ENOENT)
                 fprintf(stderr, "usernode-init: cannot remove %s: %s\n", bootstrap, strerror(errno));
