@@ -13,7 +13,11 @@
 
 /* k3s unpacks itself on its first run and can take seconds: its version is a nicety, the deadline
  * keeps check fast. */
-#define ENGINE_VERSION_TIMEOUT_MS 40u
+/* kubelet and k3s are Go binaries: ~50 ms (k3s more) to answer --version on an idle host, several times that on
+ * a busy one; all of an engine's queries run at once, so this bounds the whole check only when one hangs. */
+#define ENGINE_VERSION_TIMEOUT_MS 2000u
+/* KubeletInUserNamespace appeared in 1.22. */
+#define KUBELET_VERSION_MIN "1.22"
 
 static const char *const cni_dirs[] = { "/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni" };
 static const char *const cni_plugins[] = { "bridge", "host-local", "portmap", "loopback" };
@@ -47,7 +51,8 @@ static const char *release_arch(void) {
         return "amd64";
 }
 
-static void describe_version(struct buf *b, const char *name, const struct version_query *q, bool offline) {
+static void describe_version(struct buf *b, const char *name, const struct version_query *q, bool offline,
+                             unsigned timeout_ms) {
         char v[48];
 
         if (offline)
@@ -55,7 +60,7 @@ static void describe_version(struct buf *b, const char *name, const struct versi
         else if (q->spawn_error < 0)
                 (void) buf_printf(b, "%s does not run (%s)", name, strerror(-q->spawn_error));
         else if (q->timed_out)
-                (void) buf_printf(b, "%s present (--version did not answer within %u ms)", name, ENGINE_VERSION_TIMEOUT_MS);
+                (void) buf_printf(b, "%s present (--version did not answer within %u ms)", name, timeout_ms);
         else if (version_extract(q->output, v, sizeof v) >= 0)
                 (void) buf_printf(b, "%s %s", name, v);
         else
@@ -97,7 +102,7 @@ static int check_k3s(struct check_ctx *c, struct report *r) {
                 if (version_query_run(&q, 1, ENGINE_VERSION_TIMEOUT_MS) < 0)
                         return -ENOMEM;
         }
-        describe_version(&d, k3s, &q, c->host->offline);
+        describe_version(&d, k3s, &q, c->host->offline, ENGINE_VERSION_TIMEOUT_MS);
         if (missing) {
                 _cleanup_free_ char *list = NULL;
                 struct buf l = {};
@@ -158,7 +163,9 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
         char *path[ELEMENTSOF(tools)] = {};
         _cleanup_strv_free_ char **missing = NULL, **packages = NULL, **cni_missing = NULL;
         _cleanup_free_ char *fix = NULL;
-        struct version_query q[2] = {};
+        struct version_query q[3] = {};
+        struct version_query *qk = NULL, *qc = NULL, *qr = NULL;
+        char kv[48] = "", cv[48] = "";
         size_t nq = 0;
         const char *cni_dir = NULL;
         struct buf d = {}, f = {};
@@ -169,26 +176,38 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
         if (find_cni(c, &cni_dir, &cni_missing) < 0)
                 goto out;
 
-        /* kubelet and crun answer --version in milliseconds; containerd takes ~80 ms, so it is not asked. */
+        /* All at once: kubelet is a Go binary (~50 ms, more on a loaded host), containerd and crun are quick. */
         if (!c->host->offline) {
                 if (path[0])
-                        q[nq++].path = path[0];
+                        (qk = &q[nq++])->path = path[0];
+                if (path[2])
+                        (qc = &q[nq++])->path = path[2];
                 if (path[3])
-                        q[nq++].path = path[3];
+                        (qr = &q[nq++])->path = path[3];
                 if (nq > 0 && version_query_run(q, nq, ENGINE_VERSION_TIMEOUT_MS) < 0)
                         goto out;
+                if (qk && qk->exited && !qk->timed_out)
+                        (void) version_extract(qk->output, kv, sizeof kv);
+                if (qc && qc->exited && !qc->timed_out)
+                        (void) version_extract(qc->output, cv, sizeof cv);
         }
-        if (path[0])
-                describe_version(&d, "kubelet", &q[0], c->host->offline);
+        if (qk)
+                describe_version(&d, "kubelet", qk, false, ENGINE_VERSION_TIMEOUT_MS);
         else
-                (void) buf_puts(&d, "kubelet absent");
-        (void) buf_printf(&d, ", rootlesskit %s, containerd %s", path[1] ? "present" : "absent",
-                          path[2] ? "present (version not run: slow)" : "absent");
-        if (path[3]) {
-                (void) buf_puts(&d, ", ");
-                describe_version(&d, "crun", &q[path[0] ? 1 : 0], c->host->offline);
+                (void) buf_printf(&d, "kubelet %s", path[0] ? "present" : "absent");
+        (void) buf_printf(&d, ", rootlesskit %s, ", path[1] ? "present" : "absent");
+        if (qc) {
+                describe_version(&d, "containerd", qc, false, ENGINE_VERSION_TIMEOUT_MS);
+                /* containerd serves the CRI v1 API from 1.6 on (v1alpha2 before): kubelet >= 1.26 speaks only v1. */
+                if (cv[0])
+                        (void) buf_puts(&d, version_compare(cv, "1.6") >= 0 ? " (CRI v1)" : " (CRI v1alpha2 only)");
         } else
-                (void) buf_printf(&d, ", crun absent, runc %s", path[4] ? "present" : "absent");
+                (void) buf_printf(&d, "containerd %s", path[2] ? "present" : "absent");
+        if (qr) {
+                (void) buf_puts(&d, ", ");
+                describe_version(&d, "crun", qr, false, ENGINE_VERSION_TIMEOUT_MS);
+        } else
+                (void) buf_printf(&d, ", crun %s, runc %s", path[3] ? "present" : "absent", path[4] ? "present" : "absent");
         if (cni_dir)
                 (void) buf_printf(&d, ", CNI plugins in %s", cni_dir);
         else
@@ -238,7 +257,15 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
                         goto out;
                 k = report_add(r, "engine.kubelet", CHECK_FAIL, f.data, "%s: missing %s", d.data, l.data);
                 buf_free(&l);
-        } else
+        } else if (kv[0] && version_compare(kv, KUBELET_VERSION_MIN) < 0)
+                k = report_add(r, "engine.kubelet", CHECK_FAIL,
+                               "install a kubelet >= " KUBELET_VERSION_MIN " (the upstream release binary)",
+                               "%s: a kubelet older than " KUBELET_VERSION_MIN " has no KubeletInUserNamespace", d.data);
+        else if (kv[0] && cv[0] && version_compare(kv, "1.26") >= 0 && version_compare(cv, "1.6") < 0)
+                k = report_add(r, "engine.kubelet", CHECK_FAIL, "install containerd >= 1.6",
+                               "%s: kubelet %s speaks only the CRI v1 API, which containerd %s does not serve", d.data,
+                               kv, cv);
+        else
                 k = report_add(r, "engine.kubelet", CHECK_PASS, NULL, "%s", d.data);
 out:
         for (size_t i = 0; i < ELEMENTSOF(tools); i++)

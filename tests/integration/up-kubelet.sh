@@ -40,6 +40,14 @@ mkdir -p "\$XDG_RUNTIME_DIR" "\$HOME"; chmod 0700 "\$XDG_RUNTIME_DIR"
 export PATH="$top_srcdir/tests/stand-ins:\$PATH" STANDIN_RECORD="$WORK/home/kubelet.rec"
 U="$USERNODE"
 
+# engine.kubelet learns the kubelet's version (a Go binary: slower than the old 40 ms bound) and refuses
+# one without KubeletInUserNamespace.
+detail=\$("\$U" check --engine kubelet --json | jq -r '.checks[] | select(.id=="engine.kubelet") | .detail')
+case \$detail in "kubelet v1.30.2, "*"containerd "*"(CRI v1)"*) ;; *) fail "engine.kubelet: \$detail" ;; esac
+old=\$(STANDIN_KUBELET_VERSION=v1.21.14 "\$U" check --engine kubelet --json |
+        jq -r '.checks[] | select(.id=="engine.kubelet") | .status + " " + .detail')
+case \$old in "fail "*"older than 1.22"*) ;; *) fail "a kubelet 1.21 passed: \$old" ;; esac
+
 # The checks decide; what fails on this host is ignored explicitly and printed.
 failing=\$("\$U" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 echo "checks failing here (ignored): \${failing:-none}"
