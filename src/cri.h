@@ -8,3 +8,8 @@
  * before its CRI plugin has restored its state ("server is not initialized yet"), and a kubelet started
  * then exits. 1 when the call succeeds, 0 while the server says it is not ready, -errno otherwise. */
 int cri_answers(const char *socket_path, struct un_error *err);
+
+/* GET http://127.0.0.1:PORT/healthz of a kubelet (in the node's network namespace): 1 when it says ok, 0 when
+ * it answers otherwise, -ECONNREFUSED when nothing answers. */
+#define KUBELET_HEALTHZ_PORT 10248u
+int kubelet_healthz(unsigned port);

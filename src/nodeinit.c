@@ -764,6 +764,24 @@ static void node_not_ready(struct init *in, const char *reason, const char *mess
         node_api_done(&api);
 }
 
+static int wait_healthz(struct init *in) {
+        uint64_t deadline = now_usec() + 60000000ull;
+
+        for (;;) {
+                int r = kubelet_healthz(KUBELET_HEALTHZ_PORT);
+
+                if (r > 0)
+                        return 0;
+                if (now_usec() >= deadline) {
+                        stage_kubelet_failed(in, "the kubelet's healthz is not ok after 60 s");
+                        return -ETIME;
+                }
+                r = idle_for(in, 50);
+                if (r < 0)
+                        return r;
+        }
+}
+
 /* containerd's READY=1 comes before its CRI plugin has restored its state; a kubelet started then exits. */
 static int wait_cri(struct init *in) {
         uint64_t deadline = now_usec() + 60000000ull;
@@ -952,7 +970,12 @@ static int init_run(struct init *in) {
         if (r < 0)
                 return r;
         if (!in->server) {
+                /* No API server: the kubelet is ready when its own health check says so (READY=1 comes before
+                 * its modules run, and it can die right after). */
                 stage(in, "stage engine");
+                r = wait_healthz(in);
+                if (r < 0)
+                        return r;
                 stage(in, "stage api-ready");
                 return 0;
         }

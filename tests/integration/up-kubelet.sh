@@ -100,6 +100,18 @@ page=\$(busybox wget -q -O - "http://127.0.0.1:$PORT/index.html") || fail "publi
 "\$U" status --name "\$name" >/dev/null || fail "first node stopped when the second started"
 "\$U" down --name second --purge
 
+# A kubelet that dies right after READY=1, as a real one can: up does not call that ready, it fails quoting it.
+set +e
+STANDIN_KUBELET_DIE_AFTER_READY="mkdir /var/log/containers: permission denied" \
+        "\$U" up --engine kubelet --name dies --wait=60 \$ign >"\$HOME/dies.out" 2>"\$HOME/dies.err"
+rc=\$?
+set -e
+[ "\$rc" = 1 ] || fail "a kubelet that died after READY=1: up exited \$rc: \$(cat "\$HOME/dies.out" "\$HOME/dies.err")"
+grep -q "kubelet exited with status 1.*mkdir /var/log/containers: permission denied" "\$HOME/dies.err" ||
+        fail "up does not quote the kubelet: \$(cat "\$HOME/dies.err")"
+! grep -q "api-ready" "\$HOME/dies.out" || fail "up said api-ready for a dead kubelet"
+"\$U" down --name dies --purge
+
 pids=\$(echo "\$out" | jq -r '.pids[]' | tr '\n' ' ')
 "\$U" down --name "\$name" --purge
 [ ! -e "\$state_dir" ] || fail "state dir \$state_dir is left"
