@@ -261,6 +261,7 @@ void node_status_init(struct node_status *s) {
 }
 
 void node_status_done(struct node_status *s) {
+        free(s->node_message);
         free(s->name);
         free(s->engine);
         free(s->since);
@@ -324,6 +325,12 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
         }
         json_end_array(&j);
         json_string(&j, "last_error", s->last_error);
+        if (s->node_known) {
+                json_begin_object(&j, "node");
+                json_bool(&j, "ready", s->node_ready);
+                json_string(&j, "message", s->node_message);
+                json_end_object(&j);
+        }
         json_end_object(&j);
         fputc('\n', f);
 }

@@ -68,6 +68,10 @@ struct node_status {
         char *port_driver;
         char *last_error;
         bool ephemeral;
+        /* What the cluster says of a joined node (asked by `status`, never in status.json). */
+        bool node_known;                /* the fields below hold an answer */
+        bool node_ready;
+        char *node_message;             /* why not, or the API's error */
         struct node_port ports[NODE_PORTS_MAX];
         size_t n_ports;
 };

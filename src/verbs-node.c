@@ -11,6 +11,7 @@
 #include "checks.h"
 #include "cli.h"
 #include "conffile.h"
+#include "nodeapi.h"
 #include "up.h"
 #include "util.h"
 
@@ -274,6 +275,28 @@ int verb_down(const struct cli *c, int argc, char **argv) {
         return EXIT_READY;
 }
 
+/* A joined node's Ready condition, from the cluster, with the node's own credentials. */
+static void status_ask_cluster(struct node_status *s) {
+        struct node_api api = {};
+        struct node_object o = {};
+        struct un_error err = {};
+
+        if (!streq_ptr(s->engine, "kubelet") || s->state != NODE_RUNNING || !s->data_dir ||
+            node_api_open(s->data_dir, NULL, s->name, &api, NULL) < 0)
+                return;
+        s->node_known = true;
+        if (node_api_get(&api, &o, &err) < 0)
+                s->node_message = strdup(err.msg);
+        else if (!o.exists)
+                s->node_message = strdup("not registered");
+        else {
+                s->node_ready = o.ready;
+                s->node_message = o.ready_message ? strdup(o.ready_message) : NULL;
+        }
+        node_object_done(&o);
+        node_api_done(&api);
+}
+
 int verb_status(const struct cli *c, int argc, char **argv) {
         struct node_status s;
         struct un_error err = {};
@@ -288,12 +311,16 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode status: %s\n", err.msg);
                 return EXIT_NOT_READY;
         }
+        status_ask_cluster(&s);
         if (c->json)
                 node_status_print_json(stdout, &s);
         else {
                 printf("node:        %s (%s engine)\nstate:       %s since %s\nstate dir:   %s\n", s.name,
                        strna(s.engine), node_state_to_string(s.state), strna(s.since), strna(s.state_dir));
                 printf("kubeconfig:  %s\ncontainerd:  %s\n", strna(s.kubeconfig), strna(s.containerd_socket));
+                if (s.node_known)
+                        printf("node:        %s%s%s\n", s.node_ready ? "Ready" : "NotReady",
+                               s.node_message ? ": " : "", strempty(s.node_message));
                 for (size_t i = 0; i < _NODE_PID_MAX; i++)
                         if (s.pids[i] > 0)
                                 printf("pid:         %-11s %d\n", node_pid_to_string((enum node_pid) i), (int) s.pids[i]);

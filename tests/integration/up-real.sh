@@ -92,6 +92,9 @@ label=$(kc get node real1 -o jsonpath='{.metadata.labels.usernode\.io/limits\.me
 want=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '.features[] | select(.id == "limits.memory") | .status' || :)
 [ -n "$label" ] && [ "$label" = "$want" ] || fail "label usernode.io/limits.memory is '$label', check says '$want'"
 [ "$(kc get csr -o name | wc -l)" = 1 ] || fail "expected one CSR: $(kc get csr)"
+as_user "$USERNODE" status --name real1 >"$WORK/status" || fail "status: $(cat "$WORK/status")"
+grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
+[ "$(as_user "$USERNODE" status --name real1 --json | jq -r .node.ready)" = true ] || fail "status --json: no .node.ready"
 
 # The token: gone from the disk once the kubelet has its certificate, never in a command line,
 # environment or file of the node.
