@@ -280,6 +280,7 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         struct node_api api = {};
         _cleanup_free_ char *kubeconfig = NULL;
         bool have_status, running, joined = false;
+        int unit;
         int r;
 
         r = node_open(name, &n, err);
@@ -320,7 +321,13 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                                 goto out;
                         }
                 }
-                if (kill(sup, SIGTERM) < 0 && errno != ESRCH) {
+                /* A node that runs as a user unit stops through its manager, or the unit restarts it. */
+                unit = userunit_stop(&n, err);
+                if (unit < 0) {
+                        r = unit;
+                        goto out;
+                }
+                if (unit == 0 && kill(sup, SIGTERM) < 0 && errno != ESRCH) {
                         r = un_error(err, errno, "cannot signal the supervisor (PID %d)", (int) sup);
                         goto out;
                 }
@@ -331,6 +338,14 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                                 kill(s.pids[NODE_PID_CHILD], SIGKILL);
                         (void) pid_wait_gone(sup, 2000);
                         fprintf(out, "usernode: node '%s' did not stop within %d ms: killed\n", name, DOWN_BOUND_MS);
+                }
+        }
+        /* A unit waiting to restart a node that failed stops too: nothing starts behind the user's back. */
+        if (!running) {
+                unit = userunit_stop(&n, err);
+                if (unit < 0) {
+                        r = unit;
+                        goto out;
                 }
         }
         if (joined) {
@@ -359,6 +374,7 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         r = 0;
 out:
         node_api_done(&api);
+
         node_status_done(&s);
         node_done(&n);
         return r;

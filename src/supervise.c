@@ -893,7 +893,43 @@ static void stop_refused(struct node *n, pid_t pid) {
         (void) waitpid(pid, NULL, 0);
 }
 
+/* An `up` that waits for a unit learns why the unit's `up --foreground` gave up: one error line on the FIFO. */
+static void progress_fail(int fd, const char *msg) {
+        char line[STAGE_LINE_MAX];
+        int n;
+
+        if (fd < 0)
+                return;
+        n = snprintf(line, sizeof line, "error 0 %s", msg);
+        for (int i = 0; n > 0 && i < n && i < (int) sizeof line; i++)
+                if (line[i] == '\n')
+                        line[i] = ' ';
+        if (n > 0 && (size_t) n < sizeof line - 1) {
+                line[n++] = '\n';
+                (void) !write(fd, line, (size_t) n);
+        }
+}
+
+static void progress_refused(int fd, const struct up_options *o, const struct up_preflight *pf) {
+        struct buf b = {};
+
+        if (fd < 0)
+                return;
+        if (pf->result < 0)
+                (void) buf_printf(&b, "%s", strna(pf->error));
+        else {
+                (void) buf_printf(&b, "this host cannot run the %s engine; failing checks:", engine_to_string(o->engine));
+                for (char **i = pf->failed; i && *i; i++)
+                        (void) buf_printf(&b, " %s", *i);
+                (void) buf_printf(&b, " (see usernode check --engine %s)", engine_to_string(o->engine));
+        }
+        if (b.data)
+                progress_fail(fd, b.data);
+        buf_free(&b);
+}
+
 int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf, FILE *out, struct un_error *err) {
+        _cleanup_close_ int progress_fd = -EBADF;
         uint64_t t0 = now_usec(), deadline;
         int pp[2];
         pid_t pid;
@@ -914,9 +950,20 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
                 if (p)
                         (void) unlink(p);
         }
+        /* Started by a unit for an `up` that waits: its FIFO takes the stages, and a refusal at once
+         * (ENXIO: nobody reads). */
+        if (o->foreground) {
+                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
+
+                if (fifo) {
+                        progress_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                        (void) unlink(fifo);
+                }
+        }
         /* Joining: the cluster proves itself (and takes the token) before anything starts. */
         r = node_join_prepare(n, o, err);
         if (r < 0) {
+                progress_fail(progress_fd, err->msg);
                 if (n->ephemeral)
                         (void) node_rm_rf(n->runtime_dir);
                 return r == -EINVAL ? 2 : 1;
@@ -924,8 +971,10 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
         /* Under a user manager or in the foreground the checks decide before anything starts. */
         if (pf && (o->foreground || userunit_available())) {
                 r = up_preflight_finish(pf);
-                if (r < 0 || pf->result < 0 || (pf->failed && pf->failed[0]))
+                if (r < 0 || pf->result < 0 || (pf->failed && pf->failed[0])) {
+                        progress_refused(progress_fd, o, pf);
                         return UP_REFUSED;
+                }
                 (void) up_preflight_save_labels(pf, n);
         }
         if (!o->foreground && userunit_available()) {
@@ -949,16 +998,8 @@ int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf,
                 goto wait_progress;
         }
         if (o->foreground) {
-                _cleanup_free_ char *fifo = node_runtime_path(n, "progress");
-                int progress_fd = -1;
-
-                /* Started by a unit for an `up` that waits: its FIFO takes the stages (ENXIO: nobody reads). */
-                if (fifo) {
-                        progress_fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-                        (void) unlink(fifo);
-                }
                 (void) setpgid(0, 0);
-                return supervisor_main(n, o, progress_fd, out, t0);
+                return supervisor_main(n, o, TAKE_FD(progress_fd), out, t0);
         }
         if (pipe2(pp, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe"), 3;

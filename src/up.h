@@ -294,6 +294,10 @@ bool userunit_available(void);
 int userunit_render(const struct node *n, const struct up_options *o, char **ret, struct un_error *err);
 /* Writes the unit to $XDG_RUNTIME_DIR/systemd/user and starts it over sd-bus. */
 int userunit_start(const struct node *n, const struct up_options *o, struct un_error *err);
+/* Stops the node's unit through the user manager (and forgets a failed one): 1 when it did, 0 when the node
+ * has no unit or no manager runs. StopUnit returns once the stop is queued: the caller waits for the
+ * supervisor. */
+int userunit_stop(const struct node *n, struct un_error *err);
 /* Removes the node's unit file ($XDG_RUNTIME_DIR/systemd/user/usernode-NAME.service): down --purge. */
 int userunit_remove(const struct node *n);
 /* The `usernode up --foreground ...` command line the unit runs. */

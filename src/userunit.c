@@ -151,3 +151,38 @@ int userunit_remove(const struct node *n) {
         host_done(&h);
         return r == -ENOENT ? 0 : r;
 }
+
+int userunit_stop(const struct node *n, struct un_error *err) {
+        const char *rt = secure_getenv("XDG_RUNTIME_DIR");
+        _cleanup_free_ char *path = NULL, *unit = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus *bus = NULL;
+        int r;
+
+        if (!rt || rt[0] != '/' || !userunit_available())
+                return 0;
+        path = xstrdup_printf("%s/systemd/user/usernode-%s.service", rt, n->name);
+        unit = xstrdup_printf("usernode-%s.service", n->name);
+        if (!path || !unit)
+                return un_error(err, ENOMEM, "unit for node %s", n->name);
+        if (access(path, F_OK) < 0)
+                return 0;
+        r = sd_bus_open_user(&bus);
+        if (r < 0)
+                return un_error(err, -r, "cannot connect to the user bus to stop %s", unit);
+        /* Stopped through its manager, or it restarts the node behind the user's back; a failed unit is
+         * forgotten so that the next `up` starts it afresh. */
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "StopUnit", &e, NULL, "ss", unit, "replace");
+        if (r < 0 && !sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit"))
+                (void) un_error(err, -r, "cannot stop %s: %s", unit, e.message ? e.message : "bus call failed");
+        else {
+                sd_bus_error_free(&e);
+                (void) sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                          "org.freedesktop.systemd1.Manager", "ResetFailedUnit", &e, NULL, "s", unit);
+                r = 1;
+        }
+        sd_bus_error_free(&e);
+        sd_bus_flush_close_unref(bus);
+        return r;
+}
