@@ -31,6 +31,7 @@ int main(void) {
         srunner_add_suite(sr, subid_suite());
         srunner_add_suite(sr, setup_suite());
         srunner_add_suite(sr, up_suite());
+        srunner_add_suite(sr, join_suite());
         srunner_set_fork_status(sr, CK_FORK);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);

@@ -27,3 +27,4 @@ Suite *node_suite(void);
 Suite *subid_suite(void);
 Suite *setup_suite(void);
 Suite *up_suite(void);
+Suite *join_suite(void);
