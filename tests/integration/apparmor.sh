@@ -123,8 +123,16 @@ grep -qx "user.max_user_namespaces = 28633" "$work/fix" || fail "fix: $(cat "$wo
 # fs.overlay without a probe: the kernel version, then fuse-overlayfs.
 run
 expect fs.overlay pass "kernel 6.8 mounts overlayfs in user namespaces (not probed: --root"
+# Ubuntu's kernels mount overlayfs in a user namespace before 5.11 (Ubuntu's patch): an image of one
+# is told by its distribution and the release's flavour, a live one by its version string.
 echo 5.4.0-150-generic >"$root/proc/sys/kernel/osrelease"
 run
+expect fs.overlay pass "an Ubuntu kernel"
+expect kernel.version pass "an Ubuntu kernel"
+# A mainline build on Ubuntu carries no such patch.
+echo "#202012132330 SMP Sun Dec 13 23:33:36 UTC 2020" >"$root/proc/sys/kernel/version"
+run
+expect kernel.version warn "older than 5.11"
 expect fs.overlay fail "not installed"
 field fs.overlay fix >"$work/fix"
 [ "$(head -n 1 "$work/fix")" = "sudo apt-get install -y fuse-overlayfs" ] || fail "fix: $(cat "$work/fix")"
