@@ -436,41 +436,16 @@ out:
         return r;
 }
 
-/* Modules an engine needs loaded before the node starts: netfilter and overlay cannot be autoloaded
- * from inside a user namespace. */
-static const char *const engine_modules[] = { "overlay", "br_netfilter", "ip_tables", "iptable_nat", "vxlan" };
-
-static bool module_listed(const char *text, const char *name) {
-        size_t n = strlen(name);
-
-        /* modules.dep/.builtin: "kernel/net/bridge/br_netfilter.ko[.xz]: ..."; /proc/modules: "name ...". */
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
-                const char *colon = memchr(p, ':', (size_t) (end - p));
-                const char *stop = colon ? colon : end, *slash = p, *q;
-
-                for (q = p; q < stop; q++)
-                        if (*q == '/')
-                                slash = q + 1;
-                q = slash;
-                if ((size_t) (stop - q) >= n) {
-                        bool eq = true;
-
-                        for (size_t i = 0; i < n && eq; i++)
-                                eq = (q[i] == '-' ? '_' : q[i]) == (name[i] == '-' ? '_' : name[i]);
-                        if (eq && (q[n] == '.' || q[n] == ' ' || q + n == stop))
-                                return true;
-                }
-                p = nl ? nl + 1 : NULL;
-        }
-        return false;
-}
-
+/* The modules the node needs (kmod.c's list, the one the kmod.<name> checks read): those not built
+ * in go to SETUP_MODULES for every boot, and those not loaded are loaded now. */
 static int plan_modules(const struct host *h, struct plan *p, struct un_error *err) {
-        _cleanup_free_ char *release = NULL, *builtin = NULL, *dep = NULL, *loaded = NULL, *path = NULL;
+        _cleanup_free_ char *release = NULL;
+        const struct kmod_need *needs;
         struct change c = { .path = strdup(SETUP_MODULES) };
+        struct kmod_db db = {};
         struct buf b = {};
         bool any = false;
+        size_t n_needs;
         int r;
 
         if (!c.path)
@@ -490,48 +465,52 @@ static int plan_modules(const struct host *h, struct plan *p, struct un_error *e
                 if (uname(&u) >= 0)
                         release = strdup(u.release);
         }
-        if (release) {
-                path = xstrdup_printf("/lib/modules/%s/modules.builtin", strstrip(release));
-                if (path)
-                        (void) host_read_file(h, path, HOST_FILE_MAX, &builtin, NULL);
-                free(path);
-                path = xstrdup_printf("/lib/modules/%s/modules.dep", strstrip(release));
-                if (path)
-                        (void) host_read_file(h, path, HOST_FILE_MAX, &dep, NULL);
+        kmod_db_init(&db, h, release ? strstrip(release) : NULL);
+        if (release && !db.release) {
+                r = -ENOMEM;
+                goto out;
         }
-        (void) host_read_file(h, "/proc/modules", HOST_FILE_MAX, &loaded, NULL);
 
         r = buf_puts(&b, OURS ": kernel modules a rootless Kubernetes node needs and cannot\n"
                          "# load from inside its user namespace. `usernode unsetup` removes it.\n");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(engine_modules); i++) {
-                const char *m = engine_modules[i];
+        needs = kmod_needs(&n_needs);
+        for (size_t i = 0; r >= 0 && i < n_needs; i++) {
+                const char *m = needs[i].name;
                 _cleanup_free_ char *line = xstrdup_printf("%s\n", m);
+                struct kmod_info info;
+                bool module_lists;
 
                 if (!line) {
                         r = -ENOMEM;
                         break;
                 }
-                if (builtin && module_listed(builtin, m))
+                r = kmod_lookup(&db, m, needs[i].config, &info);
+                if (r < 0)
+                        break;
+                if (info.state == KMOD_BUILTIN)
                         continue;
-                if (dep && !module_listed(dep, m) && !(c.existed && strstr(c.old, line))) {
-                        note(&p->notes, "module %s is neither built into kernel %s nor available as a module", m,
-                             strna(release));
+                /* Without modules.dep and modules.builtin nothing says a module is absent: list it. */
+                module_lists = db.dep || db.builtin;
+                if (info.state == KMOD_ABSENT && module_lists && !(c.existed && strstr(c.old, line))) {
+                        note(&p->notes, "module %s is neither built into kernel %s nor available as a module (%s)", m,
+                             strna(db.release), info.source);
                         continue;
                 }
                 any = true;
                 r = buf_puts(&b, line);
-                if (r >= 0 && !h->offline && !(loaded && module_listed(loaded, m)))
+                if (r >= 0 && !h->offline && info.state != KMOD_LOADED)
                         r = strv_push(&p->modprobe, m);
         }
         if (r < 0)
                 goto out;
-        if (!dep && !builtin)
+        if (db.read_builtin && db.read_dep && !db.dep && !db.builtin)
                 note(&p->notes, "no module list for kernel %s under /lib/modules: %s lists every module the "
-                     "engine may need", strna(release), SETUP_MODULES);
+                     "engine may need", strna(db.release), SETUP_MODULES);
         if (!any) {
                 r = 0;
                 goto out;
         }
+        kmod_db_done(&db);
         c.shared = true;
         {
                 size_t len = b.len;
@@ -539,6 +518,7 @@ static int plan_modules(const struct host *h, struct plan *p, struct un_error *e
                 return plan_change(p, &c, buf_steal(&b), len);
         }
 out:
+        kmod_db_done(&db);
         buf_free(&b);
         free(c.path);
         free(c.old);
