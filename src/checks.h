@@ -113,6 +113,10 @@ int check_limits(struct check_ctx *c, struct report *r);        /* limits.c: lim
  * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */
 char *check_setup_command(const struct check_ctx *c, const char *flags);
 
+/* sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
+ * yet: apply it, nothing to write. Caller frees. */
+char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file);
+
 /* A path of the examined host as an admin types it: under --root, inside DIR. Caller frees. */
 char *check_host_path(const struct check_ctx *c, const char *path);
 

@@ -23,6 +23,7 @@
 #include "sha256.h"
 #include "command.h"
 #include "subid.h"
+#include "sysctl.h"
 #include "template.h"
 #include "users.h"
 
@@ -332,7 +333,7 @@ struct knob {
 
 static const struct knob knobs[] = {
         { "kernel.unprivileged_userns_clone", "1", false },
-        { "user.max_user_namespaces", "28633", false },
+        { "user.max_user_namespaces", STRINGIFY(USERNS_MAX_DEFAULT), false },
         { "net.ipv4.ip_forward", "1", false },
         { "net.ipv4.ip_unprivileged_port_start", "0", true },
 };

@@ -11,13 +11,8 @@
 
 #include "apparmor.h"
 #include "checks.h"
+#include "sysctl.h"
 #include "util.h"
-
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
-
-/* The value many distributions default to on a few-GiB machine; plenty for a node. */
-#define USERNS_MAX_DEFAULT 28633
 
 /* A sysctl: -ENOENT when the knob does not exist on this kernel. */
 static int read_sysctl_u64(const struct host *h, const char *path, uint64_t *ret) {
@@ -30,8 +25,26 @@ static int read_sysctl_u64(const struct host *h, const char *path, uint64_t *ret
         return parse_u64(strstrip(line), ret);
 }
 
+/* Where the configuration already has good values for what is bad now (setup wrote them), only
+ * applying them is left: that fix, else NULL. */
+static char *sysctl_configured_fix(const struct check_ctx *c, bool max, bool clone) {
+        _cleanup_free_ char *max_file = NULL, *clone_file = NULL;
+        int64_t v;
+
+        if (max && (sysctl_read_configured(c->host, "user.max_user_namespaces", &v, 1, &max_file) <= 0 || v <= 0))
+                return NULL;
+        if (clone &&
+            (sysctl_read_configured(c->host, "kernel.unprivileged_userns_clone", &v, 1, &clone_file) <= 0 || v == 0))
+                return NULL;
+        return check_sysctl_apply_fix(c, max_file ? max_file : clone_file);
+}
+
 static char *sysctl_fix(const struct check_ctx *c, bool max, bool clone) {
-        _cleanup_free_ char *setup = check_setup_command(c, NULL);
+        _cleanup_free_ char *setup = NULL, *configured = sysctl_configured_fix(c, max, clone);
+
+        if (configured)
+                return TAKE_PTR(configured);
+        setup = check_setup_command(c, NULL);
 
         return setup ? xstrdup_printf("sudo tee /etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'\n"
                                       "%s%s"

@@ -113,6 +113,15 @@ grep -qx "kernel.unprivileged_userns_clone = 1" "$work/fix" || fail "fix: $(cat 
 grep -qx "sudo sysctl --system" "$work/fix" || fail "fix: $(cat "$work/fix")"
 grep -qx "# or: sudo usernode setup --user alice --root $root" "$work/fix" || fail "fix: $(cat "$work/fix")"
 ! grep -q "user.max_user_namespaces" "$work/fix" || fail "fix sets what is fine: $(cat "$work/fix")"
+# Once sysctl.d has it (what setup writes), only applying it is left: setup is not named again.
+mkdir -p "$root/etc/sysctl.d"
+echo "kernel.unprivileged_userns_clone = 1" >"$root/etc/sysctl.d/50-usernode.conf"
+run
+expect userns.enabled fail
+field userns.enabled fix >"$work/fix"
+grep -q "^nothing to write: /etc/sysctl.d/50-usernode.conf sets it" "$work/fix" || fail "fix: $(cat "$work/fix")"
+if grep -q "usernode setup" "$work/fix"; then fail "fix names setup again: $(cat "$work/fix")"; fi
+rm "$root/etc/sysctl.d/50-usernode.conf"
 echo 1 >"$root/proc/sys/kernel/unprivileged_userns_clone"
 echo 0 >"$root/proc/sys/user/max_user_namespaces"
 run
