@@ -132,19 +132,31 @@ static const char *userns_binary(enum engine e) {
         return e == ENGINE_K3S ? "k3s" : "rootlesskit";
 }
 
+/* The profile by hand, then setup. Under --root the file goes into DIR and that host's AppArmor
+ * loads it at boot: apparmor_parser here would load it into this host's kernel. */
 static char *apparmor_fix(const struct check_ctx *c, const char *binary) {
-        _cleanup_free_ char *profile = NULL, *path = apparmor_userns_profile_path(binary);
+        _cleanup_free_ char *profile = NULL, *path = apparmor_userns_profile_path(binary), *target = NULL;
         _cleanup_free_ char *setup = check_setup_command(c, NULL);
         struct un_error err = {};
 
         if (!setup)
                 return NULL;
-        if (!path || apparmor_userns_profile_render(binary, &profile, &err) < 0)
+        if (!path)
                 return TAKE_PTR(setup);
+        if (apparmor_userns_profile_render(binary, &profile, &err) < 0)
+                return xstrdup_printf("# the profile for %s cannot be shown (%s)\n%s", path, err.msg, setup);
+        target = check_host_path(c, path);
+        if (!target)
+                return NULL;
+        if (c->host->offline)
+                return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n%sEOF\n"
+                                      "# that host's AppArmor loads it when it boots; on it now: sudo apparmor_parser -r %s\n"
+                                      "# or: %s",
+                                      target, profile, path, setup);
         return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n%sEOF\n"
                               "sudo apparmor_parser -r %s\n"
                               "# or: %s",
-                              path, profile, path, setup);
+                              target, profile, path, setup);
 }
 
 static int check_userns_apparmor(struct check_ctx *c, struct report *r) {

@@ -45,17 +45,23 @@ expect() {      # expect ID STATUS [TEXT-IN-DETAIL]
         fi
 }
 
-# Restricted, and no profile for rootlesskit: fail, with the profile as the fix.
+# Restricted, and no profile for rootlesskit: fail, with the profile as the fix. Under --root the file
+# goes into the tree and that host loads it at boot: apparmor_parser here would load it into this
+# host's kernel, so it is only said for that host.
 run
 expect userns.apparmor fail "no profile in /etc/apparmor.d allows userns for /usr/bin/rootlesskit"
 field userns.apparmor fix >"$work/fix"
-grep -q "^sudo tee /etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'$" "$work/fix" ||
+grep -q "^sudo tee $root/etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'\$" "$work/fix" ||
         fail "fix: $(cat "$work/fix")"
-grep -q "^sudo apparmor_parser -r /etc/apparmor.d/usernode-rootlesskit$" "$work/fix" || fail "fix lacks apparmor_parser"
-grep -q "^  userns,$" "$work/fix" || fail "fix lacks userns,"
+grep -q "^  userns,\$" "$work/fix" || fail "fix lacks userns,"
+grep -q "^# that host's AppArmor loads it when it boots; on it now: sudo apparmor_parser -r /etc/apparmor.d/usernode-rootlesskit\$" \
+        "$work/fix" || fail "fix does not say how that host loads it: $(cat "$work/fix")"
+if grep -q "^sudo apparmor_parser" "$work/fix"; then fail "fix loads the profile into this host: $(cat "$work/fix")"; fi
+grep -q "^# or: sudo usernode setup --user alice --root $root\$" "$work/fix" || fail "fix lacks setup: $(cat "$work/fix")"
 
-# Apply the fix's file content exactly as printed (the here-document), and it passes.
-sed -n "/<<'EOF'\$/,/^EOF\$/p" "$work/fix" | sed '1d;$d' >"$root/etc/apparmor.d/usernode-rootlesskit"
+# Run the by-hand part exactly as printed (without sudo: the tree is this test's own), and it passes.
+sed -n "1,/^EOF\$/p" "$work/fix" | sed '1s/^sudo //' >"$work/fix.sh"
+sh "$work/fix.sh" || fail "the printed fix did not run: $(cat "$work/fix.sh")"
 run
 expect userns.apparmor pass "profile usernode-rootlesskit in /etc/apparmor.d/usernode-rootlesskit allows userns"
 
