@@ -348,7 +348,7 @@ static char *kmod_absent_fix(const struct check_ctx *c) {
 /* Available, not loaded now: listed for loading at boot (what setup does) leaves only loading it now. */
 static int check_kmod_available(struct check_ctx *c, struct report *r, const char *id, const struct kmod_need *m,
                                 const struct kmod_db *db, const struct kmod_info *info) {
-        _cleanup_free_ char *fix = NULL, *setup = NULL, *listed_in = NULL;
+        _cleanup_free_ char *fix = NULL, *setup = NULL, *listed_in = NULL, *conf = NULL;
         int k;
 
         k = kmod_load_listed(c->host, m->name, &listed_in);
@@ -370,9 +370,12 @@ static int check_kmod_available(struct check_ctx *c, struct report *r, const cha
                            : -ENOMEM;
         }
         setup = check_setup_command(c, NULL);
-        fix = setup ? xstrdup_printf("%s (or: sudo modprobe %s && echo %s | sudo tee -a " KMOD_USERNODE_LOAD_FILE ")",
-                                     setup, m->name, m->name)
-                    : NULL;
+        conf = check_host_path(c, KMOD_USERNODE_LOAD_FILE);
+        fix = !setup || !conf      ? NULL
+              : c->host->offline ? xstrdup_printf("%s (or: echo %s | sudo tee -a %s   # loaded when that host boots)",
+                                                  setup, m->name, conf)
+                                 : xstrdup_printf("%s (or: sudo modprobe %s && echo %s | sudo tee -a %s)", setup,
+                                                  m->name, m->name, conf);
         return fix ? report_add(r, id, CHECK_WARN, fix, "available but not loaded (%s): needed for %s", info->source,
                                 m->why)
                    : -ENOMEM;

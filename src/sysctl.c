@@ -211,13 +211,17 @@ const char *sysctl_source_to_string(enum sysctl_source s) {
         }
 }
 
+/* setup, or the line by hand: into the tree under --root, where that host applies it at boot. */
 static char *sysctl_fix(const struct check_ctx *c, const char *setting, const char *setup_flags) {
         _cleanup_free_ char *setup = check_setup_command(c, setup_flags);
+        _cleanup_free_ char *conf = check_host_path(c, "/etc/sysctl.d/50-usernode.conf");
 
-        return setup ? xstrdup_printf("%s (or: echo '%s' | sudo tee -a /etc/sysctl.d/50-usernode.conf "
-                                      "&& sudo sysctl -p /etc/sysctl.d/50-usernode.conf)",
-                                      setup, setting)
-                     : NULL;
+        if (!setup || !conf)
+                return NULL;
+        if (c->host->offline)
+                return xstrdup_printf("%s (or: echo '%s' | sudo tee -a %s   # applied when that host boots)", setup,
+                                      setting, conf);
+        return xstrdup_printf("%s (or: echo '%s' | sudo tee -a %s && sudo sysctl -p %s)", setup, setting, conf, conf);
 }
 
 char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file) {
@@ -386,7 +390,7 @@ static int check_unprivileged_port_start(struct check_ctx *c, struct report *r) 
 }
 
 static int check_rp_filter(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *fix = NULL;
+        _cleanup_free_ char *fix = NULL, *conf = NULL;
         enum sysctl_source s_all, s_def;
         int64_t all, def;
         int k;
@@ -401,8 +405,16 @@ static int check_rp_filter(struct check_ctx *c, struct report *r) {
                 return report_add(r, "sysctl.rp_filter", CHECK_PASS, NULL,
                                   "net.ipv4.conf.all.rp_filter = %" PRId64 ", default = %" PRId64 " (%s): not strict",
                                   all, def, sysctl_source_to_string(s_all));
-        fix = xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
-                             "sudo tee -a /etc/sysctl.d/50-usernode.conf && sudo sysctl -p /etc/sysctl.d/50-usernode.conf");
+        /* A file of the admin's own: setup never writes this one, and unsetup must find its file as it left it. */
+        conf = check_host_path(c, "/etc/sysctl.d/60-rp-filter.conf");
+        fix = !conf ? NULL
+              : c->host->offline
+                      ? xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
+                                       "sudo tee %s   # applied when that host boots",
+                                       conf)
+                      : xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
+                                       "sudo tee %s && sudo sysctl -p %s",
+                                       conf, conf);
         if (!fix)
                 return -ENOMEM;
         return report_add(r, "sysctl.rp_filter", CHECK_WARN, fix,

@@ -40,20 +40,22 @@ static char *sysctl_configured_fix(const struct check_ctx *c, bool max, bool clo
 }
 
 static char *sysctl_fix(const struct check_ctx *c, bool max, bool clone) {
-        _cleanup_free_ char *setup = NULL, *configured = sysctl_configured_fix(c, max, clone);
+        _cleanup_free_ char *setup = NULL, *conf = NULL, *configured = sysctl_configured_fix(c, max, clone);
 
         if (configured)
                 return TAKE_PTR(configured);
         setup = check_setup_command(c, NULL);
-
-        return setup ? xstrdup_printf("sudo tee /etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'\n"
-                                      "%s%s"
-                                      "EOF\n"
-                                      "sudo sysctl --system\n"
-                                      "# or: %s",
-                                      max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
-                                      clone ? "kernel.unprivileged_userns_clone = 1\n" : "", setup)
-                     : NULL;
+        conf = check_host_path(c, "/etc/sysctl.d/50-usernode.conf");
+        if (!setup || !conf)
+                return NULL;
+        return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n"
+                              "%s%s"
+                              "EOF\n"
+                              "%s\n"
+                              "# or: %s",
+                              conf, max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
+                              clone ? "kernel.unprivileged_userns_clone = 1\n" : "",
+                              c->host->offline ? "# applied when that host boots" : "sudo sysctl --system", setup);
 }
 
 /* Why unshare(CLONE_NEWUSER) fails when the sysctls allow it, and what to do about it. */

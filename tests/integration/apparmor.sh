@@ -116,7 +116,8 @@ run
 expect userns.enabled fail "kernel.unprivileged_userns_clone=0"
 field userns.enabled fix >"$work/fix"
 grep -qx "kernel.unprivileged_userns_clone = 1" "$work/fix" || fail "fix: $(cat "$work/fix")"
-grep -qx "sudo sysctl --system" "$work/fix" || fail "fix: $(cat "$work/fix")"
+grep -qx "sudo tee $root/etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'" "$work/fix" || fail "fix: $(cat "$work/fix")"
+grep -qx "# applied when that host boots" "$work/fix" || fail "fix: $(cat "$work/fix")"
 grep -qx "# or: sudo usernode setup --user alice --root $root" "$work/fix" || fail "fix: $(cat "$work/fix")"
 ! grep -q "user.max_user_namespaces" "$work/fix" || fail "fix sets what is fine: $(cat "$work/fix")"
 # Once sysctl.d has it (what setup writes), only applying it is left: setup is not named again.
