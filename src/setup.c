@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "diff.h"
 #include "manifest.h"
+#include "probe.h"
 #include "setup-internal.h"
 #include "sha256.h"
 #include "command.h"
@@ -815,6 +816,60 @@ static int plan_linger(const struct host *h, sd_bus *bus, const struct user *u, 
         return plan_change(p, &c, strdup(""), 0);
 }
 
+/* The wanted controllers that reach user@UID.service's cgroup but that the running manager does not give
+ * its units: it learnt what it may use when it started, before they were delegated (check's
+ * cgroup.delegation tells the same from the same probe). 0 when it cannot be told. */
+static unsigned user_manager_lacks(const struct host *h, const struct user *u) {
+        _cleanup_free_ char *mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, u->uid), *file = NULL, *line = NULL;
+        struct cgroup_probe probe;
+
+        file = mgr ? xstrdup_printf("%s/cgroup.controllers", mgr) : NULL;
+        if (!file || host_read_line(h, file, &line) < 0)
+                return 0;
+        if (cgroup_probe_run(h, u->uid, u->gid, u->name, &probe) < 0 || probe.unit.state != PROBE_OK)
+                return 0;
+        return CONTROLLERS_WANTED & controllers_from_string(line, NULL) & ~probe.unit_controllers;
+}
+
+/* Start a lingering user's manager that does not run, restart one that runs with the old delegation
+ * when asked (--restart-user-manager), and otherwise say what the user has to do. */
+static int plan_user_manager(const struct host *h, const struct setup_options *o, sd_bus *bus, const struct user *u,
+                             bool dropin_changed, bool linger_new, struct plan *p) {
+        _cleanup_free_ char *unit = xstrdup_printf("user@%u.service", (unsigned) u->uid), *state = NULL;
+        _cleanup_free_ char *linger_file = xstrdup_printf(LINGER_DIR "/%s", u->name), *lacks_list = NULL;
+        unsigned lacks;
+
+        if (!unit || !linger_file)
+                return -ENOMEM;
+        if (bus_unit_active_state(bus, unit, &state, NULL) < 0)
+                return 0;
+        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0) {
+                /* Without linger a started manager has no session to keep it: logind's business, not
+                 * ours. It starts with the user's next login. */
+                if ((dropin_changed || linger_new) && (linger_new || host_exists(h, linger_file)))
+                        p->manager = MANAGER_START;
+                return 0;
+        }
+        lacks = dropin_changed ? 0 : user_manager_lacks(h, u);
+        if (!dropin_changed && !lacks)
+                return 0;
+        if (o->restart_user_manager) {
+                p->manager = MANAGER_RESTART;
+                return 0;
+        }
+        lacks_list = controllers_to_string(lacks);
+        if (!lacks_list)
+                return -ENOMEM;
+        if (lacks)
+                return note(&p->notes, "%s runs without %s (it started before they were delegated, and never gives "
+                            "them to its units): %s must log out of every session and back in, or rerun with "
+                            "--restart-user-manager (stops %s's processes)",
+                            unit, lacks_list, u->name, u->name);
+        return note(&p->notes, "%s runs with the old delegation: %s must log out of every session and back in, or "
+                    "rerun with --restart-user-manager (stops %s's processes)",
+                    unit, u->name, u->name);
+}
+
 int manifest_load(const struct host *h, const char *path, struct manifest *ret, bool *ret_exists,
                          struct un_error *err) {
         _cleanup_free_ char *text = NULL;
@@ -1045,25 +1100,10 @@ int setup_run(const struct host *h, const struct setup_options *o, struct buf *o
                 r = plan_linger(h, bus, &u, &p, &linger_new, err);
         if (r < 0)
                 goto out;
-        if (bus && (dropin_changed || linger_new)) {
-                _cleanup_free_ char *state = NULL;
-
-                if (bus_unit_active_state(bus, unit, &state, NULL) >= 0) {
-                        _cleanup_free_ char *linger_file = xstrdup_printf("/var/lib/systemd/linger/%s", u.name);
-                        bool lingers = linger_new || (linger_file && host_exists(h, linger_file));
-
-                        /* Without linger a started manager has no session to keep it: logind's
-                         * business, not ours. It starts with the user's next login. */
-                        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0) {
-                                if (lingers)
-                                        p.manager = MANAGER_START;
-                        } else if (dropin_changed && o->restart_user_manager)
-                                p.manager = MANAGER_RESTART;
-                        else if (dropin_changed)
-                                note(&p.notes, "%s runs with the old delegation: %s must log out of every session "
-                                     "and back in, or rerun with --restart-user-manager (stops %s's processes)",
-                                     unit, u.name, u.name);
-                }
+        if (bus) {
+                r = plan_user_manager(h, o, bus, &u, dropin_changed, linger_new, &p);
+                if (r < 0)
+                        goto out;
         }
 
         if (p.n_changes == 0 && p.n_sysctls == 0 && strv_length(p.modprobe) == 0 && !p.linger_bus &&
