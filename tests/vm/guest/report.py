@@ -5,6 +5,7 @@
   report.py ready FILE             true | false
   report.py check FILE ID          status of check ID (or "missing")
   report.py feature FILE ID        status of feature ID (or "missing")
+  report.py field FILE ID KEY      a field of check ID ("detail", "fix"; empty when null or missing)
   report.py features FILE PREFIX   "ID STATUS" for every feature whose ID starts with PREFIX
   report.py signature FILE         sorted "check|feature ID STATUS" lines, to compare runs
   report.py node FILE [NAME]       "name state state_dir pid,pid" of the node in status --json
@@ -52,6 +53,10 @@ def main(argv):
         print("true" if doc.get("ready") is True else "false")
     elif verb in ("check", "feature"):
         print(status_of(doc, verb + "s", args[0]))
+    elif verb == "field":
+        found = [e for e in entries(doc, "checks") if e.get("id") == args[0]]
+        value = found[0].get(args[1]) if found else None
+        print("" if value is None else value)
     elif verb == "features":
         for e in entries(doc, "features"):
             if str(e.get("id", "")).startswith(args[0]):
