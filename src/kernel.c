@@ -84,8 +84,9 @@ enum kernel_overlay_userns kernel_overlay_userns_decide(unsigned major, unsigned
 enum kernel_overlay_userns kernel_overlay_userns(const struct check_ctx *c) {
         enum overlay_permit_param permit = c->overlay_permit_param;
 
-        /* Not loaded yet (or an image): the module gets what modprobe.d says when it loads. */
-        if (permit == OVERLAY_PERMIT_ABSENT && c->overlay_permit_conf)
+        /* Not loaded yet (or an image): Debian's module gets what modprobe.d says when it loads. Other
+         * kernels ignore the unknown parameter. */
+        if (permit == OVERLAY_PERMIT_ABSENT && c->overlay_permit_conf && c->kernel_build == KERNEL_BUILD_DEBIAN)
                 permit = OVERLAY_PERMIT_ON;
         return kernel_overlay_userns_decide(c->kernel_major, c->kernel_minor, c->kernel_build, permit);
 }
@@ -105,8 +106,7 @@ const char *kernel_overlay_userns_reason(const struct check_ctx *c) {
 }
 
 bool kernel_overlay_param_settable(const struct check_ctx *c) {
-        return c->kernel_build == KERNEL_BUILD_DEBIAN || c->overlay_permit_param != OVERLAY_PERMIT_ABSENT ||
-               c->overlay_permit_conf;
+        return c->kernel_build == KERNEL_BUILD_DEBIAN || c->overlay_permit_param != OVERLAY_PERMIT_ABSENT;
 }
 
 char *kernel_overlay_userns_fix(const struct check_ctx *c) {
@@ -115,7 +115,7 @@ char *kernel_overlay_userns_fix(const struct check_ctx *c) {
         if (!kernel_overlay_param_settable(c))
                 return strdup("boot a kernel >= 5.11 for overlayfs in user namespaces");
         /* Set, but the module was loaded before: only reloading it is left. */
-        if (c->overlay_permit_conf)
+        if (c->overlay_permit_conf && c->overlay_permit_param == OVERLAY_PERMIT_OFF)
                 return c->host->offline
                                ? xstrdup_printf("nothing to write: %s sets it and that host has it when it boots",
                                                 c->overlay_permit_conf)
@@ -137,14 +137,18 @@ char *kernel_overlay_userns_fix(const struct check_ctx *c) {
 }
 
 /* Who built the kernel: its version string where the host has one (a live host always does), else
- * for an image the distribution and the release's flavour. */
+ * for an image its distribution, with a release of that distribution's form. */
 static enum kernel_build kernel_build_load(const struct check_ctx *c) {
         _cleanup_free_ char *version = NULL;
 
         if (host_read_line(c->host, "/proc/sys/kernel/version", &version) >= 0)
                 return kernel_build_from_version(version);
-        if (c->distro.family == DISTRO_UBUNTU && c->kernel_release && kernel_release_is_ubuntu(c->kernel_release))
+        if (!c->kernel_release)
+                return KERNEL_BUILD_UNKNOWN;
+        if (c->distro.family == DISTRO_UBUNTU && kernel_release_is_ubuntu(c->kernel_release))
                 return KERNEL_BUILD_UBUNTU;
+        if (c->distro.family == DISTRO_DEBIAN && !kernel_release_is_ubuntu(c->kernel_release))
+                return KERNEL_BUILD_DEBIAN;
         return KERNEL_BUILD_UNKNOWN;
 }
 
@@ -251,11 +255,10 @@ int check_kernel(struct check_ctx *c, struct report *r) {
                                   "kernel %s is older than 5.11: no overlayfs in user namespaces "
                                   "(fuse-overlayfs or the native snapshotter is used instead, slower)%s",
                                   release,
-                                  c->overlay_permit_conf ? "; Debian's overlay.permit_mounts_in_userns is set in "
-                                                           "modprobe.d, but not in the loaded module"
-                                  : c->overlay_permit_param == OVERLAY_PERMIT_OFF
-                                          ? "; Debian's overlay.permit_mounts_in_userns is N"
-                                          : "");
+                                  c->overlay_permit_param != OVERLAY_PERMIT_OFF ? ""
+                                  : c->overlay_permit_conf ? "; Debian's overlay.permit_mounts_in_userns is set in "
+                                                             "modprobe.d, but not in the loaded module"
+                                                           : "; Debian's overlay.permit_mounts_in_userns is N");
         }
         if (overlay != KERNEL_OVERLAY_USERNS_UPSTREAM)
                 return report_add(r, "kernel.version", CHECK_PASS, NULL,

@@ -142,6 +142,16 @@ START_TEST(test_check_kernel_image) {
         run_kernel(&t, root, DISTRO_DEBIAN);
         ck_assert_int_eq(t.report.checks[0].status, CHECK_WARN);
         run_done(&t);
+        /* Only Debian's overlay knows the parameter: other kernels ignore the option. */
+        tree_remove(root);
+        tree_make(root, "kernel");
+        tree_put(root, "proc/sys/kernel/osrelease", "5.4.0-rc1\n");
+        tree_put(root, "proc/sys/kernel/version", "#1 SMP PREEMPT Fri Nov 29 2024\n");
+        tree_put(root, "etc/modprobe.d/usernode-overlay.conf", "options overlay permit_mounts_in_userns=1\n");
+        run_kernel(&t, root, DISTRO_OTHER);
+        ck_assert_int_eq(t.report.checks[0].status, CHECK_WARN);
+        ck_assert_str_eq(t.report.checks[0].fix, "upgrade to a kernel >= 5.11 for overlayfs in user namespaces");
+        run_done(&t);
         tree_remove(root);
 }
 END_TEST
