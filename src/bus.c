@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "util.h"
@@ -105,5 +107,84 @@ int bus_unit_active_state(sd_bus *bus, const char *unit, char **ret, struct un_e
                 return r;
         }
         *ret = state;
+        return 0;
+}
+
+struct scope_wait {
+        const char *unit;
+        bool removed;
+        char result[32];
+};
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct scope_wait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        (void) error;
+        /* JobRemoved(u id, o job, s unit, s result): ours is told by the unit's name, which is known
+         * before the reply to StartTransientUnit arrives (the signal may come first). */
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 || strcmp(unit, w->unit) != 0)
+                return 0;
+        w->removed = true;
+        snprintf(w->result, sizeof w->result, "%s", result);
+        return 0;
+}
+
+int bus_enter_delegated_user_scope(uid_t uid, const char *name, struct un_error *err) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *address = xstrdup_printf("unix:path=/run/user/%u/systemd/private", (unsigned) uid);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        struct scope_wait w = { .unit = name };
+        int r;
+
+        if (!address)
+                return un_error(err, ENOMEM, "scope %s", name);
+        /* The manager's own socket, not the user bus: no dbus-daemon needed, and systemd sends its
+         * signals to every direct connection without a Subscribe(). */
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_address(bus, address);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0)
+                return un_error(err, -r, "cannot connect to the user manager of UID %u (%s)", (unsigned) uid,
+                                address + strlen("unix:path="));
+        r = sd_bus_match_signal(bus, &slot, NULL, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, &w);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", name, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s",
+                                          "usernode check: the cgroup controllers a delegated unit gets", "Delegate",
+                                          "b", 1, "CollectMode", "s", "inactive-or-failed", "PIDs", "au", 1,
+                                          (uint32_t) getpid());
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return un_error(err, -r, "StartTransientUnit %s", name);
+        r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &e, NULL);
+        if (r < 0) {
+                r = un_error(err, -r, "StartTransientUnit %s: %s", name, e.message ? e.message : strerror(-r));
+                sd_bus_error_free(&e);
+                return r;
+        }
+        /* Unbounded here: the caller runs this in a child it kills after its own time limit. */
+        while (!w.removed) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0)
+                        return un_error(err, -r, "waiting for scope %s to start", name);
+        }
+        if (strcmp(w.result, "done") != 0)
+                return un_error(err, EIO, "scope %s did not start: job %s", name, w.result);
         return 0;
 }

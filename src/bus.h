@@ -22,3 +22,9 @@ int bus_start_unit(sd_bus *bus, const char *unit, struct un_error *err);
 int bus_restart_unit(sd_bus *bus, const char *unit, struct un_error *err);
 /* The unit's ActiveState ("active", "inactive", ...); "inactive" when systemd has not loaded it. */
 int bus_unit_active_state(sd_bus *bus, const char *unit, char **ret, struct un_error *err);
+/* As the user UID, through its manager's own socket (/run/user/UID/systemd/private): moves the calling
+ * process into a new transient scope NAME with Delegate=yes (StartTransientUnit) and waits until it
+ * runs. That scope's cgroup then has the controllers the running manager gives a delegated unit, as
+ * it gives the node's. The scope goes when the process exits. It waits for the job without a limit
+ * of its own: run it in a child that the caller's time limit guards. */
+int bus_enter_delegated_user_scope(uid_t uid, const char *name, struct un_error *err);

@@ -172,25 +172,39 @@ char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid) {
         return xstrdup_printf("%s/user.slice/user-%u.slice/user@%u.service", base, (unsigned) uid, (unsigned) uid);
 }
 
+/* How a running manager gets what its configuration delegates: a restart. setup does it on a live
+ * host; an image's manager is restarted on that host. */
+static char *restart_fix(const struct check_ctx *c) {
+        unsigned uid = (unsigned) c->user.uid;
+
+        if (c->host->offline)
+                return xstrdup_printf("sudo systemctl restart user@%u.service (stops %s's user services), or log out "
+                                      "of every session and back in",
+                                      uid, c->user.name);
+        return xstrdup_printf("sudo usernode setup --user %s --restart-user-manager (stops %s's user services), or "
+                              "log out of every session and back in",
+                              c->user.name, c->user.name);
+}
+
 /* What a missing delegation needs: only a restart when the config already has it. An image
  * (--root) gets its files written, nothing on this host restarted. */
 static char *delegation_fix(const struct check_ctx *c, bool config_ok) {
         const char *dir = "/etc/systemd/system/user@.service.d";
+        _cleanup_free_ char *wanted = controllers_to_string(CONTROLLERS_WANTED);
         unsigned uid = (unsigned) c->user.uid;
 
         if (config_ok)
-                return xstrdup_printf("sudo systemctl restart user@%u.service (stops %s's user services), or log "
-                                      "out of every session and back in",
-                                      uid, c->user.name);
+                return restart_fix(c);
+        if (!wanted)
+                return NULL;
         if (c->host->offline)
                 return xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p %s%s && "
-                                      "printf '[Service]\\nDelegate=cpu cpuset io memory pids\\n' | sudo tee "
-                                      "%s%s/50-usernode-delegate.conf",
-                                      c->user.name, c->host->root, c->host->root, dir, c->host->root, dir);
+                                      "printf '[Service]\\nDelegate=%s\\n' | sudo tee %s%s/50-usernode-delegate.conf",
+                                      c->user.name, c->host->root, c->host->root, dir, wanted, c->host->root, dir);
         return xstrdup_printf("sudo usernode setup --user %s; or by hand: sudo mkdir -p %s && printf '[Service]\\n"
-                              "Delegate=cpu cpuset io memory pids\\n' | sudo tee %s/50-usernode-delegate.conf && "
+                              "Delegate=%s\\n' | sudo tee %s/50-usernode-delegate.conf && "
                               "sudo systemctl daemon-reload && sudo systemctl restart user@%u.service",
-                              c->user.name, dir, dir, uid);
+                              c->user.name, dir, wanted, dir, uid);
 }
 
 /* "configured (FILE, FILE): LIST" or why the configuration is not known. */
@@ -244,7 +258,7 @@ static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct
                        c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
                        c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "" : " cgroups", config->data ? config->data : "");
         if (k >= 0)
-                k = describe_probe(&d, probe_cgroup(c));
+                k = describe_probe(&d, &probe_cgroup(c)->memory);
         if (k >= 0)
                 k = report_add(r, "cgroup.delegation", CHECK_FAIL, fix, "%s", d.data);
         buf_free(&d);
@@ -261,15 +275,69 @@ static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct
         return k;
 }
 
+/* What the running manager gives its units, read where the user's processes get their controllers.
+ * systemd --user learns what it may use once, when it starts, from its own cgroup.controllers; it
+ * enables in its cgroup.subtree_control what its units ask for, and a Delegate=yes unit (the node's)
+ * asks for all of that. So cgroup.controllers of user@UID.service, which a daemon-reload of PID 1
+ * updates, can hold more than the running manager will ever give. The probe's Delegate=yes scope
+ * shows exactly what a delegated unit gets; without it, subtree_control is what the manager has
+ * enabled so far, a lower bound. */
+static int manager_controllers_load(struct check_ctx *c, const char *mgr, const struct cgroup_probe *probe) {
+        _cleanup_free_ char *file = NULL, *line = NULL;
+
+        if (probe->unit.state == PROBE_OK) {
+                c->cgroup.manager_source = CGROUP_MANAGER_PROBED;
+                c->cgroup.manager = probe->unit_controllers;
+                return 0;
+        }
+        file = xstrdup_printf("%s/cgroup.subtree_control", mgr);
+        if (!file)
+                return -ENOMEM;
+        if (host_read_line(c->host, file, &line) < 0)
+                return 0;
+        c->cgroup.manager_source = CGROUP_MANAGER_ENABLED;
+        c->cgroup.manager = controllers_from_string(line, NULL);
+        return 0;
+}
+
+/* The wanted controllers the manager's cgroup has but the running manager does not give (stale, from
+ * the probe: it started before they were delegated) or has not enabled so far (unsure). */
+static unsigned manager_lacks(const struct cgroup_facts *f, enum cgroup_manager_source source) {
+        if (!f->live_known || f->manager_source != source)
+                return 0;
+        return CONTROLLERS_WANTED & f->live & ~f->manager;
+}
+
+static int describe_manager(struct buf *d, const struct check_ctx *c, const char *restart) {
+        _cleanup_free_ char *has = controllers_to_string(c->cgroup.manager), *stale = NULL, *unsure = NULL;
+
+        stale = controllers_to_string(manager_lacks(&c->cgroup, CGROUP_MANAGER_PROBED));
+        unsure = controllers_to_string(manager_lacks(&c->cgroup, CGROUP_MANAGER_ENABLED));
+        if (!has || !stale || !unsure)
+                return -ENOMEM;
+        if (manager_lacks(&c->cgroup, CGROUP_MANAGER_PROBED))
+                return buf_printf(d, "; the running manager has %s: it started before %s reached its cgroup and "
+                                  "never gives them to its units (the node's among them); restart it: %s",
+                                  has, stale, restart);
+        if (manager_lacks(&c->cgroup, CGROUP_MANAGER_ENABLED))
+                return buf_printf(d, "; the running manager has enabled %s for its units so far, and gives %s to the "
+                                  "node's unit only if they had reached its cgroup when it started (not probed); if "
+                                  "it started before, restart it: %s",
+                                  has, unsure, restart);
+        return 0;
+}
+
 static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
         _cleanup_free_ char *mgr = NULL, *file = NULL, *live_line = NULL, *live_list = NULL, *fix = NULL,
-                            *avail_list = NULL, *unit = NULL, *config_list = NULL;
+                            *avail_list = NULL, *unit = NULL, *config_list = NULL, *restart = NULL,
+                            *manager_list = NULL;
         struct unit_info u = {};
         struct un_error err = {};
         struct buf config = {}, d = {};
-        const struct probe_outcome *probe;
-        unsigned uid = (unsigned) c->user.uid, effective, missing;
+        const struct cgroup_probe *probe;
+        unsigned uid = (unsigned) c->user.uid, granted, missing, stale, unsure, beyond_config = 0;
         bool avail_known, config_ok;
+        enum check_status status;
         int load, k;
 
         unit = xstrdup_printf("user@%u.service", uid);
@@ -301,15 +369,26 @@ static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
         }
         avail_known = host_exists(c->host, "/sys/fs/cgroup/cgroup.controllers");
         probe = probe_cgroup(c);
+        k = c->cgroup.live_known ? manager_controllers_load(c, mgr, probe) : 0;
+        if (k < 0)
+                goto out;
 
-        effective = c->cgroup.live_known ? c->cgroup.live : c->cgroup.configured;
-        missing = CONTROLLERS_WANTED & ~effective;
+        /* What reaches the manager's cgroup (the configuration's word while no manager runs), and what
+         * of it the running manager does not give its units. */
+        granted = c->cgroup.live_known ? c->cgroup.live : c->cgroup.configured;
+        missing = CONTROLLERS_WANTED & ~granted;
+        stale = manager_lacks(&c->cgroup, CGROUP_MANAGER_PROBED);
+        unsure = manager_lacks(&c->cgroup, CGROUP_MANAGER_ENABLED);
         config_ok = c->cgroup.configured_known && !(CONTROLLERS_WANTED & ~c->cgroup.configured);
+        if (c->cgroup.live_known && c->cgroup.configured_known)
+                beyond_config = CONTROLLERS_WANTED & c->cgroup.live & ~c->cgroup.configured;
         fix = delegation_fix(c, config_ok);
+        restart = restart_fix(c);
         live_list = controllers_to_string(c->cgroup.live);
         avail_list = controllers_to_string(c->cgroup.available);
         config_list = controllers_to_string(c->cgroup.configured);
-        if (!fix || !live_list || !avail_list || !config_list) {
+        manager_list = controllers_to_string(c->cgroup.manager);
+        if (!fix || !restart || !live_list || !avail_list || !config_list || !manager_list) {
                 k = -ENOMEM;
                 goto out;
         }
@@ -331,35 +410,65 @@ static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
         if (k >= 0 && c->cgroup.live_known && c->cgroup.configured_known &&
             (c->cgroup.live & CONTROLLERS_WANTED) != (c->cgroup.configured & CONTROLLERS_WANTED)) {
                 if (c->cgroup.configured & ~c->cgroup.live & CONTROLLERS_WANTED)
-                        k = buf_printf(&d, " — restart needed: `sudo systemctl restart %s` or log out and in", unit);
-                else
-                        k = buf_puts(&d, " — the running manager delegates more than its configuration now says "
-                                         "(changed since it started)");
+                        k = buf_printf(&d, " — restart needed: %s", restart);
+                else {
+                        _cleanup_free_ char *extra = controllers_to_string(beyond_config);
+
+                        k = extra ? buf_printf(&d, " — the running manager's cgroup has more than its configuration "
+                                               "now delegates (changed since it started): the next restart or "
+                                               "re-login takes %s away",
+                                               extra)
+                                  : -ENOMEM;
+                }
         }
         if (k >= 0)
-                k = describe_probe(&d, probe);
+                k = describe_manager(&d, c, restart);
+        if (k >= 0)
+                k = describe_probe(&d, &probe->memory);
+        if (k >= 0 && probe->unit.state != PROBE_SKIPPED)
+                k = buf_printf(&d, "; %s", probe->unit.detail);
         if (k < 0)
                 goto out;
-        k = report_add(r, "cgroup.delegation", missing || probe->state == PROBE_FAILED ? CHECK_FAIL : CHECK_PASS,
-                       fix, "%s", d.data);
+        status = missing || stale || probe->memory.state == PROBE_FAILED ? CHECK_FAIL
+                 : unsure || beyond_config                              ? CHECK_WARN
+                                                                         : CHECK_PASS;
+        /* With the configuration short, the fix is the drop-in (and then a restart), not a restart alone. */
+        k = report_add(r, "cgroup.delegation", status, config_ok && (stale || unsure) ? restart : fix, "%s", d.data);
 
         for (unsigned i = 0; k >= 0 && i < _CONTROLLER_COUNT; i++) {
                 unsigned bit = 1u << i;
                 const char *name = controller_to_string(bit);
                 _cleanup_free_ char *id = xstrdup_printf("cgroup.controller.%s", name);
-                const char *source = c->cgroup.live_known ? "live" : "configured; live state unknown";
+                const char *source = !c->cgroup.live_known                              ? "configured; live state unknown"
+                                     : c->cgroup.manager_source == CGROUP_MANAGER_PROBED ? "live, probed"
+                                                                                         : "live";
                 bool available = !avail_known || (c->cgroup.available & bit);
 
                 if (!id) {
                         k = -ENOMEM;
                         break;
                 }
-                if (bit == CONTROLLER_MEMORY && probe->state == PROBE_FAILED)
-                        k = report_add(r, id, CHECK_FAIL, fix, "memory: the live probe failed: %s", probe->detail);
-                else if ((effective & bit) && available)
-                        k = report_add(r, id, CHECK_PASS, NULL, "%s: delegated to %s (%s)%s%s", name, unit, source,
-                                       bit == CONTROLLER_MEMORY && probe->state == PROBE_OK ? "; probe: " : "",
-                                       bit == CONTROLLER_MEMORY && probe->state == PROBE_OK ? probe->detail : "");
+                if (bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_FAILED)
+                        k = report_add(r, id, CHECK_FAIL, fix, "memory: the live probe failed: %s",
+                                       probe->memory.detail);
+                else if ((granted & bit) && available && (stale & bit))
+                        k = report_add(r, id, CHECK_FAIL, restart,
+                                       "%s: delegated to %s, but the running manager has %s: it never gives %s to "
+                                       "its units",
+                                       name, unit, manager_list, name);
+                else if ((granted & bit) && available && (unsure & bit))
+                        k = report_add(r, id, CHECK_WARN, restart,
+                                       "%s: delegated to %s, but the running manager has enabled %s for its units "
+                                       "so far and gives %s only if it had it when it started (not probed)",
+                                       name, unit, manager_list, name);
+                else if ((granted & bit) && available)
+                        k = report_add(r, id, CHECK_PASS, NULL, "%s: delegated to %s (%s)%s%s%s", name, unit, source,
+                                       bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_OK ? "; probe: " : "",
+                                       bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_OK ? probe->memory.detail
+                                                                                                   : "",
+                                       beyond_config & bit ? "; not in the configuration: gone after the next "
+                                                             "restart or re-login"
+                                                           : "");
                 else if (!available)
                         k = report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, NULL,
                                        "%s: not available in the root cgroup (/sys/fs/cgroup/cgroup.controllers: %s); "

@@ -32,13 +32,22 @@ unsigned controllers_from_string(const char *s, unsigned *ret_unknown);
 /* "cpu cpuset io" for a mask; "none" for 0. Caller frees. */
 char *controllers_to_string(unsigned mask);
 
+/* How we know what the running user manager gives its units. */
+enum cgroup_manager_source {
+        CGROUP_MANAGER_UNKNOWN,         /* nothing but its cgroup's controllers */
+        CGROUP_MANAGER_ENABLED,         /* its cgroup.subtree_control: what it enabled so far (a lower bound) */
+        CGROUP_MANAGER_PROBED,          /* a Delegate=yes scope of its own: exactly what the node's unit gets */
+};
+
 struct cgroup_facts {
         enum cgroup_layout layout;
         unsigned available;             /* root cgroup.controllers (v2) */
         bool configured_known;
         unsigned configured;            /* what user@.service + drop-ins delegate */
         bool live_known;                /* the user's manager runs and its cgroup was read */
-        unsigned live;                  /* user@UID.service/cgroup.controllers */
+        unsigned live;                  /* user@UID.service/cgroup.controllers: what PID 1 gives its cgroup now */
+        enum cgroup_manager_source manager_source;
+        unsigned manager;               /* what the running manager gives its units (see manager_source) */
 };
 
 /* Classifies the cgroup layout from /proc/self/mountinfo text. */

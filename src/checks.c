@@ -40,6 +40,7 @@ void check_ctx_done(struct check_ctx *c) {
         distro_done(&c->distro);
         user_done(&c->user);
         free(c->kernel_release);
+        free(c->overlay_permit_conf);
         free(c->subuid.owner);
         free(c->subgid.owner);
         *c = (struct check_ctx) {};
@@ -48,6 +49,10 @@ void check_ctx_done(struct check_ctx *c) {
 char *check_setup_command(const struct check_ctx *c, const char *flags) {
         return xstrdup_printf("sudo usernode setup --user %s%s%s%s", strna(c->user.name), strempty(flags),
                               c->host->offline ? " --root " : "", c->host->offline ? c->host->root : "");
+}
+
+char *check_host_path(const struct check_ctx *c, const char *path) {
+        return xstrdup_printf("%s%s", c->host->offline ? c->host->root : "", path);
 }
 
 int report_add(struct report *r, const char *id, enum check_status status, const char *fix, const char *detail_fmt,

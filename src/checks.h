@@ -28,6 +28,29 @@ struct check_result {
         bool ignored;           /* named by --ignore: reported, but does not decide readiness */
 };
 
+/* Who built the running kernel: distribution patches do not show in the release number. */
+enum kernel_build {
+        KERNEL_BUILD_UNKNOWN,
+        KERNEL_BUILD_UBUNTU,
+        KERNEL_BUILD_DEBIAN,
+        KERNEL_BUILD_OTHER,
+};
+
+/* Whether overlayfs mounts in a user namespace (the node's fast snapshotter), and why. */
+enum kernel_overlay_userns {
+        KERNEL_OVERLAY_USERNS_NO,
+        KERNEL_OVERLAY_USERNS_UPSTREAM,         /* 5.11 and later */
+        KERNEL_OVERLAY_USERNS_UBUNTU,           /* Ubuntu's kernels carry a patch that allows it */
+        KERNEL_OVERLAY_USERNS_DEBIAN_PARAM,     /* Debian's patch, overlay.permit_mounts_in_userns=Y */
+};
+
+/* Debian's overlay.permit_mounts_in_userns, as /sys/module shows it. */
+enum overlay_permit_param {
+        OVERLAY_PERMIT_ABSENT,  /* not Debian's patch, or overlay not loaded (or not read yet) */
+        OVERLAY_PERMIT_OFF,
+        OVERLAY_PERMIT_ON,
+};
+
 enum engine {
         ENGINE_K3S,
         ENGINE_KUBELET,
@@ -43,6 +66,9 @@ struct check_ctx {
         enum engine engine;
         char *kernel_release;           /* "6.1.0-27-amd64" */
         unsigned kernel_major, kernel_minor;
+        enum kernel_build kernel_build;
+        enum overlay_permit_param overlay_permit_param;
+        char *overlay_permit_conf;      /* the modprobe.d file that turns it on, if one does */
         struct cgroup_facts cgroup;     /* filled by cgroup.c */
         bool have_subuid, have_subgid;  /* the user's ranges (filled by subid.c) for the probes */
         struct subid_range subuid, subgid;
@@ -87,5 +113,31 @@ int check_limits(struct check_ctx *c, struct report *r);        /* limits.c: lim
  * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */
 char *check_setup_command(const struct check_ctx *c, const char *flags);
 
+/* sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
+ * yet: apply it, nothing to write. Caller frees. */
+char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file);
+
+/* A path of the examined host as an admin types it: under --root, inside DIR. Caller frees. */
+char *check_host_path(const struct check_ctx *c, const char *path);
+
 /* kernel.c: "6.1.0-27-amd64" -> 6, 1. */
 int kernel_parse_release(const char *release, unsigned *ret_major, unsigned *ret_minor);
+/* From the kernel's version string (/proc/sys/kernel/version, `uname -v`): "#167-Ubuntu SMP ..." is
+ * Ubuntu's, "#1 SMP PREEMPT_DYNAMIC Debian 6.1.123-1 ..." Debian's. */
+enum kernel_build kernel_build_from_version(const char *version);
+/* Whether a release names an Ubuntu build ("5.4.0-150-generic", "5.15.0-1051-aws"), for an image that
+ * has no version string; a mainline build ("5.10.0-051000-generic") is not. */
+bool kernel_release_is_ubuntu(const char *release);
+enum kernel_overlay_userns kernel_overlay_userns_decide(unsigned major, unsigned minor, enum kernel_build build,
+                                                        enum overlay_permit_param permit);
+enum kernel_overlay_userns kernel_overlay_userns(const struct check_ctx *c);
+/* modprobe.d text: 1 when it sets overlay's permit_mounts_in_userns on, 0 off, -ENOENT not at all. */
+int kernel_modprobe_conf_overlay_permit(const char *text);
+/* Whether Debian's overlay.permit_mounts_in_userns can be set here (a Debian kernel, or the parameter
+ * is there). */
+bool kernel_overlay_param_settable(const struct check_ctx *c);
+/* What to do where overlayfs cannot be mounted in a user namespace: Debian's module parameter where
+ * the kernel has it, else a newer kernel. Caller frees. */
+char *kernel_overlay_userns_fix(const struct check_ctx *c);
+/* Why a kernel before 5.11 mounts overlayfs in a user namespace, for a detail; "" otherwise. */
+const char *kernel_overlay_userns_reason(const struct check_ctx *c);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fs.overlay: which snapshotter the node's containerd can use. Kernel overlayfs inside the user
- * namespace (5.11+) is the fast one; fuse-overlayfs over /dev/fuse works everywhere, slower. */
+ * namespace (5.11+, Ubuntu's kernels, Debian's with its module parameter: kernel.c) is the fast one;
+ * fuse-overlayfs over /dev/fuse works everywhere, slower. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,13 +12,19 @@
 #include "util.h"
 
 static bool kernel_has_userns_overlay(const struct check_ctx *c) {
-        return c->kernel_major > 5 || (c->kernel_major == 5 && c->kernel_minor >= 11);
+        return kernel_overlay_userns(c) != KERNEL_OVERLAY_USERNS_NO;
 }
 
 static char *install_fix(const struct check_ctx *c) {
-        return xstrdup_printf("%s %s%s", distro_install_command(&c->distro),
-                              distro_package(&c->distro, "fuse-overlayfs"),
-                              kernel_has_userns_overlay(c) ? "" : "\n# or boot a kernel >= 5.11");
+        const char *install = distro_install_command(&c->distro), *pkg = distro_package(&c->distro, "fuse-overlayfs");
+        _cleanup_free_ char *kernel_fix = NULL;
+
+        if (kernel_has_userns_overlay(c))
+                return xstrdup_printf("%s %s", install, pkg);
+        if (!kernel_overlay_param_settable(c))
+                return xstrdup_printf("%s %s\n# or boot a kernel >= 5.11", install, pkg);
+        kernel_fix = kernel_overlay_userns_fix(c);
+        return kernel_fix ? xstrdup_printf("%s %s\n# or: %s", install, pkg, kernel_fix) : NULL;
 }
 
 /* Without a probe: the kernel version and what is installed are all there is. */
@@ -26,16 +33,23 @@ static int check_fs_unprobed(struct check_ctx *c, struct report *r, const char *
 
         if (c->kernel_major == 0)
                 ;       /* kernel unknown: fall through to what is installed */
-        else if (kernel_has_userns_overlay(c))
+        else if (kernel_overlay_userns(c) == KERNEL_OVERLAY_USERNS_UPSTREAM)
                 return report_add(r, "fs.overlay", CHECK_PASS, NULL,
                                   "kernel %u.%u mounts overlayfs in user namespaces (not probed: %s)", c->kernel_major,
                                   c->kernel_minor, why);
-        if (have_fuse_overlayfs)
-                return report_add(r, "fs.overlay", CHECK_WARN,
-                                  c->kernel_major ? "boot a kernel >= 5.11 for overlayfs in user namespaces" : NULL,
+        else if (kernel_has_userns_overlay(c))
+                return report_add(r, "fs.overlay", CHECK_PASS, NULL,
+                                  "kernel %s mounts overlayfs in user namespaces: %s (not probed: %s)",
+                                  c->kernel_release, kernel_overlay_userns_reason(c), why);
+        if (have_fuse_overlayfs) {
+                fix = c->kernel_major ? kernel_overlay_userns_fix(c) : NULL;
+                if (c->kernel_major && !fix)
+                        return -ENOMEM;
+                return report_add(r, "fs.overlay", CHECK_WARN, fix,
                                   "fuse-overlayfs is installed; kernel %s%s overlayfs in user namespaces: the slower "
                                   "fuse-overlayfs snapshotter would be used (not probed: %s)",
                                   strna(c->kernel_release), c->kernel_major ? " has no" : " may lack", why);
+        }
         fix = install_fix(c);
         if (!fix)
                 return -ENOMEM;
@@ -51,7 +65,7 @@ static char *fuse_fix(const struct check_ctx *c, int error) {
                 return strdup("sudo modprobe fuse && echo fuse | sudo tee /etc/modules-load.d/fuse.conf");
         if (error == EACCES || error == EPERM)
                 return strdup("sudo chmod 0666 /dev/fuse   # what the distribution's udev rule does");
-        return strdup("boot a kernel >= 5.11 for overlayfs in user namespaces");
+        return kernel_overlay_userns_fix(c);
 }
 
 int check_fs(struct check_ctx *c, struct report *r) {
@@ -74,13 +88,14 @@ int check_fs(struct check_ctx *c, struct report *r) {
                                                                          : p->overlay.detail,
                                          have_fuse_overlayfs);
 
-        if (have_fuse_overlayfs && p->fuse.state == PROBE_OK)
-                return report_add(r, "fs.overlay", CHECK_WARN,
-                                  kernel_has_userns_overlay(c)
-                                          ? NULL
-                                          : "boot a kernel >= 5.11 for overlayfs in user namespaces",
+        if (have_fuse_overlayfs && p->fuse.state == PROBE_OK) {
+                fix = kernel_has_userns_overlay(c) ? NULL : kernel_overlay_userns_fix(c);
+                if (!kernel_has_userns_overlay(c) && !fix)
+                        return -ENOMEM;
+                return report_add(r, "fs.overlay", CHECK_WARN, fix,
                                   "probed as %s: %s; %s with %s: the slower fuse-overlayfs snapshotter will be used",
                                   strna(c->user.name), p->overlay.detail, p->fuse.detail, helper);
+        }
         if (have_fuse_overlayfs) {
                 fix = fuse_fix(c, p->fuse.error);
                 if (!fix)

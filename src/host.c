@@ -312,6 +312,45 @@ static int try_executable(const struct host *h, const char *dir, const char *nam
         return 0;
 }
 
+static int conf_name_cmp(const void *a, const void *b) {
+        return strcmp(strrchr(*(char * const *) a, '/') + 1, strrchr(*(char * const *) b, '/') + 1);
+}
+
+int host_conf_files(const struct host *h, const char *const *dirs, size_t n_dirs, char ***ret) {
+        _cleanup_strv_free_ char **files = NULL;
+        size_t n;
+
+        for (size_t i = 0; i < n_dirs; i++) {
+                _cleanup_closedir_ DIR *d = NULL;
+                struct dirent *de;
+
+                if (host_opendir(h, dirs[i], &d) < 0)
+                        continue;
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *p = NULL;
+                        size_t len = strlen(de->d_name);
+                        bool masked = false;
+
+                        if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
+                                continue;
+                        for (char **f = files; f && *f && !masked; f++)
+                                masked = strcmp(strrchr(*f, '/') + 1, de->d_name) == 0;
+                        if (masked || strv_length(files) >= HOST_CONF_FILES_MAX)
+                                continue;
+                        p = xstrdup_printf("%s/%s", dirs[i], de->d_name);
+                        if (!p || strv_push(&files, p) < 0)
+                                return -ENOMEM;
+                }
+        }
+        n = strv_length(files);
+        if (n > 0)
+                qsort(files, n, sizeof *files, conf_name_cmp);
+        else if (!(files = calloc(1, sizeof *files)))
+                return -ENOMEM;
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
 int host_find_executable(const struct host *h, const char *name, char **ret) {
         const char *env;
 

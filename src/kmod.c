@@ -274,9 +274,9 @@ int kmod_lookup(struct kmod_db *db, const char *name, const char *config_symbol,
                         db->kconfig ? ", nor in the kernel config" : "");
 }
 
-static const struct {
-        const char *name, *config, *why;
-} engine_modules[] = {
+/* What the node needs loaded before it starts: netfilter and overlay cannot be autoloaded from
+ * inside its user namespace. setup lists exactly these, kmod.<name> checks exactly these. */
+static const struct kmod_need needs[] = {
         { "overlay", "CONFIG_OVERLAY_FS", "the overlayfs snapshotter" },
         { "br_netfilter", "CONFIG_BRIDGE_NETFILTER", "Service traffic between pods on one bridge" },
         { "nf_tables", "CONFIG_NF_TABLES", "iptables-nft rules for Services and hostPorts" },
@@ -284,6 +284,52 @@ static const struct {
         { "iptable_nat", "CONFIG_IP_NF_NAT", "NAT for Services and hostPorts (iptables-legacy)" },
         { "vxlan", "CONFIG_VXLAN", "flannel's VXLAN overlay between nodes" },
 };
+
+const struct kmod_need *kmod_needs(size_t *ret_n) {
+        *ret_n = ELEMENTSOF(needs);
+        return needs;
+}
+
+bool kmod_load_list_has(const char *text, const char *name) {
+        /* modules-load.d(5): one module per line; '#' and ';' start comments; blanks around are ignored. */
+        for (const char *l = text; l && *l;) {
+                const char *nl = strchr(l, '\n');
+                size_t len = nl ? (size_t) (nl - l) : strlen(l), lead = strspn(l, " \t"), w;
+
+                if (len <= HOST_LINE_MAX && lead < len && l[lead] != '#' && l[lead] != ';') {
+                        w = strcspn(l + lead, " \t\r\n");
+                        if (lead + w <= len && name_eq(l + lead, w, name) && lead + w + strspn(l + lead + w, " \t\r") >= len)
+                                return true;
+                }
+                l = nl ? nl + 1 : NULL;
+        }
+        return false;
+}
+
+int kmod_load_listed(const struct host *h, const char *name, char **ret_file) {
+        static const char *const dirs[] = { "/etc/modules-load.d", "/run/modules-load.d",
+                                            "/usr/local/lib/modules-load.d", "/usr/lib/modules-load.d",
+                                            "/lib/modules-load.d" };
+        _cleanup_strv_free_ char **files = NULL;
+        int r;
+
+        r = host_conf_files(h, dirs, ELEMENTSOF(dirs), &files);
+        if (r < 0)
+                return r;
+        for (char **f = files; *f; f++) {
+                _cleanup_free_ char *text = NULL;
+
+                if (host_read_file(h, *f, HOST_FILE_MAX, &text, NULL) < 0 || !kmod_load_list_has(text, name))
+                        continue;
+                if (ret_file) {
+                        *ret_file = strdup(*f);
+                        if (!*ret_file)
+                                return -ENOMEM;
+                }
+                return 1;
+        }
+        return 0;
+}
 
 static char *kmod_absent_fix(const struct check_ctx *c) {
         switch (c->distro.family) {
@@ -299,6 +345,42 @@ static char *kmod_absent_fix(const struct check_ctx *c) {
         }
 }
 
+/* Available, not loaded now: listed for loading at boot (what setup does) leaves only loading it now. */
+static int check_kmod_available(struct check_ctx *c, struct report *r, const char *id, const struct kmod_need *m,
+                                const struct kmod_db *db, const struct kmod_info *info) {
+        _cleanup_free_ char *fix = NULL, *setup = NULL, *listed_in = NULL, *conf = NULL;
+        int k;
+
+        k = kmod_load_listed(c->host, m->name, &listed_in);
+        if (k < 0)
+                return k;
+        /* An image without /proc/modules has nothing loaded: what it loads at boot is the truth. */
+        if (k > 0 && c->host->offline && !db->proc_modules)
+                return report_add(r, id, CHECK_PASS, NULL, "available (%s), listed in %s: loaded when that host boots",
+                                  info->source, listed_in);
+        if (k > 0) {
+                fix = c->host->offline ? xstrdup_printf("nothing to write: %s lists it and that host loads it when it "
+                                                        "boots (on it now: sudo modprobe %s)",
+                                                        listed_in, m->name)
+                                       : xstrdup_printf("sudo modprobe %s   # %s loads it at boot", m->name, listed_in);
+                return fix ? report_add(r, id, CHECK_WARN, fix,
+                                        "available but not loaded (%s), though %s lists it for loading at boot: "
+                                        "needed for %s",
+                                        info->source, listed_in, m->why)
+                           : -ENOMEM;
+        }
+        setup = check_setup_command(c, NULL);
+        conf = check_host_path(c, KMOD_USERNODE_LOAD_FILE);
+        fix = !setup || !conf      ? NULL
+              : c->host->offline ? xstrdup_printf("%s (or: echo %s | sudo tee -a %s   # loaded when that host boots)",
+                                                  setup, m->name, conf)
+                                 : xstrdup_printf("%s (or: sudo modprobe %s && echo %s | sudo tee -a %s)", setup,
+                                                  m->name, m->name, conf);
+        return fix ? report_add(r, id, CHECK_WARN, fix, "available but not loaded (%s): needed for %s", info->source,
+                                m->why)
+                   : -ENOMEM;
+}
+
 int check_kmod(struct check_ctx *c, struct report *r) {
         struct kmod_db db;
         int k = 0;
@@ -306,15 +388,15 @@ int check_kmod(struct check_ctx *c, struct report *r) {
         kmod_db_init(&db, c->host, c->kernel_release);
         if (c->kernel_release && !db.release)
                 return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(engine_modules) && k >= 0; i++) {
-                _cleanup_free_ char *id = xstrdup_printf("kmod.%s", engine_modules[i].name), *fix = NULL, *setup = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(needs) && k >= 0; i++) {
+                _cleanup_free_ char *id = xstrdup_printf("kmod.%s", needs[i].name), *fix = NULL;
                 struct kmod_info info;
 
                 if (!id) {
                         k = -ENOMEM;
                         break;
                 }
-                k = kmod_lookup(&db, engine_modules[i].name, engine_modules[i].config, &info);
+                k = kmod_lookup(&db, needs[i].name, needs[i].config, &info);
                 if (k < 0)
                         break;
                 switch (info.state) {
@@ -323,19 +405,12 @@ int check_kmod(struct check_ctx *c, struct report *r) {
                         k = report_add(r, id, CHECK_PASS, NULL, "%s (%s)", kmod_state_to_string(info.state), info.source);
                         break;
                 case KMOD_AVAILABLE:
-                        setup = check_setup_command(c, NULL);
-                        fix = setup ? xstrdup_printf("%s (or: sudo modprobe %s && echo %s | "
-                                                     "sudo tee -a /etc/modules-load.d/usernode.conf)",
-                                                     setup, engine_modules[i].name, engine_modules[i].name)
-                                    : NULL;
-                        k = fix ? report_add(r, id, CHECK_WARN, fix, "available but not loaded (%s): needed for %s",
-                                             info.source, engine_modules[i].why)
-                                : -ENOMEM;
+                        k = check_kmod_available(c, r, id, &needs[i], &db, &info);
                         break;
                 case KMOD_ABSENT:
                         fix = kmod_absent_fix(c);
                         k = fix ? report_add(r, id, CHECK_WARN, fix, "absent: %s; needed for %s", info.source,
-                                             engine_modules[i].why)
+                                             needs[i].why)
                                 : -ENOMEM;
                         break;
                 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "host.h"
 
@@ -27,6 +28,25 @@ struct kmod_info {
         enum kmod_state state;
         char source[160];       /* what told us: "/proc/modules", "CONFIG_VXLAN=y in /proc/config.gz" */
 };
+
+/* A module the node needs loaded before it starts (netfilter and overlay cannot be autoloaded from
+ * inside its user namespace): the one list that setup writes to KMOD_USERNODE_LOAD_FILE and that the
+ * kmod.<name> checks want. */
+struct kmod_need {
+        const char *name;
+        const char *config;     /* the kernel config symbol that builds it in */
+        const char *why;        /* what the node loses without it */
+};
+const struct kmod_need *kmod_needs(size_t *ret_n);
+
+/* The modules-load.d file setup writes (SETUP_MODULES) and the checks' fixes name. */
+#define KMOD_USERNODE_LOAD_FILE "/etc/modules-load.d/usernode.conf"
+
+/* modules-load.d text: true when it lists name on a line of its own. */
+bool kmod_load_list_has(const char *text, const char *name);
+/* Whether a modules-load.d file (the set systemd-modules-load reads) lists name: 1 with that
+ * file in ret_file (may be NULL), 0 when none does. */
+int kmod_load_listed(const struct host *h, const char *name, char **ret_file);
 
 void kmod_db_init(struct kmod_db *db, const struct host *h, const char *release);
 void kmod_db_done(struct kmod_db *db);

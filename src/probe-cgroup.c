@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "checks.h"
 #include "util.h"
 
@@ -69,16 +70,12 @@ static int read_at(int dfd, const char *name, char *buf, size_t size) {
 }
 
 /* In the child, as the user: make a cgroup under the manager's, set memory.max, read it back. */
-static int probe_child(const struct host *h, const char *mgr, uid_t uid, gid_t gid, const char *unit,
-                        struct probe_outcome *o) {
+static int probe_memory(const struct host *h, const char *mgr, uid_t uid, const char *unit, struct probe_outcome *o) {
         _cleanup_close_ int dfd = -EBADF, cfd = -EBADF, mfd = -EBADF;
         char name[64], got[64], parent[256];
         ssize_t n;
         int r;
 
-        r = become_user(uid, gid);
-        if (r < 0)
-                return outcome(o, PROBE_FAILED, "cannot become UID %u: %s", (unsigned) uid, strerror(-r));
         dfd = host_open(h, mgr, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
         if (dfd < 0)
                 return outcome(o, PROBE_FAILED, "cannot open the cgroup of %s: %s", unit, strerror(-dfd));
@@ -131,6 +128,56 @@ out:
         return 0;
 }
 
+/* In the child, as the user: what the running manager gives a unit with Delegate=yes, as it gives the
+ * node's. The manager knows the controllers its own cgroup had when it started, not what was
+ * delegated to it since: only one of its units can tell. */
+static int probe_unit(const struct host *h, uid_t uid, struct probe_outcome *o, uint32_t *ret_controllers) {
+        _cleanup_free_ char *proc = NULL, *path = NULL, *file = NULL, *line = NULL;
+        struct un_error err = {};
+        char scope[64];
+        int r;
+
+        snprintf(scope, sizeof scope, "usernode-probe-%d.scope", (int) getpid());
+        r = bus_enter_delegated_user_scope(uid, scope, &err);
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -EACCES)
+                return outcome(o, PROBE_SKIPPED, "%s", err.msg);
+        if (r < 0)
+                return outcome(o, PROBE_FAILED, "%s", err.msg);
+        r = host_read_file(h, "/proc/self/cgroup", HOST_LINE_MAX, &proc, NULL);
+        if (r >= 0)
+                r = cgroup_v2_path_from_proc(proc, &path);
+        if (r >= 0)
+                file = xstrdup_printf("/sys/fs/cgroup%s/cgroup.controllers", path);
+        if (r >= 0 && !file)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = host_read_line(h, file, &line);
+        if (r < 0)
+                return outcome(o, PROBE_FAILED, "in scope %s, cannot read its controllers: %s", scope, strerror(-r));
+        *ret_controllers = controllers_from_string(line, NULL);
+        return outcome(o, PROBE_OK, "a delegated unit of the running manager (scope %s) gets: %s", scope,
+                       line[0] ? line : "none");
+}
+
+/* What the child sends back. */
+struct cgroup_probe_wire {
+        struct probe_outcome memory, unit;
+        uint32_t unit_controllers;
+};
+
+static void probe_child(const struct host *h, const char *mgr, uid_t uid, gid_t gid, const char *unit,
+                        struct cgroup_probe_wire *w) {
+        int r = become_user(uid, gid);
+
+        if (r < 0) {
+                outcome(&w->memory, PROBE_FAILED, "cannot become UID %u: %s", (unsigned) uid, strerror(-r));
+                outcome(&w->unit, PROBE_SKIPPED, "cannot become UID %u", (unsigned) uid);
+                return;
+        }
+        (void) probe_memory(h, mgr, uid, unit, &w->memory);
+        (void) probe_unit(h, uid, &w->unit, &w->unit_controllers);
+}
+
 static long ms_since(const struct timespec *start) {
         struct timespec now;
 
@@ -138,9 +185,14 @@ static long ms_since(const struct timespec *start) {
         return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
 }
 
-static int run_probe(struct check_ctx *c, struct probe_outcome *o) {
+static bool outcome_valid(const struct probe_outcome *o) {
+        return o->state > PROBE_NOT_RUN && o->state <= PROBE_SKIPPED;
+}
+
+int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *user_name, struct cgroup_probe *ret) {
         _cleanup_free_ char *mgr = NULL, *unit = NULL;
         _cleanup_close_ int rfd = -EBADF;
+        struct cgroup_probe_wire w = {};
         struct timespec start;
         struct stat st;
         int fds[2], status = 0;
@@ -148,44 +200,42 @@ static int run_probe(struct check_ctx *c, struct probe_outcome *o) {
         bool timed_out = false;
         pid_t pid;
 
-        if (c->host->offline)
-                return outcome(o, PROBE_SKIPPED, "--root: no live cgroup tree to probe");
-        if (c->no_probes)
-                return outcome(o, PROBE_SKIPPED, "--no-probes");
-        if (c->cgroup.layout != CGROUP_LAYOUT_V2)
-                return outcome(o, PROBE_SKIPPED, "no cgroup v2 at /sys/fs/cgroup");
-        mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, c->user.uid);
-        unit = xstrdup_printf("user@%u.service", (unsigned) c->user.uid);
+        *ret = (struct cgroup_probe) {};
+        mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, uid);
+        unit = xstrdup_printf("user@%u.service", (unsigned) uid);
         if (!mgr || !unit)
-                return outcome(o, PROBE_FAILED, "out of memory");
-        if (host_stat(c->host, mgr, &st, false) < 0 || !S_ISDIR(st.st_mode))
-                return outcome(o, PROBE_SKIPPED, "no user manager runs for %s (no %s cgroup)", strna(c->user.name),
-                               unit);
-        if (geteuid() != 0 && geteuid() != c->user.uid)
-                return outcome(o, PROBE_SKIPPED, "cannot act as %s: run as %s or as root", strna(c->user.name),
-                               strna(c->user.name));
+                return -ENOMEM;
+        if (host_stat(h, mgr, &st, false) < 0 || !S_ISDIR(st.st_mode)) {
+                outcome(&ret->memory, PROBE_SKIPPED, "no user manager runs for %s (no %s cgroup)", strna(user_name),
+                        unit);
+                return outcome(&ret->unit, PROBE_SKIPPED, "no user manager runs for %s", strna(user_name));
+        }
+        if (geteuid() != 0 && geteuid() != uid) {
+                outcome(&ret->memory, PROBE_SKIPPED, "cannot act as %s: run as %s or as root", strna(user_name),
+                        strna(user_name));
+                return outcome(&ret->unit, PROBE_SKIPPED, "cannot act as %s", strna(user_name));
+        }
 
         if (pipe2(fds, O_CLOEXEC) < 0)
-                return outcome(o, PROBE_FAILED, "pipe: %s", strerror(errno));
+                return negative_errno();
         pid = fork();
         if (pid < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return outcome(o, PROBE_FAILED, "fork: %s", strerror(errno));
-        }
-        if (pid == 0) {
-                struct probe_outcome child = {};
+                int r = negative_errno();
 
                 close(fds[0]);
-                (void) probe_child(c->host, mgr, c->user.uid, c->user.gid, unit, &child);
-                _exit(write(fds[1], &child, sizeof child) == (ssize_t) sizeof child ? 0 : 1);
+                close(fds[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(fds[0]);
+                probe_child(h, mgr, uid, gid, unit, &w);
+                _exit(write(fds[1], &w, sizeof w) == (ssize_t) sizeof w ? 0 : 1);
         }
         close(fds[1]);
         rfd = fds[0];
 
-        *o = (struct probe_outcome) {};
         clock_gettime(CLOCK_MONOTONIC, &start);
-        while (got < sizeof *o) {
+        while (got < sizeof w) {
                 struct pollfd p = { .fd = rfd, .events = POLLIN };
                 long left = PROBE_TIMEOUT_MS - ms_since(&start);
                 ssize_t n;
@@ -202,7 +252,7 @@ static int run_probe(struct check_ctx *c, struct probe_outcome *o) {
                         timed_out = k == 0;
                         break;
                 }
-                n = read(rfd, (char *) o + got, sizeof *o - got);
+                n = read(rfd, (char *) &w + got, sizeof w - got);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
@@ -214,29 +264,56 @@ static int run_probe(struct check_ctx *c, struct probe_outcome *o) {
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (timed_out) {
-                _cleanup_free_ char *child = xstrdup_printf("%s/usernode-probe-%d", mgr, (int) pid);
-                _cleanup_close_ int dfd = host_open(c->host, mgr, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
+                _cleanup_close_ int dfd = host_open(h, mgr, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
                 char name[64];
 
-                /* The child may have died between mkdir and rmdir: take its cgroup away ourselves. */
+                /* The child may have died between mkdir and rmdir: take its cgroup away ourselves. A scope it
+                 * entered goes by itself once empty. */
                 snprintf(name, sizeof name, "usernode-probe-%d", (int) pid);
                 if (dfd >= 0)
                         (void) unlinkat(dfd, name, AT_REMOVEDIR);
-                return outcome(o, PROBE_FAILED, "the probe did not finish within %d ms (%s)", PROBE_TIMEOUT_MS,
-                               strna(child));
+                outcome(&ret->memory, PROBE_FAILED, "the probe did not finish within %d ms (%s/%s)",
+                        PROBE_TIMEOUT_MS, mgr, name);
+                return outcome(&ret->unit, PROBE_FAILED, "the probe did not finish within %d ms", PROBE_TIMEOUT_MS);
         }
-        if (got != sizeof *o || o->state == PROBE_NOT_RUN || o->state > PROBE_SKIPPED)
-                return outcome(o, PROBE_FAILED, "the probe child %s %d without a result",
-                               WIFSIGNALED(status) ? "died of signal" : "exited with",
-                               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        o->detail[sizeof o->detail - 1] = '\0';
+        if (got != sizeof w || !outcome_valid(&w.memory) || !outcome_valid(&w.unit)) {
+                outcome(&ret->memory, PROBE_FAILED, "the probe child %s %d without a result",
+                        WIFSIGNALED(status) ? "died of signal" : "exited with",
+                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+                return outcome(&ret->unit, PROBE_FAILED, "the probe child gave no result");
+        }
+        w.memory.detail[sizeof w.memory.detail - 1] = '\0';
+        w.unit.detail[sizeof w.unit.detail - 1] = '\0';
+        ret->memory = w.memory;
+        ret->unit = w.unit;
+        ret->unit_controllers = w.unit.state == PROBE_OK ? w.unit_controllers : 0;
         return 0;
 }
 
-const struct probe_outcome *probe_cgroup(struct check_ctx *c) {
+static void run_probe(struct check_ctx *c) {
+        struct cgroup_probe *p = &c->probes.cgroup;
+        const char *why = c->host->offline                          ? "--root: no live cgroup tree to probe"
+                          : c->no_probes                            ? "--no-probes"
+                          : c->cgroup.layout != CGROUP_LAYOUT_V2 ? "no cgroup v2 at /sys/fs/cgroup"
+                                                                    : NULL;
+        int r;
+
+        if (why) {
+                outcome(&p->memory, PROBE_SKIPPED, "%s", why);
+                outcome(&p->unit, PROBE_SKIPPED, "%s", why);
+                return;
+        }
+        r = cgroup_probe_run(c->host, c->user.uid, c->user.gid, c->user.name, p);
+        if (r < 0) {
+                outcome(&p->memory, PROBE_FAILED, "cannot run the probe: %s", strerror(-r));
+                outcome(&p->unit, PROBE_FAILED, "cannot run the probe: %s", strerror(-r));
+        }
+}
+
+const struct cgroup_probe *probe_cgroup(struct check_ctx *c) {
         if (!c->probes.cgroup_ran) {
                 c->probes.cgroup_ran = true;
-                (void) run_probe(c, &c->probes.cgroup);
+                run_probe(c);
         }
         return &c->probes.cgroup;
 }

@@ -4,8 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct check_ctx;
+struct host;
 
 /* A live probe tries the thing for real in a forked child, as the user the node is for
  * (DESIGN.md "live probe"). Its result overrides what config files suggest. */
@@ -22,6 +24,15 @@ struct probe_outcome {
         char detail[256];
 };
 
+/* The cgroup probe, as the user in a forked child: a child cgroup of the manager's with memory.max
+ * written (memory), and the controllers a Delegate=yes scope of the running manager gets (unit):
+ * what the node's own unit will get. */
+struct cgroup_probe {
+        struct probe_outcome memory;
+        struct probe_outcome unit;
+        unsigned unit_controllers;      /* CONTROLLER_* bits, when unit is PROBE_OK */
+};
+
 struct probes {
         bool userns_ran, cgroup_ran;
         struct probe_outcome userns;    /* unshare(CLONE_NEWUSER) */
@@ -29,14 +40,18 @@ struct probes {
         struct probe_outcome overlay;   /* overlayfs mounted inside the namespace */
         struct probe_outcome fuse;      /* /dev/fuse opened inside the namespace (fuse-overlayfs) */
         struct probe_outcome tun;       /* /dev/net/tun opened, a tap made in a new netns */
-        struct probe_outcome cgroup;    /* child cgroup in the delegated subtree, memory.max written */
+        struct cgroup_probe cgroup;
 };
 
 /* Run the user-namespace probes once (userns, idmap, overlay, fuse, tun) and cache them in c.
  * Under --root they are all PROBE_SKIPPED with the reason. */
 const struct probes *probe_userns(struct check_ctx *c);
 /* Run the cgroup probe once; needs c->cgroup filled (cgroup v2 and a live user manager). */
-const struct probe_outcome *probe_cgroup(struct check_ctx *c);
+const struct cgroup_probe *probe_cgroup(struct check_ctx *c);
+/* The cgroup probe for uid on the live host h, without a check: setup asks it too. Skips (with the
+ * reason) when no manager runs or the caller can act as neither root nor uid; -errno when it cannot
+ * run at all. */
+int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *user_name, struct cgroup_probe *ret);
 
 const char *probe_state_to_string(enum probe_state s);
 

@@ -19,10 +19,12 @@
 #include "cgroup.h"
 #include "diff.h"
 #include "manifest.h"
+#include "probe.h"
 #include "setup-internal.h"
 #include "sha256.h"
 #include "command.h"
 #include "subid.h"
+#include "sysctl.h"
 #include "template.h"
 #include "users.h"
 
@@ -332,7 +334,7 @@ struct knob {
 
 static const struct knob knobs[] = {
         { "kernel.unprivileged_userns_clone", "1", false },
-        { "user.max_user_namespaces", "28633", false },
+        { "user.max_user_namespaces", STRINGIFY(USERNS_MAX_DEFAULT), false },
         { "net.ipv4.ip_forward", "1", false },
         { "net.ipv4.ip_unprivileged_port_start", "0", true },
 };
@@ -436,41 +438,16 @@ out:
         return r;
 }
 
-/* Modules an engine needs loaded before the node starts: netfilter and overlay cannot be autoloaded
- * from inside a user namespace. */
-static const char *const engine_modules[] = { "overlay", "br_netfilter", "ip_tables", "iptable_nat", "vxlan" };
-
-static bool module_listed(const char *text, const char *name) {
-        size_t n = strlen(name);
-
-        /* modules.dep/.builtin: "kernel/net/bridge/br_netfilter.ko[.xz]: ..."; /proc/modules: "name ...". */
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
-                const char *colon = memchr(p, ':', (size_t) (end - p));
-                const char *stop = colon ? colon : end, *slash = p, *q;
-
-                for (q = p; q < stop; q++)
-                        if (*q == '/')
-                                slash = q + 1;
-                q = slash;
-                if ((size_t) (stop - q) >= n) {
-                        bool eq = true;
-
-                        for (size_t i = 0; i < n && eq; i++)
-                                eq = (q[i] == '-' ? '_' : q[i]) == (name[i] == '-' ? '_' : name[i]);
-                        if (eq && (q[n] == '.' || q[n] == ' ' || q + n == stop))
-                                return true;
-                }
-                p = nl ? nl + 1 : NULL;
-        }
-        return false;
-}
-
+/* The modules the node needs (kmod.c's list, the one the kmod.<name> checks read): those not built
+ * in go to SETUP_MODULES for every boot, and those not loaded are loaded now. */
 static int plan_modules(const struct host *h, struct plan *p, struct un_error *err) {
-        _cleanup_free_ char *release = NULL, *builtin = NULL, *dep = NULL, *loaded = NULL, *path = NULL;
+        _cleanup_free_ char *release = NULL;
+        const struct kmod_need *needs;
         struct change c = { .path = strdup(SETUP_MODULES) };
+        struct kmod_db db = {};
         struct buf b = {};
         bool any = false;
+        size_t n_needs;
         int r;
 
         if (!c.path)
@@ -490,48 +467,52 @@ static int plan_modules(const struct host *h, struct plan *p, struct un_error *e
                 if (uname(&u) >= 0)
                         release = strdup(u.release);
         }
-        if (release) {
-                path = xstrdup_printf("/lib/modules/%s/modules.builtin", strstrip(release));
-                if (path)
-                        (void) host_read_file(h, path, HOST_FILE_MAX, &builtin, NULL);
-                free(path);
-                path = xstrdup_printf("/lib/modules/%s/modules.dep", strstrip(release));
-                if (path)
-                        (void) host_read_file(h, path, HOST_FILE_MAX, &dep, NULL);
+        kmod_db_init(&db, h, release ? strstrip(release) : NULL);
+        if (release && !db.release) {
+                r = -ENOMEM;
+                goto out;
         }
-        (void) host_read_file(h, "/proc/modules", HOST_FILE_MAX, &loaded, NULL);
 
         r = buf_puts(&b, OURS ": kernel modules a rootless Kubernetes node needs and cannot\n"
                          "# load from inside its user namespace. `usernode unsetup` removes it.\n");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(engine_modules); i++) {
-                const char *m = engine_modules[i];
+        needs = kmod_needs(&n_needs);
+        for (size_t i = 0; r >= 0 && i < n_needs; i++) {
+                const char *m = needs[i].name;
                 _cleanup_free_ char *line = xstrdup_printf("%s\n", m);
+                struct kmod_info info;
+                bool module_lists;
 
                 if (!line) {
                         r = -ENOMEM;
                         break;
                 }
-                if (builtin && module_listed(builtin, m))
+                r = kmod_lookup(&db, m, needs[i].config, &info);
+                if (r < 0)
+                        break;
+                if (info.state == KMOD_BUILTIN)
                         continue;
-                if (dep && !module_listed(dep, m) && !(c.existed && strstr(c.old, line))) {
-                        note(&p->notes, "module %s is neither built into kernel %s nor available as a module", m,
-                             strna(release));
+                /* Without modules.dep and modules.builtin nothing says a module is absent: list it. */
+                module_lists = db.dep || db.builtin;
+                if (info.state == KMOD_ABSENT && module_lists && !(c.existed && strstr(c.old, line))) {
+                        note(&p->notes, "module %s is neither built into kernel %s nor available as a module (%s)", m,
+                             strna(db.release), info.source);
                         continue;
                 }
                 any = true;
                 r = buf_puts(&b, line);
-                if (r >= 0 && !h->offline && !(loaded && module_listed(loaded, m)))
+                if (r >= 0 && !h->offline && info.state != KMOD_LOADED)
                         r = strv_push(&p->modprobe, m);
         }
         if (r < 0)
                 goto out;
-        if (!dep && !builtin)
+        if (db.read_builtin && db.read_dep && !db.dep && !db.builtin)
                 note(&p->notes, "no module list for kernel %s under /lib/modules: %s lists every module the "
-                     "engine may need", strna(release), SETUP_MODULES);
+                     "engine may need", strna(db.release), SETUP_MODULES);
         if (!any) {
                 r = 0;
                 goto out;
         }
+        kmod_db_done(&db);
         c.shared = true;
         {
                 size_t len = b.len;
@@ -539,6 +520,7 @@ static int plan_modules(const struct host *h, struct plan *p, struct un_error *e
                 return plan_change(p, &c, buf_steal(&b), len);
         }
 out:
+        kmod_db_done(&db);
         buf_free(&b);
         free(c.path);
         free(c.old);
@@ -834,6 +816,60 @@ static int plan_linger(const struct host *h, sd_bus *bus, const struct user *u, 
         return plan_change(p, &c, strdup(""), 0);
 }
 
+/* The wanted controllers that reach user@UID.service's cgroup but that the running manager does not give
+ * its units: it learnt what it may use when it started, before they were delegated (check's
+ * cgroup.delegation tells the same from the same probe). 0 when it cannot be told. */
+static unsigned user_manager_lacks(const struct host *h, const struct user *u) {
+        _cleanup_free_ char *mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, u->uid), *file = NULL, *line = NULL;
+        struct cgroup_probe probe;
+
+        file = mgr ? xstrdup_printf("%s/cgroup.controllers", mgr) : NULL;
+        if (!file || host_read_line(h, file, &line) < 0)
+                return 0;
+        if (cgroup_probe_run(h, u->uid, u->gid, u->name, &probe) < 0 || probe.unit.state != PROBE_OK)
+                return 0;
+        return CONTROLLERS_WANTED & controllers_from_string(line, NULL) & ~probe.unit_controllers;
+}
+
+/* Start a lingering user's manager that does not run, restart one that runs with the old delegation
+ * when asked (--restart-user-manager), and otherwise say what the user has to do. */
+static int plan_user_manager(const struct host *h, const struct setup_options *o, sd_bus *bus, const struct user *u,
+                             bool dropin_changed, bool linger_new, struct plan *p) {
+        _cleanup_free_ char *unit = xstrdup_printf("user@%u.service", (unsigned) u->uid), *state = NULL;
+        _cleanup_free_ char *linger_file = xstrdup_printf(LINGER_DIR "/%s", u->name), *lacks_list = NULL;
+        unsigned lacks;
+
+        if (!unit || !linger_file)
+                return -ENOMEM;
+        if (bus_unit_active_state(bus, unit, &state, NULL) < 0)
+                return 0;
+        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0) {
+                /* Without linger a started manager has no session to keep it: logind's business, not
+                 * ours. It starts with the user's next login. */
+                if ((dropin_changed || linger_new) && (linger_new || host_exists(h, linger_file)))
+                        p->manager = MANAGER_START;
+                return 0;
+        }
+        lacks = dropin_changed ? 0 : user_manager_lacks(h, u);
+        if (!dropin_changed && !lacks)
+                return 0;
+        if (o->restart_user_manager) {
+                p->manager = MANAGER_RESTART;
+                return 0;
+        }
+        lacks_list = controllers_to_string(lacks);
+        if (!lacks_list)
+                return -ENOMEM;
+        if (lacks)
+                return note(&p->notes, "%s runs without %s (it started before they were delegated, and never gives "
+                            "them to its units): %s must log out of every session and back in, or rerun with "
+                            "--restart-user-manager (stops %s's processes)",
+                            unit, lacks_list, u->name, u->name);
+        return note(&p->notes, "%s runs with the old delegation: %s must log out of every session and back in, or "
+                    "rerun with --restart-user-manager (stops %s's processes)",
+                    unit, u->name, u->name);
+}
+
 int manifest_load(const struct host *h, const char *path, struct manifest *ret, bool *ret_exists,
                          struct un_error *err) {
         _cleanup_free_ char *text = NULL;
@@ -1064,25 +1100,10 @@ int setup_run(const struct host *h, const struct setup_options *o, struct buf *o
                 r = plan_linger(h, bus, &u, &p, &linger_new, err);
         if (r < 0)
                 goto out;
-        if (bus && (dropin_changed || linger_new)) {
-                _cleanup_free_ char *state = NULL;
-
-                if (bus_unit_active_state(bus, unit, &state, NULL) >= 0) {
-                        _cleanup_free_ char *linger_file = xstrdup_printf("/var/lib/systemd/linger/%s", u.name);
-                        bool lingers = linger_new || (linger_file && host_exists(h, linger_file));
-
-                        /* Without linger a started manager has no session to keep it: logind's
-                         * business, not ours. It starts with the user's next login. */
-                        if (strcmp(state, "active") != 0 && strcmp(state, "activating") != 0) {
-                                if (lingers)
-                                        p.manager = MANAGER_START;
-                        } else if (dropin_changed && o->restart_user_manager)
-                                p.manager = MANAGER_RESTART;
-                        else if (dropin_changed)
-                                note(&p.notes, "%s runs with the old delegation: %s must log out of every session "
-                                     "and back in, or rerun with --restart-user-manager (stops %s's processes)",
-                                     unit, u.name, u.name);
-                }
+        if (bus) {
+                r = plan_user_manager(h, o, bus, &u, dropin_changed, linger_new, &p);
+                if (r < 0)
+                        goto out;
         }
 
         if (p.n_changes == 0 && p.n_sysctls == 0 && strv_length(p.modprobe) == 0 && !p.linger_bus &&

@@ -92,45 +92,19 @@ int sysctl_conf_find(const char *text, const char *key, char **ret_value) {
         return 1;
 }
 
-static int conf_names_cmp(const void *a, const void *b) {
-        return strcmp(strrchr(*(char * const *) a, '/') + 1, strrchr(*(char * const *) b, '/') + 1);
-}
-
 /* sysctl.d(5): files by name across the directories, an earlier directory masking a later one's
- * file of the same name; /etc/sysctl.conf last, as `sysctl --system` applies it. */
-static int conf_lookup(const struct host *h, const char *key, char **ret_value) {
+ * file of the same name; /etc/sysctl.conf last, as `sysctl --system` applies it. ret_file (may be
+ * NULL) gets the file that set it. */
+static int conf_lookup(const struct host *h, const char *key, char **ret_value, char **ret_file) {
         static const char *const dirs[] = { "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
                                             "/usr/lib/sysctl.d", "/lib/sysctl.d" };
         _cleanup_strv_free_ char **files = NULL;
-        _cleanup_free_ char *value = NULL;
-        size_t n;
+        _cleanup_free_ char *value = NULL, *file = NULL;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_closedir_ DIR *d = NULL;
-                struct dirent *de;
-
-                if (host_opendir(h, dirs[i], &d) < 0)
-                        continue;
-                while ((de = readdir(d))) {
-                        _cleanup_free_ char *p = NULL;
-                        size_t len = strlen(de->d_name);
-                        bool masked = false;
-
-                        if (len < 6 || strcmp(de->d_name + len - 5, ".conf") != 0)
-                                continue;
-                        for (char **f = files; f && *f && !masked; f++)
-                                masked = strcmp(strrchr(*f, '/') + 1, de->d_name) == 0;
-                        if (masked || strv_length(files) >= 1024)
-                                continue;
-                        p = xstrdup_printf("%s/%s", dirs[i], de->d_name);
-                        if (!p || strv_push(&files, p) < 0)
-                                return -ENOMEM;
-                }
-        }
-        n = strv_length(files);
-        if (n > 0)
-                qsort(files, n, sizeof *files, conf_names_cmp);
+        r = host_conf_files(h, dirs, ELEMENTSOF(dirs), &files);
+        if (r < 0)
+                return r;
         if (strv_push(&files, "/etc/sysctl.conf") < 0)
                 return -ENOMEM;
         for (char **f = files; *f; f++) {
@@ -144,11 +118,47 @@ static int conf_lookup(const struct host *h, const char *key, char **ret_value) 
                 if (r > 0) {
                         free(value);
                         value = TAKE_PTR(v);
+                        free(file);
+                        file = strdup(*f);
+                        if (!file)
+                                return -ENOMEM;
                 }
         }
         if (!value)
                 return 0;
         *ret_value = TAKE_PTR(value);
+        if (ret_file)
+                *ret_file = TAKE_PTR(file);
+        return 1;
+}
+
+/* sysctl.d separates vectors with any run of blanks: one tab as /proc/sys prints them. */
+static void conf_value_normalize(char *text) {
+        char *w = text;
+
+        for (char *p = text; *p; p++) {
+                bool blank = *p == ' ' || *p == '\t';
+
+                if (blank && w > text && w[-1] == '\t')
+                        continue;
+                *w++ = blank ? '\t' : *p;
+        }
+        *w = '\0';
+}
+
+int sysctl_read_configured(const struct host *h, const char *key, int64_t *ret, size_t n, char **ret_file) {
+        _cleanup_free_ char *text = NULL, *file = NULL;
+        int r;
+
+        r = conf_lookup(h, key, &text, &file);
+        if (r <= 0)
+                return r;
+        conf_value_normalize(text);
+        r = sysctl_parse_ints(text, ret, n);
+        if (r < 0)
+                return r;
+        if (ret_file)
+                *ret_file = TAKE_PTR(file);
         return 1;
 }
 
@@ -172,21 +182,11 @@ int sysctl_read(const struct host *h, const char *key, const char *kernel_defaul
         }
         if (r != -ENOENT || !h->offline)
                 return r;
-        r = conf_lookup(h, key, &text);
+        r = conf_lookup(h, key, &text, NULL);
         if (r < 0)
                 return r;
         if (r > 0) {
-                /* sysctl.d separates vectors with any run of blanks: make it one tab as /proc/sys does. */
-                char *w = text;
-
-                for (char *p = text; *p; p++) {
-                        bool blank = *p == ' ' || *p == '\t';
-
-                        if (blank && w > text && w[-1] == '\t')
-                                continue;
-                        *w++ = blank ? '\t' : *p;
-                }
-                *w = '\0';
+                conf_value_normalize(text);
                 r = sysctl_parse_ints(text, ret, n);
                 if (r >= 0 && ret_source)
                         *ret_source = SYSCTL_SOURCE_CONF;
@@ -211,17 +211,54 @@ const char *sysctl_source_to_string(enum sysctl_source s) {
         }
 }
 
+/* setup, or the line by hand: into the tree under --root, where that host applies it at boot. */
 static char *sysctl_fix(const struct check_ctx *c, const char *setting, const char *setup_flags) {
         _cleanup_free_ char *setup = check_setup_command(c, setup_flags);
+        _cleanup_free_ char *conf = check_host_path(c, "/etc/sysctl.d/50-usernode.conf");
 
-        return setup ? xstrdup_printf("%s (or: echo '%s' | sudo tee -a /etc/sysctl.d/50-usernode.conf "
-                                      "&& sudo sysctl -p /etc/sysctl.d/50-usernode.conf)",
-                                      setup, setting)
-                     : NULL;
+        if (!setup || !conf)
+                return NULL;
+        if (c->host->offline)
+                return xstrdup_printf("%s (or: echo '%s' | sudo tee -a %s   # applied when that host boots)", setup,
+                                      setting, conf);
+        return xstrdup_printf("%s (or: echo '%s' | sudo tee -a %s && sudo sysctl -p %s)", setup, setting, conf, conf);
+}
+
+char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file) {
+        if (c->host->offline)
+                return xstrdup_printf("nothing to write: %s sets it and that host applies it when it boots (on it "
+                                      "now: sudo sysctl --system)",
+                                      file);
+        return xstrdup_printf("sudo sysctl --system   # applies %s", file);
+}
+
+/* The running value fails, but the configuration already has a good one (setup, or the admin, did
+ * their part): only applying it is left. Returns 1 with the fix and the file that sets it, 0 when
+ * the configuration lacks it too. */
+static int sysctl_configured(const struct check_ctx *c, const char *key, size_t n,
+                             bool (*good)(const struct check_ctx *, const int64_t *), char **ret_fix,
+                             char **ret_file) {
+        _cleanup_free_ char *file = NULL;
+        int64_t v[2];
+        int k;
+
+        k = sysctl_read_configured(c->host, key, v, n, &file);
+        if (k <= 0 || !good(c, v))
+                return k == -ENOMEM ? k : 0;
+        *ret_fix = check_sysctl_apply_fix(c, file);
+        if (!*ret_fix)
+                return -ENOMEM;
+        *ret_file = TAKE_PTR(file);
+        return 1;
+}
+
+static bool ip_forward_good(const struct check_ctx *c, const int64_t *v) {
+        (void) c;
+        return v[0] == 1;
 }
 
 static int check_ip_forward(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *fix = NULL;
+        _cleanup_free_ char *fix = NULL, *file = NULL;
         enum sysctl_source src;
         int64_t v;
         int k;
@@ -230,9 +267,18 @@ static int check_ip_forward(struct check_ctx *c, struct report *r) {
         if (k < 0)
                 return report_add(r, "sysctl.ip_forward", CHECK_WARN, NULL, "cannot read net.ipv4.ip_forward: %s",
                                   strerror(-k));
-        if (v == 1)
+        if (ip_forward_good(c, &v))
                 return report_add(r, "sysctl.ip_forward", CHECK_PASS, NULL, "net.ipv4.ip_forward = 1 (%s)",
                                   sysctl_source_to_string(src));
+        k = src == SYSCTL_SOURCE_PROC ? sysctl_configured(c, "net.ipv4.ip_forward", 1, ip_forward_good, &fix, &file)
+                                      : 0;
+        if (k < 0)
+                return k;
+        if (k > 0)
+                return report_add(r, "sysctl.ip_forward", c->engine == ENGINE_K3S ? CHECK_FAIL : CHECK_WARN, fix,
+                                  "net.ipv4.ip_forward = %" PRId64 " (%s), though %s sets it to 1: not applied yet%s",
+                                  v, sysctl_source_to_string(src), file,
+                                  c->engine == ENGINE_K3S ? "; k3s --rootless refuses to start until it is" : "");
         fix = sysctl_fix(c, "net.ipv4.ip_forward=1", "");
         if (!fix)
                 return -ENOMEM;
@@ -246,8 +292,28 @@ static int check_ip_forward(struct check_ctx *c, struct report *r) {
                           v, sysctl_source_to_string(src));
 }
 
+static bool ping_group_range_good(const struct check_ctx *c, const int64_t *v) {
+        return v[0] <= (int64_t) c->user.gid && (int64_t) c->user.gid <= v[1];
+}
+
+/* Setup leaves this one to the admin: it opens ICMP sockets to every group on the host, a policy
+ * choice rather than something the node needs to run (systemd upstream and Fedora make it, Debian
+ * and Ubuntu do not). The fix is the admin's own file, which unsetup never touches. */
+static char *ping_group_range_fix(const struct check_ctx *c) {
+        _cleanup_free_ char *conf = check_host_path(c, "/etc/sysctl.d/60-ping-group-range.conf");
+
+        if (!conf)
+                return NULL;
+        if (c->host->offline)
+                return xstrdup_printf("echo 'net.ipv4.ping_group_range = 0 2147483647' | sudo tee %s   # applied "
+                                      "when that host boots",
+                                      conf);
+        return xstrdup_printf("echo 'net.ipv4.ping_group_range = 0 2147483647' | sudo tee %s && sudo sysctl -p %s",
+                              conf, conf);
+}
+
 static int check_ping_group_range(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *fix = NULL, *setting = NULL;
+        _cleanup_free_ char *fix = NULL, *file = NULL;
         enum sysctl_source src;
         int64_t v[2];
         int k;
@@ -256,22 +322,38 @@ static int check_ping_group_range(struct check_ctx *c, struct report *r) {
         if (k < 0)
                 return report_add(r, "sysctl.ping_group_range", CHECK_WARN, NULL,
                                   "cannot read net.ipv4.ping_group_range: %s", strerror(-k));
-        if (v[0] <= (int64_t) c->user.gid && (int64_t) c->user.gid <= v[1])
+        if (ping_group_range_good(c, v))
                 return report_add(r, "sysctl.ping_group_range", CHECK_PASS, NULL,
                                   "net.ipv4.ping_group_range = %" PRId64 " %" PRId64 " (%s) covers GID %u",
                                   v[0], v[1], sysctl_source_to_string(src), (unsigned) c->user.gid);
-        setting = xstrdup_printf("net.ipv4.ping_group_range=0 2147483647");
-        fix = setting ? sysctl_fix(c, setting, "") : NULL;
+        k = src == SYSCTL_SOURCE_PROC
+                    ? sysctl_configured(c, "net.ipv4.ping_group_range", 2, ping_group_range_good, &fix, &file)
+                    : 0;
+        if (k < 0)
+                return k;
+        if (k > 0)
+                return report_add(r, "sysctl.ping_group_range", CHECK_WARN, fix,
+                                  "net.ipv4.ping_group_range = %" PRId64 " %" PRId64 " (%s), though %s covers %s's "
+                                  "GID %u: not applied yet",
+                                  v[0], v[1], sysctl_source_to_string(src), file, strna(c->user.name),
+                                  (unsigned) c->user.gid);
+        fix = ping_group_range_fix(c);
         if (!fix)
                 return -ENOMEM;
         return report_add(r, "sysctl.ping_group_range", CHECK_WARN, fix,
                           "net.ipv4.ping_group_range = %" PRId64 " %" PRId64 " (%s) does not cover %s's GID %u: "
-                          "no unprivileged ICMP (ping) from pods",
+                          "no unprivileged ICMP (ping) from pods; a host-wide policy that usernode setup leaves to "
+                          "the admin",
                           v[0], v[1], sysctl_source_to_string(src), strna(c->user.name), (unsigned) c->user.gid);
 }
 
+static bool unprivileged_port_start_good(const struct check_ctx *c, const int64_t *v) {
+        (void) c;
+        return v[0] <= 80;
+}
+
 static int check_unprivileged_port_start(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *fix = NULL;
+        _cleanup_free_ char *fix = NULL, *file = NULL;
         enum sysctl_source src;
         int64_t v;
         int k;
@@ -284,10 +366,20 @@ static int check_unprivileged_port_start(struct check_ctx *c, struct report *r) 
         if (k < 0)
                 return report_add(r, "sysctl.unprivileged_port_start", CHECK_WARN, NULL,
                                   "cannot read net.ipv4.ip_unprivileged_port_start: %s", strerror(-k));
-        if (v <= 80)
+        if (unprivileged_port_start_good(c, &v))
                 return report_add(r, "sysctl.unprivileged_port_start", CHECK_PASS, NULL,
                                   "net.ipv4.ip_unprivileged_port_start = %" PRId64 " (%s): ports 80 and 443 can be published",
                                   v, sysctl_source_to_string(src));
+        k = src == SYSCTL_SOURCE_PROC ? sysctl_configured(c, "net.ipv4.ip_unprivileged_port_start", 1,
+                                                          unprivileged_port_start_good, &fix, &file)
+                                      : 0;
+        if (k < 0)
+                return k;
+        if (k > 0)
+                return report_add(r, "sysctl.unprivileged_port_start", CHECK_WARN, fix,
+                                  "net.ipv4.ip_unprivileged_port_start = %" PRId64 " (%s), though %s lowers it: not "
+                                  "applied yet",
+                                  v, sysctl_source_to_string(src), file);
         fix = sysctl_fix(c, "net.ipv4.ip_unprivileged_port_start=0", " --privileged-ports");
         if (!fix)
                 return -ENOMEM;
@@ -298,7 +390,7 @@ static int check_unprivileged_port_start(struct check_ctx *c, struct report *r) 
 }
 
 static int check_rp_filter(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *fix = NULL;
+        _cleanup_free_ char *fix = NULL, *conf = NULL;
         enum sysctl_source s_all, s_def;
         int64_t all, def;
         int k;
@@ -313,8 +405,16 @@ static int check_rp_filter(struct check_ctx *c, struct report *r) {
                 return report_add(r, "sysctl.rp_filter", CHECK_PASS, NULL,
                                   "net.ipv4.conf.all.rp_filter = %" PRId64 ", default = %" PRId64 " (%s): not strict",
                                   all, def, sysctl_source_to_string(s_all));
-        fix = xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
-                             "sudo tee -a /etc/sysctl.d/50-usernode.conf && sudo sysctl -p /etc/sysctl.d/50-usernode.conf");
+        /* A file of the admin's own: setup never writes this one, and unsetup must find its file as it left it. */
+        conf = check_host_path(c, "/etc/sysctl.d/60-rp-filter.conf");
+        fix = !conf ? NULL
+              : c->host->offline
+                      ? xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
+                                       "sudo tee %s   # applied when that host boots",
+                                       conf)
+                      : xstrdup_printf("printf 'net.ipv4.conf.all.rp_filter=2\\nnet.ipv4.conf.default.rp_filter=2\\n' | "
+                                       "sudo tee %s && sudo sysctl -p %s",
+                                       conf, conf);
         if (!fix)
                 return -ENOMEM;
         return report_add(r, "sysctl.rp_filter", CHECK_WARN, fix,

@@ -11,13 +11,8 @@
 
 #include "apparmor.h"
 #include "checks.h"
+#include "sysctl.h"
 #include "util.h"
-
-#define STRINGIFY_(x) #x
-#define STRINGIFY(x) STRINGIFY_(x)
-
-/* The value many distributions default to on a few-GiB machine; plenty for a node. */
-#define USERNS_MAX_DEFAULT 28633
 
 /* A sysctl: -ENOENT when the knob does not exist on this kernel. */
 static int read_sysctl_u64(const struct host *h, const char *path, uint64_t *ret) {
@@ -30,17 +25,37 @@ static int read_sysctl_u64(const struct host *h, const char *path, uint64_t *ret
         return parse_u64(strstrip(line), ret);
 }
 
-static char *sysctl_fix(const struct check_ctx *c, bool max, bool clone) {
-        _cleanup_free_ char *setup = check_setup_command(c, NULL);
+/* Where the configuration already has good values for what is bad now (setup wrote them), only
+ * applying them is left: that fix, else NULL. */
+static char *sysctl_configured_fix(const struct check_ctx *c, bool max, bool clone) {
+        _cleanup_free_ char *max_file = NULL, *clone_file = NULL;
+        int64_t v;
 
-        return setup ? xstrdup_printf("sudo tee /etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'\n"
-                                      "%s%s"
-                                      "EOF\n"
-                                      "sudo sysctl --system\n"
-                                      "# or: %s",
-                                      max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
-                                      clone ? "kernel.unprivileged_userns_clone = 1\n" : "", setup)
-                     : NULL;
+        if (max && (sysctl_read_configured(c->host, "user.max_user_namespaces", &v, 1, &max_file) <= 0 || v <= 0))
+                return NULL;
+        if (clone &&
+            (sysctl_read_configured(c->host, "kernel.unprivileged_userns_clone", &v, 1, &clone_file) <= 0 || v == 0))
+                return NULL;
+        return check_sysctl_apply_fix(c, max_file ? max_file : clone_file);
+}
+
+static char *sysctl_fix(const struct check_ctx *c, bool max, bool clone) {
+        _cleanup_free_ char *setup = NULL, *conf = NULL, *configured = sysctl_configured_fix(c, max, clone);
+
+        if (configured)
+                return TAKE_PTR(configured);
+        setup = check_setup_command(c, NULL);
+        conf = check_host_path(c, "/etc/sysctl.d/50-usernode.conf");
+        if (!setup || !conf)
+                return NULL;
+        return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n"
+                              "%s%s"
+                              "EOF\n"
+                              "%s\n"
+                              "# or: %s",
+                              conf, max ? "user.max_user_namespaces = " STRINGIFY(USERNS_MAX_DEFAULT) "\n" : "",
+                              clone ? "kernel.unprivileged_userns_clone = 1\n" : "",
+                              c->host->offline ? "# applied when that host boots" : "sudo sysctl --system", setup);
 }
 
 /* Why unshare(CLONE_NEWUSER) fails when the sysctls allow it, and what to do about it. */
@@ -119,19 +134,31 @@ static const char *userns_binary(enum engine e) {
         return e == ENGINE_K3S ? "k3s" : "rootlesskit";
 }
 
+/* The profile by hand, then setup. Under --root the file goes into DIR and that host's AppArmor
+ * loads it at boot: apparmor_parser here would load it into this host's kernel. */
 static char *apparmor_fix(const struct check_ctx *c, const char *binary) {
-        _cleanup_free_ char *profile = NULL, *path = apparmor_userns_profile_path(binary);
+        _cleanup_free_ char *profile = NULL, *path = apparmor_userns_profile_path(binary), *target = NULL;
         _cleanup_free_ char *setup = check_setup_command(c, NULL);
         struct un_error err = {};
 
         if (!setup)
                 return NULL;
-        if (!path || apparmor_userns_profile_render(binary, &profile, &err) < 0)
+        if (!path)
                 return TAKE_PTR(setup);
+        if (apparmor_userns_profile_render(binary, &profile, &err) < 0)
+                return xstrdup_printf("# the profile for %s cannot be shown (%s)\n%s", path, err.msg, setup);
+        target = check_host_path(c, path);
+        if (!target)
+                return NULL;
+        if (c->host->offline)
+                return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n%sEOF\n"
+                                      "# that host's AppArmor loads it when it boots; on it now: sudo apparmor_parser -r %s\n"
+                                      "# or: %s",
+                                      target, profile, path, setup);
         return xstrdup_printf("sudo tee %s >/dev/null <<'EOF'\n%sEOF\n"
                               "sudo apparmor_parser -r %s\n"
                               "# or: %s",
-                              path, profile, path, setup);
+                              target, profile, path, setup);
 }
 
 static int check_userns_apparmor(struct check_ctx *c, struct report *r) {

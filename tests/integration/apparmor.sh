@@ -45,17 +45,23 @@ expect() {      # expect ID STATUS [TEXT-IN-DETAIL]
         fi
 }
 
-# Restricted, and no profile for rootlesskit: fail, with the profile as the fix.
+# Restricted, and no profile for rootlesskit: fail, with the profile as the fix. Under --root the file
+# goes into the tree and that host loads it at boot: apparmor_parser here would load it into this
+# host's kernel, so it is only said for that host.
 run
 expect userns.apparmor fail "no profile in /etc/apparmor.d allows userns for /usr/bin/rootlesskit"
 field userns.apparmor fix >"$work/fix"
-grep -q "^sudo tee /etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'$" "$work/fix" ||
+grep -q "^sudo tee $root/etc/apparmor.d/usernode-rootlesskit >/dev/null <<'EOF'\$" "$work/fix" ||
         fail "fix: $(cat "$work/fix")"
-grep -q "^sudo apparmor_parser -r /etc/apparmor.d/usernode-rootlesskit$" "$work/fix" || fail "fix lacks apparmor_parser"
-grep -q "^  userns,$" "$work/fix" || fail "fix lacks userns,"
+grep -q "^  userns,\$" "$work/fix" || fail "fix lacks userns,"
+grep -q "^# that host's AppArmor loads it when it boots; on it now: sudo apparmor_parser -r /etc/apparmor.d/usernode-rootlesskit\$" \
+        "$work/fix" || fail "fix does not say how that host loads it: $(cat "$work/fix")"
+if grep -q "^sudo apparmor_parser" "$work/fix"; then fail "fix loads the profile into this host: $(cat "$work/fix")"; fi
+grep -q "^# or: sudo usernode setup --user alice --root $root\$" "$work/fix" || fail "fix lacks setup: $(cat "$work/fix")"
 
-# Apply the fix's file content exactly as printed (the here-document), and it passes.
-sed -n "/<<'EOF'\$/,/^EOF\$/p" "$work/fix" | sed '1d;$d' >"$root/etc/apparmor.d/usernode-rootlesskit"
+# Run the by-hand part exactly as printed (without sudo: the tree is this test's own), and it passes.
+sed -n "1,/^EOF\$/p" "$work/fix" | sed '1s/^sudo //' >"$work/fix.sh"
+sh "$work/fix.sh" || fail "the printed fix did not run: $(cat "$work/fix.sh")"
 run
 expect userns.apparmor pass "profile usernode-rootlesskit in /etc/apparmor.d/usernode-rootlesskit allows userns"
 
@@ -110,9 +116,19 @@ run
 expect userns.enabled fail "kernel.unprivileged_userns_clone=0"
 field userns.enabled fix >"$work/fix"
 grep -qx "kernel.unprivileged_userns_clone = 1" "$work/fix" || fail "fix: $(cat "$work/fix")"
-grep -qx "sudo sysctl --system" "$work/fix" || fail "fix: $(cat "$work/fix")"
+grep -qx "sudo tee $root/etc/sysctl.d/50-usernode.conf >/dev/null <<'EOF'" "$work/fix" || fail "fix: $(cat "$work/fix")"
+grep -qx "# applied when that host boots" "$work/fix" || fail "fix: $(cat "$work/fix")"
 grep -qx "# or: sudo usernode setup --user alice --root $root" "$work/fix" || fail "fix: $(cat "$work/fix")"
 ! grep -q "user.max_user_namespaces" "$work/fix" || fail "fix sets what is fine: $(cat "$work/fix")"
+# Once sysctl.d has it (what setup writes), only applying it is left: setup is not named again.
+mkdir -p "$root/etc/sysctl.d"
+echo "kernel.unprivileged_userns_clone = 1" >"$root/etc/sysctl.d/50-usernode.conf"
+run
+expect userns.enabled fail
+field userns.enabled fix >"$work/fix"
+grep -q "^nothing to write: /etc/sysctl.d/50-usernode.conf sets it" "$work/fix" || fail "fix: $(cat "$work/fix")"
+if grep -q "usernode setup" "$work/fix"; then fail "fix names setup again: $(cat "$work/fix")"; fi
+rm "$root/etc/sysctl.d/50-usernode.conf"
 echo 1 >"$root/proc/sys/kernel/unprivileged_userns_clone"
 echo 0 >"$root/proc/sys/user/max_user_namespaces"
 run
@@ -123,8 +139,16 @@ grep -qx "user.max_user_namespaces = 28633" "$work/fix" || fail "fix: $(cat "$wo
 # fs.overlay without a probe: the kernel version, then fuse-overlayfs.
 run
 expect fs.overlay pass "kernel 6.8 mounts overlayfs in user namespaces (not probed: --root"
+# Ubuntu's kernels mount overlayfs in a user namespace before 5.11 (Ubuntu's patch): an image of one
+# is told by its distribution and the release's flavour, a live one by its version string.
 echo 5.4.0-150-generic >"$root/proc/sys/kernel/osrelease"
 run
+expect fs.overlay pass "an Ubuntu kernel"
+expect kernel.version pass "an Ubuntu kernel"
+# A mainline build on Ubuntu carries no such patch.
+echo "#202012132330 SMP Sun Dec 13 23:33:36 UTC 2020" >"$root/proc/sys/kernel/version"
+run
+expect kernel.version warn "older than 5.11"
 expect fs.overlay fail "not installed"
 field fs.overlay fix >"$work/fix"
 [ "$(head -n 1 "$work/fix")" = "sudo apt-get install -y fuse-overlayfs" ] || fail "fix: $(cat "$work/fix")"

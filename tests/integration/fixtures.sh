@@ -1,44 +1,12 @@
 #!/bin/sh
-# Fixture hosts (tests/fixtures/NAME/root) examined with `usernode check --root`, compared with
-# tests/fixtures/NAME/expected.json (diff -u) and expected.rc. A fixture may start from another
-# one's tree ("base" names it) and lay its own root/ over it. Its "modes" file gives what git cannot
-# store: "MODE PATH" (chmod), "cap CAPS PATH" (setcap), "owner UID:GID PATH" (chown), and
-# "rm PATH" to take a file of the base away.
+# Fixture hosts (tests/fixtures/NAME/root, laid out as fixture-lib.sh says) examined with
+# `usernode check --root`, compared with tests/fixtures/NAME/expected.json (diff -u) and expected.rc.
 # UPDATE_EXPECTED=1 rewrites the expected files instead of comparing.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/fixture-lib.sh"
 
-fixtures=${top_srcdir}/tests/fixtures
 [ -d "$fixtures" ] || skip "no fixtures"
-
-# setuid-root binaries and file capabilities need root, real or namespaced.
-if [ "$(id -u)" -ne 0 ]; then
-        if [ -z "${USERNODE_IN_USERNS:-}" ] && unshare -r true 2>/dev/null; then
-                USERNODE_IN_USERNS=1 exec unshare -r sh "$0" "$@"
-        fi
-        skip "fixtures need root or an unprivileged user namespace (unshare -r)"
-fi
-
-apply_modes() {
-        [ -f "$1" ] || return 0
-        while read -r what a b; do
-                case $what in
-                ""|"#"*) ;;
-                cap) setcap "$a" "$2/$b" ;;
-                owner) chown -h "$a" "$2/$b" ;;
-                rm) rm -rf "${2:?}/$a" ;;
-                *) chmod "$what" "$2/$a" ;;
-                esac
-        done < "$1"
-}
-
-# lay FIXTURE DEST: the fixture's base first (recursively), then its own tree and modes.
-lay() {
-        if [ -f "$1/base" ]; then
-                lay "$fixtures/$(cat "$1/base")" "$2"
-        fi
-        [ ! -d "$1/root" ] || cp -a "$1/root/." "$2/"
-        apply_modes "$1/modes" "$2"
-}
+need_fixture_root "$@"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -50,9 +18,7 @@ for dir in "$fixtures"/*/; do
         [ -f "$dir/args" ] || continue
         count=$((count + 1))
         root="$work/$name"
-        mkdir "$root"
-        lay "${dir%/}" "$root"
-        find "$root" -name .keep -delete
+        lay_fixture "$dir" "$root"
         args=$(cat "$dir/args" 2>/dev/null || true)
         set +e
         # shellcheck disable=SC2086 # args is a word list by design

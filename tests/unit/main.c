@@ -11,6 +11,7 @@ int main(void) {
 
         srunner_add_suite(sr, host_suite());
         srunner_add_suite(sr, distro_suite());
+        srunner_add_suite(sr, kernel_suite());
         srunner_add_suite(sr, users_suite());
         srunner_add_suite(sr, cgroup_suite());
         srunner_add_suite(sr, unitfile_suite());

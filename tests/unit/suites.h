@@ -7,6 +7,7 @@
 Suite *util_suite(void);
 Suite *host_suite(void);
 Suite *distro_suite(void);
+Suite *kernel_suite(void);
 Suite *users_suite(void);
 Suite *cgroup_suite(void);
 Suite *unitfile_suite(void);

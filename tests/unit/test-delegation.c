@@ -95,7 +95,8 @@ START_TEST(test_config_and_live_disagree) {
                                                 "/etc/systemd/system/user@.service.d/50-usernode-delegate.conf): "
                                                 "cpu cpuset io memory pids"));
         ck_assert_ptr_nonnull(strstr(d->detail, "live user@1000.service: memory pids — restart needed: "
-                                                "`sudo systemctl restart user@1000.service` or log out and in"));
+                                                "sudo systemctl restart user@1000.service (stops alice's user "
+                                                "services), or log out of every session and back in"));
         ck_assert_ptr_nonnull(strstr(d->detail, "probe skipped: --root"));
         /* The config is right: only a restart is needed. */
         ck_assert_ptr_nonnull(strstr(d->fix, "sudo systemctl restart user@1000.service"));
@@ -110,7 +111,8 @@ START_TEST(test_config_and_live_disagree) {
         expect(&t, "cgroup.controller.cpuset", CHECK_FAIL, NULL);
         expect(&t, "cgroup.controller.io", CHECK_FAIL, NULL);
         expect(&t, "cgroup.controller.hugetlb", CHECK_WARN, "systemd never delegates it");
-        ck_assert_ptr_eq(t.ctx.probes.cgroup.state == PROBE_SKIPPED ? (void *) 1 : NULL, (void *) 1);
+        ck_assert_int_eq(t.ctx.probes.cgroup.memory.state, PROBE_SKIPPED);
+        ck_assert_int_eq(t.ctx.probes.cgroup.unit.state, PROBE_SKIPPED);
         run_done(&t);
         tree_remove(root);
 }
@@ -157,14 +159,100 @@ END_TEST
 START_TEST(test_live_overrides_and_root_controllers) {
         struct run t;
 
-        /* The running manager has everything though the config was cut back: live wins, said so. */
+        /* The running manager has everything though the config was cut back (a drop-in removed, the
+         * manager not restarted): usable now, gone at the next re-login, so a warning with the drop-in. */
         debian_root(MOUNTINFO_V2);
         tree_put(root, LIVE, "cpuset cpu io memory pids\n");
         tree_put(root, "sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n");
         run_checks(&t, check_cgroup);
-        expect(&t, "cgroup.delegation", CHECK_PASS, "delegates more than its configuration");
+        expect(&t, "cgroup.delegation", CHECK_WARN, "the next restart or re-login takes cpuset io away");
+        ck_assert_ptr_nonnull(strstr(get(&t, "cgroup.delegation")->fix, "sudo usernode setup --user alice --root"));
+        ck_assert_ptr_nonnull(strstr(get(&t, "cgroup.delegation")->fix, "Delegate=cpu cpuset io memory pids"));
+        expect(&t, "cgroup.controller.io", CHECK_PASS, "not in the configuration: gone after the next restart");
         expect(&t, "cgroup.controller.cpuset", CHECK_FAIL, "not available in the root cgroup");
         expect(&t, "cgroup.controller.hugetlb", CHECK_WARN, "not available in the root cgroup");
+        run_done(&t);
+        tree_remove(root);
+}
+END_TEST
+
+#define SUBTREE "sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.subtree_control"
+
+/* setup's drop-in in place, daemon-reloaded: the manager's cgroup has all five; what the manager enabled
+ * below it is subtree. */
+static void stale_manager_root(const char *subtree) {
+        debian_root(MOUNTINFO_V2);
+        tree_put(root, "etc/systemd/system/user@.service.d/50-usernode-delegate.conf",
+            "[Service]\nDelegate=cpu cpuset io memory pids\n");
+        tree_put(root, LIVE, "cpuset cpu io memory pids\n");
+        tree_put(root, SUBTREE, subtree);
+}
+
+/* The manager was running before the drop-in: PID 1's daemon-reload gave its cgroup cpuset and io,
+ * but the manager enables only what it found when it started. Without a probe its subtree_control is
+ * all there is: what it enabled so far, which cannot tell "never" from "not yet". */
+START_TEST(test_manager_subtree_unprobed) {
+        struct run t;
+        const struct check_result *d;
+
+        stale_manager_root("cpu memory pids\n");
+        run_checks(&t, check_cgroup);
+        d = get(&t, "cgroup.delegation");
+        expect(&t, "cgroup.delegation", CHECK_WARN, "the running manager has enabled cpu memory pids for its units so far");
+        ck_assert_ptr_nonnull(strstr(d->detail, "and gives cpuset io to the node's unit only if"));
+        ck_assert_ptr_nonnull(strstr(d->fix, "sudo systemctl restart user@1000.service"));
+        ck_assert_int_eq(t.ctx.cgroup.manager_source, CGROUP_MANAGER_ENABLED);
+        expect(&t, "cgroup.controller.cpuset", CHECK_WARN, "the running manager has enabled cpu memory pids");
+        expect(&t, "cgroup.controller.io", CHECK_WARN, NULL);
+        expect(&t, "cgroup.controller.cpu", CHECK_PASS, "(live)");
+        run_done(&t);
+
+        /* Enabled all along: nothing to doubt. */
+        tree_put(root, SUBTREE, "cpuset cpu io memory pids\n");
+        run_checks(&t, check_cgroup);
+        expect(&t, "cgroup.delegation", CHECK_PASS, NULL);
+        expect(&t, "cgroup.controller.cpuset", CHECK_PASS, NULL);
+        run_done(&t);
+        tree_remove(root);
+}
+END_TEST
+
+/* check_cgroup with the cgroup probe's outcome given as it would come back from a live host. */
+static void run_probed(struct run *t, unsigned unit_controllers, const char *unit_detail) {
+        *t = (struct run) { .host = { .root_fd = -1 } };
+        ck_assert_int_eq(host_init(&t->host, root, NULL), 0);
+        t->ctx.host = &t->host;
+        t->ctx.user = (struct user) { .name = strdup("alice"), .uid = 1000, .gid = 1000 };
+        t->ctx.probes.cgroup_ran = true;
+        t->ctx.probes.cgroup.memory = (struct probe_outcome) { .state = PROBE_OK, .detail = "memory.max written" };
+        t->ctx.probes.cgroup.unit.state = PROBE_OK;
+        snprintf(t->ctx.probes.cgroup.unit.detail, sizeof t->ctx.probes.cgroup.unit.detail, "%s", unit_detail);
+        t->ctx.probes.cgroup.unit_controllers = unit_controllers;
+        ck_assert_int_eq(check_cgroup(&t->ctx, &t->report), 0);
+}
+
+/* With the probe's Delegate=yes scope the running manager's answer is exact: a failure, and a restart
+ * (through setup on a live host) as the fix. */
+START_TEST(test_manager_probed) {
+        struct run t;
+        const struct check_result *d;
+
+        stale_manager_root("memory pids\n");
+        run_probed(&t, CONTROLLER_CPU | CONTROLLER_MEMORY | CONTROLLER_PIDS, "scope gets: cpu memory pids");
+        d = get(&t, "cgroup.delegation");
+        expect(&t, "cgroup.delegation", CHECK_FAIL, "the running manager has cpu memory pids: it started before cpuset "
+                                                    "io reached its cgroup");
+        ck_assert_ptr_nonnull(strstr(d->detail, "; scope gets: cpu memory pids"));
+        ck_assert_int_eq(t.ctx.cgroup.manager_source, CGROUP_MANAGER_PROBED);
+        expect(&t, "cgroup.controller.cpuset", CHECK_FAIL, "it never gives cpuset to its units");
+        /* Probed: what the manager enabled so far (memory pids) does not count against cpu. */
+        expect(&t, "cgroup.controller.cpu", CHECK_PASS, "(live, probed)");
+        run_done(&t);
+
+        /* The manager gives all it has: pass, whatever subtree_control says so far. */
+        run_probed(&t, CONTROLLERS_WANTED, "scope gets: all");
+        expect(&t, "cgroup.delegation", CHECK_PASS, NULL);
+        expect(&t, "cgroup.controller.io", CHECK_PASS, "(live, probed)");
         run_done(&t);
         tree_remove(root);
 }
@@ -259,18 +347,22 @@ START_TEST(test_probe_live) {
         c.cgroup.layout = CGROUP_LAYOUT_V2;
 
         /* Not the user's: mkdir is refused after the drop to UID 65534, which proves the drop took. */
-        o = probe_cgroup(&c);
+        o = &probe_cgroup(&c)->memory;
         ck_assert_int_eq(o->state, PROBE_FAILED);
         ck_assert_msg(strstr(o->detail, "cannot create a child cgroup in user@65534.service as UID 65534: Permission "
                                         "denied"),
                       "%s", o->detail);
+        /* No user manager listens here: the delegated-scope part is skipped with the reason. */
+        ck_assert_int_eq(probe_cgroup(&c)->unit.state, PROBE_SKIPPED);
+        ck_assert_msg(strstr(probe_cgroup(&c)->unit.detail, "cannot connect to the user manager of UID 65534"), "%s",
+                      probe_cgroup(&c)->unit.detail);
         /* Cached. */
-        ck_assert_ptr_eq(probe_cgroup(&c), o);
+        ck_assert_ptr_eq(&probe_cgroup(&c)->memory, o);
 
         /* Delegated to the user (as systemd chowns it): the child is made and removed again. */
         ck_assert_int_eq(chown(mgr, 65534, 65534), 0);
         c.probes = (struct probes) {};
-        o = probe_cgroup(&c);
+        o = &probe_cgroup(&c)->memory;
         ck_assert_msg(o->state == PROBE_FAILED, "%s", o->detail);
         ck_assert_msg(strstr(o->detail,
                              "child cgroup in user@65534.service has no memory.max: memory is not delegated"),
@@ -306,11 +398,11 @@ START_TEST(test_probe_live) {
         /* --no-probes and a missing manager are reasons to skip. */
         c.probes = (struct probes) {};
         c.no_probes = true;
-        ck_assert_int_eq(probe_cgroup(&c)->state, PROBE_SKIPPED);
+        ck_assert_int_eq(probe_cgroup(&c)->memory.state, PROBE_SKIPPED);
         c.probes = (struct probes) {};
         c.no_probes = false;
         c.user.uid = 65533;
-        o = probe_cgroup(&c);
+        o = &probe_cgroup(&c)->memory;
         ck_assert_int_eq(o->state, PROBE_SKIPPED);
         ck_assert_ptr_nonnull(strstr(o->detail, "no user manager runs for nobody"));
 
@@ -411,6 +503,8 @@ Suite *delegation_suite(void) {
         tcase_add_test(tc, test_debian_stock);
         tcase_add_test(tc, test_live_overrides_and_root_controllers);
         tcase_add_test(tc, test_masked_and_broken);
+        tcase_add_test(tc, test_manager_subtree_unprobed);
+        tcase_add_test(tc, test_manager_probed);
         tcase_add_test(tc, test_hybrid);
         tcase_add_test(tc, test_systemd_user_image);
         tcase_add_test(tc, test_probe_live);

@@ -103,6 +103,58 @@ START_TEST(test_lookup_root) {
 }
 END_TEST
 
+START_TEST(test_load_list) {
+        const char *conf = "# modules for the node\n; old comment\noverlay\n  br-netfilter  \nvxlan # not a comment\n"
+                           "nf_tables\r\n";
+
+        ck_assert(kmod_load_list_has(conf, "overlay"));
+        ck_assert(kmod_load_list_has(conf, "br_netfilter"));
+        ck_assert(kmod_load_list_has(conf, "nf_tables"));
+        ck_assert(!kmod_load_list_has(conf, "vxlan"));          /* modules-load.d has no trailing comments */
+        ck_assert(!kmod_load_list_has(conf, "modules"));
+        ck_assert(!kmod_load_list_has(conf, "over"));
+        ck_assert(!kmod_load_list_has("#overlay\n", "overlay"));
+        ck_assert(!kmod_load_list_has("", "overlay"));
+}
+END_TEST
+
+/* The one list: what setup writes is what kmod.<name> wants (six, nf_tables among them). */
+START_TEST(test_needs) {
+        size_t n;
+        const struct kmod_need *needs = kmod_needs(&n);
+        bool nf_tables = false;
+
+        ck_assert_uint_eq(n, 6);
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_ptr_nonnull(needs[i].config);
+                ck_assert_ptr_nonnull(needs[i].why);
+                nf_tables = nf_tables || strcmp(needs[i].name, "nf_tables") == 0;
+        }
+        ck_assert(nf_tables);
+}
+END_TEST
+
+START_TEST(test_load_listed_root) {
+        char root[TREE_PATH_MAX], *file = NULL;
+        struct host h = { .root_fd = -1 };
+
+        tree_make(root, "kmodload");
+        tree_put(root, "/usr/lib/modules-load.d/usernode.conf", "vxlan\n");
+        tree_put(root, "/etc/modules-load.d/usernode.conf", "overlay\n");   /* masks the one in /usr/lib */
+        tree_put(root, "/lib/modules-load.d/zz.conf", "nf_tables\n");
+        tree_put(root, "/etc/modules-load.d/notconf", "iptable_nat\n");
+        ck_assert_int_eq(host_init(&h, root, NULL), 0);
+        ck_assert_int_eq(kmod_load_listed(&h, "overlay", &file), 1);
+        ck_assert_str_eq(file, "/etc/modules-load.d/usernode.conf");
+        free(file);
+        ck_assert_int_eq(kmod_load_listed(&h, "nf_tables", NULL), 1);
+        ck_assert_int_eq(kmod_load_listed(&h, "vxlan", NULL), 0);
+        ck_assert_int_eq(kmod_load_listed(&h, "iptable_nat", NULL), 0);
+        host_done(&h);
+        tree_remove(root);
+}
+END_TEST
+
 Suite *kmod_suite(void) {
         Suite *s = suite_create("kmod");
         TCase *tc = tcase_create("core");
@@ -111,6 +163,9 @@ Suite *kmod_suite(void) {
         tcase_add_test(tc, test_module_lists);
         tcase_add_test(tc, test_kconfig);
         tcase_add_test(tc, test_lookup_root);
+        tcase_add_test(tc, test_load_list);
+        tcase_add_test(tc, test_needs);
+        tcase_add_test(tc, test_load_listed_root);
         suite_add_tcase(s, tc);
         return s;
 }

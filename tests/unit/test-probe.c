@@ -26,7 +26,7 @@ START_TEST(test_wire_roundtrip) {
         in.overlay = (struct probe_outcome) { .state = PROBE_OK, .detail = "mounted" };
         in.fuse = (struct probe_outcome) { .state = PROBE_FAILED, .error = ENOENT, .detail = "no /dev/fuse" };
         in.tun = (struct probe_outcome) { .state = PROBE_SKIPPED, .detail = "" };
-        memset(in.cgroup.detail, 'x', sizeof in.cgroup.detail);        /* never sent */
+        memset(in.cgroup.memory.detail, 'x', sizeof in.cgroup.memory.detail);      /* never sent */
         probe_wire_encode(&in, &w);
         ck_assert_int_eq(probe_wire_decode(&w, sizeof w, &out), 0);
         ck_assert_int_eq(out.userns.state, PROBE_OK);
@@ -35,8 +35,8 @@ START_TEST(test_wire_roundtrip) {
         ck_assert_str_eq(out.idmap.detail, "newuidmap exited 1");
         ck_assert_int_eq(out.fuse.error, ENOENT);
         ck_assert_int_eq(out.tun.state, PROBE_SKIPPED);
-        ck_assert_int_eq(out.cgroup.state, PROBE_NOT_RUN);
-        ck_assert_str_eq(out.cgroup.detail, "");
+        ck_assert_int_eq(out.cgroup.memory.state, PROBE_NOT_RUN);
+        ck_assert_str_eq(out.cgroup.memory.detail, "");
 }
 END_TEST
 
@@ -99,7 +99,7 @@ START_TEST(test_skips) {
         ck_assert_int_eq(p->userns.state, PROBE_SKIPPED);
         ck_assert_int_eq(p->tun.state, PROBE_SKIPPED);
         ck_assert_str_eq(p->overlay.detail, "--root: probes do not run against an offline tree");
-        ck_assert_int_eq(p->cgroup.state, PROBE_NOT_RUN);
+        ck_assert_int_eq(p->cgroup.memory.state, PROBE_NOT_RUN);
         host_done(&offline);
 
         ctx_for(&c, getpwuid(getuid()));

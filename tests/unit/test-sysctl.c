@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "suites.h"
 #include "sysctl.h"
+#include "tree.h"
 
 START_TEST(test_parse_ints) {
         int64_t v[2];
@@ -71,12 +73,90 @@ START_TEST(test_conf_find) {
 }
 END_TEST
 
+START_TEST(test_read_configured) {
+        char root[TREE_PATH_MAX], *file = NULL;
+        struct host h = { .root_fd = -1 };
+        int64_t v[2];
+
+        tree_make(root, "sysctlconf");
+        tree_put(root, "/usr/lib/sysctl.d/50-default.conf", "-net.ipv4.ping_group_range = 0 2147483647\n");
+        tree_put(root, "/etc/sysctl.d/50-default.conf", "# masks the one in /usr/lib\n");
+        tree_put(root, "/etc/sysctl.d/60-a.conf", "net.ipv4.ip_forward = 0\n");
+        tree_put(root, "/run/sysctl.d/70-b.conf", "net/ipv4/ip_forward=1\n");
+        ck_assert_int_eq(host_init(&h, root, NULL), 0);
+        ck_assert_int_eq(sysctl_read_configured(&h, "net.ipv4.ping_group_range", v, 2, NULL), 0);
+        ck_assert_int_eq(sysctl_read_configured(&h, "net.ipv4.ip_forward", v, 1, &file), 1);
+        ck_assert_int_eq(v[0], 1);
+        ck_assert_str_eq(file, "/run/sysctl.d/70-b.conf");
+        free(file);
+        tree_put(root, "/etc/sysctl.conf", "net.ipv4.ping_group_range = 100\t200\n");
+        ck_assert_int_eq(sysctl_read_configured(&h, "net.ipv4.ping_group_range", v, 2, NULL), 1);
+        ck_assert_int_eq(v[0], 100);
+        ck_assert_int_eq(v[1], 200);
+        host_done(&h);
+        tree_remove(root);
+}
+END_TEST
+
+static const struct check_result *sysctl_check(const char *root, const char *id, struct report *r) {
+        struct host h = { .root_fd = -1 };
+        struct check_ctx c = { .engine = ENGINE_KUBELET };
+
+        report_done(r);
+        ck_assert_int_eq(host_init(&h, root, NULL), 0);
+        c.host = &h;
+        c.user = (struct user) { .name = strdup("alice"), .uid = 1000, .gid = 1000 };
+        ck_assert_int_eq(check_sysctl(&c, r), 0);
+        free(c.user.name);
+        host_done(&h);
+        return report_find(r, id);
+}
+
+/* What setup writes but the running kernel lacks is applied, not set up again; ICMP is the admin's. */
+START_TEST(test_checks_configured_not_applied) {
+        char root[TREE_PATH_MAX];
+        struct report r = {};
+        const struct check_result *c;
+
+        tree_make(root, "sysctlchk");
+        tree_put(root, "/proc/sys/net/ipv4/ip_forward", "0\n");
+        tree_put(root, "/proc/sys/net/ipv4/ping_group_range", "1\t0\n");
+        c = sysctl_check(root, "sysctl.ip_forward", &r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_nonnull(strstr(c->fix, "sudo usernode setup --user alice --root "));
+        c = sysctl_check(root, "sysctl.ping_group_range", &r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_null(strstr(c->fix, "usernode setup"));
+        ck_assert_ptr_nonnull(strstr(c->fix, "/etc/sysctl.d/60-ping-group-range.conf"));
+        ck_assert_ptr_nonnull(strstr(c->detail, "leaves to the admin"));
+
+        tree_put(root, "/etc/sysctl.d/50-usernode.conf", "net.ipv4.ip_forward = 1\n");
+        tree_put(root, "/etc/sysctl.d/60-ping-group-range.conf", "net.ipv4.ping_group_range = 0 2147483647\n");
+        c = sysctl_check(root, "sysctl.ip_forward", &r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_nonnull(strstr(c->detail, "though /etc/sysctl.d/50-usernode.conf sets it to 1: not applied yet"));
+        ck_assert_ptr_null(strstr(c->fix, "usernode setup"));
+        ck_assert_ptr_nonnull(strstr(c->fix, "sudo sysctl --system"));
+        c = sysctl_check(root, "sysctl.ping_group_range", &r);
+        ck_assert_int_eq(c->status, CHECK_WARN);
+        ck_assert_ptr_nonnull(strstr(c->detail, "though /etc/sysctl.d/60-ping-group-range.conf covers"));
+
+        tree_put(root, "/proc/sys/net/ipv4/ip_forward", "1\n");
+        c = sysctl_check(root, "sysctl.ip_forward", &r);
+        ck_assert_int_eq(c->status, CHECK_PASS);
+        report_done(&r);
+        tree_remove(root);
+}
+END_TEST
+
 Suite *sysctl_suite(void) {
         Suite *s = suite_create("sysctl");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_parse_ints);
         tcase_add_test(tc, test_conf_find);
+        tcase_add_test(tc, test_read_configured);
+        tcase_add_test(tc, test_checks_configured_not_applied);
         suite_add_tcase(s, tc);
         return s;
 }

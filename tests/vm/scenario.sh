@@ -45,4 +45,11 @@ step ci.down-purge 120 step_down_purge ci
 step ci.unsetup-restores 120 step_unsetup ci
 step ci.check-restored 90 step_check_restored ci
 
+# Issue 14: the manager runs before setup; check tells, setup --restart-user-manager fixes.
+step stale.manager-first 90 step_stale_manager_first
+step stale.setup 120 step_stale_setup
+step stale.check 60 step_stale_check
+step stale.restart 120 step_stale_restart
+step stale.cleanup 60 step_stale_cleanup
+
 step_summary

@@ -5,6 +5,9 @@
   report.py ready FILE             true | false
   report.py check FILE ID          status of check ID (or "missing")
   report.py feature FILE ID        status of feature ID (or "missing")
+  report.py field FILE ID KEY      a field of check ID ("detail", "fix"; empty when null or missing)
+  report.py unkept FILE COMMAND    "ID STATUS: FIX" for every check not passing whose fix runs COMMAND
+                                   exactly (not with more flags)
   report.py features FILE PREFIX   "ID STATUS" for every feature whose ID starts with PREFIX
   report.py signature FILE         sorted "check|feature ID STATUS" lines, to compare runs
   report.py node FILE [NAME]       "name state state_dir pid,pid" of the node in status --json
@@ -52,6 +55,17 @@ def main(argv):
         print("true" if doc.get("ready") is True else "false")
     elif verb in ("check", "feature"):
         print(status_of(doc, verb + "s", args[0]))
+    elif verb == "field":
+        found = [e for e in entries(doc, "checks") if e.get("id") == args[0]]
+        value = found[0].get(args[1]) if found else None
+        print("" if value is None else value)
+    elif verb == "unkept":
+        for e in entries(doc, "checks"):
+            fix = e.get("fix") or ""
+            at = fix.find(args[0])
+            rest = fix[at + len(args[0]):] if at >= 0 else ""
+            if e.get("status") != "pass" and at >= 0 and not rest.startswith(" --"):
+                print(f"{e.get('id')} {e.get('status')}: {fix}")
     elif verb == "features":
         for e in entries(doc, "features"):
             if str(e.get("id", "")).startswith(args[0]):

@@ -99,6 +99,9 @@ step_check_after() {
 	local mode=$1 rc=0 file=$WORK/$1.check-after.json
 	if [ "$mode" = um ]; then
 		rc=$(check_json "$file" --user "$ALICE")
+		# Issue 14: what check sends to setup, setup has done.
+		report unkept "$file" "usernode setup --user $ALICE" >"$WORK/um.unkept"
+		[ ! -s "$WORK/um.unkept" ] || fail "after setup, checks still name it: $(cat "$WORK/um.unkept")"
 	else
 		# A CI job asks for itself, from inside its job.
 		as_alice_ci usernode check --json >"$file" || rc=$?
@@ -130,4 +133,72 @@ step_check_restored() {
 	if ! diff -u <(report signature "$WORK/$mode.check-before.json") <(report signature "$file"); then
 		fail "check differs from its first result (diff above)"
 	fi
+}
+
+# Issue 14: alice's manager already runs (linger on, Debian's own Delegate=pids memory cpu) when
+# setup adds the drop-in. PID 1's daemon-reload gives user@UID.service's cgroup cpuset and io, but
+# the running manager learnt what it may use when it started and never gives them to its units (k3s
+# then died: "failed to find cpuset cgroup (v2)"). check must say so, and setup
+# --restart-user-manager must fix it.
+step_stale_manager_first() {
+	loginctl enable-linger "$ALICE"
+	wait_until 60 systemctl -q is-active "user@$(alice_uid).service" ||
+		fail "user@$(alice_uid).service is $(systemctl is-active "user@$(alice_uid).service")"
+	[ "$(controllers_of "$(user_cgroup)")" = "cpu memory pids" ] ||
+		fail "$(user_cgroup) has '$(controllers_of "$(user_cgroup)")' before setup, want Debian's 'cpu memory pids'"
+	systemctl show -P InvocationID "user@$(alice_uid).service" >"$WORK/stale.invocation"
+}
+
+step_stale_setup() {
+	usernode setup --user "$ALICE" >"$WORK/stale.setup" 2>&1 || fail "setup failed: $(cat "$WORK/stale.setup")"
+	cat "$WORK/stale.setup"
+	grep -q "runs with the old delegation" "$WORK/stale.setup" || fail "setup did not say the manager runs with the old delegation"
+	# What misled check before: the manager's cgroup has them all after the daemon-reload.
+	[ "$(controllers_of "$(user_cgroup)")" = "$WANT_CONTROLLERS" ] ||
+		fail "$(user_cgroup) has '$(controllers_of "$(user_cgroup)")' after setup, want '$WANT_CONTROLLERS'"
+	[ "$(systemctl show -P InvocationID "user@$(alice_uid).service")" = "$(cat "$WORK/stale.invocation")" ] ||
+		fail "setup restarted the manager without --restart-user-manager"
+}
+
+step_stale_check() {
+	local file=$WORK/stale.check.json rc detail fix
+	# For the record: what the manager has enabled so far (a lower bound of what it gives).
+	cat "/sys/fs/cgroup$(user_cgroup)/cgroup.subtree_control"
+	rc=$(check_json "$file" --user "$ALICE")
+	[ "$rc" -eq 1 ] || fail "usernode check exited $rc, want 1"
+	[ "$(report check "$file" cgroup.delegation)" = fail ] ||
+		fail "cgroup.delegation is $(report check "$file" cgroup.delegation): $(report field "$file" cgroup.delegation detail)"
+	detail=$(report field "$file" cgroup.delegation detail)
+	case $detail in *"the running manager has cpu memory pids"*) ;; *) fail "detail: $detail" ;; esac
+	fix=$(report field "$file" cgroup.delegation fix)
+	case $fix in *"usernode setup --user $ALICE --restart-user-manager"*) ;; *) fail "fix: $fix" ;; esac
+	[ "$(report check "$file" cgroup.controller.cpuset)" = fail ] || fail "cgroup.controller.cpuset is not fail"
+	[ "$(report feature "$file" limits.cpuset)" = unavailable ] || fail "limits.cpuset is not unavailable"
+}
+
+# A new invocation of alice's manager, up and running.
+stale_manager_restarted() {
+	[ "$(systemctl show -P InvocationID "user@$(alice_uid).service")" != "$(cat "$WORK/stale.invocation")" ] &&
+		systemctl -q is-active "user@$(alice_uid).service"
+}
+
+step_stale_restart() {
+	local file=$WORK/stale.restarted.json rc
+	usernode setup --user "$ALICE" --restart-user-manager >"$WORK/stale.restart" 2>&1 ||
+		fail "setup --restart-user-manager failed: $(cat "$WORK/stale.restart")"
+	cat "$WORK/stale.restart"
+	wait_until 60 stale_manager_restarted || fail "setup --restart-user-manager did not restart the manager"
+	rc=$(check_json "$file" --user "$ALICE")
+	[ "$(report check "$file" cgroup.delegation)" = pass ] ||
+		fail "cgroup.delegation is $(report check "$file" cgroup.delegation): $(report field "$file" cgroup.delegation detail)"
+	[ "$(report feature "$file" limits.cpuset)" = available ] || fail "limits.cpuset is not available"
+	[ "$rc" -eq 0 ] || fail "usernode check exited $rc, want 0"
+	# Nothing more to do now: a rerun neither restarts nor complains.
+	usernode setup --user "$ALICE" --restart-user-manager >"$WORK/stale.rerun" 2>&1 || fail "rerun failed"
+	grep -q "nothing to do" "$WORK/stale.rerun" || fail "rerun: $(cat "$WORK/stale.rerun")"
+}
+
+step_stale_cleanup() {
+	usernode unsetup --user "$ALICE"
+	loginctl disable-linger "$ALICE"
 }

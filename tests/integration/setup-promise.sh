@@ -1,0 +1,81 @@
+#!/bin/sh
+# What check promises, setup does: on a copy of every fixture host, `setup --root` and then
+# `check --root`, and no check whose fix names `usernode setup` may still be failing or warning.
+# A fix that names setup with flags (--privileged-ports) is run as named and held to the same.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/fixture-lib.sh"
+
+[ -d "$fixtures" ] || skip "no fixtures"
+command -v jq >/dev/null || skip "jq is needed to read the JSON report"
+need_fixture_root "$@"
+: "${USERNODE_TEMPLATE_DIR:=$top_srcdir/templates}"
+export USERNODE_TEMPLATE_DIR
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# check_json ROOT ARGS OUT: the report of `check --root ROOT ARGS` (exit 0 or 1) in OUT.
+check_json() {
+        set +e
+        # shellcheck disable=SC2086 # args is a word list by design
+        "$USERNODE" check --root "$1" --json $2 > "$3" 2> "$work/check.err"
+        rc=$?
+        set -e
+        [ "$rc" -le 1 ] || fail "check --root $1 exited $rc: $(cat "$work/check.err")"
+}
+
+# unkept REPORT: "ID STATUS: FIX" for each check that does not pass and whose fix runs setup.
+unkept() {
+        jq -r '.checks[] | select(.status != "pass" and ((.fix // "") | test("usernode setup")))
+                | "\(.id) \(.status): \(.fix)"' "$1"
+}
+
+# setup_commands REPORT: the distinct setup command lines those fixes name, without sudo.
+setup_commands() {
+        jq -r '.checks[] | select(.status != "pass") | .fix // empty' "$1" > "$work/fixes"
+        grep -o 'usernode setup --user [a-z0-9_-]*\( --[a-z-]*\)* --root [^ ;)]*' "$work/fixes" | sort -u || :
+}
+
+promised=0
+fixtures_run=0
+for dir in "$fixtures"/*/; do
+        name=$(basename "$dir")
+        [ -f "$dir/args" ] || continue
+        args=$(cat "$dir/args")
+        user=$(printf '%s\n' "$args" | sed -n 's/.*--user \([^ ]*\).*/\1/p')
+        [ -n "$user" ] || fail "$name: args name no --user"
+        root=$work/$name
+        lay_fixture "$dir" "$root"
+        fixtures_run=$((fixtures_run + 1))
+
+        check_json "$root" "$args" "$work/$name.before.json"
+        unkept "$work/$name.before.json" > "$work/$name.before"
+        [ ! -s "$work/$name.before" ] || promised=$((promised + 1))
+
+        "$USERNODE" setup --user "$user" --root "$root" > "$work/$name.setup" 2>&1 ||
+                fail "$name: setup failed: $(cat "$work/$name.setup")"
+        check_json "$root" "$args" "$work/$name.after.json"
+        unkept "$work/$name.after.json" > "$work/$name.after"
+        # What is left may only be fixes that run setup with flags this run did not give.
+        grep -v "usernode setup --user $user --root $root\\([ );]\\|\$\\)" "$work/$name.after" > "$work/$name.flags" || :
+        if ! cmp -s "$work/$name.after" "$work/$name.flags"; then
+                cat "$work/$name.setup" >&2
+                fail "$name: after setup --user $user, checks still name it as their fix: $(cat "$work/$name.after")"
+        fi
+
+        setup_commands "$work/$name.after.json" > "$work/$name.commands"
+        while read -r cmd; do
+                # shellcheck disable=SC2086 # the command line as the fix prints it
+                "$USERNODE" ${cmd#usernode } > "$work/$name.setup2" 2>&1 ||
+                        fail "$name: '$cmd' failed: $(cat "$work/$name.setup2")"
+        done < "$work/$name.commands"
+        check_json "$root" "$args" "$work/$name.final.json"
+        unkept "$work/$name.final.json" > "$work/$name.final"
+        [ ! -s "$work/$name.final" ] ||
+                fail "$name: after $(tr '\n' ';' < "$work/$name.commands") checks still name setup: $(cat "$work/$name.final")"
+done
+
+[ "$fixtures_run" -gt 0 ] || skip "no fixture hosts"
+# The test means something only if some fixture host needed setup before it ran.
+[ "$promised" -gt 0 ] || fail "no fixture host had a check whose fix is setup: nothing was tested"
+echo "setup-promise: $fixtures_run fixture hosts, $promised needed setup"
