@@ -206,8 +206,10 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
         if (qr) {
                 (void) buf_puts(&d, ", ");
                 describe_version(&d, "crun", qr, false, ENGINE_VERSION_TIMEOUT_MS);
-        } else
-                (void) buf_printf(&d, ", crun %s, runc %s", path[3] ? "present" : "absent", path[4] ? "present" : "absent");
+        } else if (path[3])
+                (void) buf_puts(&d, ", crun present");
+        else
+                (void) buf_printf(&d, ", crun absent, runc %s", path[4] ? "present" : "absent");
         if (cni_dir)
                 (void) buf_printf(&d, ", CNI plugins in %s", cni_dir);
         else
