@@ -14,7 +14,8 @@ mkdir -p "$out"
 
 command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get install clang)" >&2; exit 77; }
 
-libs="libsystemd libmnl libcap uuid yaml-0.1 zlib libcrypto json-c libcurl"
+# The pkg-config modules the library uses, from configure (make fuzz passes them).
+libs=${USERNODE_PKG_MODULES:?run through make fuzz, or set USERNODE_PKG_MODULES as configure does}
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -include $builddir/config.h \
         -I$builddir -I$srcdir/src -DPKGDATADIR=\"/usr/share/usernode\" $(pkg-config --cflags $libs)"
 ldlibs=$(pkg-config --libs $libs)

@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 # same sources and this build's config.h (a second configure would refuse an in-tree build).
 hooked=${USERNODE_HOOKED:-}
 if [ -z "$hooked" ]; then
-        libs="libsystemd libmnl libcap uuid yaml-0.1 zlib"
+        libs=${USERNODE_PKG_MODULES:?the pkg-config modules, from configure through make check}
         hooked=$work/usernode-hooked
         # shellcheck disable=SC2046 # word splitting of pkg-config output is intended
         ${CC:-cc} -std=gnu11 -O1 -DENABLE_TEST_HOOKS=1 -include "$top_builddir/config.h" -I"$top_builddir" -I"$top_srcdir/src" \
