@@ -4,11 +4,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <uuid/uuid.h>
@@ -104,6 +106,19 @@ int node_open(const char *name, struct node *ret, struct un_error *err) {
         r = node_resolve(name, false, &n, err);
         if (r < 0)
                 return r;
+        /* status, down, exec act on what is there: only when it is ours (a /tmp fallback is shared). */
+        {
+                _cleanup_free_ char *base = runtime_base();
+
+                r = !base ? un_error(err, ENOMEM, "node %s", name)
+                    : access(base, F_OK) == 0 ? node_dir_check(base, err) : 0;
+                if (r >= 0 && access(n.runtime_dir, F_OK) == 0)
+                        r = node_dir_check(n.runtime_dir, err);
+                if (r < 0) {
+                        node_done(&n);
+                        return r;
+                }
+        }
         marker = node_runtime_path(&n, "ephemeral");
         if (!marker) {
                 node_done(&n);
@@ -119,10 +134,28 @@ int node_open(const char *name, struct node *ret, struct un_error *err) {
         return 0;
 }
 
+int node_dir_check(const char *path, struct un_error *err) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+
+        if (fd < 0)
+                return errno == ENOENT ? un_error(err, ENOENT, "%s does not exist", path)
+                                       : un_error(err, errno, "%s is not a directory of yours (a symlink?)", path);
+        if (fstat(fd, &st) < 0)
+                return un_error(err, errno, "cannot stat %s", path);
+        if (st.st_uid != getuid())
+                return un_error(err, EPERM, "%s belongs to UID %u, not to you: another user may have made it to "
+                                "catch your node's state; remove it, or set XDG_RUNTIME_DIR to a directory of yours",
+                                path, (unsigned) st.st_uid);
+        /* Ours: an older usernode may have made it with a wider mode. */
+        if ((st.st_mode & 077) && fchmod(fd, st.st_mode & 07700) < 0)
+                return un_error(err, errno, "cannot make %s private", path);
+        return 0;
+}
+
 /* mkdir -p with 0700 for what it creates; refuses a directory that is not ours or is a symlink. */
 static int mkdir_private(const char *path, struct un_error *err) {
         _cleanup_free_ char *p = strdup(path);
-        struct stat st;
 
         if (!p)
                 return un_error(err, ENOMEM, "mkdir %s", path);
@@ -136,11 +169,7 @@ static int mkdir_private(const char *path, struct un_error *err) {
                 else
                         break;
         }
-        if (lstat(path, &st) < 0)
-                return un_error(err, errno, "cannot stat %s", path);
-        if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
-                return un_error(err, EPERM, "%s is not a directory owned by UID %u", path, (unsigned) getuid());
-        return 0;
+        return node_dir_check(path, err);
 }
 
 int node_create_and_lock(struct node *n, struct un_error *err) {
@@ -207,25 +236,89 @@ void node_done(struct node *n) {
         *n = (struct node) { .lock_fd = -EBADF };
 }
 
-static int rm_rf_error;
+/* Removes what the directory fd holds, entry by entry relative to it (systemd's rm_rf_children): never
+ * following a symlink, never leaving the file system (dev), with no PATH_MAX on the depth; a directory
+ * swapped for a symlink while we work is removed as the link it has become. Consumes dir_fd. */
+static int rm_children(int dir_fd, dev_t dev) {
+        DIR *d = fdopendir(dir_fd);
+        struct dirent *de;
+        int ret = 0;
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        int r = flag == FTW_DP ? rmdir(path) : unlink(path);
+        if (!d) {
+                ret = -errno;
+                close(dir_fd);
+                return ret;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                struct stat st;
+                int r = 0;
 
-        if (r < 0 && errno != ENOENT && rm_rf_error == 0)
-                rm_rf_error = -errno;
-        return 0;
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && ret == 0)
+                                ret = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int fd;
+
+                        if (st.st_dev != dev)
+                                continue;       /* a mount: not ours to empty (its mount point stays) */
+                        fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+                        if (fd < 0)
+                                r = errno == ENOENT ? 0 : -errno;
+                        else {
+                                struct stat again;
+
+                                /* The same directory we looked at, not one swapped in since. */
+                                if (fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+                                        close(fd);
+                                        r = -ESTALE;
+                                } else
+                                        r = rm_children(fd, dev);
+                        }
+                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                                r = -errno;
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        r = -errno;
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        if (errno && ret == 0)
+                ret = -errno;
+        closedir(d);
+        return ret;
 }
 
 int node_rm_rf(const char *path) {
+        struct rlimit rl;
         struct stat st;
+        int fd, r;
 
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        rm_rf_error = 0;
-        if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && rm_rf_error == 0)
-                rm_rf_error = -errno;
-        return rm_rf_error;
+        /* One descriptor per level: a tree as deep as its owner can make it needs more than the default 1024. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno != ENOTDIR && errno != ELOOP)
+                        return -errno;
+                /* Not a directory (or a symlink): only the name goes. */
+                return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        r = rm_children(fd, st.st_dev);
+        if (rmdir(path) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
 }
 
 static const char *const state_names[_NODE_STATE_MAX] = {
@@ -742,4 +835,40 @@ int node_port_parse(const char *s, struct node_port *ret) {
         p.node_port = (uint16_t) v;
         *ret = p;
         return 0;
+}
+
+int node_supervisor_pidfd(const struct node *n, pid_t pid) {
+        _cleanup_free_ char *lock = node_runtime_path(n, "lock");
+        _cleanup_close_ int pidfd = -EBADF, lfd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct stat want, st;
+        struct dirent *de;
+        char path[64];
+
+        if (!lock || pid <= 0)
+                return -EINVAL;
+        lfd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (lfd < 0 || fstat(lfd, &want) < 0)
+                return -errno;
+        /* The pidfd first: whatever we verify below is then the process we will signal, not a PID reused since. */
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return -errno;
+        snprintf(path, sizeof path, "/proc/%d", (int) pid);
+        if (stat(path, &st) < 0 || st.st_uid != getuid())
+                return -EPERM;
+        snprintf(path, sizeof path, "/proc/%d/fd", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                char fd_path[96];
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(fd_path, sizeof fd_path, "/proc/%d/fd/%.16s", (int) pid, de->d_name);
+                if (stat(fd_path, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+                        return TAKE_FD(pidfd);
+        }
+        return -ESRCH;
 }

@@ -89,6 +89,12 @@ int node_open(const char *name, struct node *ret, struct un_error *err);
 /* Creates the directories (0700, refusing symlinks) and takes the lock; -EBUSY when another
  * process holds it (the node runs). */
 int node_create_and_lock(struct node *n, struct un_error *err);
+/* A directory of the node's: must be ours and not a symlink; a wider mode than 0700 is narrowed. -EPERM with
+ * what to do when another user owns it. */
+int node_dir_check(const char *path, struct un_error *err);
+/* A pidfd for pid once it is verified to be this node's supervisor: ours (UID), holding the node's lock file
+ * open. -EPERM/-ESRCH otherwise: a status.json that names another process is not acted on. */
+int node_supervisor_pidfd(const struct node *n, pid_t pid);
 /* Whether a supervisor holds the node's lock. */
 bool node_is_locked(const struct node *n);
 /* A path inside the runtime dir ("status.json", "rootlesskit", ...). NULL on OOM. */
@@ -96,7 +102,8 @@ char *node_runtime_path(const struct node *n, const char *name);
 char *node_data_path(const struct node *n, const char *name);
 void node_done(struct node *n);
 
-/* Removes a directory tree bottom-up without following symlinks or crossing mounts.
+/* Removes a directory tree bottom-up, by descriptor: never following a symlink (a directory swapped for
+ * one meanwhile included), never crossing a mount, with no PATH_MAX limit on the depth.
  * Returns 0, or the first error (the walk goes on). */
 int node_rm_rf(const char *path);
 

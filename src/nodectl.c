@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +275,25 @@ int node_status_get(const char *name, struct node_status *ret, struct un_error *
         return 0;
 }
 
+/* The node's recorded processes that are still ours: waited for, a bounded time. */
+static int node_wait_processes_gone(const struct node_status *s, const char *name, struct un_error *err) {
+        static const enum node_pid which[] = { NODE_PID_ROOTLESSKIT, NODE_PID_CHILD };
+
+        for (size_t i = 0; i < ELEMENTSOF(which); i++) {
+                pid_t pid = s->pids[which[i]];
+                char path[32];
+                struct stat st;
+
+                snprintf(path, sizeof path, "/proc/%d", (int) pid);
+                if (pid <= 0 || stat(path, &st) < 0 || st.st_uid != getuid())
+                        continue;
+                if (pid_wait_gone(pid, DOWN_BOUND_MS) != 1)
+                        return un_error(err, EBUSY, "node '%s': its %s (PID %d) still runs; nothing was removed",
+                                        name, node_pid_to_string(which[i]), (int) pid);
+        }
+        return 0;
+}
+
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         struct node n;
         struct node_status s = {};
@@ -327,18 +347,34 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                         r = unit;
                         goto out;
                 }
-                if (unit == 0 && kill(sup, SIGTERM) < 0 && errno != ESRCH) {
-                        r = un_error(err, errno, "cannot signal the supervisor (PID %d)", (int) sup);
-                        goto out;
+                if (unit == 0) {
+                        /* Only the process that holds this node's lock: status.json could name anyone. */
+                        _cleanup_close_ int pidfd = node_supervisor_pidfd(&n, sup);
+
+                        if (pidfd < 0) {
+                                r = un_error(err, -pidfd == ESRCH || -pidfd == EPERM ? ESRCH : -pidfd,
+                                             "node '%s' is locked, but PID %d named in its status is not its "
+                                             "supervisor: not signalling it", name, (int) sup);
+                                goto out;
+                        }
+                        if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH) {
+                                r = un_error(err, errno, "cannot signal the supervisor (PID %d)", (int) sup);
+                                goto out;
+                        }
                 }
                 if (pid_wait_gone(sup, DOWN_BOUND_MS) != 1) {
-                        /* Its process group holds everything it started. */
+                        /* Its process group holds everything it started; each child dies with its parent. */
                         kill(-sup, SIGKILL);
-                        if (s.pids[NODE_PID_CHILD] > 0)
-                                kill(s.pids[NODE_PID_CHILD], SIGKILL);
                         (void) pid_wait_gone(sup, 2000);
                         fprintf(out, "usernode: node '%s' did not stop within %d ms: killed\n", name, DOWN_BOUND_MS);
                 }
+        }
+        /* Nothing is removed while a process of the node still runs: its processes die with the supervisor
+         * (a killed one included), a moment after it. */
+        if (purge && have_status) {
+                r = node_wait_processes_gone(&s, name, err);
+                if (r < 0)
+                        goto out;
         }
         /* A unit waiting to restart a node that failed stops too: nothing starts behind the user's back. */
         if (!running) {

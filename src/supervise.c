@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ int proc_spawn(char * const *argv, char * const *env_add, int log_fd, int keep_f
         _cleanup_strv_free_ char **env = NULL;
         int ep[2], e = 0;
         ssize_t n;
-        pid_t pid;
+        pid_t pid, parent;
 
         for (char **v = environ; v && *v; v++) {
                 bool overridden = false;
@@ -75,6 +76,7 @@ int proc_spawn(char * const *argv, char * const *env_add, int log_fd, int keep_f
                 return un_error(err, ENOMEM, "spawn %s", argv[0]);
         if (pipe2(ep, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe");
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 e = errno;
@@ -89,6 +91,10 @@ int proc_spawn(char * const *argv, char * const *env_add, int log_fd, int keep_f
                 close(ep[0]);
                 /* Its own process group: what it leaves behind can be killed as a group (KillMode=mixed). */
                 (void) setpgid(0, 0);
+                /* It dies with the one that started it: a supervisor killed with SIGKILL leaves no node behind
+                 * (rootlesskit's child, PID 1 of the node, dies with rootlesskit, and the namespace with it). */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        child_exec_failed(ep[1], ESRCH);
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 signal(SIGPIPE, SIG_DFL);
@@ -601,6 +607,31 @@ static bool purge_requested(const struct node *n) {
         return p && access(p, F_OK) == 0;
 }
 
+/* rootlesskit's own last word in node.log ("[rootlesskit:parent] error: failed to setup network ..."). */
+static char *rootlesskit_last_error(const struct supervisor *s) {
+        _cleanup_free_ char *path = node_runtime_path(s->node, "node.log"), *text = NULL;
+        struct host h = { .root_fd = -EBADF };
+        char *found = NULL, *cursor, *line;
+
+        if (!path || host_init(&h, "/", NULL) < 0)
+                return NULL;
+        if (host_read_file(&h, path, 16u * 1024u * 1024u, &text, NULL) < 0) {
+                host_done(&h);
+                return NULL;
+        }
+        host_done(&h);
+        cursor = text;
+        while ((line = line_next(&cursor, 64 * 1024, NULL))) {
+                const char *e = startswith(line, "[rootlesskit:") ? strstr(line, "] error: ") : NULL;
+
+                if (e) {
+                        free(found);
+                        found = strndup(e + 9, 400);
+                }
+        }
+        return found;
+}
+
 static int sv_loop(struct supervisor *s) {
         bool stopping = false;
 
@@ -661,13 +692,14 @@ static int sv_loop(struct supervisor *s) {
                         return -ECHILD;
                 }
                 if (pf[1].revents) {
-                        char msg[512];
+                        _cleanup_free_ char *why = s->engine->has_init ? rootlesskit_last_error(s) : NULL;
+                        char msg[1024];
 
                         (void) proc_try_reap(&s->top);
-                        snprintf(msg, sizeof msg, "%s exited with status %d; see %s/node.log",
+                        snprintf(msg, sizeof msg, "%s exited with status %d%s%s; see %s/node.log",
                                  s->engine->has_init ? "rootlesskit" : s->engine->name,
                                  WIFEXITED(s->top.status) ? WEXITSTATUS(s->top.status) : 128 + WTERMSIG(s->top.status),
-                                 s->node->runtime_dir);
+                                 why ? ": " : "", strempty(why), s->node->runtime_dir);
                         if (s->status.state != NODE_FAILED)
                                 sv_fail(s, msg);
                         return -ECHILD;
