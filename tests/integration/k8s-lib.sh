@@ -88,12 +88,13 @@ EOF
         pki=$cp/pki
 
         ns() { ip netns exec "$K8S_NETNS" "$@"; }
-        ns etcd --name cp --data-dir "$cp/etcd" --listen-client-urls http://127.0.0.1:2379 \
+        # Daemons started as `ip netns exec` itself (it execs them): $! is then the daemon's PID to stop.
+        ip netns exec "$K8S_NETNS" etcd --name cp --data-dir "$cp/etcd" --listen-client-urls http://127.0.0.1:2379 \
                 --advertise-client-urls http://127.0.0.1:2379 --listen-peer-urls http://127.0.0.1:2380 \
                 --initial-advertise-peer-urls http://127.0.0.1:2380 --initial-cluster cp=http://127.0.0.1:2380 \
                 >"$cp/etcd.log" 2>&1 &
         echo $! >"$cp/etcd.pid"
-        ns "$USERNODE_K8S_BIN/kube-apiserver" --advertise-address="$K8S_CP_IP" --secure-port=6443 \
+        ip netns exec "$K8S_NETNS" "$USERNODE_K8S_BIN/kube-apiserver" --advertise-address="$K8S_CP_IP" --secure-port=6443 \
                 --etcd-servers=http://127.0.0.1:2379 --service-cluster-ip-range=10.96.0.0/16 \
                 --client-ca-file="$pki/ca.crt" --tls-cert-file="$pki/apiserver.crt" \
                 --tls-private-key-file="$pki/apiserver.key" \
@@ -113,7 +114,7 @@ EOF
         echo $! >"$cp/apiserver.pid"
         retry 90 ns "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" get --raw /readyz ||
                 { tail -20 "$cp/apiserver.log" >&2; fail "kube-apiserver not ready"; }
-        ns "$USERNODE_K8S_BIN/kube-controller-manager" --kubeconfig="$cp/controller-manager.conf" \
+        ip netns exec "$K8S_NETNS" "$USERNODE_K8S_BIN/kube-controller-manager" --kubeconfig="$cp/controller-manager.conf" \
                 --authentication-kubeconfig="$cp/controller-manager.conf" \
                 --authorization-kubeconfig="$cp/controller-manager.conf" \
                 --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
@@ -123,7 +124,7 @@ EOF
                 --service-cluster-ip-range=10.96.0.0/16 --leader-elect=false --bind-address=127.0.0.1 \
                 >"$cp/controller-manager.log" 2>&1 &
         echo $! >"$cp/controller-manager.pid"
-        ns "$USERNODE_K8S_BIN/kube-scheduler" --kubeconfig="$cp/scheduler.conf" \
+        ip netns exec "$K8S_NETNS" "$USERNODE_K8S_BIN/kube-scheduler" --kubeconfig="$cp/scheduler.conf" \
                 --authentication-kubeconfig="$cp/scheduler.conf" --authorization-kubeconfig="$cp/scheduler.conf" \
                 --leader-elect=false --bind-address=127.0.0.1 >"$cp/scheduler.log" 2>&1 &
         echo $! >"$cp/scheduler.pid"
@@ -159,12 +160,17 @@ k8s_kubectl() {
 
 k8s_control_plane_stop() {
         cp=$1
+        pids=
         for p in scheduler controller-manager apiserver etcd; do
-                [ -f "$cp/$p.pid" ] && kill "$(cat "$cp/$p.pid")" 2>/dev/null || :
+                [ -f "$cp/$p.pid" ] && pids="$pids $(cat "$cp/$p.pid")"
         done
-        for p in scheduler controller-manager apiserver etcd; do
-                [ -f "$cp/$p.pid" ] && while kill -0 "$(cat "$cp/$p.pid")" 2>/dev/null; do wait "$(cat "$cp/$p.pid")" 2>/dev/null || :; done
-        done
+        [ -z "$pids" ] || kill $pids 2>/dev/null || :
+        # kube-apiserver can linger after SIGTERM: 10 s, then SIGKILL; wait reaps them (our children).
+        alive() { for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+        gone() { ! alive; }
+        retry 10 gone || :
+        ! alive || kill -KILL $pids 2>/dev/null || :
+        for p in $pids; do wait "$p" 2>/dev/null || :; done
         [ -n "${K8S_NETNS:-}" ] && ip netns del "$K8S_NETNS" 2>/dev/null || :
         [ -n "${K8S_VETH:-}" ] && ip link del "$K8S_VETH" 2>/dev/null || :
 }
