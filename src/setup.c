@@ -327,16 +327,23 @@ out:
         return r;
 }
 
+/* Host-wide networking changes only when the admin asks for them: the option that enables each. */
+enum knob_option {
+        KNOB_ALWAYS,
+        KNOB_FAST_NET,          /* --fast-net: routing for the veth path (and k3s --rootless, which insists) */
+        KNOB_PRIVILEGED_PORTS,  /* --privileged-ports */
+};
+
 struct knob {
         const char *key, *value;
-        bool privileged_ports;
+        enum knob_option option;
 };
 
 static const struct knob knobs[] = {
-        { "kernel.unprivileged_userns_clone", "1", false },
-        { "user.max_user_namespaces", STRINGIFY(USERNS_MAX_DEFAULT), false },
-        { "net.ipv4.ip_forward", "1", false },
-        { "net.ipv4.ip_unprivileged_port_start", "0", true },
+        { "kernel.unprivileged_userns_clone", "1", KNOB_ALWAYS },
+        { "user.max_user_namespaces", STRINGIFY(USERNS_MAX_DEFAULT), KNOB_ALWAYS },
+        { "net.ipv4.ip_forward", "1", KNOB_FAST_NET },
+        { "net.ipv4.ip_unprivileged_port_start", "0", KNOB_PRIVILEGED_PORTS },
 };
 
 char *sysctl_path(const char *key) {
@@ -394,7 +401,8 @@ static int plan_sysctl(const struct host *h, const struct setup_options *o, stru
                         r = -ENOMEM;
                         break;
                 }
-                if (k->privileged_ports && !o->privileged_ports)
+                if ((k->option == KNOB_PRIVILEGED_PORTS && !o->privileged_ports) ||
+                    (k->option == KNOB_FAST_NET && !o->fast_net))
                         continue;
                 lacking = knob_lacking(h, k, &runtime);
                 /* Once written, a setting stays in the file even though the host no longer lacks it. */

@@ -279,7 +279,8 @@ static int check_ip_forward(struct check_ctx *c, struct report *r) {
                                   "net.ipv4.ip_forward = %" PRId64 " (%s), though %s sets it to 1: not applied yet%s",
                                   v, sysctl_source_to_string(src), file,
                                   c->engine == ENGINE_K3S ? "; k3s --rootless refuses to start until it is" : "");
-        fix = sysctl_fix(c, "net.ipv4.ip_forward=1", "");
+        /* Routing for the whole host: setup changes it only when asked (--fast-net). */
+        fix = sysctl_fix(c, "net.ipv4.ip_forward=1", " --fast-net");
         if (!fix)
                 return -ENOMEM;
         if (c->engine == ENGINE_K3S)

@@ -35,14 +35,16 @@ bob:100000:65536" ] || fail "subgid: $(cat "$R/etc/subgid")"
 [ "$(tail -c 1 "$R/etc/subgid")" = 6 ] || fail "subgid gained a final newline"
 head -c "$(wc -c < "$work/orig/etc/subuid")" "$R/etc/subuid" | cmp -s - "$work/orig/etc/subuid" ||
         fail "other subuid lines were not kept byte for byte"
-grep -qx 'net.ipv4.ip_forward = 1' "$R/etc/sysctl.d/50-usernode.conf" || fail "ip_forward not in sysctl.d"
+# Host-wide routing only when asked for (--fast-net): not by a plain setup.
+! grep -q 'net.ipv4.ip_forward' "$R/etc/sysctl.d/50-usernode.conf" || fail "setup turned on ip_forward unasked"
 if grep -q unprivileged_userns_clone "$R/etc/sysctl.d/50-usernode.conf"; then
         fail "a setting the host already has was written"
 fi
 grep -qx br_netfilter "$R/etc/modules-load.d/usernode.conf" || fail "modules-load.d"
 [ -f "$R/var/lib/systemd/linger/alice" ] || fail "no linger file under --root"
 grep -q '^line /etc/subuid ' "$R/var/lib/usernode/setup/alice.manifest" || fail "manifest lacks the sub-ID line"
-grep -q 'sysctl --system' "$work/out" || fail "setup --root does not say what to reload"
+[ ! -e "$R/etc/sysctl.d/50-usernode.conf" ] || grep -q 'sysctl --system' "$work/out" ||
+        fail "setup --root does not say what to reload"
 [ "$(stat -c %a "$R/var/lib/usernode/setup/alice.manifest")" = 600 ] || fail "manifest mode"
 ls "$R/etc" | grep -q '\.lock$' && fail "a lock file was left behind"
 
@@ -67,12 +69,18 @@ expect_exit 2 "$USERNODE" setup --root "$R" --user alice extra
 snapshot "$R" > "$work/s3"
 diff -u "$work/s1" "$work/s3" || fail "a refused setup changed the tree"
 
+# --fast-net asks for host-wide routing: then, and only then, ip_forward.
+cp -a "$work/orig" "$work/fast"
+"$USERNODE" setup --root "$work/fast" --user alice --fast-net > "$work/out-fast" || fail "setup --fast-net failed"
+grep -qx 'net.ipv4.ip_forward = 1' "$work/fast/etc/sysctl.d/50-usernode.conf" || fail "--fast-net: no ip_forward"
+grep -q 'sysctl --system' "$work/out-fast" || fail "setup --fast-net --root does not say what to reload"
+
 # unsetup --dry-run changes nothing; an admin edit blocks unsetup until --force.
 "$USERNODE" unsetup --root "$R" --user alice --dry-run > "$work/udry" || fail "unsetup --dry-run"
 grep -q '^-alice:165601:65536$' "$work/udry" || fail "unsetup --dry-run shows no removal"
 snapshot "$R" > "$work/s4"
 diff -u "$work/s1" "$work/s4" || fail "unsetup --dry-run changed the tree"
-echo "# admin" >> "$R/etc/sysctl.d/50-usernode.conf"
+echo "# admin" >> "$R/etc/modules-load.d/usernode.conf"
 expect_exit 1 "$USERNODE" unsetup --root "$R" --user alice
 [ -f "$R/var/lib/usernode/setup/alice.manifest" ] || fail "a refused unsetup removed the manifest"
 "$USERNODE" unsetup --root "$R" --user alice --force > "$work/uout" || fail "unsetup --force"
