@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "version.h"
 #include "util.h"
 
 /* Order matters: later modules read facts earlier ones put in the context (cgroup layout,
@@ -27,6 +28,7 @@ static int (*const check_modules[])(struct check_ctx *, struct report *) = {
 };
 
 int checks_run(struct check_ctx *c, struct report *r) {
+        version_query_identity(c->user.uid, c->user.gid);
         for (size_t i = 0; i < ELEMENTSOF(check_modules); i++) {
                 int k = check_modules[i](c, r);
 

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +29,41 @@ static int64_t now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Who runs the queries when we are root: the user the check is for (their PATH found the binaries), else
+ * nobody. Root's own privileges never reach a binary found for someone else. */
+static uid_t query_uid = 65534;
+static gid_t query_gid = 65534;
+
+void version_query_identity(uid_t uid, gid_t gid) {
+        query_uid = uid ? uid : 65534;
+        query_gid = gid ? gid : 65534;
+}
+
+/* A binary that only root or the user it runs as can have put there: the file and every directory above it
+ * owned by one of them, and writable by no one else unless sticky (as /tmp: there only an entry's owner
+ * may replace it, and the next component's owner is checked). */
+static int path_trusted(const char *path, uid_t as) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *end = p + strlen(p);;) {
+                struct stat st;
+
+                *end = '\0';
+                if (stat(p[0] ? p : "/", &st) < 0)
+                        return -errno;
+                if ((st.st_uid != 0 && st.st_uid != as) ||
+                    ((st.st_mode & 022) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))))
+                        return -EPERM;
+                if (end == p)
+                        return 0;
+                end = strrchr(p, '/');
+                if (!end)
+                        return 0;
+        }
+}
+
 static int spawn_one(struct version_query *q) {
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
         int p[2], e[2], r = 0;
@@ -40,15 +77,31 @@ static int spawn_one(struct version_query *q) {
                 close(p[1]);
                 return r;
         }
+        if (geteuid() == 0) {
+                r = path_trusted(q->path, query_uid);
+                if (r < 0) {
+                        close(p[0]);
+                        close(p[1]);
+                        close(e[0]);
+                        close(e[1]);
+                        return r;
+                }
+        }
         q->pid = fork();
         if (q->pid == 0) {
                 int null = open("/dev/null", O_RDONLY | O_CLOEXEC), err;
 
                 /* Its own process group, so that a wrapper script's children die with it at the deadline. A
-                 * version query needs no privilege: no setuid or file capability may add any (check runs as
-                 * root for another user, with binaries found on that user's PATH). */
-                if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || setpgid(0, 0) < 0 ||
-                    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                 * version query needs no privilege: as root, it runs as the user the check is for (no groups,
+                 * no capabilities, verified), and no setuid or file capability may add any. */
+                if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || setpgid(0, 0) < 0)
+                        err = errno;
+                else if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(query_gid, query_gid, query_gid) < 0 ||
+                                            setresuid(query_uid, query_uid, query_uid) < 0))
+                        err = errno;
+                else if (geteuid() == 0 || getegid() == 0 || setuid(0) == 0)
+                        err = EPERM;    /* the switch did not take */
+                else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                         err = errno;
                 else {
                         execv(q->path, argv);

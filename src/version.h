@@ -20,6 +20,9 @@ struct version_query {
         size_t len;
 };
 
+/* As root, queries run as this user (the one a check is for; nobody until set), and only binaries that
+ * no one else could have put in place are run (-EPERM in spawn_error otherwise). */
+void version_query_identity(uid_t uid, gid_t gid);
 /* Runs q[0..n) in parallel and waits at most timeout_ms for all of them. Returns 0, or -ENOMEM. */
 int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms);
 

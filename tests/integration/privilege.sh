@@ -111,15 +111,25 @@ for probes in --no-probes ""; do
 done
 [ "$(snapshot_outside)" = "$before" ] || fail "a file outside the root changed"
 
-# Version queries (check runs them as root, found on the user's PATH) get PR_SET_NO_NEW_PRIVS.
-mkdir -p "$work/bin"
-cat > "$work/bin/rootlesskit" <<EOF
+# Version queries (check runs them as root, found on the user's PATH) run as that user, not as root:
+# no capabilities, PR_SET_NO_NEW_PRIVS. The stub reports into a sticky world-writable directory.
+chmod 0755 "$work"
+mkdir -p "$work/bin" "$work/report"
+chmod 1777 "$work/report"
+cat > "$work/bin/rootlesskit" <<STUB
 #!/bin/sh
-sed -n 's/^NoNewPrivs:[[:space:]]*//p' /proc/self/status > "$work/nnp"
+sed -n 's/^\\(Uid\\|NoNewPrivs\\|CapEff\\):[[:space:]]*//p' /proc/self/status > "$work/report/status"
 echo "rootlesskit version 1.1.0"
-EOF
+STUB
 chmod 755 "$work/bin/rootlesskit"
-PATH="$work/bin:$PATH" "$USERNODE" check --no-probes > /dev/null 2>&1 || true
-[ -f "$work/nnp" ] || skip "check did not query rootlesskit's version here"
-[ "$(cat "$work/nnp")" = 1 ] || fail "rootlesskit --version ran without PR_SET_NO_NEW_PRIVS (NoNewPrivs: $(cat "$work/nnp"))"
-echo "privilege: version queries run with NoNewPrivs: 1"
+PATH="$work/bin:$PATH" "$USERNODE" check --user "$LIVE_USER" --no-probes > /dev/null 2>&1 || true
+[ -f "$work/report/status" ] || skip "check did not query rootlesskit's version here"
+{ read -r uids; read -r capeff; read -r nnp; } < "$work/report/status" || fail "stub report: $(cat "$work/report/status")"
+[ "${uids%%[[:space:]]*}" = "$luid" ] || fail "rootlesskit --version ran as UID ${uids%%[[:space:]]*}, not as $LIVE_USER ($luid)"
+[ "$capeff" = 0000000000000000 ] || fail "rootlesskit --version ran with capabilities $capeff"
+[ "$nnp" = 1 ] || fail "rootlesskit --version ran without PR_SET_NO_NEW_PRIVS (NoNewPrivs: $nnp)"
+echo "privilege: version queries run as $LIVE_USER, no capabilities, NoNewPrivs: 1"
+# A binary that another user could have put there is not run at all.
+mkdir -p "$work/open" && chmod 0777 "$work/open" && cp "$work/bin/rootlesskit" "$work/open/" && rm -f "$work/report/status"
+PATH="$work/open:$PATH" "$USERNODE" check --user "$LIVE_USER" --no-probes > /dev/null 2>&1 || true
+[ ! -e "$work/report/status" ] || fail "check ran a rootlesskit from a directory every user can write to"

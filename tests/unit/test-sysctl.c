@@ -123,7 +123,7 @@ START_TEST(test_checks_configured_not_applied) {
         tree_put(root, "/proc/sys/net/ipv4/ping_group_range", "1\t0\n");
         c = sysctl_check(root, "sysctl.ip_forward", &r);
         ck_assert_int_eq(c->status, CHECK_WARN);
-        ck_assert_ptr_nonnull(strstr(c->fix, "sudo usernode setup --user alice --root "));
+        ck_assert_ptr_nonnull(strstr(c->fix, "sudo usernode setup --user alice --fast-net --root "));
         c = sysctl_check(root, "sysctl.ping_group_range", &r);
         ck_assert_int_eq(c->status, CHECK_WARN);
         ck_assert_ptr_null(strstr(c->fix, "usernode setup"));
