@@ -5,8 +5,15 @@
 out=$("$USERNODE" --version)
 case $out in "usernode "[0-9]*) ;; *) fail "--version printed '$out'" ;; esac
 
-"$USERNODE" --help | grep -q '^  check ' || fail "--help does not list check"
-"$USERNODE" check --help | grep -q -- '--ignore' || fail "check --help does not list --ignore"
+work=$(mktemp -d "${TMPDIR:-/tmp}/usernode-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# Into files, then grep: "usernode --help | grep -q" fails under pipefail when grep's early exit
+# breaks the writer's pipe.
+"$USERNODE" --help >"$work/help"
+grep -q '^  check ' "$work/help" || fail "--help does not list check"
+"$USERNODE" check --help >"$work/check-help"
+grep -q -- '--ignore' "$work/check-help" || fail "check --help does not list --ignore"
 "$USERNODE" --help check >/dev/null
 
 expect_exit 2 "$USERNODE"
@@ -22,11 +29,11 @@ expect_exit 2 "$USERNODE" check --ignore no.such.check --no-probes
 # The live report: valid JSON with every check ID of DESIGN.md's table and every feature.
 if command -v python3 >/dev/null; then
         set +e
-        "$USERNODE" check --json > "${TMPDIR:-/tmp}/usernode-cli.$$.json"
+        "$USERNODE" check --json > "$work/report.json"
         rc=$?
         set -e
         [ "$rc" -le 1 ] || fail "check --json exited $rc"
-        python3 - "${TMPDIR:-/tmp}/usernode-cli.$$.json" <<'PY' || fail "check --json misses IDs"
+        python3 - "$work/report.json" <<'PY' || fail "check --json misses IDs"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["schema"] == "usernode.report/v1" and isinstance(d["ready"], bool)
@@ -42,6 +49,5 @@ assert len(d["features"]) == 26, len(d["features"])
 for c in d["checks"]:
     assert c["status"] in ("pass", "warn", "fail", "skip") and (c["status"] != "pass" or c["fix"] is None)
 PY
-        rm -f "${TMPDIR:-/tmp}/usernode-cli.$$.json"
 fi
 echo "cli: ok"

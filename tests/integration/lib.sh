@@ -75,7 +75,11 @@ as_test_user() {
 make_busybox_oci() {
         out=$1 w=$2
         bb=$(command -v busybox || true)
-        [ -n "$bb" ] && file -L "$bb" 2>/dev/null | grep -q 'statically linked' || skip "busybox-static is not installed"
+        [ -n "$bb" ] || skip "busybox-static is not installed"
+        case $(file -L "$bb" 2>/dev/null) in
+        *"statically linked"*) ;;
+        *) skip "$bb is not statically linked (apt-get install busybox-static)" ;;
+        esac
         mkdir -p "$w/rootfs/bin" "$w/rootfs/www"
         cp "$bb" "$w/rootfs/bin/busybox"
         for a in $("$bb" --list); do [ "$a" = busybox ] || ln -s busybox "$w/rootfs/bin/$a"; done

@@ -24,9 +24,13 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$(now)
 $MAKE -C "$top_builddir" deb >"$work/deb.log" 2>&1 || { tail -40 "$work/deb.log"; fail "make deb failed"; }
 echo "make deb: $(elapsed "$t0") s"
-deb=$(ls "$top_builddir"/deb/usernode_"${version}"_*.deb 2>/dev/null | head -1)
+# Globs, not "ls | head": under pipefail a reader that stops early can fail the writer (SIGPIPE).
+debs=("$top_builddir"/deb/usernode_"${version}"_*.deb)
+deb=${debs[0]}
 [ -f "$deb" ] || fail "make deb produced no usernode_${version}_*.deb"
-changes=$(ls "$top_builddir"/deb/usernode_"${version}"_*.changes | head -1)
+changes_files=("$top_builddir"/deb/usernode_"${version}"_*.changes)
+changes=${changes_files[0]}
+[ -f "$changes" ] || fail "make deb produced no usernode_${version}_*.changes"
 
 # --- lintian: no error, no warning (overrides, each with its reason, are in debian/) -------------
 lintian --fail-on none "$changes" >"$work/lintian.log" 2>&1 || true
@@ -99,7 +103,8 @@ if command -v systemd-analyze >/dev/null; then
                 >"$work/verify.log" 2>&1 || true
         [ ! -s "$work/verify.log" ] || { cat "$work/verify.log"; fail "systemd-analyze verify complains about the unit"; }
 fi
-zcat "$root/usr/share/man/man8/usernode.8.gz" | grep -q '^\.SH EXIT STATUS' || fail "the installed man page has no EXIT STATUS"
+zcat "$root/usr/share/man/man8/usernode.8.gz" >"$work/usernode.8"
+grep -q '^\.SH EXIT STATUS' "$work/usernode.8" || fail "the installed man page has no EXIT STATUS"
 
 # A small offline host: Debian 12, cgroup v2, one user with sub-IDs.
 host="$work/host"
@@ -170,20 +175,29 @@ complete_words() {
                 _usernode usernode "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
                 printf "%s\n" "${COMPREPLY[@]}"' _ "$root/usr/share/bash-completion/completions/usernode" "$@"
 }
+# offers COMPLETION WORD...: completing WORD... offers COMPLETION. The completions are captured whole first:
+# "complete_words | grep -q" would fail under pipefail whenever grep stopped reading before bash's
+# printf wrote its last line (SIGPIPE).
+offers() {
+        local completion=$1 out
+        shift
+        out=$(complete_words "$@")
+        grep -qxF -- "$completion" <<<"$out"
+}
 modes=(0)
 [ -r /usr/share/bash-completion/bash_completion ] && modes+=(1)
 for WITH_BC in "${modes[@]}"; do
         export WITH_BC
-        complete_words usernode ch | grep -qx check || fail "completion: 'usernode ch' does not give check"
-        complete_words usernode up --ep | grep -qx -- --ephemeral || fail "completion: up --ep"
-        complete_words usernode check --pu | grep -q . && fail "completion: check offers up's options"
-        complete_words usernode setup --restart | grep -qx -- --restart-user-manager || fail "completion: setup --restart"
-        complete_words usernode check --ignore cgroup.v | grep -qx cgroup.v2 || fail "completion: --ignore cgroup.v"
-        complete_words usernode check --ignore net.tun,sub | grep -qx net.tun,subid.uid ||
-                fail "completion: --ignore list"
+        offers check usernode ch || fail "completion: 'usernode ch' does not give check"
+        offers --ephemeral usernode up --ep || fail "completion: up --ep"
+        out=$(complete_words usernode check --pu)
+        [ -z "$out" ] || fail "completion: check offers up's options: $out"
+        offers --restart-user-manager usernode setup --restart || fail "completion: setup --restart"
+        offers cgroup.v2 usernode check --ignore cgroup.v || fail "completion: --ignore cgroup.v"
+        offers net.tun,subid.uid usernode check --ignore net.tun,sub || fail "completion: --ignore list"
         out=$(complete_words usernode down --name '' | sort | tr '\n' ' ')
         [ "$out" = "ci-1234 dev " ] || fail "completion: down --name gave '$out'"
-        complete_words usernode up --net p | grep -qx pasta || fail "completion: --net"
+        offers pasta usernode up --net p || fail "completion: --net"
 done
 echo "bash completion: ok (${#modes[@]} mode(s))"
 
@@ -192,8 +206,9 @@ if command -v rpmbuild >/dev/null; then
         t0=$(now)
         $MAKE -C "$top_builddir" rpm >"$work/rpm.log" 2>&1 || { tail -40 "$work/rpm.log"; fail "make rpm failed"; }
         echo "make rpm: $(elapsed "$t0") s"
-        rpm=$(ls "$top_builddir"/rpmbuild/RPMS/*/usernode-"$version"-1*.rpm | head -1)
-        srpm=$(ls "$top_builddir"/rpmbuild/SRPMS/usernode-"$version"-1*.src.rpm | head -1)
+        rpms=("$top_builddir"/rpmbuild/RPMS/*/usernode-"$version"-1*.rpm)
+        srpms=("$top_builddir"/rpmbuild/SRPMS/usernode-"$version"-1*.src.rpm)
+        rpm=${rpms[0]} srpm=${srpms[0]}
         [ -f "$rpm" ] && [ -f "$srpm" ] || fail "make rpm did not produce the binary and source RPMs"
         rpm -qlp "$rpm" >"$work/rpm-contents" 2>/dev/null
         for p in /usr/bin/usernode /usr/lib/systemd/user/usernode@.service /usr/share/bash-completion/completions/usernode \

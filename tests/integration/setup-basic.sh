@@ -33,7 +33,7 @@ grep -qx 'Delegate=cpu cpuset io memory pids' "$R/etc/systemd/system/user@.servi
 [ "$(cat "$R/etc/subgid")" = "alice:165601:65536
 bob:100000:65536" ] || fail "subgid: $(cat "$R/etc/subgid")"
 [ "$(tail -c 1 "$R/etc/subgid")" = 6 ] || fail "subgid gained a final newline"
-head -c "$(wc -c < "$work/orig/etc/subuid")" "$R/etc/subuid" | cmp -s - "$work/orig/etc/subuid" ||
+cmp -s -n "$(wc -c < "$work/orig/etc/subuid")" "$R/etc/subuid" "$work/orig/etc/subuid" ||
         fail "other subuid lines were not kept byte for byte"
 # Host-wide routing only when asked for (--fast-net): not by a plain setup.
 ! grep -q 'net.ipv4.ip_forward' "$R/etc/sysctl.d/50-usernode.conf" || fail "setup turned on ip_forward unasked"
@@ -46,7 +46,7 @@ grep -q '^line /etc/subuid ' "$R/var/lib/usernode/setup/alice.manifest" || fail 
 [ ! -e "$R/etc/sysctl.d/50-usernode.conf" ] || grep -q 'sysctl --system' "$work/out" ||
         fail "setup --root does not say what to reload"
 [ "$(stat -c %a "$R/var/lib/usernode/setup/alice.manifest")" = 600 ] || fail "manifest mode"
-ls "$R/etc" | grep -q '\.lock$' && fail "a lock file was left behind"
+[ -z "$(find "$R/etc" -maxdepth 1 -name '*.lock')" ] || fail "a lock file was left behind"
 
 check_status "$R" alice subid.uid pass || fail "subid.uid after setup"
 check_status "$R" alice subid.gid pass || fail "subid.gid after setup"

@@ -50,7 +50,7 @@ while read -r step; do
                 fi
         done
         "$hooked" setup --root "$R" --user alice --fast-net > /dev/null || fail "step $step: the rerun failed"
-        ls "$R/etc" | grep -q '\.lock$' && fail "step $step: a stale lock survived the rerun"
+        [ -z "$(find "$R/etc" -maxdepth 1 -name '*.lock')" ] || fail "step $step: a stale lock survived the rerun"
         for f in $(files "$work/ref"); do
                 case $f in
                 # A crash between creating the manifest's directory and writing the manifest leaves

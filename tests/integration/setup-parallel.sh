@@ -59,7 +59,7 @@ for s, e, o in ranges:
 print("%s: %d ranges, no overlap" % (sys.argv[2], len(ranges)))
 EOP
 done
-ls "$R/etc" | grep -q '\.lock$' && fail "lock files left behind"
+[ -z "$(find "$R/etc" -maxdepth 1 -name '*.lock')" ] || fail "lock files left behind"
 [ "$(ls "$R/var/lib/usernode/setup" | wc -l)" -eq "$N" ] || fail "expected $N manifests"
 
 # And all of them taken back, in parallel too.

@@ -81,12 +81,14 @@ for comp in rootlesskit slirp4netns containerd; do
                 "\$U" up --engine kubelet --net slirp4netns --name f --wait=30 "\${ign[@]}" >"\$HOME/up.out" 2>"\$HOME/up.err" &
                 up=\$!
                 sleep "\$delay"
-                pid=\$(pgrep -u $uid -x "\$comp" | head -n 1)
+                pid=\$(pgrep -u $uid -x "\$comp" || true)
+                pid=\${pid%%\$'\n'*}
                 [ -z "\$pid" ] || kill -KILL "\$pid"
                 wait "\$up"
                 rc=\$?
                 set -e
-                if [ -z "\$pid" ] || { [ "\$rc" -eq 0 ] && pgrep -u $uid -x "\$comp" | grep -qvx "\$pid"; }; then
+                # grep without -q reads all of pgrep's output: no broken pipe for pgrep.
+                if [ -z "\$pid" ] || { [ "\$rc" -eq 0 ] && [ -n "\$(pgrep -u $uid -x "\$comp" | grep -vx "\$pid")" ]; }; then
                         # Not running yet, or what died was a short-lived probe (rootlesskit runs
                         # slirp4netns --help first) while the real one runs on.
                         missed=\$((missed + 1))
@@ -122,7 +124,7 @@ for free_kib in 0 16 64; do
                 >"\$HOME/up.out" 2>"\$HOME/up.err"
         rc=\$?
         set -e
-        echo "full disk (\$free_kib KiB free): up exited \$rc: \$(grep -v 'ready after' "\$HOME/up.err" | head -n 3)"
+        echo "full disk (\$free_kib KiB free): up exited \$rc: \$(grep -v 'ready after' "\$HOME/up.err" | sed -n 1,3p)"
         # With no byte free up must fail; with a few KiB it may just fit.
         if [ "\$rc" -ne 0 ] || [ "\$free_kib" -eq 0 ]; then
                 [ "\$rc" -eq 1 ] || [ "\$rc" -eq 3 ] || fail "full disk: up exited \$rc"
@@ -136,17 +138,22 @@ for free_kib in 0 16 64; do
 done
 
 # 3. The published port already taken.
+# The holder says when it listens (through a FIFO): no sleep guessing when that is.
+mkfifo "\$HOME/holder.ready"
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
-time.sleep(60)' $PORT &
+print("listening", flush=True)
+time.sleep(60)' $PORT >"\$HOME/holder.ready" &
 holder=\$!
-sleep 0.3
+ready=""
+read -r ready <"\$HOME/holder.ready" || true
+[ "\$ready" = listening ] || fail "port taken: could not hold port $PORT for the test"
 set +e
 "\$U" up --engine kubelet --name port --wait=30 --publish 127.0.0.1:$PORT:80 "\${ign[@]}" >"\$HOME/up.out" 2>"\$HOME/up.err"
 rc=\$?
 set -e
 kill "\$holder"; wait "\$holder" 2>/dev/null || true
-echo "port taken: up exited \$rc: \$(grep -v 'ready after' "\$HOME/up.err" | head -n 3)"
+echo "port taken: up exited \$rc: \$(grep -v 'ready after' "\$HOME/up.err" | sed -n 1,3p)"
 [ "\$rc" -eq 1 ] || fail "port taken: up exited \$rc"
 grep -q "$PORT" "\$HOME/up.err" || fail "port taken: the error does not name port $PORT: \$(cat "\$HOME/up.err")"
 "\$U" down --name port --purge >/dev/null 2>&1 || true

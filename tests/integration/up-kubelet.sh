@@ -67,7 +67,9 @@ config=\$(sed -n 's/^arg --config=//p' "\$HOME/kubelet.rec")
 grep -q "^arg --config=" "\$HOME/kubelet.rec" || fail "kubelet stand-in got no --config"
 
 "\$U" status --name "\$name" >/dev/null || fail "status says not running"
-"\$U" exec --name "\$name" -- ctr version | grep -q '^Server:' || fail "ctr version did not reach containerd"
+# Into a file, then grep: piped, grep -q's early exit could break ctr's pipe.
+"\$U" exec --name "\$name" -- ctr version >"\$HOME/ctr-version" 2>&1 || true
+grep -q '^Server:' "\$HOME/ctr-version" || fail "ctr version did not reach containerd: \$(cat "\$HOME/ctr-version")"
 snap=\$(sed -n 's/^ *snapshotter = "\(.*\)"/\1/p' "\$state_dir/containerd/config.toml")
 echo "snapshotter: \$snap"
 "\$U" exec --name "\$name" -- ctr images import --snapshotter "\$snap" "$WORK/busybox-oci.tar"
@@ -96,7 +98,8 @@ page=\$(busybox wget -q -O - "http://127.0.0.1:$PORT/index.html") || fail "publi
 
 # A second node beside the first.
 "\$U" up --engine kubelet --name second --wait=60 \$ign >/dev/null
-"\$U" exec --name second -- ctr version | grep -q '^Server:' || fail "second node's containerd"
+"\$U" exec --name second -- ctr version >"\$HOME/ctr-version" 2>&1 || true
+grep -q '^Server:' "\$HOME/ctr-version" || fail "second node's containerd: \$(cat "\$HOME/ctr-version")"
 "\$U" status --name "\$name" >/dev/null || fail "first node stopped when the second started"
 "\$U" down --name second --purge
 
@@ -126,7 +129,7 @@ done
 # Only this test's processes (its XDG_RUNTIME_DIR): other tests run nodes as the same user meanwhile.
 left=\$(ps -u "\$(id -u)" -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|httpd)\$/ { print \$2 }' |
         while read -r p; do
-                tr '\\0' '\\n' <"/proc/\$p/environ" 2>/dev/null | grep -qx "XDG_RUNTIME_DIR=$WORK/xdg" && echo "\$p"
+                grep -qxzF "XDG_RUNTIME_DIR=$WORK/xdg" "/proc/\$p/environ" 2>/dev/null && echo "\$p"
         done || true)
 [ -z "\$left" ] || fail "processes left: \$left"
 echo "up-kubelet: ok"

@@ -71,7 +71,8 @@ failing=\$("\$U" check --engine kubelet --json | jq -r '[.checks[] | select(.sta
 ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
 
 # auto takes lxc-user-nic once the admin allowed it.
-"\$U" up --engine kubelet --name fast --dry-run \$ign | grep -q -- "--net=lxc-user-nic " || fail "auto did not pick lxc-user-nic"
+"\$U" up --engine kubelet --name fast --dry-run \$ign >"\$HOME/dry-run"
+grep -q -- "--net=lxc-user-nic " "\$HOME/dry-run" || fail "auto did not pick lxc-user-nic: \$(cat "\$HOME/dry-run")"
 out=\$("\$U" up --engine kubelet --name fast --wait=60 --json --publish 127.0.0.1:$PORT:8080 \$ign)
 [ "\$(echo "\$out" | jq -r .state)" = running ] || fail "lxc-user-nic node not running"
 addr=\$("\$U" exec --name fast -- ip -4 -o addr show eth0 | sed -n 's/.* inet \([0-9.]*\)\/24 .*/\1/p')
@@ -98,7 +99,8 @@ got=\$("\$U" exec --name slow -- getent hosts usernode.test | cut -d' ' -f1)
 [ "\$("\$U" exec --name slow -- cat /sys/class/net/tap0/mtu)" = 65520 ] || fail "slirp4netns MTU is not 65520"
 "\$U" down --name slow --purge
 # A driver that cannot run here says why.
-if ! rootlesskit --help 2>&1 | grep -q pasta; then
+rootlesskit --help >"\$HOME/rootlesskit-help" 2>&1 || true
+if ! grep -q pasta "\$HOME/rootlesskit-help"; then
         "\$U" up --engine kubelet --name p --net pasta \$ign 2>"\$HOME/pasta.err" && fail "--net pasta started"
         grep -q "has no --net=pasta" "\$HOME/pasta.err" || fail "pasta refusal: \$(cat "\$HOME/pasta.err")"
 fi

@@ -56,9 +56,10 @@ START_TEST(test_run) {
         char v[32];
         int64_t t0 = ms();
 
-        ck_assert_int_eq(version_query_run(q, 4, 200), 0);
+        /* A deadline echo and false meet even on a loaded machine, far below the sleeper's 5 s. */
+        ck_assert_int_eq(version_query_run(q, 4, 1000), 0);
         /* The sleeper was killed at the deadline, not waited for. */
-        ck_assert_int_lt(ms() - t0, 2000);
+        ck_assert_int_lt(ms() - t0, 4000);
         ck_assert(q[0].exited);
         ck_assert_int_eq(q[0].exit_status, 0);
         ck_assert_int_eq(version_extract(q[0].output, v, sizeof v), 0);

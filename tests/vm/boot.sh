@@ -70,7 +70,7 @@ stop_qemu() {
 # Boots once. Returns 0 when QEMU powered off by itself, 124 on the time limit,
 # 125 on an accelerator failure (KVM internal error, or no runner within the probe).
 boot_once() {
-	local accel=$1 started deadline probe_deadline script_at=''
+	local accel=$1 started deadline probe_deadline script_at='' why
 	local -a accel_args
 	# shellcheck disable=SC2054 # commas are QEMU's option syntax
 	case $accel in
@@ -99,7 +99,8 @@ boot_once() {
 		# KVM reports on QEMU's stderr; the console is the guest's (tests may print
 		# "internal error" themselves), so only KVM's own wording counts there.
 		if grep -qi 'internal error' "$out/qemu.log" || grep -q 'KVM internal error' "$out/serial.log"; then
-			vm_log "$accel: $(cat "$out/qemu.log" "$out/serial.log" | grep -i -m1 'internal error'); killing QEMU $qemu_pid"
+			why=$(grep -hi 'internal error' "$out/qemu.log" "$out/serial.log" || true)
+			vm_log "$accel: ${why%%$'\n'*}; killing QEMU $qemu_pid"
 			stop_qemu
 			wait "$qemu_pid" || true
 			return 125

@@ -30,7 +30,9 @@ fi
 missing=$(vm_missing_tools)
 [ -z "$missing" ] || skip "missing ${missing//$'\n'/ } (apt-get install qemu-system-x86 mmdebstrap e2fsprogs zstd)"
 [ "$(id -u)" -eq 0 ] || skip "needs root (mmdebstrap, and ext4 images with root-owned files)"
-if ! qemu-system-x86_64 -accel help 2>/dev/null | grep -qx tcg &&
+# Captured first: "qemu ... | grep -q" fails under pipefail when grep stops reading early (SIGPIPE).
+accels=$(qemu-system-x86_64 -accel help 2>/dev/null || true)
+if ! grep -qx tcg <<<"$accels" &&
 	! { grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; }; then
 	skip "this QEMU has no TCG and the CPU offers no KVM (no vmx/svm)"
 fi

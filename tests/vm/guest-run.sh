@@ -34,7 +34,8 @@ if ! install_build; then
 	exit 3
 fi
 if command -v usernode >/dev/null; then
-	echo "usernode: $(command -v usernode), $(usernode --version 2>&1 | head -n 1 || true)"
+	version=$(usernode --version 2>&1 || true)
+	echo "usernode: $(command -v usernode), ${version%%$'\n'*}"
 else
 	echo "usernode: not on PATH after the install; every step that runs it will fail"
 fi

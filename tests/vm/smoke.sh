@@ -59,11 +59,12 @@ smoke_kubelet_standin() {
 	systemd-run --machine="$ALICE@" --user --unit=standin-kubelet --collect -- \
 		kubelet --root-dir="/home/$ALICE/kubelet" --feature-gates=KubeletInUserNamespace=true
 	wait_until 20 test -e "/home/$ALICE/kubelet/standin-kubelet.record" || fail "no record"
-	wait_until 20 sh -c 'busybox wget -qO- http://127.0.0.1:10248/healthz | grep -qx ok' ||
+	# shellcheck disable=SC2016 # expanded by sh
+	wait_until 20 sh -c '[ "$(busybox wget -qO- http://127.0.0.1:10248/healthz)" = ok ]' ||
 		fail "no healthz on 127.0.0.1:10248"
 	step_kubelet_recorded
 	systemctl --machine="$ALICE@" --user stop standin-kubelet.service
-	tail -n 1 "/home/$ALICE/kubelet/standin-kubelet.record" | grep -qx 'signal TERM' ||
+	[ "$(tail -n 1 "/home/$ALICE/kubelet/standin-kubelet.record")" = 'signal TERM' ] ||
 		fail "the stand-in did not record SIGTERM"
 	! pgrep -u "$uid" -x kubelet || fail "the stand-in outlived SIGTERM"
 }

@@ -84,6 +84,17 @@ snapshot_host() {
 	} | LC_ALL=C sort >"$1"
 }
 
+# is_one_of WORD LIST...: WORD is one of LIST (no "printf | grep -q": under pipefail grep's early
+# exit can fail the writer with SIGPIPE).
+is_one_of() {
+	local word=$1 item
+	shift
+	for item; do
+		[ "$item" != "$word" ] || return 0
+	done
+	return 1
+}
+
 # Processes of alice or of her sub-UIDs, as "PID UID CGROUP COMMAND", except those in
 # the cgroups given (the user manager's own, the CI job's shell).
 alice_processes_except() {
@@ -94,7 +105,7 @@ alice_processes_except() {
 		if [ "$puid" -eq "$uid" ] || { [ "$puid" -ge "$start" ] && [ "$puid" -lt $((start + count)) ]; }; then
 			cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null) || continue
 			[ -n "$cg" ] || continue
-			if ! printf '%s\n' "$@" | grep -qxF "$cg"; then
+			if ! is_one_of "$cg" "$@"; then
 				printf '%s %s %s %s\n' "$pid" "$puid" "$cg" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 			fi
 		fi

@@ -44,7 +44,8 @@ snapshotter() {
 case ${1-} in
 start)
 	snap=$(snapshotter)
-	ctr images ls -q | grep -qxF "$image" || ctr images import --snapshotter "$snap" "$archive"
+	images=$(ctr images ls -q)
+	grep -qxF "$image" <<<"$images" || ctr images import --snapshotter "$snap" "$archive"
 	ctr run -d --snapshotter "$snap" --memory-limit "$2" "$image" "$id" /bin/busybox sleep 86399
 	# ctr has no swap limit: with swap on, a cgroup past memory.max swaps instead of being OOM-killed.
 	# No swap for the container, as kubelet does for pods (NoSwap), from the cgroup tree this side sees.

@@ -28,14 +28,15 @@ assert_unprepared() {
 
 # Ready, and every limits.* feature but hugepages available.
 assert_prepared() {
-	local file=$1 rc=$2 id status bad=''
+	local file=$1 rc=$2 id status bad='' features
 	[ "$rc" -eq 0 ] || fail "usernode check exited $rc, want 0"
 	[ "$(report ready "$file")" = true ] || fail "ready is false"
+	features=$(report features "$file" limits.)
 	while read -r id status; do
 		[ "$id" = limits.hugepages ] || [ "$status" = available ] || bad="$bad $id=$status"
-	done < <(report features "$file" limits.)
+	done <<<"$features"
 	[ -z "$bad" ] || fail "not available:$bad"
-	report features "$file" limits. | grep -q '^limits.memory ' || fail "no limits.memory feature"
+	grep -q '^limits.memory ' <<<"$features" || fail "no limits.memory feature"
 }
 
 step_check_before() {

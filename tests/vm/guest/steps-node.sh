@@ -69,7 +69,7 @@ step_up() {
 # The stand-in kubelet usernode started: as alice (host view), its record written,
 # started with KubeletInUserNamespace=true on its command line or in its --config.
 step_kubelet_recorded() {
-	local pid root_dir=/var/lib/kubelet config='' arg prev=''
+	local pid root_dir=/var/lib/kubelet config='' arg prev='' settings
 	pid=$(pgrep -n -u "$(alice_uid)" -x kubelet) || fail "no kubelet process of $ALICE"
 	while IFS= read -r -d '' arg; do
 		case $prev:$arg in
@@ -83,10 +83,13 @@ step_kubelet_recorded() {
 	# The kubelet's files are in its own mount namespace: read them through its root.
 	cat "/proc/$pid/root$root_dir/standin-kubelet.record" || fail "no record in $root_dir"
 	[ -z "$config" ] || cat "/proc/$pid/root$config" || fail "cannot read --config $config"
-	{
+	# Captured whole: piped into grep -q, a match in the command line could end grep before
+	# cat wrote the config, and the broken pipe would fail the step under pipefail.
+	settings=$(
 		tr '\0' '\n' <"/proc/$pid/cmdline"
 		[ -z "$config" ] || cat "/proc/$pid/root$config"
-	} | grep -q 'KubeletInUserNamespace[=:] *true' ||
+	)
+	grep -q 'KubeletInUserNamespace[=:] *true' <<<"$settings" ||
 		fail "kubelet started without KubeletInUserNamespace=true"
 }
 
@@ -127,16 +130,17 @@ step_container_oom_kill() {
 }
 
 step_down_purge() {
-	local mode=$1 name state_dir pids pid start count left keep
+	local mode=$1 name state_dir pids pid start count left keep nodes
 	[ -s "$WORK/$mode.node" ] || fail "no node: the up step did not start one"
 	read -r name _ state_dir pids <"$WORK/$mode.node"
 	as_alice "$mode" usernode down --name "$name" --purge
 	for pid in ${pids//,/ }; do
 		wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "pid $pid still runs"
 	done
-	[ ! -e "$state_dir" ] || fail "state_dir $state_dir is still there: $(find "$state_dir" -maxdepth 1 | head -5)"
+	[ ! -e "$state_dir" ] || fail "state_dir $state_dir is still there: $(ls -A "$state_dir")"
 	if as_alice "$mode" usernode status --name "$name" --json >"$WORK/$mode.status-after.json"; then
-		! report nodes "$WORK/$mode.status-after.json" | grep -qxF "$name" || fail "status still lists $name"
+		nodes=$(report nodes "$WORK/$mode.status-after.json")
+		! grep -qxF "$name" <<<"$nodes" || fail "status still lists $name"
 	fi
 	# Nothing of alice's runs but her manager (um) or the CI job's shell (ci).
 	if [ "$mode" = um ]; then
@@ -154,8 +158,8 @@ step_down_purge() {
 	left=$(grep -F -e "$name" -e "$state_dir" /proc/self/mountinfo || true)
 	[ -z "$left" ] || fail "mounts left: $left"
 	read -r start count < <(alice_subuids)
-	left=$({ find "/home/$ALICE" /tmp /var/tmp "/run/user/$(alice_uid)" /dev/shm -xdev \
-		\( -uid +$((start - 1)) -uid -$((start + count)) \) -o -name "*$name*" 2>/dev/null || true; } | head -20)
-	[ -z "$left" ] || fail "files left: $left"
+	left=$(find "/home/$ALICE" /tmp /var/tmp "/run/user/$(alice_uid)" /dev/shm -xdev \
+		\( -uid +$((start - 1)) -uid -$((start + count)) \) -o -name "*$name*" 2>/dev/null || true)
+	[ -z "$left" ] || fail "files left: $(sed -n 1,20p <<<"$left")"
 	[ "$mode" = um ] || ci_job_stop
 }
