@@ -7,34 +7,119 @@
 #include <string.h>
 
 #include "checks.h"
+#include "kmod.h"
 #include "version.h"
 #include "util.h"
 
-/* Order matters: later modules read facts earlier ones put in the context (cgroup layout,
+/* The check modules with the IDs each reports: the one list of check IDs. report_add() refuses
+ * an ID that is not here, so "check --list-ids" says exactly what the checks can report. An
+ * entry "FAMILY.*" stands for the IDs a module makes from a table of its own (check_families).
+ * Order matters: later modules read facts earlier ones put in the context (cgroup layout,
  * sub-ID ranges for the probes). */
-static int (*const check_modules[])(struct check_ctx *, struct report *) = {
-        check_kernel,
-        check_cgroup,
-        check_subid,
-        check_systemd_user,
-        check_userns,
-        check_fs,
-        check_net,
-        check_net_cidr,
-        check_sysctl,
-        check_kmod,
-        check_engine,
-        check_limits,
+static const struct {
+        int (*run)(struct check_ctx *c, struct report *r);
+        const char *ids[8];
+} check_modules[] = {
+        { check_kernel, { "kernel.version" } },
+        { check_cgroup, { "cgroup.v2", "cgroup.delegation", "cgroup.controller.*" } },
+        { check_subid, { "subid.uid", "subid.gid", "subid.tools" } },
+        { check_systemd_user, { "systemd.user" } },
+        { check_userns, { "userns.enabled", "userns.apparmor" } },
+        { check_fs, { "fs.overlay" } },
+        { check_net, { "net.tun", "net.driver", "net.source-ip", "net.dns", "net.ports", "net.ipv6" } },
+        { check_net_cidr, { "net.cidr" } },
+        { check_sysctl, { "sysctl.ip_forward", "sysctl.ping_group_range", "sysctl.unprivileged_port_start",
+                          "sysctl.rp_filter" } },
+        { check_kmod, { "kmod.*" } },
+        { check_engine, { "engine.k3s", "engine.kubelet" } },
+        { check_limits, { "limits.nofile", "limits.inotify", "memory.swap" } },
 };
+
+static const char *controller_member(size_t i) {
+        return i < _CONTROLLER_COUNT ? controller_to_string(1u << i) : NULL;
+}
+
+static const char *kmod_member(size_t i) {
+        size_t n;
+        const struct kmod_need *needs = kmod_needs(&n);
+
+        return i < n ? needs[i].name : NULL;
+}
+
+/* IDs made from a table: "cgroup.controller.NAME" for cgroup.c's controllers, "kmod.NAME" for
+ * the modules kmod.c checks (and setup loads). member(i) is the i-th NAME, NULL past the last. */
+struct check_family {
+        const char *pattern;
+        const char *(*member)(size_t i);
+};
+
+static const struct check_family check_families[] = {
+        { "cgroup.controller.*", controller_member },
+        { "kmod.*", kmod_member },
+};
+
+/* The family a registry entry stands for; NULL for a plain ID. */
+static const struct check_family *family_find(const char *entry) {
+        for (size_t i = 0; i < ELEMENTSOF(check_families); i++)
+                if (strcmp(check_families[i].pattern, entry) == 0)
+                        return &check_families[i];
+        return NULL;
+}
 
 int checks_run(struct check_ctx *c, struct report *r) {
         version_query_identity(c->user.uid, c->user.gid);
         for (size_t i = 0; i < ELEMENTSOF(check_modules); i++) {
-                int k = check_modules[i](c, r);
+                int k = check_modules[i].run(c, r);
 
                 if (k < 0)
                         return k;
         }
+        return 0;
+}
+
+bool check_id_known(const char *id) {
+        for (size_t i = 0; i < ELEMENTSOF(check_modules); i++)
+                for (const char *const *e = check_modules[i].ids; *e; e++) {
+                        const struct check_family *f = family_find(*e);
+                        size_t prefix_len = strlen(*e) - 1;     /* "kmod." of "kmod.*" */
+                        const char *name;
+
+                        if (!f) {
+                                if (strcmp(*e, id) == 0)
+                                        return true;
+                                continue;
+                        }
+                        if (strncmp(id, f->pattern, prefix_len) != 0)
+                                continue;
+                        for (size_t m = 0; (name = f->member(m)); m++)
+                                if (strcmp(id + prefix_len, name) == 0)
+                                        return true;
+                }
+        return false;
+}
+
+int check_ids_list(char ***ret) {
+        _cleanup_strv_free_ char **ids = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(check_modules); i++)
+                for (const char *const *e = check_modules[i].ids; *e; e++) {
+                        const struct check_family *f = family_find(*e);
+                        const char *name;
+
+                        if (!f) {
+                                if (strv_push(&ids, *e) < 0)
+                                        return -ENOMEM;
+                                continue;
+                        }
+                        for (size_t m = 0; (name = f->member(m)); m++) {
+                                _cleanup_free_ char *id =
+                                        xstrdup_printf("%.*s%s", (int) strlen(f->pattern) - 1, f->pattern, name);
+
+                                if (!id || strv_push(&ids, id) < 0)
+                                        return -ENOMEM;
+                        }
+                }
+        *ret = TAKE_PTR(ids);
         return 0;
 }
 
@@ -63,6 +148,8 @@ int report_add(struct report *r, const char *id, enum check_status status, const
         va_list ap;
         int n;
 
+        if (!check_id_known(id))
+                return -EINVAL;
         if (r->n_checks == r->cap) {
                 size_t cap = r->cap ? r->cap * 2 : 64;
                 struct check_result *c = realloc(r->checks, cap * sizeof *c);

@@ -81,7 +81,8 @@ struct report {
         size_t n_checks, cap;
 };
 
-/* Adds a result; detail is a format. fix may be NULL. Returns 0 or -ENOMEM. */
+/* Adds a result; detail is a format. fix may be NULL. Returns 0, -ENOMEM, or -EINVAL for an ID
+ * that is not in the check registry (checks.c). */
 int report_add(struct report *r, const char *id, enum check_status status, const char *fix,
                const char *detail_fmt, ...) _printf_(5, 6);
 const struct check_result *report_find(const struct report *r, const char *id);
@@ -91,8 +92,13 @@ const char *check_status_to_string(enum check_status s);
 const char *engine_to_string(enum engine e);
 int engine_from_string(const char *s, enum engine *ret);
 
-/* Runs every check module in order. Returns < 0 only for internal errors (out of memory). */
+/* Runs every check module in order. Returns < 0 only for internal errors (out of memory, an ID
+ * missing from the registry). */
 int checks_run(struct check_ctx *c, struct report *r);
+/* Every check ID the modules can report, in registry order, with kmod.NAME and
+ * cgroup.controller.NAME expanded from their modules' tables. NULL-terminated; caller frees. */
+int check_ids_list(char ***ret);
+bool check_id_known(const char *id);
 void check_ctx_done(struct check_ctx *c);
 
 /* The check modules, in the order checks_run calls them. Each lives in the file named for it. */

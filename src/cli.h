@@ -26,6 +26,7 @@ struct cli {
         bool json;
         bool strict;
         bool no_probes;
+        bool list_ids;
         char **ignore;
         const char *name;
         const char *net;

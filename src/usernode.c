@@ -28,6 +28,7 @@ enum {
         OPT_IGNORE,
         OPT_STRICT,
         OPT_NO_PROBES,
+        OPT_LIST_IDS,
         OPT_NAME,
         OPT_NET,
         OPT_PORT_DRIVER,
@@ -73,6 +74,7 @@ enum {
         TAKES_DRY_RUN = 1u << 10,
         TAKES_SETUP = 1u << 11,         /* --no-linger --delegate --subids --fast-net --privileged-ports ... */
         TAKES_FORCE = 1u << 12,
+        TAKES_LIST_IDS = 1u << 13,
 };
 
 static const struct option options[] = {
@@ -85,6 +87,7 @@ static const struct option options[] = {
         { "ignore", required_argument, NULL, OPT_IGNORE },
         { "strict", no_argument, NULL, OPT_STRICT },
         { "no-probes", no_argument, NULL, OPT_NO_PROBES },
+        { "list-ids", no_argument, NULL, OPT_LIST_IDS },
         { "name", required_argument, NULL, OPT_NAME },
         { "net", required_argument, NULL, OPT_NET },
         { "port-driver", required_argument, NULL, OPT_PORT_DRIVER },
@@ -123,6 +126,7 @@ static const struct {
         { OPT_ROOT, TAKES_ROOT },     { 'u', TAKES_USER },          { OPT_ENGINE, TAKES_ENGINE },
         { OPT_JSON, TAKES_JSON },     { OPT_IGNORE, TAKES_IGNORE }, { OPT_STRICT, TAKES_STRICT },
         { OPT_NO_PROBES, TAKES_NO_PROBES },
+        { OPT_LIST_IDS, TAKES_LIST_IDS },
         { OPT_NAME, TAKES_NAME },     { OPT_NET, TAKES_UP },        { OPT_PORT_DRIVER, TAKES_UP },
         { OPT_EPHEMERAL, TAKES_UP },  { OPT_WAIT, TAKES_UP },       { OPT_FOREGROUND, TAKES_UP },
         { OPT_PUBLISH, TAKES_UP },    { OPT_SERVER, TAKES_UP },     { OPT_TOKEN, TAKES_UP },
@@ -156,8 +160,9 @@ static const struct verb {
         const char *help;
 } verbs[] = {
         { "check", verb_check,
-          TAKES_ROOT | TAKES_USER | TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_STRICT | TAKES_NO_PROBES,
-          "check [--user U] [--engine k3s|kubelet] [--json] [--ignore ID,...] [--strict] [--root DIR]",
+          TAKES_ROOT | TAKES_USER | TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_STRICT | TAKES_NO_PROBES |
+          TAKES_LIST_IDS,
+          "check [--user U] [--engine k3s|kubelet] [--json] [--ignore ID,...] [--strict] [--root DIR] | --list-ids",
           "Checks whether this host can run a rootless Kubernetes node for U, with live probes, and\n"
           "reports which workload features will be unavailable and why. Writes nothing.\n"
           "\n"
@@ -168,6 +173,8 @@ static const struct verb {
           "      --strict        warnings count as failures\n"
           "      --no-probes     read configuration only, skip the live probes\n"
           "      --root DIR      examine the host tree at DIR (an image, a fixture); no probes\n"
+          "      --list-ids      print every check and feature ID this usernode knows, one per line\n"
+          "                      (\"check ID\" or \"feature ID\"), and exit\n"
           "\n"
           "Exit status: 0 ready, 1 not ready, 2 usage error, 3 internal error.\n" },
         { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_DRY_RUN,
@@ -357,6 +364,9 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_NO_PROBES:
                         arg.no_probes = true;
+                        break;
+                case OPT_LIST_IDS:
+                        arg.list_ids = true;
                         break;
                 case OPT_NAME:
                         if (!node_name_valid(optarg)) {
@@ -557,6 +567,11 @@ int main(int argc, char **argv) {
                                                 verb->name, o->name);
                         return EXIT_USAGE;
                 }
+        /* A list of what this usernode knows depends on no host, user or engine. */
+        if ((given & TAKES_LIST_IDS) && (given & ~TAKES_LIST_IDS)) {
+                fprintf(stderr, "usernode %s: --list-ids takes no other option\n", verb->name);
+                return EXIT_USAGE;
+        }
 
         /* The verb sees its own name as argv[0] and its positional arguments after it. */
         argv[optind - 1] = (char *) verb->name;

@@ -14,6 +14,22 @@
 #include "rules.h"
 #include "util.h"
 
+/* check --list-ids: every ID this usernode knows, from the check registry and the rules table, as
+ * "check ID" or "feature ID" lines (--ignore takes the check IDs). */
+static int list_ids(void) {
+        _cleanup_strv_free_ char **checks = NULL;
+
+        if (check_ids_list(&checks) < 0) {
+                fprintf(stderr, "usernode check: %s\n", strerror(ENOMEM));
+                return EXIT_INTERNAL;
+        }
+        for (char **id = checks; *id; id++)
+                printf("check %s\n", *id);
+        for (size_t i = 0; i < rules_count(); i++)
+                printf("feature %s\n", rules_feature_id(i));
+        return fflush(stdout) != 0 ? EXIT_INTERNAL : EXIT_READY;
+}
+
 int verb_check(const struct cli *c, int argc, char **argv) {
         struct host host = { .root_fd = -EBADF };
         struct check_ctx ctx = {};
@@ -28,6 +44,8 @@ int verb_check(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode check: unexpected argument '%s'\n", argv[1]);
                 return EXIT_USAGE;
         }
+        if (c->list_ids)
+                return list_ids();
         r = host_init(&host, c->root, &err);
         if (r < 0) {
                 fprintf(stderr, "usernode check: %s\n", err.msg);

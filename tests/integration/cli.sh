@@ -26,6 +26,18 @@ expect_exit 2 "$USERNODE" check --user 'no:such:user'
 expect_exit 2 "$USERNODE" check --user nosuchuser12345
 expect_exit 2 "$USERNODE" check extra-argument
 expect_exit 2 "$USERNODE" check --ignore no.such.check --no-probes
+
+# check --list-ids: the IDs from the program's own tables, "check ID" or "feature ID" a line.
+"$USERNODE" check --list-ids >"$work/ids"
+for want in "check kernel.version" "check cgroup.controller.memory" "check kmod.overlay" "check limits.inotify" \
+        "feature pods" "feature devices"; do
+        grep -qxF "$want" "$work/ids" || fail "check --list-ids lacks '$want'"
+done
+[ "$(grep -c '^feature ' "$work/ids")" -eq 26 ] || fail "check --list-ids lists $(grep -c '^feature ' "$work/ids") features, not 26"
+! grep -v '^\(check\|feature\) [a-z][a-z0-9._-]*$' "$work/ids" || fail "check --list-ids printed the lines above"
+expect_exit 2 "$USERNODE" check --list-ids --json
+expect_exit 2 "$USERNODE" check --list-ids --root /
+expect_exit 2 "$USERNODE" status --list-ids
 # The live report: valid JSON with every check ID of DESIGN.md's table and every feature.
 if command -v python3 >/dev/null; then
         set +e
@@ -33,9 +45,10 @@ if command -v python3 >/dev/null; then
         rc=$?
         set -e
         [ "$rc" -le 1 ] || fail "check --json exited $rc"
-        python3 - "$work/report.json" <<'PY' || fail "check --json misses IDs"
+        python3 - "$work/report.json" "$work/ids" <<'PY' || fail "check --json misses IDs"
 import json, sys
 d = json.load(open(sys.argv[1]))
+listed = [line.split() for line in open(sys.argv[2])]
 assert d["schema"] == "usernode.report/v1" and isinstance(d["ready"], bool)
 ids = {c["id"] for c in d["checks"]}
 want = """kernel.version userns.enabled userns.apparmor cgroup.v2 cgroup.delegation subid.uid subid.gid
@@ -46,6 +59,9 @@ missing = [i for i in want if i not in ids]
 assert not missing, missing
 assert any(i.startswith("kmod.") for i in ids)
 assert len(d["features"]) == 26, len(d["features"])
+unlisted = ids - {i for kind, i in listed if kind == "check"}
+assert not unlisted, ("not in --list-ids", unlisted)
+assert [f["id"] for f in d["features"]] == [i for kind, i in listed if kind == "feature"]
 for c in d["checks"]:
     assert c["status"] in ("pass", "warn", "fail", "skip") and (c["status"] != "pass" or c["fix"] is None)
 PY

@@ -5,7 +5,7 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 man="$top_srcdir/man/usernode.8"
-comp="$top_srcdir/completion/usernode.bash"
+comp="$top_srcdir/completion/usernode"
 work=$(mktemp -d "${TMPDIR:-/tmp}/usernode-docs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -13,7 +13,7 @@ if command -v groff >/dev/null; then
         groff -man -ww -z "$man" >"$work/groff.log" 2>&1 || true
         [ ! -s "$work/groff.log" ] || { cat "$work/groff.log"; fail "groff warns about usernode.8"; }
 fi
-bash -n "$comp" || fail "completion/usernode.bash does not parse"
+bash -n "$comp" || fail "completion/usernode does not parse"
 
 # The man page as plain text, with roff's \- turned into -.
 sed -e 's/\\-/-/g' -e 's/\\f[BIPR]//g' "$man" >"$work/man.txt"
@@ -37,7 +37,20 @@ for v in $verbs; do
         done
 done
 
-# Every ID the program reports, on a small offline host, is documented and completable.
+# Every ID this usernode knows is documented, and every check ID is in the completion's static
+# list (what it offers for a usernode too old to list its own).
+"$USERNODE" check --list-ids >"$work/ids"
+n=0
+while read -r kind id; do
+        case $kind in check|feature) ;; *) fail "check --list-ids printed '$kind $id'" ;; esac
+        grep -qwF -- "$id" "$work/man.txt" || fail "usernode.8 does not document $kind ID $id"
+        [ "$kind" = feature ] || grep -qwF -- "$id" "$comp" || fail "the completion's static check IDs lack $id"
+        n=$((n + 1))
+done <"$work/ids"
+[ "$n" -gt 0 ] || fail "check --list-ids printed no ID"
+grep -qF "'kmod.*'" "$comp" || fail "the completion does not offer kmod.*"
+
+# What a report holds, on a small offline host, is among them.
 host="$work/host"
 mkdir -p "$host/etc" "$host/proc/self" "$host/proc/sys/kernel" "$host/sys/fs/cgroup"
 printf 'ID=debian\nVERSION_ID="12"\n' >"$host/etc/os-release"
@@ -52,15 +65,7 @@ set -e
 case $rc in 0|1) ;; *) fail "check --root exited $rc" ;; esac
 ids=$(tr -d ' \n' <"$work/report.json" | grep -o '{"id":"[a-z0-9._-]*"' | sed 's/.*:"\(.*\)"/\1/')
 [ -n "$ids" ] || fail "no IDs in the report"
-n=0
 for id in $ids; do
-        grep -qw -- "$id" "$work/man.txt" || fail "usernode.8 does not document ID $id"
-        n=$((n + 1))
-done
-checks=$(tr -d ' \n' <"$work/report.json" | sed 's/"features":.*//' | grep -o '{"id":"[a-z0-9._-]*"' |
-         sed 's/.*:"\(.*\)"/\1/')
-for id in $checks; do
-        case $id in kmod.*) grep -q 'kmod\.\*' "$comp" || fail "the completion lacks kmod.*" ;; esac
-        grep -qw -- "$id" "$comp" || fail "the completion's static check IDs lack $id"
+        grep -qxF -e "check $id" -e "feature $id" "$work/ids" || fail "the report has $id, which check --list-ids lacks"
 done
 echo "docs: $(echo $verbs | wc -w) verbs, $n IDs documented"

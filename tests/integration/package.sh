@@ -184,6 +184,9 @@ offers() {
         out=$(complete_words "$@")
         grep -qxF -- "$completion" <<<"$out"
 }
+mkdir -p "$work/stub"
+printf '#!/bin/sh\n[ "$*" = "check --list-ids" ] && printf "check stub.listed\\nfeature pods\\n"\n' >"$work/stub/usernode"
+chmod +x "$work/stub/usernode"
 modes=(0)
 [ -r /usr/share/bash-completion/bash_completion ] && modes+=(1)
 for WITH_BC in "${modes[@]}"; do
@@ -198,6 +201,14 @@ for WITH_BC in "${modes[@]}"; do
         out=$(complete_words usernode down --name '' | sort | tr '\n' ' ')
         [ "$out" = "ci-1234 dev " ] || fail "completion: down --name gave '$out'"
         offers pasta usernode up --net p || fail "completion: --net"
+        offers kmod.vxlan usernode check --ignore kmod.v || fail "completion: --ignore kmod.v"
+        offers 'kmod.*' usernode check --ignore kmod || fail "completion: --ignore kmod.*"
+        # The IDs come from the usernode being completed, and from the static list when it cannot
+        # list them (false stands for a usernode without --list-ids).
+        offers stub.listed "$work/stub/usernode" check --ignore stub. || fail "completion: IDs not from check --list-ids"
+        out=$(complete_words "$work/stub/usernode" check --ignore p)
+        [ -z "$out" ] || fail "completion: --ignore offers feature IDs: $out"
+        offers memory.swap /bin/false check --ignore memory. || fail "completion: no static IDs without --list-ids"
 done
 echo "bash completion: ok (${#modes[@]} mode(s))"
 

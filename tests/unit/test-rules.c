@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "rules.h"
 #include "suites.h"
+#include "util.h"
 
 /* DESIGN.md's feature list: the table must have exactly these, in this order. */
 static const char *const design_features[] = {
@@ -120,6 +122,37 @@ START_TEST(test_skip_and_warn) {
 }
 END_TEST
 
+/* A rule naming a check the registry does not know would never apply: every one is known. */
+START_TEST(test_rules_name_registered_checks) {
+        for (const char *const *id = rules_check_ids(); *id; id++)
+                ck_assert_msg(check_id_known(*id), "rules.c names %s, which no check reports", *id);
+}
+END_TEST
+
+START_TEST(test_check_registry) {
+        _cleanup_strv_free_ char **ids = NULL;
+        struct report r = {};
+
+        ck_assert_int_eq(check_ids_list(&ids), 0);
+        /* Families expand from their modules' tables. */
+        ck_assert(strv_contains(ids, "cgroup.controller.hugetlb"));
+        ck_assert(strv_contains(ids, "kmod.vxlan"));
+        ck_assert(!strv_contains(ids, "kmod.*"));
+        for (char **id = ids; *id; id++) {
+                ck_assert_msg(check_id_known(*id), "%s listed but not known", *id);
+                for (char **other = id + 1; *other; other++)
+                        ck_assert_msg(strcmp(*id, *other) != 0, "%s listed twice", *id);
+        }
+        ck_assert(!check_id_known("kmod.no_such_module"));
+        ck_assert(!check_id_known("kmod."));
+        ck_assert(!check_id_known("cgroup.controller.rdma"));
+        /* An ID outside the registry cannot get into a report. */
+        ck_assert_int_eq(report_add(&r, "no.such.check", CHECK_PASS, NULL, "ok"), -EINVAL);
+        ck_assert_uint_eq(r.n_checks, 0);
+        report_done(&r);
+}
+END_TEST
+
 Suite *rules_suite(void) {
         Suite *s = suite_create("rules");
         TCase *tc = tcase_create("core");
@@ -129,6 +162,8 @@ Suite *rules_suite(void) {
         tcase_add_test(tc, test_cgroup_v1_host);
         tcase_add_test(tc, test_one_controller);
         tcase_add_test(tc, test_skip_and_warn);
+        tcase_add_test(tc, test_rules_name_registered_checks);
+        tcase_add_test(tc, test_check_registry);
         suite_add_tcase(s, tc);
         return s;
 }
