@@ -33,6 +33,7 @@ static const struct {
         { check_kmod, { "kmod.*" } },
         { check_engine, { "engine.k3s", "engine.kubelet" } },
         { check_limits, { "limits.nofile", "limits.inotify", "memory.swap" } },
+        { check_templates, { "templates.override" } },
 };
 
 static const char *controller_member(size_t i) {

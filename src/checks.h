@@ -114,6 +114,7 @@ int check_sysctl(struct check_ctx *c, struct report *r);        /* sysctl.c: sys
 int check_kmod(struct check_ctx *c, struct report *r);          /* kmod.c: kmod.<name> */
 int check_engine(struct check_ctx *c, struct report *r);        /* engine.c: engine.k3s, engine.kubelet */
 int check_limits(struct check_ctx *c, struct report *r);        /* limits.c: limits.nofile, limits.inotify, memory.swap */
+int check_templates(struct check_ctx *c, struct report *r);     /* template.c: templates.override */
 
 /* The fix that runs setup for the check's user: "sudo usernode setup --user NAME[FLAGS][ --root DIR]",
  * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */

@@ -5,13 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "host.h"
 #include "template.h"
 #include "util.h"
 
-#ifndef PKGDATADIR
-#define PKGDATADIR "/usr/share/usernode"
-#endif
+struct embedded_template {
+        const char *name;
+        const char *text;
+};
+
+/* embedded_templates[]: every file of templates/, written by build-aux/embed-templates at build time. */
+#include "embedded-templates.h"
 
 static unsigned line_of(const char *text, const char *p) {
         unsigned line = 1;
@@ -71,16 +76,38 @@ int template_render(const char *name, const char *text, const struct template_va
         return *ret ? 0 : un_error(err, ENOMEM, "template %s", name);
 }
 
-int template_load(const char *name, char **ret, struct un_error *err) {
+const char *template_override_dir(void) {
         const char *dir = secure_getenv("USERNODE_TEMPLATE_DIR");
+
+        return dir && *dir ? dir : NULL;
+}
+
+const char *template_embedded_name(size_t i) {
+        return i < ELEMENTSOF(embedded_templates) ? embedded_templates[i].name : NULL;
+}
+
+const char *template_embedded_text(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(embedded_templates); i++)
+                if (strcmp(embedded_templates[i].name, name) == 0)
+                        return embedded_templates[i].text;
+        return NULL;
+}
+
+int template_load(const char *name, char **ret, struct un_error *err) {
+        const char *dir = template_override_dir(), *text;
         struct host h = { .root_fd = -EBADF };
         _cleanup_free_ char *path = NULL;
         int r;
 
         if (name[0] == '/' || strstr(name, ".."))
                 return un_error(err, EINVAL, "invalid template name '%s'", name);
-        if (!dir || !*dir)
-                dir = PKGDATADIR "/templates";
+        if (!dir) {
+                text = template_embedded_text(name);
+                if (!text)
+                        return un_error(err, ENOENT, "no template %s is compiled into usernode", name);
+                *ret = strdup(text);
+                return *ret ? 0 : un_error(err, ENOMEM, "template %s", name);
+        }
         /* Templates are ours, not the host's: read them relative to their own directory. */
         r = host_init(&h, dir, err);
         if (r < 0)
@@ -89,6 +116,41 @@ int template_load(const char *name, char **ret, struct un_error *err) {
         r = path ? host_read_file(&h, path, TEMPLATE_MAX, ret, NULL) : -ENOMEM;
         host_done(&h);
         if (r < 0)
-                return un_error(err, -r, "cannot read template %s/%s", dir, name);
+                return un_error(err, -r, "cannot read template %s/%s (USERNODE_TEMPLATE_DIR)", dir, name);
         return 0;
+}
+
+/* templates.override: whether the files rendered come from $USERNODE_TEMPLATE_DIR instead of the
+ * copies compiled in, and whether that directory has every one of them. */
+int check_templates(struct check_ctx *c, struct report *r) {
+        const char *dir = template_override_dir(), *name;
+        struct buf missing = {};
+        size_t n = 0, differ = 0;
+        int k = 0;
+
+        if (!dir)
+                return report_add(r, "templates.override", CHECK_PASS, NULL,
+                                  "the templates compiled into usernode (USERNODE_TEMPLATE_DIR is not set)");
+        for (size_t i = 0; k >= 0 && (name = template_embedded_name(i)); i++) {
+                _cleanup_free_ char *text = NULL;
+                struct un_error err = {};
+
+                n++;
+                if (template_load(name, &text, &err) < 0)
+                        k = buf_printf(&missing, "%s%s", missing.len ? ", " : "", name);
+                else if (strcmp(text, template_embedded_text(name)) != 0)
+                        differ++;
+        }
+        if (k >= 0 && missing.len)
+                k = report_add(r, "templates.override", CHECK_FAIL, "unset USERNODE_TEMPLATE_DIR",
+                               "USERNODE_TEMPLATE_DIR=%s lacks %s (or cannot be read): up and setup would fail "
+                               "rendering them", dir, missing.data);
+        else if (k >= 0)
+                k = report_add(r, "templates.override", CHECK_WARN,
+                               "unset USERNODE_TEMPLATE_DIR, to render the templates compiled into usernode",
+                               "the node's unit, the containerd and CNI configuration and the AppArmor profile are "
+                               "rendered from USERNODE_TEMPLATE_DIR=%s, not from the templates compiled into usernode "
+                               "(%zu of %zu differ)", dir, differ, n);
+        buf_free(&missing);
+        return k;
 }

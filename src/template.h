@@ -17,6 +17,13 @@ struct template_var {
 
 int template_render(const char *name, const char *text, const struct template_var *vars, size_t n_vars,
                     char **ret, struct un_error *err);
-/* Reads templates/<name> from $USERNODE_TEMPLATE_DIR (tests, uninstalled runs) or the installed
- * PKGDATADIR/templates. name must be a plain relative path without "..". */
+/* templates/<name>: the copy compiled into usernode, or the file <name> in $USERNODE_TEMPLATE_DIR
+ * when that is set (an administrator's or a test's own templates). name must be a plain relative
+ * path without "..". */
 int template_load(const char *name, char **ret, struct un_error *err);
+/* $USERNODE_TEMPLATE_DIR when set and not empty, else NULL. */
+const char *template_override_dir(void);
+/* The templates compiled in: the i-th one's name, NULL past the last; its text by name, NULL when
+ * there is none. */
+const char *template_embedded_name(size_t i);
+const char *template_embedded_text(const char *name);

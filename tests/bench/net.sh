@@ -9,7 +9,7 @@
 # lxc-user-nic is measured when usable (setup --fast-net: lxc-usernet entry, bridge usernode0 with DHCP).
 set -eu
 : "${USERNODE:=./usernode}" "${top_srcdir:=.}" "${SECS:=4}"
-export PATH="$top_srcdir/tests/stand-ins:$PATH" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-$top_srcdir/templates}"
+export PATH="$top_srcdir/tests/stand-ins:$PATH"
 command -v iperf3 >/dev/null || { echo "iperf3 is not installed"; exit 77; }
 failing=$("$USERNODE" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 ign=""; [ -z "$failing" ] || ign="--ignore=$failing"

@@ -5,7 +5,7 @@
 # NET=slirp4netns (default auto) picks the network driver.
 set -eu
 : "${USERNODE:=./usernode}" "${top_srcdir:=.}"
-export PATH="$top_srcdir/tests/stand-ins:$PATH" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-$top_srcdir/templates}"
+export PATH="$top_srcdir/tests/stand-ins:$PATH"
 failing=$("$USERNODE" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 ign=""; [ -z "$failing" ] || ign="--ignore=$failing"
 ms() { date +%s%N | cut -c1-13; }

@@ -17,7 +17,7 @@ command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get ins
 # The pkg-config modules the library uses, from configure (make fuzz passes them).
 libs=${USERNODE_PKG_MODULES:?run through make fuzz, or set USERNODE_PKG_MODULES as configure does}
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -include $builddir/config.h \
-        -I$builddir -I$srcdir/src -DPKGDATADIR=\"/usr/share/usernode\" $(pkg-config --cflags $libs)"
+        -I$builddir -I$srcdir/src $(pkg-config --cflags $libs)"
 ldlibs=$(pkg-config --libs $libs)
 
 lib_sources=$(ls "$srcdir"/src/*.c | grep -v -e '/usernode\.c$' -e '/verbs-[a-z]*\.c$')

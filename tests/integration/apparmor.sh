@@ -4,9 +4,6 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v python3 >/dev/null || skip "python3 is needed to read the JSON report"
-: "${USERNODE_TEMPLATE_DIR:=$top_srcdir/templates}"
-export USERNODE_TEMPLATE_DIR
-
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root

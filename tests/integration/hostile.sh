@@ -8,8 +8,6 @@
 base=$top_srcdir/tests/fixtures/debian12-ready
 [ -d "$base/root" ] || skip "no debian12-ready fixture"
 command -v timeout >/dev/null || skip "timeout(1) is not installed"
-USERNODE_TEMPLATE_DIR=$top_srcdir/templates
-export USERNODE_TEMPLATE_DIR
 read -r -a args < "$base/args"
 
 work=$(mktemp -d)

@@ -50,15 +50,14 @@ want=(
         ./usr/share/bash-completion/completions/usernode
         ./usr/share/doc/usernode/copyright
 )
-# Every template of the tree, installed flat under /usr/share/usernode/templates.
-if [ -d "$top_srcdir/templates" ]; then
-        while IFS= read -r -d '' t; do
-                want+=("./usr/share/usernode/templates/${t##*/}")
-        done < <(find "$top_srcdir/templates" -type f ! -name '.*' -print0)
-fi
 for p in "${want[@]}"; do
         grep -qxF "$p" "$work/contents" || fail "the package lacks $p"
 done
+# The templates are compiled into the binary: nothing of them is installed.
+if grep -q '^\./usr/share/usernode' "$work/contents"; then
+        grep '^\./usr/share/usernode' "$work/contents"
+        fail "the package installs files under /usr/share/usernode: the templates are compiled in"
+fi
 if grep -q '^\./etc/' "$work/contents"; then
         grep '^\./etc/' "$work/contents"
         fail "the package ships files in /etc: installing it would change the host"
@@ -161,7 +160,18 @@ for r in "${roots[@]}"; do
                 esac
         fi
 done
-echo "installed usernode: --version and check --root on ${#roots[@]} host(s) ok"
+
+# The installed binary needs no file of templates: setup --dry-run on an AppArmor-restricted Ubuntu
+# tree (a fixture over its base) prints the profile rendered from the template compiled in.
+fixture=$top_srcdir/tests/fixtures/ubuntu2404-apparmor
+aa_host=$work/apparmor-host
+mkdir "$aa_host"
+cp -a "$top_srcdir/tests/fixtures/$(cat "$fixture/base")/root/." "$fixture/root/." "$aa_host/"
+env -u USERNODE_TEMPLATE_DIR "$installed" setup --dry-run --root "$aa_host" --user alice >"$work/setup-dry-run" 2>&1 ||
+        { cat "$work/setup-dry-run"; fail "installed usernode setup --dry-run on the AppArmor host failed"; }
+grep -q '^+profile usernode-rootlesskit /usr/bin/rootlesskit ' "$work/setup-dry-run" ||
+        { cat "$work/setup-dry-run"; fail "installed usernode setup --dry-run rendered no AppArmor profile"; }
+echo "installed usernode: --version, check --root on ${#roots[@]} host(s) and setup --dry-run ok"
 
 # --- bash completion, as installed -----------------------------------------------------------------
 mkdir -p "$work/run/usernode/ci-1234/" "$work/home/.local/share/usernode/nodes/dev/"
@@ -222,10 +232,10 @@ if command -v rpmbuild >/dev/null; then
         rpm=${rpms[0]} srpm=${srpms[0]}
         [ -f "$rpm" ] && [ -f "$srpm" ] || fail "make rpm did not produce the binary and source RPMs"
         rpm -qlp "$rpm" >"$work/rpm-contents" 2>/dev/null
-        for p in /usr/bin/usernode /usr/lib/systemd/user/usernode@.service /usr/share/bash-completion/completions/usernode \
-                 /usr/share/usernode/templates; do
+        for p in /usr/bin/usernode /usr/lib/systemd/user/usernode@.service /usr/share/bash-completion/completions/usernode; do
                 grep -qxF "$p" "$work/rpm-contents" || fail "the RPM lacks $p"
         done
+        ! grep '^/usr/share/usernode' "$work/rpm-contents" || fail "the RPM installs the files above: the templates are compiled in"
         # Compressed on Fedora (brp-compress), not by Debian's rpm.
         grep -qE '^/usr/share/man/man8/usernode\.8(\.gz|\.xz|\.bz2|\.zst)?$' "$work/rpm-contents" ||
                 fail "the RPM lacks the man page"

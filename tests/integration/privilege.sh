@@ -9,8 +9,6 @@
 [ "$(id -u)" -eq 0 ] || skip "needs root (setup runs as root)"
 base=$top_srcdir/tests/fixtures/debian12-ready
 [ -d "$base/root" ] || skip "no debian12-ready fixture"
-USERNODE_TEMPLATE_DIR=$top_srcdir/templates
-export USERNODE_TEMPLATE_DIR
 
 work=$(mktemp -d)
 chmod 755 "$work"

@@ -6,8 +6,6 @@
 . "${top_srcdir:-.}/tests/integration/setup-lib.sh"
 need_root "$@"
 
-USERNODE_TEMPLATE_DIR=$top_srcdir/templates
-export USERNODE_TEMPLATE_DIR
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -19,7 +17,7 @@ if [ -z "$hooked" ]; then
         hooked=$work/usernode-hooked
         # shellcheck disable=SC2046 # word splitting of pkg-config output is intended
         ${CC:-cc} -std=gnu11 -O1 -DENABLE_TEST_HOOKS=1 -include "$top_builddir/config.h" -I"$top_builddir" -I"$top_srcdir/src" \
-                -DPKGDATADIR=\"/usr/share/usernode\" -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" \
+                -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" \
                 $(pkg-config --cflags $libs) "$top_srcdir"/src/*.c $(pkg-config --libs $libs) \
                 -o "$hooked" > "$work/cc.log" 2>&1 || { cat "$work/cc.log" >&2; fail "cannot compile the test-hooks binary"; }
 fi

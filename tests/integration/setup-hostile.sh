@@ -4,8 +4,6 @@
 . "${top_srcdir:-.}/tests/integration/setup-lib.sh"
 need_root "$@"
 
-USERNODE_TEMPLATE_DIR=$top_srcdir/templates
-export USERNODE_TEMPLATE_DIR
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -8,8 +8,6 @@
 [ -d "$fixtures" ] || skip "no fixtures"
 command -v jq >/dev/null || skip "jq is needed to read the JSON report"
 need_fixture_root "$@"
-: "${USERNODE_TEMPLATE_DIR:=$top_srcdir/templates}"
-export USERNODE_TEMPLATE_DIR
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -28,8 +28,6 @@ if [ "$(id -u)" -eq 0 ] && [ -f "$top_srcdir/tests/integration/setup-lib.sh" ]; 
         . "$top_srcdir/tests/integration/setup-lib.sh"
         scratch=$(mktemp -d)
         trap 'rm -rf "$scratch"' EXIT
-        USERNODE_TEMPLATE_DIR=$top_srcdir/templates
-        export USERNODE_TEMPLATE_DIR
         make_root "$scratch/root"
         vg "$USERNODE" setup --dry-run --root "$scratch/root" --user alice
         vg "$USERNODE" setup --root "$scratch/root" --user alice

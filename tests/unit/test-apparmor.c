@@ -285,8 +285,6 @@ START_TEST(test_render) {
         struct un_error err = {};
         struct apparmor_file f = {};
 
-        if (!getenv("USERNODE_TEMPLATE_DIR"))
-                setenv("USERNODE_TEMPLATE_DIR", TOP_SRCDIR "/templates", 1);
         ck_assert_int_eq(apparmor_userns_profile_render("/usr/bin/rootlesskit", &text, &err), 0);
         ck_assert(startswith(text, "abi <abi/4.0>,\ninclude <tunables/global>\n"));
         ck_assert_ptr_nonnull(strstr(text, "profile usernode-rootlesskit /usr/bin/rootlesskit flags=(unconfined) {\n"));
