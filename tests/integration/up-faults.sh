@@ -52,16 +52,25 @@ failing=\$("\$U" check --engine kubelet --json | jq -r '[.checks[] | select(.sta
 echo "checks failing here (ignored): \${failing:-none}"
 ign=(); [ -z "\$failing" ] || ign=(--ignore="\$failing")
 
+# Other tests run nodes as this same user meanwhile (another up-faults too): a process is this
+# run's when its XDG_RUNTIME_DIR is under $WORK. Only those are killed and counted.
+ours() {        # ours PID...: prints those of the PIDs that are this run's
+        local p
+        for p; do
+                ! grep -qz "^XDG_RUNTIME_DIR=$WORK/" "/proc/\$p/environ" 2>/dev/null || echo "\$p"
+        done
+}
+
 # Nothing of the node may remain: process of the user, mount, state or data dir, file owned by a sub-ID.
 leftovers() {   # leftovers CONTEXT XDG HOME
         local left i
         # A process SIGKILLed a moment ago may still be tearing down its threads: 2 s of grace, then it is left.
         for i in \$(seq 1 20); do
-                left=\$(ps -u $uid -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|sleep|pasta|passt)\$/' || true)
+                left=\$(ours \$(ps -u $uid -o stat=,pid=,comm= | awk '\$1 !~ /^Z/ && \$3 ~ /^(rootlesskit|exe|containerd.*|slirp4netns|kubelet|usernode|sleep|pasta|passt)\$/ { print \$2 }'))
                 [ -n "\$left" ] || break
                 sleep 0.1
         done
-        [ -z "\$left" ] || fail "\$1: processes left: \$left (\$(ps -o pid,ppid,pgid,stat,etime,args -u $uid))"
+        [ -z "\$left" ] || fail "\$1: processes left: \$(ps -o pid,ppid,pgid,stat,etime,args -p "\${left//\$'\n'/,}")"
         ! grep -q "$WORK" /proc/mounts || [ "\$(grep -c "$WORK" /proc/mounts)" -eq "\$(grep -c "$WORK/small " /proc/mounts)" ] ||
                 fail "\$1: mounts left: \$(grep "$WORK" /proc/mounts)"
         [ -z "\$(ls -A "\$2/usernode" 2>/dev/null)" ] || fail "\$1: left in \$2/usernode: \$(ls -A "\$2/usernode")"
@@ -81,14 +90,14 @@ for comp in rootlesskit slirp4netns containerd; do
                 "\$U" up --engine kubelet --net slirp4netns --name f --wait=30 "\${ign[@]}" >"\$HOME/up.out" 2>"\$HOME/up.err" &
                 up=\$!
                 sleep "\$delay"
-                pid=\$(pgrep -u $uid -x "\$comp" || true)
+                pid=\$(ours \$(pgrep -u $uid -x "\$comp"))
                 pid=\${pid%%\$'\n'*}
                 [ -z "\$pid" ] || kill -KILL "\$pid"
                 wait "\$up"
                 rc=\$?
                 set -e
-                # grep without -q reads all of pgrep's output: no broken pipe for pgrep.
-                if [ -z "\$pid" ] || { [ "\$rc" -eq 0 ] && [ -n "\$(pgrep -u $uid -x "\$comp" | grep -vx "\$pid")" ]; }; then
+                # grep without -q reads all of its input: no broken pipe.
+                if [ -z "\$pid" ] || { [ "\$rc" -eq 0 ] && [ -n "\$(ours \$(pgrep -u $uid -x "\$comp") | grep -vx "\$pid")" ]; }; then
                         # Not running yet, or what died was a short-lived probe (rootlesskit runs
                         # slirp4netns --help first) while the real one runs on.
                         missed=\$((missed + 1))
