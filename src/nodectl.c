@@ -352,6 +352,12 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                         _cleanup_close_ int pidfd = node_supervisor_pidfd(&n, sup);
 
                         if (pidfd < 0) {
+                                /* A supervisor on its way out closed its files (the lock) a moment before its
+                                 * lock is released: wait for that, bounded, before calling it a stranger. */
+                                for (int i = 0; i < DOWN_BOUND_MS / 10 && node_is_locked(&n); i++)
+                                        usleep(10000);
+                                if (!node_is_locked(&n))
+                                        goto stopped;
                                 r = un_error(err, -pidfd == ESRCH || -pidfd == EPERM ? ESRCH : -pidfd,
                                              "node '%s' is locked, but PID %d named in its status is not its "
                                              "supervisor: not signalling it", name, (int) sup);
@@ -369,6 +375,7 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                         fprintf(out, "usernode: node '%s' did not stop within %d ms: killed\n", name, DOWN_BOUND_MS);
                 }
         }
+stopped:
         /* Nothing is removed while a process of the node still runs: its processes die with the supervisor
          * (a killed one included), a moment after it. */
         if (purge && have_status) {

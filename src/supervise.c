@@ -612,6 +612,7 @@ static char *rootlesskit_last_error(const struct supervisor *s) {
         _cleanup_free_ char *path = node_runtime_path(s->node, "node.log"), *text = NULL;
         struct host h = { .root_fd = -EBADF };
         char *found = NULL, *cursor, *line;
+        bool found_parent = false;
 
         if (!path || host_init(&h, "/", NULL) < 0)
                 return NULL;
@@ -621,12 +622,16 @@ static char *rootlesskit_last_error(const struct supervisor *s) {
         }
         host_done(&h);
         cursor = text;
+        /* The parent's error says what failed; its child, left without a parent, only says that it is gone
+         * ("parsing message from fd 3: EOF"): the parent's wins when there is one. */
         while ((line = line_next(&cursor, 64 * 1024, NULL))) {
                 const char *e = startswith(line, "[rootlesskit:") ? strstr(line, "] error: ") : NULL;
+                bool parent = startswith(line, "[rootlesskit:parent]");
 
-                if (e) {
+                if (e && (parent || !found_parent)) {
                         free(found);
                         found = strndup(e + 9, 400);
+                        found_parent = parent;
                 }
         }
         return found;
