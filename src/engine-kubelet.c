@@ -1,29 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The kubelet engine (usernetes-style): usernode runs rootlesskit, and inside it usernode's own
- * init mounts what the node needs, starts containerd and then kubelet, reporting each stage to
- * the supervisor through the stage pipe. */
+/* The kubelet engine (usernetes-style): usernode runs rootlesskit, and inside it usernode's own init
+ * (nodeinit.c) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
+ * to the supervisor through the stage pipe. Here: the command, and the containerd and CNI files. */
 #include "config.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <fcntl.h>
-#include <linux/magic.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "cgroup.h"
 #include "host.h"
-#include "netlink.h"
-#include "supervise.h"
 #include "template.h"
 #include "up.h"
 #include "util.h"

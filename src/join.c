@@ -306,21 +306,17 @@ static int refused(const struct kubeapi_reply *r, struct un_error *err) {
 
 /* The CA in cluster-info's kubeconfig: clusters[0].cluster.certificate-authority-data, as PEM. */
 static int cluster_info_ca(const char *kubeconfig, char **ret, struct un_error *err) {
-        struct json_object *o = NULL, *clusters, *data;
+        _cleanup_free_ char *data = NULL;
         unsigned char *pem = NULL;
         size_t len;
         int r;
 
-        r = yaml_to_json("cluster-info's kubeconfig", kubeconfig, strlen(kubeconfig), &o, err);
+        r = kubeconfig_cluster_field("cluster-info's kubeconfig", kubeconfig, "certificate-authority-data", &data, err);
+        if (r == -ENOENT)
+                return un_error(err, EINVAL, "cluster-info's kubeconfig holds no CA certificate");
         if (r < 0)
                 return r;
-        clusters = json_get(o, "clusters", json_type_array);
-        data = clusters && json_object_array_length(clusters) > 0
-                       ? json_get(json_get(json_object_array_get_idx(clusters, 0), "cluster", json_type_object),
-                                  "certificate-authority-data", json_type_string)
-                       : NULL;
-        r = data ? base64_decode(json_object_get_string(data), &pem, &len) : -ENOENT;
-        json_object_put(o);
+        r = base64_decode(data, &pem, &len);
         if (r < 0 || strlen((char *) pem) != len || !join_pem_valid((char *) pem)) {
                 free(pem);
                 return un_error(err, EINVAL, "cluster-info's kubeconfig holds no CA certificate");

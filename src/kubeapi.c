@@ -9,6 +9,7 @@
 
 #include "kubeapi.h"
 #include "util.h"
+#include "yamljson.h"
 
 struct sink {
         struct buf b;
@@ -189,4 +190,22 @@ const char *kubeapi_status_message(const struct kubeapi_reply *r, char *buf, siz
                 if (*p == '\n' || *p == '\r')
                         *p = ' ';
         return buf;
+}
+
+int kubeconfig_cluster_field(const char *what, const char *text, const char *key, char **ret, struct un_error *err) {
+        struct json_object *o = NULL, *clusters, *v;
+        int r = yaml_to_json(what, text, strlen(text), &o, err);
+
+        if (r < 0)
+                return r;
+        clusters = json_get(o, "clusters", json_type_array);
+        v = clusters && json_object_array_length(clusters) > 0
+                    ? json_get(json_get(json_object_array_get_idx(clusters, 0), "cluster", json_type_object), key,
+                               json_type_string)
+                    : NULL;
+        *ret = v ? strdup(json_object_get_string(v)) : NULL;
+        json_object_put(o);
+        if (!v)
+                return un_error(err, ENOENT, "%s names no %s", what, key);
+        return *ret ? 0 : un_error(err, ENOMEM, "%s", what);
 }

@@ -36,3 +36,7 @@ int kubeapi_request(const struct kubeapi *a, const char *method, const char *pat
 
 /* "Unauthorized", "Forbidden", … : the message of a Kubernetes Status object, else the HTTP reason. */
 const char *kubeapi_status_message(const struct kubeapi_reply *r, char *buf, size_t size);
+
+/* clusters[0].cluster[key] of a kubeconfig (YAML or JSON), as a string: "server",
+ * "certificate-authority-data". -ENOENT when it has none. */
+int kubeconfig_cluster_field(const char *what, const char *text, const char *key, char **ret, struct un_error *err);

@@ -42,22 +42,16 @@ static int read_data_file(const char *data_dir, const char *rel, size_t max, cha
         return r < 0 ? un_error(err, -r, "cannot read %s", path) : 0;
 }
 
-/* clusters[0].cluster.server of a kubeconfig (YAML or JSON). */
 static int kubeconfig_server(const char *text, char **ret, struct un_error *err) {
-        struct json_object *o = NULL, *clusters, *server;
-        int r = yaml_to_json("the kubelet's kubeconfig", text, strlen(text), &o, err);
+        int r = kubeconfig_cluster_field("the kubelet's kubeconfig", text, "server", ret, err);
 
-        if (r < 0)
-                return r;
-        clusters = json_get(o, "clusters", json_type_array);
-        server = clusters && json_object_array_length(clusters) > 0
-                         ? json_get(json_get(json_object_array_get_idx(clusters, 0), "cluster", json_type_object),
-                                    "server", json_type_string)
-                         : NULL;
-        *ret = server && startswith(json_object_get_string(server), "https://") ? strdup(json_object_get_string(server))
-                                                                                 : NULL;
-        json_object_put(o);
-        return *ret ? 0 : un_error(err, EINVAL, "the kubelet's kubeconfig names no https:// server");
+        if (r >= 0 && !startswith(*ret, "https://")) {
+                free(*ret);
+                *ret = NULL;
+                r = -EINVAL;
+        }
+        return r == -EINVAL || r == -ENOENT ? un_error(err, EINVAL, "the kubelet's kubeconfig names no https:// server")
+                                            : r;
 }
 
 int node_api_open(const char *data_dir, const char *server, const char *name, struct node_api *ret,
