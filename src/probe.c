@@ -548,6 +548,82 @@ static int creds_for(const struct check_ctx *c, struct probe_creds *ret) {
         return 0;
 }
 
+/* The probe child becomes dumpable as the user (newuidmap must write its maps): a fork of root's image would
+ * then show root's environment and memory to that user. It runs in a fresh image instead: this binary,
+ * re-executed with an empty environment and only what the probe needs on its command line (nothing
+ * secret), the socket as fd PROBE_SOCK_FD. Never returns. */
+#define PROBE_SOCK_FD 3
+_Noreturn static void probe_exec_child(int sock, const struct probe_child_args *a) {
+        char uid[16], gid[16], groups[PROBE_GROUPS_MAX * 11 + 1] = "", su[24], sg[24], parent[16], drop[2];
+        char *argv[] = { (char *) "usernode", (char *) PROBE_CHILD_VERB, drop, uid, gid, groups, su, sg, parent,
+                         (char *) strempty(a->user->name), NULL };
+        char *envp[] = { NULL };
+        struct probes p = {};
+        size_t n = 0;
+
+        snprintf(drop, sizeof drop, "%d", a->cr->drop ? 1 : 0);
+        snprintf(uid, sizeof uid, "%u", (unsigned) a->cr->uid);
+        snprintf(gid, sizeof gid, "%u", (unsigned) a->cr->gid);
+        for (int i = 0; i < a->cr->n_groups && n + 12 < sizeof groups; i++)
+                n += (size_t) snprintf(groups + n, sizeof groups - n, "%s%u", i ? "," : "", (unsigned) a->cr->groups[i]);
+        snprintf(su, sizeof su, "%u:%u", a->subuid->start, a->subuid->count);
+        snprintf(sg, sizeof sg, "%u:%u", a->subgid->start, a->subgid->count);
+        snprintf(parent, sizeof parent, "%d", (int) a->parent);
+        /* dup2 onto itself would keep O_CLOEXEC. The binary by its path: a tool running us (valgrind) answers
+         * for /proc/self/exe's name, not for an exec of it. */
+        char *self = realpath("/proc/self/exe", NULL);
+
+        if (self && (sock == PROBE_SOCK_FD ? fcntl(sock, F_SETFD, 0) == 0 : dup2(sock, PROBE_SOCK_FD) == PROBE_SOCK_FD))
+                execve(self, argv, envp);
+        skip_all(&p, "not reached: the probe could not start");
+        outcome_set(&p.userns, PROBE_FAILED, errno, "cannot re-execute usernode for the probe: %m");
+        child_send(sock, &p);
+        _exit(1);
+}
+
+static int parse_range(char *s, struct subid_range *ret) {
+        char *colon = strchr(s, ':');
+        uint32_t start, count;
+
+        if (!colon)
+                return -EINVAL;
+        *colon = '\0';
+        if (parse_u32(s, &start) < 0 || parse_u32(colon + 1, &count) < 0)
+                return -EINVAL;
+        *ret = (struct subid_range) { .start = start, .count = count };
+        return 0;
+}
+
+int probe_userns_child_main(int argc, char **argv) {
+        struct probe_creds cr = {};
+        struct subid_range subuid, subgid;
+        struct user user = {};
+        struct probe_child_args a = { .cr = &cr, .user = &user, .subuid = &subuid, .subgid = &subgid };
+        uint32_t v, parent;
+        char *groups, *g;
+
+        /* argv: VERB DROP UID GID GROUPS SUBUID SUBGID PARENT NAME, from probe_exec_child only. */
+        if (argc != 9 || fcntl(PROBE_SOCK_FD, F_GETFD) < 0 || parse_u32(argv[2], &v) < 0)
+                return 2;
+        cr.uid = user.uid = v;
+        if (parse_u32(argv[3], &v) < 0 || parse_u32(argv[7], &parent) < 0 || parse_range(argv[5], &subuid) < 0 ||
+            parse_range(argv[6], &subgid) < 0)
+                return 2;
+        cr.gid = user.gid = v;
+        cr.drop = strcmp(argv[1], "1") == 0;
+        groups = argv[4];
+        while (groups && *groups && cr.n_groups < PROBE_GROUPS_MAX) {
+                g = strsep(&groups, ",");
+                if (parse_u32(g, &v) < 0)
+                        return 2;
+                cr.groups[cr.n_groups++] = v;
+        }
+        user.name = argv[8];
+        a.parent = (pid_t) parent;
+        (void) fcntl(PROBE_SOCK_FD, F_SETFD, FD_CLOEXEC);
+        probe_child(PROBE_SOCK_FD, &a);
+}
+
 static void run_userns_probes(struct check_ctx *c, struct probes *p) {
         const uint64_t deadline = now_usec() + PROBE_TIME_LIMIT_USEC;
         const bool full = c->have_subuid && c->have_subgid && c->subuid.count > 0 && c->subgid.count > 0;
@@ -585,7 +661,7 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
         }
         if (pid == 0) {
                 close(sv[0]);
-                probe_child(sv[1], &args);
+                probe_exec_child(sv[1], &args);
         }
         close(sv[1]);
 

@@ -46,6 +46,9 @@ struct probes {
 /* Run the user-namespace probes once (userns, idmap, overlay, fuse, tun) and cache them in c.
  * Under --root they are all PROBE_SKIPPED with the reason. */
 const struct probes *probe_userns(struct check_ctx *c);
+/* The user-namespace probe's child, re-executed (argv[0] PROBE_CHILD_VERB): never run by users. */
+#define PROBE_CHILD_VERB "__probe-userns"
+int probe_userns_child_main(int argc, char **argv);
 /* Run the cgroup probe once; needs c->cgroup filled (cgroup v2 and a live user manager). */
 const struct cgroup_probe *probe_cgroup(struct check_ctx *c);
 /* The cgroup probe for uid on the live host h, without a check: setup asks it too. Skips (with the

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "probe.h"
 #include "util.h"
 
 /* Everything the options say, parsed once in main(). */
@@ -309,6 +310,9 @@ int main(int argc, char **argv) {
         /* usernode's init inside a node's namespaces (started by the supervisor, never by users). */
         if (argc > 1 && strcmp(argv[1], "__node-init") == 0)
                 return kubelet_init_main(argc - 1, argv + 1);
+        /* check's user-namespace probe, re-executed afresh as the user's child (probe.c). */
+        if (argc > 1 && strcmp(argv[1], PROBE_CHILD_VERB) == 0)
+                return probe_userns_child_main(argc - 1, argv + 1);
 
         /* The verb may come first ("usernode check --json") or after global options. */
         if (argc > 1 && argv[1][0] != '-') {

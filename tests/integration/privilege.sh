@@ -109,6 +109,46 @@ for probes in --no-probes ""; do
 done
 [ "$(snapshot_outside)" = "$before" ] || fail "a file outside the root changed"
 
+# Root's live check for a user: its probe child becomes that user's and dumpable (newuidmap writes its maps),
+# so it must be a fresh image, not a fork of root's: a watcher running as the user reads every environment
+# of the user's processes while the check runs, and must not find root's.
+if command -v python3 >/dev/null; then
+        mkdir -p "$work/watch" && chmod 1777 "$work/watch" && chmod 0755 "$work"
+        setpriv --reuid="$LIVE_USER" --regid="$LIVE_USER" --init-groups env PATH=/usr/bin:/bin python3 -c '
+import os, sys
+uid, out = os.getuid(), sys.argv[1]
+seen = leak = 0
+open(out + ".ready", "w").close()
+while not os.path.exists(out + ".stop"):
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat("/proc/" + pid).st_uid != uid or int(pid) == os.getpid():
+                continue
+            cmd = open("/proc/%s/cmdline" % pid, "rb").read()
+            env = open("/proc/%s/environ" % pid, "rb").read()
+        except OSError:
+            continue
+        if b"usernode" in cmd:
+            seen += 1
+            leak += b"USERNODE_ROOT_SECRET" in env
+open(out, "w").write("%d %d\n" % (seen, leak))
+' "$work/watch/result" &
+        watcher=$!
+        for _ in $(seq 1 100); do [ -e "$work/watch/result.ready" ] && break; sleep 0.05; done
+        USERNODE_ROOT_SECRET=hunter2 "$USERNODE" check --user "$LIVE_USER" > /dev/null 2>&1 || :
+        : > "$work/watch/result.stop"
+        wait "$watcher"
+        read -r seen leak < "$work/watch/result"
+        [ "$leak" = 0 ] || fail "root's environment was readable by $LIVE_USER in a probe child ($leak reads)"
+        if [ "$seen" -gt 0 ]; then
+                echo "privilege: the user saw $seen probe-child reads of its own, none with root's environment"
+        else
+                echo "privilege: the watcher did not catch the probe child (not a failure: nothing leaked)"
+        fi
+fi
+
 # Version queries (check runs them as root, found on the user's PATH) run as that user, not as root:
 # no capabilities, PR_SET_NO_NEW_PRIVS. The stub reports into a sticky world-writable directory.
 # It reads its status with shell builtins (no sed to start) and writes atomically: check gives

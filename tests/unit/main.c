@@ -2,12 +2,19 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "probe.h"
 #include "suites.h"
 
-int main(void) {
-        SRunner *sr = srunner_create(util_suite());
+int main(int argc, char **argv) {
+        SRunner *sr;
         int failed;
+
+        /* The probes re-execute their own binary for the user-namespace child, as usernode does. */
+        if (argc > 1 && strcmp(argv[1], PROBE_CHILD_VERB) == 0)
+                return probe_userns_child_main(argc - 1, argv + 1);
+        sr = srunner_create(util_suite());
 
         srunner_add_suite(sr, host_suite());
         srunner_add_suite(sr, distro_suite());

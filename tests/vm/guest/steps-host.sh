@@ -41,7 +41,7 @@ assert_prepared() {
 
 step_check_before() {
 	local mode=$1 rc
-	rc=$(check_json "$WORK/$mode.check-before.json" --user "$ALICE")
+	rc=$(check_json "$WORK/$mode.check-before.json" --user "$ALICE" --engine kubelet)
 	snapshot_host "$WORK/$mode.host-before"
 	assert_unprepared "$WORK/$mode.check-before.json" "$rc"
 }
@@ -99,7 +99,7 @@ step_ci_job_delegation() {
 step_check_after() {
 	local mode=$1 rc=0 file=$WORK/$1.check-after.json
 	if [ "$mode" = um ]; then
-		rc=$(check_json "$file" --user "$ALICE")
+		rc=$(check_json "$file" --user "$ALICE" --engine kubelet)
 		# Issue 14: what check sends to setup, setup has done.
 		report unkept "$file" "usernode setup --user $ALICE" >"$WORK/um.unkept"
 		[ ! -s "$WORK/um.unkept" ] || fail "after setup, checks still name it: $(cat "$WORK/um.unkept")"
@@ -129,7 +129,7 @@ step_check_restored() {
 	# Linger off: logind stops the user manager; check must not see it.
 	wait_until 60 sh -c "! systemctl -q is-active user@$(alice_uid).service" ||
 		fail "user@$(alice_uid).service still runs after unsetup"
-	rc=$(check_json "$file" --user "$ALICE")
+	rc=$(check_json "$file" --user "$ALICE" --engine kubelet)
 	assert_unprepared "$file" "$rc"
 	if ! diff -u <(report signature "$WORK/$mode.check-before.json") <(report signature "$file"); then
 		fail "check differs from its first result (diff above)"
@@ -165,7 +165,7 @@ step_stale_check() {
 	local file=$WORK/stale.check.json rc detail fix
 	# For the record: what the manager has enabled so far (a lower bound of what it gives).
 	cat "/sys/fs/cgroup$(user_cgroup)/cgroup.subtree_control"
-	rc=$(check_json "$file" --user "$ALICE")
+	rc=$(check_json "$file" --user "$ALICE" --engine kubelet)
 	[ "$rc" -eq 1 ] || fail "usernode check exited $rc, want 1"
 	[ "$(report check "$file" cgroup.delegation)" = fail ] ||
 		fail "cgroup.delegation is $(report check "$file" cgroup.delegation): $(report field "$file" cgroup.delegation detail)"
@@ -189,7 +189,7 @@ step_stale_restart() {
 		fail "setup --restart-user-manager failed: $(cat "$WORK/stale.restart")"
 	cat "$WORK/stale.restart"
 	wait_until 60 stale_manager_restarted || fail "setup --restart-user-manager did not restart the manager"
-	rc=$(check_json "$file" --user "$ALICE")
+	rc=$(check_json "$file" --user "$ALICE" --engine kubelet)
 	[ "$(report check "$file" cgroup.delegation)" = pass ] ||
 		fail "cgroup.delegation is $(report check "$file" cgroup.delegation): $(report field "$file" cgroup.delegation detail)"
 	[ "$(report feature "$file" limits.cpuset)" = available ] || fail "limits.cpuset is not available"

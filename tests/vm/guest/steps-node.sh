@@ -89,7 +89,7 @@ step_kubelet_recorded() {
 		tr '\0' '\n' <"/proc/$pid/cmdline"
 		[ -z "$config" ] || cat "/proc/$pid/root$config"
 	)
-	grep -q 'KubeletInUserNamespace[=:] *true' <<<"$settings" ||
+	grep -q 'KubeletInUserNamespace"\{0,1\}[=:] *true' <<<"$settings" ||
 		fail "kubelet started without KubeletInUserNamespace=true"
 }
 
