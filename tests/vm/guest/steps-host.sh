@@ -105,7 +105,7 @@ step_check_after() {
 		[ ! -s "$WORK/um.unkept" ] || fail "after setup, checks still name it: $(cat "$WORK/um.unkept")"
 	else
 		# A CI job asks for itself, from inside its job.
-		as_alice_ci usernode check --json >"$file" || rc=$?
+		as_alice_ci usernode check --engine kubelet --json >"$file" || rc=$?
 		cat "$file"
 	fi
 	assert_prepared "$file" "$rc"
