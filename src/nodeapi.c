@@ -192,7 +192,8 @@ int node_api_label(const struct node_api *a, char *const *labels, struct un_erro
         if (r < 0)
                 return r;
         if (reply.status != 200)
-                r = un_error(err, EACCES, "labelling node %s: %s", a->name, kubeapi_status_message(&reply, msg, sizeof msg));
+                r = un_error(err, reply.status >= 500 || reply.status == 429 ? EAGAIN : EACCES, "labelling node %s: %s",
+                             a->name, kubeapi_status_message(&reply, msg, sizeof msg));
         kubeapi_reply_done(&reply);
         return r;
 }

@@ -31,7 +31,8 @@ void node_object_done(struct node_object *o);
 
 /* GET the Node: ret->exists false when it is not registered (404). */
 int node_api_get(const struct node_api *a, struct node_object *ret, struct un_error *err);
-/* Merges labels ("KEY=VALUE") into the Node's. */
+/* Merges labels ("KEY=VALUE") into the Node's: -EACCES when the cluster refuses them, -EAGAIN when it is busy
+ * (5xx, 429), another error when it was not reached. */
 int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err);
 /* Deletes the Node (404 counts as done); -EACCES when the cluster does not let a node delete itself. */
 int node_api_delete(const struct node_api *a, struct un_error *err);

@@ -695,11 +695,14 @@ static int wait_node_ready(struct init *in) {
                                 _cleanup_strv_free_ char **labels = NULL;
                                 int k = read_features(in, &labels);
 
-                                if (k >= 0 || now - start >= FEATURES_WAIT_MS * 1000ull) {
-                                        if (k >= 0 && node_api_label(&api, labels, &err) < 0)
+                                if (k >= 0) {
+                                        k = node_api_label(&api, labels, &err);
+                                        if (k < 0)
                                                 fprintf(stderr, "usernode-init: %s\n", err.msg);
+                                        /* A slow or busy API server: again next round; only a refusal is final. */
+                                        labelled = k >= 0 || k == -EACCES;
+                                } else if (now - start >= FEATURES_WAIT_MS * 1000ull)
                                         labelled = true;
-                                }
                         }
                         if (!o.ready && o.ready_message && strcmp(o.ready_message, last) != 0) {
                                 fprintf(stderr, "usernode-init: node %s not ready: %s\n", in->name, o.ready_message);
