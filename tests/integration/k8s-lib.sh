@@ -33,6 +33,7 @@ retry() {
 # k8s_control_plane_start DIR: everything under DIR (root's). Sets K8S_CP_IP (the API server's address
 # inside the namespace), K8S_HOST_IP (the host's end of the veth, the node's address), K8S_ADMIN
 # (admin kubeconfig), K8S_JOIN (the line `kubeadm token create --print-join-command` printed), K8S_NETNS.
+# K8S_WAIT_FACTOR (default 1) multiplies its waits for the servers: software-emulated guests are slow.
 k8s_control_plane_start() {
         cp=$1
         mkdir -p "$cp"
@@ -112,7 +113,7 @@ EOF
                 --requestheader-extra-headers-prefix=X-Remote-Extra- --requestheader-group-headers=X-Remote-Group \
                 --requestheader-username-headers=X-Remote-User >"$cp/apiserver.log" 2>&1 &
         echo $! >"$cp/apiserver.pid"
-        retry 90 ns "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" get --raw /readyz ||
+        retry $((90 * ${K8S_WAIT_FACTOR:-1})) ns "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" get --raw /readyz ||
                 { tail -20 "$cp/apiserver.log" >&2; fail "kube-apiserver not ready"; }
         ip netns exec "$K8S_NETNS" "$USERNODE_K8S_BIN/kube-controller-manager" --kubeconfig="$cp/controller-manager.conf" \
                 --authentication-kubeconfig="$cp/controller-manager.conf" \
@@ -145,7 +146,7 @@ EOF
                 --ttl 1h 2>>"$cp/kubeadm.log")
         # The bootstrapsigner signs cluster-info for the new token within a moment.
         k8s_token_id=$(printf '%s\n' "$K8S_JOIN" | sed -n 's/.*--token \([a-z0-9]\{6\}\)\..*/\1/p')
-        retry 30 k8s_cluster_info_signed "$k8s_token_id" || fail "cluster-info is not signed for the new token"
+        retry $((30 * ${K8S_WAIT_FACTOR:-1})) k8s_cluster_info_signed "$k8s_token_id" || fail "cluster-info is not signed for the new token"
 }
 
 k8s_cluster_info_signed() {
