@@ -3,15 +3,15 @@
 #
 # step NAME LIMIT FUNCTION [ARG...] runs FUNCTION in a fresh bash (the calling script
 # again, with --step), under a time limit of LIMIT seconds, its traced output in
-# $ARTIFACTS/steps/NN-NAME.log, and prints one line: STEP NAME ... ok|FAIL (Ns).
-# A failed step adds one indented line saying why. Steps share state through files
-# in $WORK only.
+# $ARTIFACTS/steps/NN-NAME.log, and prints one line: STEP NAME ... ok|FAIL|skipped (Ns).
+# A failed or skipped step adds one indented line saying why; a step skips by exiting 77
+# (skip REASON). Steps share state through files in $WORK only.
 
 STEP_SELF=$(readlink -f "$0")
 : "${ARTIFACTS:=/tmp/usernode-vm-artifacts}" "${WORK:=/run/usernode-vm}"
 export ARTIFACTS WORK
 STEP_LOGS=$ARTIFACTS/steps
-STEP_PASSED=0 STEP_FAILED=0 STEP_COUNT=0
+STEP_PASSED=0 STEP_FAILED=0 STEP_SKIPPED=0 STEP_COUNT=0
 
 # In the child: run the function named after --step, traced, and exit.
 step_dispatch() {
@@ -28,6 +28,11 @@ fail() {
 	exit 1
 }
 
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
 step() {
 	local name=$1 limit=$2 log started secs rc=0 why
 	shift 2
@@ -40,6 +45,11 @@ step() {
 	if [ "$rc" -eq 0 ]; then
 		STEP_PASSED=$((STEP_PASSED + 1))
 		printf 'STEP %s ... ok (%ss)\n' "$name" "$secs"
+		return 0
+	fi
+	if [ "$rc" -eq 77 ]; then
+		STEP_SKIPPED=$((STEP_SKIPPED + 1))
+		printf 'STEP %s ... skipped (%ss)\n    %s\n' "$name" "$secs" "$(sed -n 's/^SKIP: //p' "$log" | tail -n 1)"
 		return 0
 	fi
 	STEP_FAILED=$((STEP_FAILED + 1))
@@ -55,9 +65,11 @@ step() {
 	return 0
 }
 
-# Prints "N passed, N failed"; fails when a step failed.
+# Prints "N passed, N failed" (", N skipped" when any did); fails when a step failed.
 step_summary() {
-	printf '%d passed, %d failed\n' "$STEP_PASSED" "$STEP_FAILED"
+	printf '%d passed, %d failed' "$STEP_PASSED" "$STEP_FAILED"
+	[ "$STEP_SKIPPED" -eq 0 ] || printf ', %d skipped' "$STEP_SKIPPED"
+	printf '\n'
 	[ "$STEP_FAILED" -eq 0 ]
 }
 

@@ -129,17 +129,19 @@ step_container_oom_kill() {
 	grep -qx 'hog exit status 137' <<<"$out" || fail "the hog was not SIGKILLed: ${out##*$'\n'}"
 }
 
+# step_down_purge MODE [TAG]: the node of $WORK/TAG.node (TAG defaults to MODE); down's output
+# goes to $WORK/TAG.down.
 step_down_purge() {
-	local mode=$1 name state_dir pids pid start count left keep nodes
-	[ -s "$WORK/$mode.node" ] || fail "no node: the up step did not start one"
-	read -r name _ state_dir pids <"$WORK/$mode.node"
-	as_alice "$mode" usernode down --name "$name" --purge
+	local mode=$1 tag=${2:-$1} name state_dir pids pid start count left keep nodes
+	[ -s "$WORK/$tag.node" ] || fail "no node: the up step did not start one"
+	read -r name _ state_dir pids <"$WORK/$tag.node"
+	as_alice "$mode" usernode down --name "$name" --purge 2>&1 | tee "$WORK/$tag.down"
 	for pid in ${pids//,/ }; do
 		wait_until 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "pid $pid still runs"
 	done
 	[ ! -e "$state_dir" ] || fail "state_dir $state_dir is still there: $(ls -A "$state_dir")"
-	if as_alice "$mode" usernode status --name "$name" --json >"$WORK/$mode.status-after.json"; then
-		nodes=$(report nodes "$WORK/$mode.status-after.json")
+	if as_alice "$mode" usernode status --name "$name" --json >"$WORK/$tag.status-after.json"; then
+		nodes=$(report nodes "$WORK/$tag.status-after.json")
 		! grep -qxF "$name" <<<"$nodes" || fail "status still lists $name"
 	fi
 	# Nothing of alice's runs but her manager (um) or the CI job's shell (ci).
