@@ -8,7 +8,8 @@
 # 99 the harness itself failed or the guest overran its time limit.
 # Results stay in $USERNODE_VM_OUT (default: a new /tmp/usernode-vm.*): out.log,
 # artifacts/steps/*.log, serial.log, timings. USERNODE_VM_TIMEOUT bounds the boot
-# (default 1500 s for the scenario, 600 s for --smoke).
+# (default 1500 s for the scenario, 2700 s with its real Kubernetes part, 600 s for
+# --smoke). USERNODE_K8S_BIN: the upstream Kubernetes binaries for that part (payload.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,7 +25,6 @@ if [ "$build" = --smoke ]; then
 else
 	[ -e "$build" ] || vm_die "$build: no such build" 2
 	build=$(readlink -f "$build")
-	limit=${USERNODE_VM_TIMEOUT:-1500}
 fi
 
 missing=$(vm_missing_tools)
@@ -49,11 +49,20 @@ image=$("$VM_DIR/image.sh") || exit 99
 image_s=$(vm_elapsed "$started")
 
 "$VM_DIR/payload.sh" "$out/payload" "$build"
+if [ -d "$out/payload/k8s" ]; then
+	# A control plane and a real kubelet in the guest: more time, and memory for them.
+	limit=${USERNODE_VM_TIMEOUT:-2700}
+	export USERNODE_VM_MEM=${USERNODE_VM_MEM:-3072}
+elif [ "$build" != --smoke ]; then
+	limit=${USERNODE_VM_TIMEOUT:-1500}
+fi
 
 rc=0
 "$VM_DIR/boot.sh" "$image" "$out/payload" "$out" "$limit" || rc=$?
 {
 	echo "image_s=$image_s"
+	# What the guest measured itself ("TIMING key=seconds" lines of out.log).
+	sed -n 's/^TIMING \([a-z_]*=[0-9.]*\)$/\1/p' "$out/out.log" 2>/dev/null || true
 	echo "total_s=$(vm_elapsed "$started")"
 } >>"$out/timings"
 vm_log "timings: $(paste -sd' ' "$out/timings")"

@@ -4,6 +4,10 @@
 #
 #   payload.sh OUT_DIR BUILD      BUILD: a usernode_*.deb, or a DESTDIR tree
 #   payload.sh OUT_DIR --smoke
+#
+# With a BUILD and USERNODE_K8S_BIN naming a directory of upstream Kubernetes binaries,
+# the scenario's real part gets them in k8s/ (with the host's etcd and a pause image
+# built here); without, k8s.skip says why the guest skips that part.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,6 +18,46 @@ mkdir -p "$out/vm/guest" "$out/stand-ins"
 cp "$VM_DIR"/scenario.sh "$VM_DIR"/smoke.sh "$VM_DIR"/guest-run.sh "$out/vm/"
 cp "$VM_DIR"/guest/* "$out/vm/guest/"
 cp "$VM_DIR"/../stand-ins/* "$out/stand-ins/"
+cp "$VM_DIR"/../integration/k8s-lib.sh "$out/vm/"
+
+# What the guest's control plane and node need (pause goes into an image); not kube-proxy:
+# no Service is tested there.
+K8S_PAYLOAD="kubelet kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl pause"
+
+# no_k8s REASON: the guest skips the real part and says why.
+no_k8s() {
+	printf '%s\n' "$1" >"$out/k8s.skip"
+	vm_log "real Kubernetes part skipped: $1"
+}
+
+# Stages k8s/, or says why not (no_k8s).
+add_k8s() {
+	local b etcd w
+	if [ -z "${USERNODE_K8S_BIN-}" ]; then
+		no_k8s "USERNODE_K8S_BIN was not set on the host (a directory with the upstream ${K8S_PAYLOAD// /, })"
+		return 0
+	fi
+	for b in $K8S_PAYLOAD; do
+		[ -x "$USERNODE_K8S_BIN/$b" ] || { no_k8s "no $b in USERNODE_K8S_BIN=$USERNODE_K8S_BIN"; return 0; }
+	done
+	# Copied, not installed in the image: Debian's etcd is a Go binary needing only libc.
+	etcd=$(command -v etcd) || { no_k8s "the host has no etcd to copy into the guest (apt-get install etcd-server)"; return 0; }
+	mkdir "$out/k8s"
+	for b in $K8S_PAYLOAD; do
+		[ "$b" = pause ] || cp "$USERNODE_K8S_BIN/$b" "$out/k8s/$b"
+	done
+	cp "$etcd" "$out/k8s/etcd"
+	# The sandbox image, registry-free, made as tests/integration/up-real.sh makes it.
+	w=$(mktemp -d)
+	mkdir "$w/rootfs"
+	cp "$USERNODE_K8S_BIN/pause" "$w/rootfs/pause"
+	# shellcheck disable=SC2016 # expanded by that bash
+	bash -c '. "$1" && make_oci "$2" "$3" "$3/rootfs" registry.k8s.io/pause:3.9 "[\"/pause\"]"' \
+		_ "$VM_DIR/../integration/lib.sh" "$out/k8s/pause-oci.tar" "$w"
+	rm -rf "$w"
+	chmod -R a+rX "$out/k8s"
+	vm_log "real Kubernetes part: $(du -sh "$out/k8s" | cut -f1) of binaries from $USERNODE_K8S_BIN"
+}
 
 case $build in
 --smoke)
@@ -32,6 +76,7 @@ case $build in
 	entry=guest-run.sh
 	;;
 esac
+[ "$entry" != guest-run.sh ] || add_k8s
 # shellcheck disable=SC2016 # expanded in the guest
 printf '#!/bin/bash\ncd "$(dirname "$0")" && exec bash vm/%s\n' "$entry" >"$out/run.sh"
 chmod 0755 "$out/run.sh"
