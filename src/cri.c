@@ -10,6 +10,10 @@
 #include "cri.h"
 #include "util.h"
 
+/* gRPC status codes (grpc/doc/statuscodes.md). */
+#define GRPC_UNKNOWN 2
+#define GRPC_UNAVAILABLE 14
+
 struct grpc_reply {
         int status;                     /* grpc-status, -1 until seen */
         char message[256];
@@ -74,12 +78,16 @@ int cri_answers(const char *socket_path, struct un_error *err) {
                              curl_easy_strerror(cc));
         else if (g.status == 0)
                 r = 1;
-        else {
+        else if (g.status == GRPC_UNKNOWN || g.status == GRPC_UNAVAILABLE) {
+                /* "server is not initialized yet": the CRI plugin is still restoring its state. */
                 if (err)
                         snprintf(err->msg, sizeof err->msg, "CRI at %s: grpc-status %d: %s", socket_path, g.status,
                                  g.message);
                 r = 0;
-        }
+        } else
+                /* UNIMPLEMENTED and the like: no CRI will come (its plugin did not load: a full disk, a bad config). */
+                r = un_error(err, EPROTONOSUPPORT, "containerd serves no CRI (grpc-status %d: %s)", g.status,
+                             g.message[0] ? g.message : "no message");
         curl_slist_free_all(headers);
         curl_easy_cleanup(c);
         return r;

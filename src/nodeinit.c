@@ -795,6 +795,10 @@ static int wait_cri(struct init *in) {
 
                 if (r > 0)
                         return 0;
+                if (r == -EPROTONOSUPPORT) {
+                        stage(in, "error %s; see %s/node.log", err.msg, in->runtime_dir);
+                        return r;
+                }
                 if (now_usec() >= deadline) {
                         stage(in, "error containerd's CRI does not answer after 60 s: %s; see %s/node.log", err.msg,
                               in->runtime_dir);

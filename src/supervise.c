@@ -913,6 +913,29 @@ static void held_drop(struct buf held[2]) {
         buf_free(&held[1]);
 }
 
+/* The last line of node.log that reports an error (containerd's "level=error", rootlesskit's "error:", the init's),
+ * for a timeout that would otherwise say only which stage did not come. */
+static char *node_log_last_error(const struct node *n) {
+        _cleanup_free_ char *path = node_runtime_path(n, "node.log"), *text = NULL;
+        struct host h = { .root_fd = -EBADF };
+        char *found = NULL, *cursor, *line;
+
+        if (!path || host_init(&h, "/", NULL) < 0)
+                return NULL;
+        if (host_read_file(&h, path, 16u * 1024u * 1024u, &text, NULL) < 0) {
+                host_done(&h);
+                return NULL;
+        }
+        host_done(&h);
+        cursor = text;
+        while ((line = line_next(&cursor, 64 * 1024, NULL)))
+                if (strstr(line, "level=error") || strstr(line, "] error: ") || startswith(line, "usernode-init: error ")) {
+                        free(found);
+                        found = strndup(line, 300);
+                }
+        return found;
+}
+
 /* Stops a supervisor whose node the checks refused: an ephemeral node leaves nothing behind. */
 static void stop_refused(struct node *n, pid_t pid) {
         if (pid <= 0)
@@ -1161,14 +1184,17 @@ wait_progress:
                 return 1;
         if (reached == STAGE_READY || (!o->wait && reached != _STAGE_MAX))
                 return 0;
-        if (reached == _STAGE_MAX || reached + 1 < _STAGE_MAX)
+        if (reached == _STAGE_MAX || reached + 1 < _STAGE_MAX) {
+                _cleanup_free_ char *last = node_log_last_error(n);
+
                 fprintf(stderr,
-                        "usernode: node '%s' not ready after %u s: waiting for stage '%s' (last reached: %s); see %s/node.log "
-                        "and %s/supervisor.log, stop it with: usernode down --name %s --purge\n",
+                        "usernode: node '%s' not ready after %u s: waiting for stage '%s' (last reached: %s)%s%s; see "
+                        "%s/node.log and %s/supervisor.log, stop it with: usernode down --name %s --purge\n",
                         n->name, o->wait ? o->wait_sec : 30u,
                         up_stage_to_string(reached == _STAGE_MAX ? STAGE_NAMESPACE : reached + 1),
-                        reached == _STAGE_MAX ? "none" : up_stage_to_string(reached), n->runtime_dir,
-                        n->runtime_dir, n->name);
+                        reached == _STAGE_MAX ? "none" : up_stage_to_string(reached), last ? "; its last error: " : "",
+                        strempty(last), n->runtime_dir, n->runtime_dir, n->name);
+        }
         return 1;
 }
 
