@@ -122,5 +122,10 @@ int node_status_write(const struct node *n, const struct node_status *s, struct 
 int node_status_parse(const char *text, struct node_status *ret);
 int node_status_read(const struct node *n, struct node_status *ret, struct un_error *err);
 
+/* The last line of a log (node.log, kubelet.log; at most NODE_LOG_READ_MAX bytes read) for which match() returns
+ * a pointer into it, copied from there (at most max bytes): what `up` quotes when a part of the node fails. */
+#define NODE_LOG_READ_MAX (16u * 1024u * 1024u)
+char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max);
+
 /* "8080:80", "127.0.0.1:8080:80", "8053:53/udp" -> a port. The host IP defaults to 127.0.0.1. */
 int node_port_parse(const char *s, struct node_port *ret);

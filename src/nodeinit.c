@@ -377,31 +377,18 @@ static char *pod_cidr_load(struct init *in) {
         return line;
 }
 
+/* A klog error line's message ("E1129 17:30:00.123456    1234 file.go:12] message"). */
+static const char *klog_error(const char *line) {
+        const char *body = strstr(line, "] ");
+
+        return line[0] == 'E' && strspn(line + 1, "0123456789") == 4 && body ? body + 2 : NULL;
+}
+
 /* The kubelet's last error in its log, without klog's header: what `up` quotes when it fails. */
 static char *kubelet_last_error(struct init *in) {
-        _cleanup_free_ char *path = xstrdup_printf("%s/kubelet.log", in->runtime_dir), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
-        char *found = NULL, *cursor, *line;
-        size_t len;
+        _cleanup_free_ char *path = xstrdup_printf("%s/kubelet.log", in->runtime_dir);
 
-        if (!path || host_init(&h, "/", NULL) < 0)
-                return NULL;
-        if (host_read_file(&h, path, 16u * 1024u * 1024u, &text, &len) < 0) {
-                host_done(&h);
-                return NULL;
-        }
-        host_done(&h);
-        cursor = text;
-        while ((line = line_next(&cursor, 64 * 1024, NULL))) {
-                const char *body = strstr(line, "] ");
-
-                /* klog: "E1129 17:30:00.123456    1234 file.go:12] message" */
-                if (line[0] != 'E' || strspn(line + 1, "0123456789") != 4 || !body)
-                        continue;
-                free(found);
-                found = strndup(body + 2, 600);
-        }
-        return found;
+        return path ? node_log_last_match(path, klog_error, 600) : NULL;
 }
 
 static void stage_kubelet_failed(struct init *in, const char *what) {

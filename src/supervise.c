@@ -607,34 +607,29 @@ static bool purge_requested(const struct node *n) {
         return p && access(p, F_OK) == 0;
 }
 
-/* rootlesskit's own last word in node.log ("[rootlesskit:parent] error: failed to setup network ..."). */
+/* rootlesskit's errors: "[rootlesskit:parent] error: failed to setup network ...". */
+static const char *rootlesskit_parent_error(const char *line) {
+        const char *e = startswith(line, "[rootlesskit:parent]") ? strstr(line, "] error: ") : NULL;
+
+        return e ? e + 9 : NULL;
+}
+
+static const char *rootlesskit_any_error(const char *line) {
+        const char *e = startswith(line, "[rootlesskit:") ? strstr(line, "] error: ") : NULL;
+
+        return e ? e + 9 : NULL;
+}
+
+/* rootlesskit's own last word in node.log. The parent's error says what failed; its child, left without a parent,
+ * only says that it is gone ("parsing message from fd 3: EOF"): the parent's wins when there is one. */
 static char *rootlesskit_last_error(const struct supervisor *s) {
-        _cleanup_free_ char *path = node_runtime_path(s->node, "node.log"), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
-        char *found = NULL, *cursor, *line;
-        bool found_parent = false;
+        _cleanup_free_ char *path = node_runtime_path(s->node, "node.log");
+        char *found;
 
-        if (!path || host_init(&h, "/", NULL) < 0)
+        if (!path)
                 return NULL;
-        if (host_read_file(&h, path, 16u * 1024u * 1024u, &text, NULL) < 0) {
-                host_done(&h);
-                return NULL;
-        }
-        host_done(&h);
-        cursor = text;
-        /* The parent's error says what failed; its child, left without a parent, only says that it is gone
-         * ("parsing message from fd 3: EOF"): the parent's wins when there is one. */
-        while ((line = line_next(&cursor, 64 * 1024, NULL))) {
-                const char *e = startswith(line, "[rootlesskit:") ? strstr(line, "] error: ") : NULL;
-                bool parent = startswith(line, "[rootlesskit:parent]");
-
-                if (e && (parent || !found_parent)) {
-                        free(found);
-                        found = strndup(e + 9, 400);
-                        found_parent = parent;
-                }
-        }
-        return found;
+        found = node_log_last_match(path, rootlesskit_parent_error, 400);
+        return found ? found : node_log_last_match(path, rootlesskit_any_error, 400);
 }
 
 static int sv_loop(struct supervisor *s) {
@@ -913,27 +908,18 @@ static void held_drop(struct buf held[2]) {
         buf_free(&held[1]);
 }
 
-/* The last line of node.log that reports an error (containerd's "level=error", rootlesskit's "error:", the init's),
- * for a timeout that would otherwise say only which stage did not come. */
-static char *node_log_last_error(const struct node *n) {
-        _cleanup_free_ char *path = node_runtime_path(n, "node.log"), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
-        char *found = NULL, *cursor, *line;
+/* A line of node.log that reports an error: containerd's "level=error", rootlesskit's "error:", the init's. */
+static const char *node_log_error(const char *line) {
+        return strstr(line, "level=error") || strstr(line, "] error: ") || startswith(line, "usernode-init: error ")
+                       ? line
+                       : NULL;
+}
 
-        if (!path || host_init(&h, "/", NULL) < 0)
-                return NULL;
-        if (host_read_file(&h, path, 16u * 1024u * 1024u, &text, NULL) < 0) {
-                host_done(&h);
-                return NULL;
-        }
-        host_done(&h);
-        cursor = text;
-        while ((line = line_next(&cursor, 64 * 1024, NULL)))
-                if (strstr(line, "level=error") || strstr(line, "] error: ") || startswith(line, "usernode-init: error ")) {
-                        free(found);
-                        found = strndup(line, 300);
-                }
-        return found;
+/* For a timeout that would otherwise say only which stage did not come. */
+static char *node_log_last_error(const struct node *n) {
+        _cleanup_free_ char *path = node_runtime_path(n, "node.log");
+
+        return path ? node_log_last_match(path, node_log_error, 300) : NULL;
 }
 
 /* Stops a supervisor whose node the checks refused: an ephemeral node leaves nothing behind. */
