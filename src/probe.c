@@ -128,9 +128,8 @@ static int drop_privileges(const struct probe_creds *cr) {
                 return -EPERM;
         if (cr->uid != 0 && setuid(0) == 0)
                 return -EPERM;
-        /* A UID change clears "dumpable", which makes /proc/PID root's: newuidmap would refuse it. */
-        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-                return negative_errno();
+        /* "dumpable" stays cleared: a fork of root's image must not open its memory and environment to the
+         * user before it executes something (the map tools). Only the re-executed probe child sets it. */
         return 0;
 }
 
@@ -306,7 +305,8 @@ _Noreturn static void probe_child(int sock, const struct probe_child_args *a) {
         /* Set after the UID change, which clears it; then make sure the parent did not go first. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != a->parent)
                 _exit(1);
-        /* Also when a caller changed UID before us: /proc/self/uid_map must be ours to write. */
+        /* A UID change clears "dumpable", which makes /proc/PID root's: newuidmap would refuse it. This is a
+         * fresh image with an empty environment (probe_exec_child), so opening it to the user shows nothing. */
         if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
                 _exit(1);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
