@@ -359,3 +359,97 @@ int node_api_set_not_ready(const struct node_api *a, const char *reason, const c
         kubeapi_reply_done(&reply);
         return r;
 }
+
+int node_api_list_pods(const struct node_api *a, struct json_object **ret_list, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&resourceVersion=0",
+                                                   a->name);
+        struct kubeapi_reply reply = {};
+        struct json_object *o;
+        char msg[256];
+        int r;
+
+        *ret_list = NULL;
+        if (!path)
+                return un_error(err, ENOMEM, "pods of node %s", a->name);
+        r = kubeapi_request(&api, "GET", path, NULL, &reply, err);
+        if (r < 0)
+                return r;
+        if (reply.status != 200) {
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "listing the pods of node %s: %s",
+                             a->name, kubeapi_status_message(&reply, msg, sizeof msg));
+                kubeapi_reply_done(&reply);
+                return r;
+        }
+        o = json_tokener_parse(reply.body);
+        kubeapi_reply_done(&reply);
+        if (!json_get(o, "items", json_type_array)) {
+                json_object_put(o);
+                return un_error(err, EBADMSG, "listing the pods of node %s: not a PodList", a->name);
+        }
+        *ret_list = o;
+        return 0;
+}
+
+static const char *pod_meta(struct json_object *pod, const char *key) {
+        return json_object_get_string(json_get(json_get(pod, "metadata", json_type_object), key, json_type_string));
+}
+
+int node_api_pod_event(const struct node_api *a, struct json_object *pod, const char *reason, const char *message,
+                       struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        const char *ns = pod_meta(pod, "namespace"), *name = pod_meta(pod, "name"), *uid = pod_meta(pod, "uid");
+        _cleanup_free_ char *path = NULL, *generate = NULL;
+        struct json_object *e = NULL, *meta, *involved, *source;
+        struct kubeapi_reply reply = {};
+        char now[32], msg[256];
+        time_t t = time(NULL);
+        struct tm tm;
+        int r;
+
+        if (!ns || !name || !uid)
+                return un_error(err, EINVAL, "a pod without namespace, name or uid");
+        path = xstrdup_printf("/api/v1/namespaces/%s/events", ns);
+        generate = xstrdup_printf("%s.", name);
+        e = json_object_new_object();
+        meta = json_object_new_object();
+        involved = json_object_new_object();
+        source = json_object_new_object();
+        if (!path || !generate || !e || !meta || !involved || !source || !gmtime_r(&t, &tm)) {
+                json_object_put(e);
+                json_object_put(meta);
+                json_object_put(involved);
+                json_object_put(source);
+                return un_error(err, ENOMEM, "event");
+        }
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_object_add(meta, "generateName", json_object_new_string(generate));
+        json_object_object_add(meta, "namespace", json_object_new_string(ns));
+        json_object_object_add(involved, "apiVersion", json_object_new_string("v1"));
+        json_object_object_add(involved, "kind", json_object_new_string("Pod"));
+        json_object_object_add(involved, "namespace", json_object_new_string(ns));
+        json_object_object_add(involved, "name", json_object_new_string(name));
+        json_object_object_add(involved, "uid", json_object_new_string(uid));
+        json_object_object_add(source, "component", json_object_new_string("usernode"));
+        json_object_object_add(source, "host", json_object_new_string(a->name));
+        json_object_object_add(e, "apiVersion", json_object_new_string("v1"));
+        json_object_object_add(e, "kind", json_object_new_string("Event"));
+        json_object_object_add(e, "metadata", meta);
+        json_object_object_add(e, "involvedObject", involved);
+        json_object_object_add(e, "reason", json_object_new_string(reason));
+        json_object_object_add(e, "message", json_object_new_string(message));
+        json_object_object_add(e, "type", json_object_new_string("Warning"));
+        json_object_object_add(e, "source", source);
+        json_object_object_add(e, "firstTimestamp", json_object_new_string(now));
+        json_object_object_add(e, "lastTimestamp", json_object_new_string(now));
+        json_object_object_add(e, "count", json_object_new_int(1));
+        r = kubeapi_request(&api, "POST", path, json_object_to_json_string(e), &reply, err);
+        json_object_put(e);
+        if (r < 0)
+                return r;
+        if (reply.status != 201 && reply.status != 200)
+                r = un_error(err, reply.status >= 500 || reply.status == 429 ? EAGAIN : EACCES,
+                             "an event for pod %s/%s: %s", ns, name, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}

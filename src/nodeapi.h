@@ -6,6 +6,8 @@
 
 #include "error.h"
 
+struct json_object;
+
 /* A joined node's requests to its cluster as the node itself: the kubelet's client certificate (under
  * the node's data directory) and the cluster's CA that `up` verified. */
 struct node_api {
@@ -48,3 +50,9 @@ int node_api_may_list(const struct node_api *a, const char *path, struct un_erro
  * and reports its readiness only at its next sync, 10 s later). */
 int node_api_set_not_ready(const struct node_api *a, const char *reason, const char *message, unsigned timeout_ms,
                            struct un_error *err);
+
+/* The pods bound to this node (field spec.nodeName), served from the API server's cache: the PodList. */
+int node_api_list_pods(const struct node_api *a, struct json_object **ret_list, struct un_error *err);
+/* Posts a Warning Event about a pod (an object of that list), reported by usernode on this node. */
+int node_api_pod_event(const struct node_api *a, struct json_object *pod, const char *reason, const char *message,
+                       struct un_error *err);

@@ -27,6 +27,7 @@
 #include "host.h"
 #include "netlink.h"
 #include "nodeapi.h"
+#include "podlimits.h"
 #include "supervise.h"
 #include "up.h"
 #include "util.h"
@@ -37,6 +38,7 @@
 #define CSR_WAIT_MS 60000               /* a CSR not approved by then will not be: say so */
 #define POD_CIDR_WAIT_MS 2000           /* after registration: the controller-manager allocates at once, if at all */
 #define FEATURES_WAIT_MS 10000          /* `up` writes them once its checks are done */
+#define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
 
 struct init {
         const char *name, *runtime_dir, *data_dir, *server, *pod_cidr, *resolv_conf, *node_ip, *sandbox_image;
@@ -997,16 +999,48 @@ static int init_run(struct init *in) {
         return wait_node_ready(in);
 }
 
-/* Idles until told to stop or until containerd, the kubelet or kube-proxy dies. */
-static int init_idle(struct init *in) {
-        for (;;) {
-                int r = idle_for(in, -1);
+/* Which limits this node cannot enforce, from the labels `up` wrote (0 for a node without a cluster). */
+static unsigned unenforced_limits(struct init *in) {
+        _cleanup_strv_free_ char **labels = NULL;
 
-                if (r == -EINTR)
-                        return 0;
-                if (r < 0)
-                        return r;
+        if (!in->server || read_features(in, &labels) < 0)
+                return 0;
+        return pod_limits_unenforced(labels);
+}
+
+/* Idles until told to stop or until containerd, the kubelet or kube-proxy dies. On a host that cannot
+ * enforce some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them. */
+static int init_idle(struct init *in) {
+        const unsigned unenforced = unenforced_limits(in);
+        _cleanup_strv_free_ char **warned = NULL;
+        struct node_api api = {};
+        char last[sizeof ((struct un_error) {}).msg] = "";
+        int r;
+
+        if (unenforced) {
+                struct un_error err = {};
+
+                if (node_api_open(in->data_dir, in->server, in->name, &api, &err) < 0) {
+                        fprintf(stderr, "usernode-init: pods with limits will not be told: %s\n", err.msg);
+                        node_api_done(&api);
+                }
         }
+        for (;;) {
+                if (api.name) {
+                        struct un_error err = {};
+
+                        /* Each new error once: a cluster that refuses is not worth a line every 5 s. */
+                        if (pod_limits_warn(&api, unenforced, &warned, &err) < 0 && strcmp(err.msg, last) != 0) {
+                                fprintf(stderr, "usernode-init: %s\n", err.msg);
+                                snprintf(last, sizeof last, "%s", err.msg);
+                        }
+                }
+                r = idle_for(in, api.name ? LIMITS_POLL_MS : -1);
+                if (r < 0)
+                        break;
+        }
+        node_api_done(&api);
+        return r == -EINTR ? 0 : r;
 }
 
 int kubelet_init_main(int argc, char **argv) {

@@ -154,6 +154,36 @@ if [ -x "$USERNODE_K8S_BIN/kube-proxy" ]; then
         case $out in *"HTTP request to an HTTPS server"*) ;; *) fail "kubernetes.default not reached: $out" ;; esac
 fi
 
+# Limits the host cannot enforce (this cgroup v1 host: the label says unavailable): a pod that sets one
+# is told so by an Event from the node; a pod without limits is not.
+kc apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: limited
+spec:
+  containers:
+  - name: limited
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "exec sleep 600"]
+    resources:
+      limits: {memory: 64Mi}
+EOF
+told() {
+        out=$(kc get events --field-selector reason=LimitsNotEnforced,involvedObject.name="$1" -o jsonpath='{.items[*].message}') &&
+                [ -n "$out" ] && printf '%s\n' "$out"
+}
+if [ "$label" = unavailable ]; then
+        retry 30 told limited || fail "no LimitsNotEnforced Event for a pod with a memory limit: $(kc get events)"
+        msg=$(told limited)
+        case $msg in *"node real1 cannot enforce memory limits"*) ;; *) fail "the Event says '$msg'" ;; esac
+        [ "$(kc get events --field-selector reason=LimitsNotEnforced -o name | wc -l)" = 1 ] ||
+                fail "not exactly one Event: $(kc get events --field-selector reason=LimitsNotEnforced)"
+        echo "up: a pod with a memory limit was told: $msg"
+fi
+kc delete pod limited --wait=false >/dev/null
+
 # Pod logs live with the node's data.
 pod_logs() { compgen -G "$data/log/pods/default_web_*" >/dev/null; }
 pod_logs || fail "no pod logs under $data/log/pods"

@@ -29,3 +29,4 @@ Suite *subid_suite(void);
 Suite *setup_suite(void);
 Suite *up_suite(void);
 Suite *join_suite(void);
+Suite *podlimits_suite(void);

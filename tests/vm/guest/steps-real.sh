@@ -228,6 +228,9 @@ step_real_pod_limits() {
 	[ "$mem" = "$REAL_MEMORY_MAX" ] || fail "memory.max of $cg is $mem, want $REAL_MEMORY_MAX"
 	[ "$cpu" = "$REAL_CPU_MAX" ] || fail "cpu.max of $cg is '$cpu', want '$REAL_CPU_MAX'"
 	[ "$pids" = "$REAL_PIDS_MAX" ] || fail "pids.max of the pod's cgroup $pod_cg is $pids, want $REAL_PIDS_MAX"
+	# Enforced here: the node tells no pod that its limits are not (on cgroup v1 it would, see up-real.sh).
+	told=$(kc get events --field-selector reason=LimitsNotEnforced -o name)
+	[ -z "$told" ] || fail "a LimitsNotEnforced Event where limits are enforced: $told"
 	kc delete pod limits --wait=false
 }
 

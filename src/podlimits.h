@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "error.h"
+
+struct json_object;
+struct node_api;
+
+/* Pod limits a host may be unable to enforce (cgroup v1, no delegation): the pods still run, without them. */
+enum {
+        POD_LIMIT_CPU = 1u << 0,
+        POD_LIMIT_MEMORY = 1u << 1,
+};
+
+/* From the node's feature labels ("usernode.io/limits.memory=unavailable", …): which limits it cannot enforce. */
+unsigned pod_limits_unenforced(char *const *labels);
+/* Which of `limits` a pod (an API Pod object) sets on any of its containers. */
+unsigned pod_limits_set(struct json_object *pod, unsigned limits);
+/* Posts one Warning Event (reason "LimitsNotEnforced") on each pod of this node that sets a limit in
+ * `unenforced`, once per pod: `warned` holds the UIDs already told and keeps only those of pods still there. */
+int pod_limits_warn(const struct node_api *a, unsigned unenforced, char ***warned, struct un_error *err);
