@@ -17,14 +17,18 @@ command -v clang >/dev/null || { echo "fuzz: clang is not installed (apt-get ins
 # The pkg-config modules the library uses, from configure (make fuzz passes them).
 libs=${USERNODE_PKG_MODULES:?run through make fuzz, or set USERNODE_PKG_MODULES as configure does}
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -include $builddir/config.h \
-        -I$builddir -I$srcdir/src $(pkg-config --cflags $libs)"
+        -I$builddir $(for d in "$srcdir"/src "$srcdir"/src/*/; do printf -- '-I%s ' "$d"; done) $(pkg-config --cflags $libs)"
 ldlibs=$(pkg-config --libs $libs)
 
-lib_sources=$(ls "$srcdir"/src/*.c | grep -v -e '/usernode\.c$' -e '/verbs-[a-z]*\.c$')
+# The layers' sources (src/*/), not the command line (src/*.c).
+lib_sources=$(ls "$srcdir"/src/*/*.c)
 objdir=$out/obj
 mkdir -p "$objdir"
+objs=()
 for s in $lib_sources; do
-        o=$objdir/$(basename "${s%.c}").o
+        # Named with their folder: host/cgroup.c and check/cgroup.c are two objects.
+        o=$objdir/$(basename "$(dirname "$s")")-$(basename "${s%.c}").o
+        objs+=("$o")
         if [ ! -f "$o" ] || [ "$s" -nt "$o" ]; then
                 # -fsanitize=fuzzer-no-link: coverage for the library, the fuzzer's main only in targets.
                 clang ${cflags/fuzzer,/fuzzer-no-link,} -c "$s" -o "$o"
@@ -36,7 +40,7 @@ targets=("$@")
 
 # Build every target first (they share the objects), then run FUZZ_JOBS of them at a time.
 for t in "${targets[@]}"; do
-        clang $cflags "$srcdir/tests/fuzz/$t.c" "$objdir"/*.o $ldlibs -o "$out/$t"
+        clang $cflags "$srcdir/tests/fuzz/$t.c" "${objs[@]}" $ldlibs -o "$out/$t"
 done
 
 run_one() {

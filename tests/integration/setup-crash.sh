@@ -16,9 +16,10 @@ if [ -z "$hooked" ]; then
         libs=${USERNODE_PKG_MODULES:?the pkg-config modules, from configure through make check}
         hooked=$work/usernode-hooked
         # shellcheck disable=SC2046 # word splitting of pkg-config output is intended
-        ${CC:-cc} -std=gnu11 -O1 -DENABLE_TEST_HOOKS=1 -include "$top_builddir/config.h" -I"$top_builddir" -I"$top_srcdir/src" \
+        ${CC:-cc} -std=gnu11 -O1 -DENABLE_TEST_HOOKS=1 -include "$top_builddir/config.h" -I"$top_builddir" \
+                $(for d in "$top_srcdir"/src "$top_srcdir"/src/*/; do printf -- '-I%s ' "$d"; done) \
                 -DSYSCONFDIR=\"/etc\" -DLOCALSTATEDIR=\"/var\" \
-                $(pkg-config --cflags $libs) "$top_srcdir"/src/*.c $(pkg-config --libs $libs) \
+                $(pkg-config --cflags $libs) "$top_srcdir"/src/*.c "$top_srcdir"/src/*/*.c $(pkg-config --libs $libs) \
                 -o "$hooked" > "$work/cc.log" 2>&1 || { cat "$work/cc.log" >&2; fail "cannot compile the test-hooks binary"; }
 fi
 

@@ -35,6 +35,11 @@ int strv_split(const char *s, const char *seps, char ***ret);
 static inline void strv_freep(char ***l) { strv_free(*l); }
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
+/* The one clock for timeouts: CLOCK_MONOTONIC in microseconds, and the milliseconds left until a
+ * deadline on it (0 once it has passed), for poll(). */
+uint64_t now_usec(void);
+int msec_until(uint64_t deadline_usec);
+
 /* A growing string. */
 struct buf {
         char *data;

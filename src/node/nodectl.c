@@ -20,7 +20,7 @@
 #include "report.h"
 #include "rules.h"
 #include "subid.h"
-#include "supervise.h"
+#include "process.h"
 #include "up.h"
 #include "util.h"
 
@@ -490,82 +490,6 @@ int node_exec(const char *name, char **argv, struct un_error *err) {
                 if (errno != EINTR)
                         return un_error(err, errno, "waitpid");
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-int up_options_to_argv(const struct up_options *o, const char *name, char ***ret) {
-        _cleanup_strv_free_ char **argv = NULL;
-        char buf[128];
-        int r = 0;
-
-#define PUSH(s)                                         \
-        do {                                            \
-                if ((r = strv_push(&argv, (s))) < 0)    \
-                        return r;                       \
-        } while (0)
-        PUSH(o->self ? o->self : "usernode");
-        PUSH("up");
-        PUSH("--foreground");
-        PUSH("--name");
-        PUSH(name);
-        PUSH("--engine");
-        PUSH(engine_to_string(o->engine));
-        PUSH("--net");
-        PUSH(o->net ? o->net : "auto");
-        PUSH("--port-driver");
-        PUSH(port_driver_to_string(o->port_driver));
-        for (size_t i = 0; i < o->n_publish; i++) {
-                snprintf(buf, sizeof buf, "%s:%u:%u/%s", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
-                         (unsigned) o->publish[i].node_port, o->publish[i].proto);
-                PUSH("--publish");
-                PUSH(buf);
-        }
-        /* Never the token: `up` prepared the join before it started the unit (node_join_prepare). */
-        if (o->server) {
-                PUSH("--server");
-                PUSH(o->server);
-        }
-        if (o->node_ip) {
-                PUSH("--node-ip");
-                PUSH(o->node_ip);
-        }
-        if (o->engine == ENGINE_KUBELET) {
-                snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
-                PUSH("--pod-pids-limit");
-                PUSH(buf);
-        }
-        static const struct {
-                const char *option;
-                size_t offset;
-        } strings[] = {
-                { "--cidr", offsetof(struct up_options, cidr) },
-                { "--cluster-cidr", offsetof(struct up_options, cluster_cidr) },
-                { "--service-cidr", offsetof(struct up_options, service_cidr) },
-                { "--config", offsetof(struct up_options, config) },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
-                const char *v = *(const char *const *) ((const char *) o + strings[i].offset);
-
-                if (v) {
-                        PUSH(strings[i].option);
-                        PUSH(v);
-                }
-        }
-        if (o->ignore && o->ignore[0]) {
-                _cleanup_free_ char *list = NULL;
-                struct buf b = {};
-
-                for (char **i = o->ignore; *i; i++)
-                        if (buf_printf(&b, "%s%s", i == o->ignore ? "" : ",", *i) < 0) {
-                                buf_free(&b);
-                                return -ENOMEM;
-                        }
-                list = buf_steal(&b);
-                PUSH("--ignore");
-                PUSH(list);
-        }
-#undef PUSH
-        *ret = TAKE_PTR(argv);
-        return 0;
 }
 
 /* The checks run in a child while the node starts: both take ~100 ms and neither needs the other.

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "checks.h"
+#include "host.h"
 #include "netlink.h"
 #include "util.h"
 
@@ -569,120 +569,4 @@ int net_cidr_pick_free(const struct net_host_table *t, unsigned len, const struc
                 }
         }
         return -ENOSPC;
-}
-
-static const struct {
-        const char *what, *cidr, *config, *flag;
-} usernode_networks[] = {
-        { "pod network", USERNODE_POD_CIDR, "cluster-cidr", "--cluster-cidr" },
-        { "service network", USERNODE_SERVICE_CIDR, "service-cidr", "--service-cidr" },
-        { "slirp network", USERNODE_SLIRP_CIDR, "cidr", "--cidr" },
-};
-
-static const char *ui_kind(enum net_entry_kind k) {
-        return k == NET_ENTRY_ADDRESS ? "address network" : "route";
-}
-
-static int load_offline(const struct host *h, struct net_host_table *t, char **ret_sources) {
-        static const char *const files[] = { "/proc/net/route", "/proc/net/ipv6_route" };
-        struct buf src = {};
-        int r;
-
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *text = NULL;
-
-                r = host_read_file(h, files[i], HOST_FILE_MAX, &text, NULL);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0) {
-                        buf_free(&src);
-                        return r;
-                }
-                r = net_route_parse_proc(text, i == 1, t);
-                if (r < 0) {
-                        buf_free(&src);
-                        return r;
-                }
-                if (buf_printf(&src, "%s%s", src.len ? " and " : "", files[i]) < 0) {
-                        buf_free(&src);
-                        return -ENOMEM;
-                }
-        }
-        if (src.len == 0)
-                return -ENOENT;
-        *ret_sources = buf_steal(&src);
-        return *ret_sources ? 0 : -ENOMEM;
-}
-
-int check_net_cidr(struct check_ctx *c, struct report *r) {
-        _cleanup_(net_host_table_done) struct net_host_table t = {};
-        _cleanup_free_ char *sources = NULL;
-        struct net_prefix ours[ELEMENTSOF(usernode_networks)];
-        struct buf detail = {}, fix = {};
-        int k;
-
-        for (size_t i = 0; i < ELEMENTSOF(usernode_networks); i++)
-                if (net_prefix_parse(usernode_networks[i].cidr, &ours[i]) < 0)
-                        return -EINVAL;
-
-        if (c->host->offline) {
-                k = load_offline(c->host, &t, &sources);
-                if (k == -ENOENT)
-                        return report_add(r, "net.cidr", CHECK_SKIP, NULL,
-                                          "no /proc/net/route or /proc/net/ipv6_route under the root: the image's "
-                                          "networks are only known once it runs");
-                if (k < 0)
-                        return report_add(r, "net.cidr", CHECK_WARN, NULL, "cannot read the routes under the root: %s",
-                                          strerror(-k));
-        } else {
-                k = netlink_load_host(&t);
-                if (k < 0)
-                        return report_add(r, "net.cidr", CHECK_WARN, NULL,
-                                          "cannot list addresses and routes over rtnetlink: %s", strerror(-k));
-                sources = strdup("rtnetlink");
-                if (!sources)
-                        return -ENOMEM;
-        }
-
-        for (size_t i = 0; i < ELEMENTSOF(usernode_networks); i++) {
-                const struct net_host_entry *e = net_host_table_collision(&t, &ours[i]);
-                char hostnet[INET6_ADDRSTRLEN + 8], freenet[INET6_ADDRSTRLEN + 8], ifbuf[IF_NAMESIZE] = "";
-                struct net_prefix alt;
-                const char *ifname;
-
-                if (!e)
-                        continue;
-                ifname = e->ifname[0] ? e->ifname : e->ifindex && if_indextoname(e->ifindex, ifbuf) ? ifbuf : "?";
-                net_prefix_to_string(&e->prefix, hostnet, sizeof hostnet);
-                if (buf_printf(&detail, "%s%s %s overlaps the %s %s on %s", detail.len ? "; " : "",
-                               ui_kind(e->kind), hostnet, usernode_networks[i].what, usernode_networks[i].cidr,
-                               ifname) < 0)
-                        goto oom;
-                if (net_cidr_pick_free(&t, 16, ours, ELEMENTSOF(ours), &alt) < 0) {
-                        if (buf_printf(&fix, "%sno free private /16 is left: pick a %s for %s by hand", fix.len ? "; " : "",
-                                       usernode_networks[i].what, usernode_networks[i].flag) < 0)
-                                goto oom;
-                        continue;
-                }
-                /* One alternative per network, distinct from the other picks. */
-                ours[i] = alt;
-                net_prefix_to_string(&alt, freenet, sizeof freenet);
-                if (buf_printf(&fix, "%susernode up %s %s (or %s: %s in the config file)", fix.len ? "; " : "",
-                               usernode_networks[i].flag, freenet, usernode_networks[i].config, freenet) < 0)
-                        goto oom;
-        }
-        if (detail.len > 0) {
-                k = report_add(r, "net.cidr", CHECK_FAIL, fix.data,
-                               "%s: pods could not reach that host network", detail.data);
-                buf_free(&detail);
-                buf_free(&fix);
-                return k;
-        }
-        return report_add(r, "net.cidr", CHECK_PASS, NULL,
-                          "pods %s, services %s, slirp %s collide with none of %zu IPv4 and %zu IPv6 addresses/routes (%s)",
-                          USERNODE_POD_CIDR, USERNODE_SERVICE_CIDR, USERNODE_SLIRP_CIDR, t.n_v4, t.n_v6, sources);
-oom:
-        buf_free(&detail);
-        buf_free(&fix);
-        return -ENOMEM;
 }

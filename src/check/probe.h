@@ -6,32 +6,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cgroup-probe.h"
+
 struct check_ctx;
 struct host;
-
-/* A live probe tries the thing for real in a forked child, as the user the node is for
- * (DESIGN.md "live probe"). Its result overrides what config files suggest. */
-enum probe_state {
-        PROBE_NOT_RUN,
-        PROBE_OK,
-        PROBE_FAILED,
-        PROBE_SKIPPED,
-};
-
-struct probe_outcome {
-        enum probe_state state;
-        int error;              /* the errno behind PROBE_FAILED when a system call failed, else 0 */
-        char detail[256];
-};
-
-/* The cgroup probe, as the user in a forked child: a child cgroup of the manager's with memory.max
- * written (memory), and the controllers a Delegate=yes scope of the running manager gets (unit):
- * what the node's own unit will get. */
-struct cgroup_probe {
-        struct probe_outcome memory;
-        struct probe_outcome unit;
-        unsigned unit_controllers;      /* CONTROLLER_* bits, when unit is PROBE_OK */
-};
 
 struct probes {
         bool userns_ran, cgroup_ran;
@@ -51,11 +29,6 @@ const struct probes *probe_userns(struct check_ctx *c);
 int probe_userns_child_main(int argc, char **argv);
 /* Run the cgroup probe once; needs c->cgroup filled (cgroup v2 and a live user manager). */
 const struct cgroup_probe *probe_cgroup(struct check_ctx *c);
-/* The cgroup probe for uid on the live host h, without a check: setup asks it too. Skips (with the
- * reason) when no manager runs or the caller can act as neither root nor uid; -errno when it cannot
- * run at all. */
-int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *user_name, struct cgroup_probe *ret);
-
 const char *probe_state_to_string(enum probe_state s);
 
 /* The fixed-size message a probe child sends its parent over a SOCK_SEQPACKET pair: the five

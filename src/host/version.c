@@ -16,18 +16,12 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "util.h"
 #include "version.h"
 
 
 /* Output past this is drained and dropped; a child that keeps talking is killed. */
 #define VERSION_OUTPUT_DRAIN_MAX (64u * 1024)
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Who runs the queries when we are root: the user the check is for (their PATH found the binaries), else
  * nobody. Root's own privileges never reach a binary found for someone else. */
@@ -178,7 +172,7 @@ static void drain(struct version_query *q) {
 }
 
 int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = (int64_t) (now_usec() / 1000) + timeout_ms;
         struct pollfd pfd[2 * 16];
 
         if (n > 16)
@@ -194,7 +188,7 @@ int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
 
         for (;;) {
                 size_t m = 0;
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - (int64_t) (now_usec() / 1000);
                 bool fallback = false;
 
                 for (size_t i = 0; i < n; i++) {

@@ -32,7 +32,8 @@ static const struct {
                           "sysctl.rp_filter" } },
         { check_kmod, { "kmod.*" } },
         { check_engine, { "engine.k3s", "engine.kubelet" } },
-        { check_limits, { "limits.nofile", "limits.inotify", "memory.swap" } },
+        { check_limits, { "limits.nofile", "limits.inotify" } },
+        { check_memory, { "memory.swap" } },
         { check_templates, { "templates.override" } },
 };
 

@@ -19,7 +19,7 @@
 #include "cgroup.h"
 #include "diff.h"
 #include "manifest.h"
-#include "probe.h"
+#include "cgroup-probe.h"
 #include "setup-internal.h"
 #include "sha256.h"
 #include "command.h"

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <time.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,4 +257,20 @@ bool valid_user_name(const char *s) {
                 return false;
         }
         return true;
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+int msec_until(uint64_t deadline_usec) {
+        uint64_t n = now_usec(), left;
+
+        if (n >= deadline_usec)
+                return 0;
+        left = (deadline_usec - n + 999) / 1000;
+        return left > INT_MAX ? INT_MAX : (int) left;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -37,6 +38,7 @@ int notify_socket_open(const char *path, struct un_error *err);
 /* Reads one datagram; 1 when it holds READY=1. */
 int notify_socket_read_ready(int fd);
 
+/* One read of a small kernel file (/proc/PID/…), NUL-terminated, at most size - 1 bytes. */
+int proc_read_small(const char *path, char *buf, size_t size);
 /* Host PID of the process whose PID is nspid in the PID namespace of ns_member (a host PID). */
 pid_t pid_from_namespace(pid_t ns_member, pid_t nspid);
-uint64_t now_usec(void);

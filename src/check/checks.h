@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "kernel.h"
 #include "distro.h"
 #include "host.h"
 #include "probe.h"
@@ -26,29 +27,6 @@ struct check_result {
         char *detail;
         char *fix;              /* exact command or file content; NULL when there is nothing to fix */
         bool ignored;           /* named by --ignore: reported, but does not decide readiness */
-};
-
-/* Who built the running kernel: distribution patches do not show in the release number. */
-enum kernel_build {
-        KERNEL_BUILD_UNKNOWN,
-        KERNEL_BUILD_UBUNTU,
-        KERNEL_BUILD_DEBIAN,
-        KERNEL_BUILD_OTHER,
-};
-
-/* Whether overlayfs mounts in a user namespace (the node's fast snapshotter), and why. */
-enum kernel_overlay_userns {
-        KERNEL_OVERLAY_USERNS_NO,
-        KERNEL_OVERLAY_USERNS_UPSTREAM,         /* 5.11 and later */
-        KERNEL_OVERLAY_USERNS_UBUNTU,           /* Ubuntu's kernels carry a patch that allows it */
-        KERNEL_OVERLAY_USERNS_DEBIAN_PARAM,     /* Debian's patch, overlay.permit_mounts_in_userns=Y */
-};
-
-/* Debian's overlay.permit_mounts_in_userns, as /sys/module shows it. */
-enum overlay_permit_param {
-        OVERLAY_PERMIT_ABSENT,  /* not Debian's patch, or overlay not loaded (or not read yet) */
-        OVERLAY_PERMIT_OFF,
-        OVERLAY_PERMIT_ON,
 };
 
 enum engine {
@@ -101,45 +79,35 @@ int check_ids_list(char ***ret);
 bool check_id_known(const char *id);
 void check_ctx_done(struct check_ctx *c);
 
-/* The check modules, in the order checks_run calls them. Each lives in the file named for it. */
-int check_kernel(struct check_ctx *c, struct report *r);        /* kernel.c: kernel.version */
-int check_cgroup(struct check_ctx *c, struct report *r);        /* cgroup.c: cgroup.v2, cgroup.delegation, cgroup.controller.* */
-int check_subid(struct check_ctx *c, struct report *r);         /* subid.c: subid.uid, subid.gid, subid.tools */
-int check_systemd_user(struct check_ctx *c, struct report *r);  /* logind.c: systemd.user */
-int check_userns(struct check_ctx *c, struct report *r);        /* userns.c: userns.enabled, userns.apparmor */
-int check_fs(struct check_ctx *c, struct report *r);            /* fs.c: fs.overlay */
-int check_net(struct check_ctx *c, struct report *r);           /* net.c: net.tun, net.driver, net.dns, net.ports */
-int check_net_cidr(struct check_ctx *c, struct report *r);      /* netlink.c: net.cidr */
-int check_sysctl(struct check_ctx *c, struct report *r);        /* sysctl.c: sysctl.* */
-int check_kmod(struct check_ctx *c, struct report *r);          /* kmod.c: kmod.<name> */
-int check_engine(struct check_ctx *c, struct report *r);        /* engine.c: engine.k3s, engine.kubelet */
-int check_limits(struct check_ctx *c, struct report *r);        /* limits.c: limits.nofile, limits.inotify, memory.swap */
-int check_templates(struct check_ctx *c, struct report *r);     /* template.c: templates.override */
+/* The check modules, in the order checks_run calls them. Each lives in check/<prefix of its IDs>.c. */
+int check_kernel(struct check_ctx *c, struct report *r);        /* kernel.version */
+int check_cgroup(struct check_ctx *c, struct report *r);        /* cgroup.v2, cgroup.delegation, cgroup.controller.* */
+int check_subid(struct check_ctx *c, struct report *r);         /* subid.uid, subid.gid, subid.tools */
+int check_systemd_user(struct check_ctx *c, struct report *r);  /* systemd.user */
+int check_userns(struct check_ctx *c, struct report *r);        /* userns.enabled, userns.apparmor */
+int check_fs(struct check_ctx *c, struct report *r);            /* fs.overlay */
+int check_net(struct check_ctx *c, struct report *r);           /* net.tun, net.driver, net.source-ip, net.dns, net.ports, net.ipv6 */
+int check_net_cidr(struct check_ctx *c, struct report *r);      /* net.cidr */
+int check_sysctl(struct check_ctx *c, struct report *r);        /* sysctl.* */
+int check_kmod(struct check_ctx *c, struct report *r);          /* kmod.<name> */
+int check_engine(struct check_ctx *c, struct report *r);        /* engine.k3s, engine.kubelet */
+int check_limits(struct check_ctx *c, struct report *r);        /* limits.nofile, limits.inotify */
+int check_memory(struct check_ctx *c, struct report *r);        /* memory.swap */
+int check_templates(struct check_ctx *c, struct report *r);     /* templates.override */
 
 /* The fix that runs setup for the check's user: "sudo usernode setup --user NAME[FLAGS][ --root DIR]",
  * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */
 char *check_setup_command(const struct check_ctx *c, const char *flags);
 
-/* sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
+/* check/sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
  * yet: apply it, nothing to write. Caller frees. */
 char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file);
 
 /* A path of the examined host as an admin types it: under --root, inside DIR. Caller frees. */
 char *check_host_path(const struct check_ctx *c, const char *path);
 
-/* kernel.c: "6.1.0-27-amd64" -> 6, 1. */
-int kernel_parse_release(const char *release, unsigned *ret_major, unsigned *ret_minor);
-/* From the kernel's version string (/proc/sys/kernel/version, `uname -v`): "#167-Ubuntu SMP ..." is
- * Ubuntu's, "#1 SMP PREEMPT_DYNAMIC Debian 6.1.123-1 ..." Debian's. */
-enum kernel_build kernel_build_from_version(const char *version);
-/* Whether a release names an Ubuntu build ("5.4.0-150-generic", "5.15.0-1051-aws"), for an image that
- * has no version string; a mainline build ("5.10.0-051000-generic") is not. */
-bool kernel_release_is_ubuntu(const char *release);
-enum kernel_overlay_userns kernel_overlay_userns_decide(unsigned major, unsigned minor, enum kernel_build build,
-                                                        enum overlay_permit_param permit);
+/* check/kernel.c: what overlayfs in a user namespace needs on the examined host. */
 enum kernel_overlay_userns kernel_overlay_userns(const struct check_ctx *c);
-/* modprobe.d text: 1 when it sets overlay's permit_mounts_in_userns on, 0 off, -ENOENT not at all. */
-int kernel_modprobe_conf_overlay_permit(const char *text);
 /* Whether Debian's overlay.permit_mounts_in_userns can be set here (a Debian kernel, or the parameter
  * is there). */
 bool kernel_overlay_param_settable(const struct check_ctx *c);

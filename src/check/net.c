@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* net.*: the node's network — tun, the user-mode network driver, source IPs, DNS, ports, IPv6 and the
+ * networks usernode takes (net.cidr). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -14,151 +16,13 @@
 #include "checks.h"
 #include "kmod.h"
 #include "net.h"
+#include "netlink.h"
 #include "sysctl.h"
 #include "util.h"
 #include "version.h"
 
 /* A --version that has not answered by then is not worth the wait: check stays fast. */
 #define NET_VERSION_TIMEOUT_MS 40u
-
-int resolv_conf_parse(const char *text, char ***ret_nameservers) {
-        _cleanup_free_ char *copy = strdup(text);
-        _cleanup_strv_free_ char **l = NULL;
-        char *cursor = copy, *line;
-        int err = 0;
-
-        if (!copy)
-                return -ENOMEM;
-        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
-                const char *rest;
-                size_t n;
-
-                line = strstrip(line);
-                rest = startswith(line, "nameserver");
-                if (!rest || (*rest != ' ' && *rest != '\t'))
-                        continue;
-                rest += strspn(rest, " \t");
-                n = strcspn(rest, " \t#;");
-                if (n == 0 || n >= 64 || strv_length(l) >= RESOLV_NAMESERVERS_MAX)
-                        continue;
-                {
-                        char addr[64];
-
-                        memcpy(addr, rest, n);
-                        addr[n] = '\0';
-                        if (strv_push(&l, addr) < 0)
-                                return -ENOMEM;
-                }
-        }
-        if (err < 0)
-                return err;
-        if (!l) {
-                l = calloc(1, sizeof *l);
-                if (!l)
-                        return -ENOMEM;
-        }
-        *ret_nameservers = TAKE_PTR(l);
-        return 0;
-}
-
-bool nameserver_usable_in_pod(const char *address) {
-        uint8_t a[16];
-        char plain[64];
-        size_t n = strcspn(address, "%");       /* fe80::1%eth0 */
-
-        if (n >= sizeof plain)
-                return false;
-        memcpy(plain, address, n);
-        plain[n] = '\0';
-        if (inet_pton(AF_INET, plain, a) == 1)
-                return a[0] != 127 && a[0] != 0 && !(a[0] == 169 && a[1] == 254) && a[0] < 224;
-        if (inet_pton(AF_INET6, plain, a) == 1) {
-                static const uint8_t zero[16], loop[16] = { [15] = 1 };
-
-                if (memcmp(a, zero, 16) == 0 || memcmp(a, loop, 16) == 0)
-                        return false;
-                if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-                        return false;   /* link-local */
-                if (a[0] == 0xff)
-                        return false;   /* multicast */
-                /* ::ffff:127.0.0.1 */
-                if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff)
-                        return a[12] != 127 && a[12] != 0;
-                return true;
-        }
-        return false;
-}
-
-static int hex_field(const char *s, size_t want, unsigned long *ret) {
-        char *end;
-
-        if (strlen(s) != want || s[strspn(s, "0123456789abcdefABCDEF")] != '\0')
-                return -EBADMSG;
-        errno = 0;
-        *ret = strtoul(s, &end, 16);
-        return errno == 0 && *end == '\0' ? 0 : -EBADMSG;
-}
-
-int proc_net_tcp_listening(const char *text, uint16_t port) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *cursor = copy, *line;
-        unsigned lineno = 0;
-        int err = 0, found = 0;
-
-        if (!copy)
-                return -ENOMEM;
-        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
-                _cleanup_strv_free_ char **f = NULL;
-                unsigned long st, p;
-                char *colon;
-
-                if (++lineno == 1)
-                        continue;       /* "  sl  local_address rem_address   st ..." */
-                if (strv_split(line, " \t", &f) < 0)
-                        return -ENOMEM;
-                if (strv_length(f) == 0)
-                        continue;
-                /* "0: 0100007F:1A0B 00000000:0000 0A ..." */
-                if (strv_length(f) < 4)
-                        return -EBADMSG;
-                colon = strchr(f[1], ':');
-                if (!colon || (colon - f[1] != 8 && colon - f[1] != 32))
-                        return -EBADMSG;
-                if (hex_field(colon + 1, 4, &p) < 0 || hex_field(f[3], 2, &st) < 0)
-                        return -EBADMSG;
-                if (st == 0x0A && p == port)
-                        found = 1;
-        }
-        return err < 0 ? err : found;
-}
-
-bool lxc_usernet_allows(const char *text, const char *user, char * const *groups) {
-        _cleanup_free_ char *copy = strdup(text);
-        char *cursor = copy, *line;
-        int err = 0;
-
-        if (!copy)
-                return false;
-        while ((line = line_next(&cursor, HOST_LINE_MAX, &err))) {
-                _cleanup_strv_free_ char **f = NULL;
-                uint32_t count;
-                bool match;
-
-                line = strstrip(line);
-                if (line[0] == '#' || line[0] == '\0')
-                        continue;
-                /* "user type link count", e.g. "alice veth lxcbr0 10" or "@devs veth lxcbr0 2". */
-                if (strv_split(line, " \t", &f) < 0 || strv_length(f) != 4)
-                        continue;
-                if (f[0][0] == '@')
-                        match = groups && strv_contains(groups, f[0] + 1);
-                else
-                        match = user && strcmp(f[0], user) == 0;
-                if (match && strcmp(f[1], "veth") == 0 && parse_u32(f[3], &count) >= 0 && count > 0)
-                        return true;
-        }
-        return false;
-}
 
 static char *install_fix(const struct check_ctx *c, const char *debian_packages) {
         _cleanup_strv_free_ char **pk = NULL;
@@ -630,4 +494,120 @@ int check_net(struct check_ctx *c, struct report *r) {
                 k = check_source_ip(c, r, &d);
         drivers_done(&d);
         return k;
+}
+
+static const struct {
+        const char *what, *cidr, *config, *flag;
+} usernode_networks[] = {
+        { "pod network", USERNODE_POD_CIDR, "cluster-cidr", "--cluster-cidr" },
+        { "service network", USERNODE_SERVICE_CIDR, "service-cidr", "--service-cidr" },
+        { "slirp network", USERNODE_SLIRP_CIDR, "cidr", "--cidr" },
+};
+
+static const char *ui_kind(enum net_entry_kind k) {
+        return k == NET_ENTRY_ADDRESS ? "address network" : "route";
+}
+
+static int load_offline(const struct host *h, struct net_host_table *t, char **ret_sources) {
+        static const char *const files[] = { "/proc/net/route", "/proc/net/ipv6_route" };
+        struct buf src = {};
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *text = NULL;
+
+                r = host_read_file(h, files[i], HOST_FILE_MAX, &text, NULL);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        buf_free(&src);
+                        return r;
+                }
+                r = net_route_parse_proc(text, i == 1, t);
+                if (r < 0) {
+                        buf_free(&src);
+                        return r;
+                }
+                if (buf_printf(&src, "%s%s", src.len ? " and " : "", files[i]) < 0) {
+                        buf_free(&src);
+                        return -ENOMEM;
+                }
+        }
+        if (src.len == 0)
+                return -ENOENT;
+        *ret_sources = buf_steal(&src);
+        return *ret_sources ? 0 : -ENOMEM;
+}
+
+int check_net_cidr(struct check_ctx *c, struct report *r) {
+        _cleanup_(net_host_table_done) struct net_host_table t = {};
+        _cleanup_free_ char *sources = NULL;
+        struct net_prefix ours[ELEMENTSOF(usernode_networks)];
+        struct buf detail = {}, fix = {};
+        int k;
+
+        for (size_t i = 0; i < ELEMENTSOF(usernode_networks); i++)
+                if (net_prefix_parse(usernode_networks[i].cidr, &ours[i]) < 0)
+                        return -EINVAL;
+
+        if (c->host->offline) {
+                k = load_offline(c->host, &t, &sources);
+                if (k == -ENOENT)
+                        return report_add(r, "net.cidr", CHECK_SKIP, NULL,
+                                          "no /proc/net/route or /proc/net/ipv6_route under the root: the image's "
+                                          "networks are only known once it runs");
+                if (k < 0)
+                        return report_add(r, "net.cidr", CHECK_WARN, NULL, "cannot read the routes under the root: %s",
+                                          strerror(-k));
+        } else {
+                k = netlink_load_host(&t);
+                if (k < 0)
+                        return report_add(r, "net.cidr", CHECK_WARN, NULL,
+                                          "cannot list addresses and routes over rtnetlink: %s", strerror(-k));
+                sources = strdup("rtnetlink");
+                if (!sources)
+                        return -ENOMEM;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(usernode_networks); i++) {
+                const struct net_host_entry *e = net_host_table_collision(&t, &ours[i]);
+                char hostnet[INET6_ADDRSTRLEN + 8], freenet[INET6_ADDRSTRLEN + 8], ifbuf[IF_NAMESIZE] = "";
+                struct net_prefix alt;
+                const char *ifname;
+
+                if (!e)
+                        continue;
+                ifname = e->ifname[0] ? e->ifname : e->ifindex && if_indextoname(e->ifindex, ifbuf) ? ifbuf : "?";
+                net_prefix_to_string(&e->prefix, hostnet, sizeof hostnet);
+                if (buf_printf(&detail, "%s%s %s overlaps the %s %s on %s", detail.len ? "; " : "",
+                               ui_kind(e->kind), hostnet, usernode_networks[i].what, usernode_networks[i].cidr,
+                               ifname) < 0)
+                        goto oom;
+                if (net_cidr_pick_free(&t, 16, ours, ELEMENTSOF(ours), &alt) < 0) {
+                        if (buf_printf(&fix, "%sno free private /16 is left: pick a %s for %s by hand", fix.len ? "; " : "",
+                                       usernode_networks[i].what, usernode_networks[i].flag) < 0)
+                                goto oom;
+                        continue;
+                }
+                /* One alternative per network, distinct from the other picks. */
+                ours[i] = alt;
+                net_prefix_to_string(&alt, freenet, sizeof freenet);
+                if (buf_printf(&fix, "%susernode up %s %s (or %s: %s in the config file)", fix.len ? "; " : "",
+                               usernode_networks[i].flag, freenet, usernode_networks[i].config, freenet) < 0)
+                        goto oom;
+        }
+        if (detail.len > 0) {
+                k = report_add(r, "net.cidr", CHECK_FAIL, fix.data,
+                               "%s: pods could not reach that host network", detail.data);
+                buf_free(&detail);
+                buf_free(&fix);
+                return k;
+        }
+        return report_add(r, "net.cidr", CHECK_PASS, NULL,
+                          "pods %s, services %s, slirp %s collide with none of %zu IPv4 and %zu IPv6 addresses/routes (%s)",
+                          USERNODE_POD_CIDR, USERNODE_SERVICE_CIDR, USERNODE_SLIRP_CIDR, t.n_v4, t.n_v6, sources);
+oom:
+        buf_free(&detail);
+        buf_free(&fix);
+        return -ENOMEM;
 }

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "bus.h"
-#include "checks.h"
+#include "cgroup.h"
+#include "cgroup-probe.h"
 #include "util.h"
 
 #define PROBE_TIMEOUT_MS 2000
@@ -178,13 +179,6 @@ static void probe_child(const struct host *h, const char *mgr, uid_t uid, gid_t 
         (void) probe_unit(h, uid, &w->unit, &w->unit_controllers);
 }
 
-static long ms_since(const struct timespec *start) {
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
-}
-
 static bool outcome_valid(const struct probe_outcome *o) {
         return o->state > PROBE_NOT_RUN && o->state <= PROBE_SKIPPED;
 }
@@ -193,7 +187,7 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
         _cleanup_free_ char *mgr = NULL, *unit = NULL;
         _cleanup_close_ int rfd = -EBADF;
         struct cgroup_probe_wire w = {};
-        struct timespec start;
+        uint64_t deadline;
         struct stat st;
         int fds[2], status = 0;
         size_t got = 0;
@@ -234,10 +228,10 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
         close(fds[1]);
         rfd = fds[0];
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        deadline = now_usec() + PROBE_TIMEOUT_MS * 1000ull;
         while (got < sizeof w) {
                 struct pollfd p = { .fd = rfd, .events = POLLIN };
-                long left = PROBE_TIMEOUT_MS - ms_since(&start);
+                long left = msec_until(deadline);
                 ssize_t n;
                 int k;
 
@@ -288,32 +282,4 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
         ret->unit = w.unit;
         ret->unit_controllers = w.unit.state == PROBE_OK ? w.unit_controllers : 0;
         return 0;
-}
-
-static void run_probe(struct check_ctx *c) {
-        struct cgroup_probe *p = &c->probes.cgroup;
-        const char *why = c->host->offline                          ? "--root: no live cgroup tree to probe"
-                          : c->no_probes                            ? "--no-probes"
-                          : c->cgroup.layout != CGROUP_LAYOUT_V2 ? "no cgroup v2 at /sys/fs/cgroup"
-                                                                    : NULL;
-        int r;
-
-        if (why) {
-                outcome(&p->memory, PROBE_SKIPPED, "%s", why);
-                outcome(&p->unit, PROBE_SKIPPED, "%s", why);
-                return;
-        }
-        r = cgroup_probe_run(c->host, c->user.uid, c->user.gid, c->user.name, p);
-        if (r < 0) {
-                outcome(&p->memory, PROBE_FAILED, "cannot run the probe: %s", strerror(-r));
-                outcome(&p->unit, PROBE_FAILED, "cannot run the probe: %s", strerror(-r));
-        }
-}
-
-const struct cgroup_probe *probe_cgroup(struct check_ctx *c) {
-        if (!c->probes.cgroup_ran) {
-                c->probes.cgroup_ran = true;
-                run_probe(c);
-        }
-        return &c->probes.cgroup;
 }

@@ -12,20 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "macro.h"
 #include "command.h"
-
-static long elapsed_ms(const struct timespec *start) {
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
+#include "util.h"
 
 int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_privs, char **ret_out,
                   int *ret_status) {
         _cleanup_free_ char *out = malloc(max + 1);
-        struct timespec start;
+        uint64_t deadline;
         int pipefd[2], status;
         size_t len = 0;
         pid_t pid;
@@ -55,10 +48,10 @@ int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_pr
                 _exit(127);
         }
         close(pipefd[1]);
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        deadline = now_usec() + (uint64_t) timeout_ms * 1000u;
         for (;;) {
                 struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-                long left = timeout_ms - elapsed_ms(&start);
+                long left = msec_until(deadline);
                 ssize_t n;
 
                 if (left <= 0) {

@@ -28,7 +28,7 @@
 #include "netlink.h"
 #include "nodeapi.h"
 #include "podlimits.h"
-#include "supervise.h"
+#include "process.h"
 #include "up.h"
 #include "util.h"
 

@@ -99,18 +99,6 @@ static void skip_all(struct probes *p, const char *reason) {
                 outcome_set(userns_outcomes(p, i), PROBE_SKIPPED, 0, "%s", reason);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static int remaining_msec(uint64_t deadline) {
-        uint64_t n = now_usec();
-
-        return n >= deadline ? 0 : (int) ((deadline - n + 999) / 1000);
-}
 
 /* Explicit, verified transition to the user (bubblewrap's switch_to_user_with_privs). */
 static int drop_privileges(const struct probe_creds *cr) {
@@ -380,11 +368,11 @@ static int reap(pid_t pid, uint64_t deadline) {
         if (pidfd >= 0) {
                 struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 
-                while (poll(&pfd, 1, remaining_msec(deadline)) < 0 && errno == EINTR)
+                while (poll(&pfd, 1, msec_until(deadline)) < 0 && errno == EINTR)
                         ;
                 if (!(pfd.revents & POLLIN))
                         (void) kill(pid, SIGKILL);
-        } else if (remaining_msec(deadline) == 0)
+        } else if (msec_until(deadline) == 0)
                 (void) kill(pid, SIGKILL);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
@@ -399,7 +387,7 @@ static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline) {
         int k;
 
         do
-                k = poll(&pfd, 1, remaining_msec(deadline));
+                k = poll(&pfd, 1, msec_until(deadline));
         while (k < 0 && errno == EINTR);
         if (k < 0)
                 return negative_errno();
@@ -723,4 +711,32 @@ const char *probe_state_to_string(enum probe_state s) {
         static const char *const names[] = { "not run", "ok", "failed", "skipped" };
 
         return s < ELEMENTSOF(names) ? names[s] : "unknown";
+}
+
+static void run_cgroup_probe(struct check_ctx *c) {
+        struct cgroup_probe *p = &c->probes.cgroup;
+        const char *why = c->host->offline                          ? "--root: no live cgroup tree to probe"
+                          : c->no_probes                            ? "--no-probes"
+                          : c->cgroup.layout != CGROUP_LAYOUT_V2 ? "no cgroup v2 at /sys/fs/cgroup"
+                                                                    : NULL;
+        int r;
+
+        if (why) {
+                outcome_set(&p->memory, PROBE_SKIPPED, 0, "%s", why);
+                outcome_set(&p->unit, PROBE_SKIPPED, 0, "%s", why);
+                return;
+        }
+        r = cgroup_probe_run(c->host, c->user.uid, c->user.gid, c->user.name, p);
+        if (r < 0) {
+                outcome_set(&p->memory, PROBE_FAILED, 0, "cannot run the probe: %s", strerror(-r));
+                outcome_set(&p->unit, PROBE_FAILED, 0, "cannot run the probe: %s", strerror(-r));
+        }
+}
+
+const struct cgroup_probe *probe_cgroup(struct check_ctx *c) {
+        if (!c->probes.cgroup_ran) {
+                c->probes.cgroup_ran = true;
+                run_cgroup_probe(c);
+        }
+        return &c->probes.cgroup;
 }
