@@ -203,16 +203,3 @@ const char *check_status_to_string(enum check_status s) {
         return s < ELEMENTSOF(names) ? names[s] : "unknown";
 }
 
-const char *engine_to_string(enum engine e) {
-        return e == ENGINE_K3S ? "k3s" : "kubelet";
-}
-
-int engine_from_string(const char *s, enum engine *ret) {
-        if (strcmp(s, "k3s") == 0)
-                *ret = ENGINE_K3S;
-        else if (strcmp(s, "kubelet") == 0)
-                *ret = ENGINE_KUBELET;
-        else
-                return -EINVAL;
-        return 0;
-}

@@ -8,6 +8,7 @@
 #include "cgroup.h"
 #include "kernel.h"
 #include "distro.h"
+#include "engine.h"
 #include "host.h"
 #include "probe.h"
 #include "subid.h"
@@ -27,12 +28,6 @@ struct check_result {
         char *detail;
         char *fix;              /* exact command or file content; NULL when there is nothing to fix */
         bool ignored;           /* named by --ignore: reported, but does not decide readiness */
-};
-
-enum engine {
-        ENGINE_K3S,
-        ENGINE_KUBELET,
-        _ENGINE_MAX,
 };
 
 /* Everything the checks share: the host, who the node is for, and facts one check finds that
@@ -67,8 +62,6 @@ const struct check_result *report_find(const struct report *r, const char *id);
 void report_done(struct report *r);
 
 const char *check_status_to_string(enum check_status s);
-const char *engine_to_string(enum engine e);
-int engine_from_string(const char *s, enum engine *ret);
 
 /* Runs every check module in order. Returns < 0 only for internal errors (out of memory, an ID
  * missing from the registry). */

@@ -16,13 +16,11 @@
 #include "checks.h"
 #include "kmod.h"
 #include "net.h"
+#include "net-driver.h"
 #include "netlink.h"
 #include "sysctl.h"
 #include "util.h"
 #include "version.h"
-
-/* A --version that has not answered by then is not worth the wait: check stays fast. */
-#define NET_VERSION_TIMEOUT_MS 40u
 
 static char *install_fix(const struct check_ctx *c, const char *debian_packages) {
         _cleanup_strv_free_ char **pk = NULL;
@@ -37,34 +35,6 @@ static char *install_fix(const struct check_ctx *c, const char *debian_packages)
 oom:
         buf_free(&b);
         return NULL;
-}
-
-/* The user's groups: all of them through NSS on the live host, the primary one under --root. */
-static int user_groups(const struct check_ctx *c, char ***ret) {
-        _cleanup_strv_free_ char **names = NULL;
-        gid_t gids[256];
-        int n = ELEMENTSOF(gids);
-
-        if (!c->host->offline && c->user.name) {
-                if (getgrouplist(c->user.name, c->user.gid, gids, &n) < 0)
-                        n = ELEMENTSOF(gids);
-        } else {
-                gids[0] = c->user.gid;
-                n = 1;
-        }
-        for (int i = 0; i < n; i++) {
-                struct group gr, *res = NULL;
-                char buf[4096];
-
-                if (c->host->offline)
-                        break;
-                if (getgrgid_r(gids[i], &gr, buf, sizeof buf, &res) == 0 && res && strv_push(&names, res->gr_name) < 0)
-                        return -ENOMEM;
-        }
-        if (!names && !(names = calloc(1, sizeof *names)))
-                return -ENOMEM;
-        *ret = TAKE_PTR(names);
-        return 0;
 }
 
 static bool user_in_gid(const struct check_ctx *c, gid_t gid) {
@@ -162,141 +132,69 @@ static int check_tun(struct check_ctx *c, struct report *r) {
                           (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid, (unsigned) st.st_gid, user);
 }
 
-static const char *const lxc_user_nic_paths[] = {
-        "/usr/lib/x86_64-linux-gnu/lxc/lxc-user-nic", "/usr/lib/aarch64-linux-gnu/lxc/lxc-user-nic",
-        "/usr/libexec/lxc/lxc-user-nic", "/usr/lib/lxc/lxc-user-nic", "/usr/lib64/lxc/lxc-user-nic",
-};
+/* What the host has, said for the detail; the pick is net_driver_choose's, the very rule `up` follows. */
+static int describe_drivers(struct buf *found, const struct net_driver_facts *d) {
+        const struct {
+                const char *name, *path, *version;
+        } tools[] = {
+                { "rootlesskit", d->rootlesskit, d->v_rootlesskit },
+                { "slirp4netns", d->slirp4netns, d->v_slirp4netns },
+                { "pasta", d->pasta, d->v_pasta },
+        };
 
-struct drivers {
-        char *pasta, *slirp4netns, *rootlesskit, *lxc_user_nic;
-        bool lxc_allowed;
-        char v_pasta[64], v_slirp[64], v_rootlesskit[64];
-        bool versions_read;
-};
-
-static void drivers_done(struct drivers *d) {
-        free(d->pasta);
-        free(d->slirp4netns);
-        free(d->rootlesskit);
-        free(d->lxc_user_nic);
+        for (size_t i = 0; i < ELEMENTSOF(tools); i++)
+                if (buf_printf(found, "%s%s %s", found->len ? ", " : "", tools[i].name,
+                               !tools[i].path     ? "absent"
+                               : d->versions_read ? tools[i].version
+                                                  : "present (version not read under --root)") < 0)
+                        return -ENOMEM;
+        return buf_printf(found, ", lxc-user-nic %s", !d->lxc_user_nic ? "absent"
+                                                      : d->lxc_allowed ? "allowed for the user"
+                                                                       : "present, no /etc/lxc/lxc-usernet entry for the user");
 }
 
-static void version_text(const struct version_query *q, char *buf, size_t size) {
-        char v[48];
+/* Why faster drivers the host has were passed over: " (pasta needs rootlesskit >= 2.0 ...)". */
+static int describe_passed_over(struct buf *why, const struct check_ctx *c, const struct net_driver_facts *d,
+                                enum net_driver_id pick) {
+        const struct engine_needs *needs = engine_needs(c->engine);
 
-        if (q->spawn_error < 0)
-                snprintf(buf, size, "does not run: %s", strerror(-q->spawn_error));
-        else if (q->timed_out)
-                snprintf(buf, size, "version not read within %u ms", NET_VERSION_TIMEOUT_MS);
-        else if (version_extract(q->output, v, sizeof v) >= 0)
-                snprintf(buf, size, "%s", v);
-        else
-                snprintf(buf, size, "version unknown");
-}
+        for (size_t i = 0; i < needs->n_net_drivers && needs->net_drivers[i] != pick; i++) {
+                const char *reason = NULL;
 
-static int drivers_find(struct check_ctx *c, struct drivers *d) {
-        _cleanup_free_ char *usernet = NULL;
-        struct version_query q[3] = {};
-        size_t n = 0, iq_pasta = SIZE_MAX, iq_slirp = SIZE_MAX, iq_rk = SIZE_MAX;
-
-        (void) host_find_executable(c->host, "pasta", &d->pasta);
-        (void) host_find_executable(c->host, "slirp4netns", &d->slirp4netns);
-        (void) host_find_executable(c->host, "rootlesskit", &d->rootlesskit);
-        for (size_t i = 0; i < ELEMENTSOF(lxc_user_nic_paths) && !d->lxc_user_nic; i++) {
-                struct stat st;
-
-                /* It is useless unless setuid root: it creates the veth on the host side. */
-                if (host_stat(c->host, lxc_user_nic_paths[i], &st, true) >= 0 && S_ISREG(st.st_mode) &&
-                    st.st_uid == 0 && (st.st_mode & S_ISUID) && !(d->lxc_user_nic = strdup(lxc_user_nic_paths[i])))
+                if (net_driver_installed(d, needs->net_drivers[i]) &&
+                    net_driver_usable(d, c->engine, needs->net_drivers[i], &reason) < 0 &&
+                    buf_printf(why, "%s%s: %s", why->len ? "; " : " (", net_driver_to_string(needs->net_drivers[i]),
+                               reason) < 0)
                         return -ENOMEM;
         }
-        if (d->lxc_user_nic && host_read_file(c->host, "/etc/lxc/lxc-usernet", 1024 * 1024, &usernet, NULL) >= 0) {
-                _cleanup_strv_free_ char **groups = NULL;
-
-                if (user_groups(c, &groups) < 0)
-                        return -ENOMEM;
-                d->lxc_allowed = lxc_usernet_allows(usernet, c->user.name, groups);
-        }
-        if (c->host->offline)
-                return 0;
-        if (d->pasta) {
-                iq_pasta = n;
-                q[n++].path = d->pasta;
-        }
-        if (d->slirp4netns) {
-                iq_slirp = n;
-                q[n++].path = d->slirp4netns;
-        }
-        if (d->rootlesskit) {
-                iq_rk = n;
-                q[n++].path = d->rootlesskit;
-        }
-        if (n == 0)
-                return 0;
-        if (version_query_run(q, n, NET_VERSION_TIMEOUT_MS) < 0)
+        if (needs->net_drivers_why && buf_printf(why, "%s%s", why->len ? "; " : " (", needs->net_drivers_why) < 0)
                 return -ENOMEM;
-        d->versions_read = true;
-        if (iq_pasta != SIZE_MAX)
-                version_text(&q[iq_pasta], d->v_pasta, sizeof d->v_pasta);
-        if (iq_slirp != SIZE_MAX)
-                version_text(&q[iq_slirp], d->v_slirp, sizeof d->v_slirp);
-        if (iq_rk != SIZE_MAX)
-                version_text(&q[iq_rk], d->v_rootlesskit, sizeof d->v_rootlesskit);
-        return 0;
+        return why->len ? buf_puts(why, ")") : 0;
 }
 
-static bool rootlesskit_has_pasta(const struct drivers *d) {
-        /* rootlesskit learnt --net=pasta in 2.0. */
-        return d->rootlesskit && d->versions_read && (d->v_rootlesskit[0] == 'v' || isdigit((unsigned char) d->v_rootlesskit[0])) &&
-               version_compare(d->v_rootlesskit, "2.0") >= 0;
-}
-
-static int check_driver(struct check_ctx *c, struct report *r, const struct drivers *d) {
+static int check_driver(struct check_ctx *c, struct report *r, const struct net_driver_facts *d) {
         _cleanup_free_ char *fix = NULL;
-        struct buf found = {};
-        const char *pick = NULL, *why = "";
+        struct buf found = {}, why = {};
+        enum net_driver_id pick;
+        const char *reason;
         int k;
 
-#define DESCRIBE(name, path, v)                                                                                     \
-        if (buf_printf(&found, "%s%s %s", found.len ? ", " : "", name,                                              \
-                       !(path) ? "absent" : d->versions_read ? (v) : "present (version not read under --root)") < 0) \
+        if (describe_drivers(&found, d) < 0)
                 goto oom;
-        DESCRIBE("rootlesskit", d->rootlesskit, d->v_rootlesskit);
-        DESCRIBE("slirp4netns", d->slirp4netns, d->v_slirp);
-        DESCRIBE("pasta", d->pasta, d->v_pasta);
-#undef DESCRIBE
-        if (buf_printf(&found, ", lxc-user-nic %s", !d->lxc_user_nic ? "absent"
-                                                    : d->lxc_allowed ? "allowed for the user"
-                                                                     : "present, no /etc/lxc/lxc-usernet entry for the user") < 0)
-                goto oom;
-
-        if (c->engine == ENGINE_K3S) {
-                /* k3s embeds rootlesskit and always drives slirp4netns (pkg/rootless). */
-                if (d->slirp4netns) {
-                        pick = "slirp4netns";
-                        why = " (k3s's built-in rootlesskit only drives slirp4netns)";
-                }
-        } else if (d->rootlesskit) {
-                if (d->lxc_allowed)
-                        pick = "lxc-user-nic";
-                else if (d->pasta && rootlesskit_has_pasta(d))
-                        pick = "pasta";
-                else if (d->slirp4netns) {
-                        pick = "slirp4netns";
-                        if (d->pasta)
-                                why = " (pasta needs rootlesskit >= 2.0)";
-                }
-        }
-        if (pick) {
-                k = report_add(r, "net.driver", CHECK_PASS, NULL, "%s; up --net auto picks %s%s", found.data, pick, why);
+        if (net_driver_choose(d, c->engine, &pick, &reason) >= 0) {
+                if (describe_passed_over(&why, c, d, pick) < 0)
+                        goto oom;
+                k = report_add(r, "net.driver", CHECK_PASS, NULL, "%s; up --net auto picks %s%s", found.data,
+                               net_driver_to_string(pick), why.data ? why.data : "");
                 buf_free(&found);
+                buf_free(&why);
                 return k;
         }
-        fix = install_fix(c, c->engine == ENGINE_K3S ? "slirp4netns" : "rootlesskit slirp4netns passt");
+        fix = install_fix(c, engine_needs(c->engine)->net_packages);
         if (!fix)
                 goto oom;
         k = report_add(r, "net.driver", CHECK_FAIL, fix, "%s: no network driver usable by %s", found.data,
-                       c->engine == ENGINE_K3S ? "k3s --rootless (it needs slirp4netns)" : "rootlesskit");
+                       engine_needs(c->engine)->net_runner);
         buf_free(&found);
         return k;
 oom:
@@ -304,14 +202,14 @@ oom:
         return -ENOMEM;
 }
 
-static int check_source_ip(struct check_ctx *c, struct report *r, const struct drivers *d) {
+static int check_source_ip(struct check_ctx *c, struct report *r, const struct net_driver_facts *d) {
         _cleanup_free_ char *fix = NULL;
 
         if (d->lxc_allowed)
                 return report_add(r, "net.source-ip", CHECK_PASS, NULL,
                                   "lxc-user-nic is allowed for %s: a real veth keeps clients' source addresses",
                                   strna(c->user.name));
-        if (d->slirp4netns && (d->rootlesskit || c->engine == ENGINE_K3S))
+        if (d->slirp4netns && (d->rootlesskit || engine_needs(c->engine)->embeds_rootlesskit))
                 return report_add(r, "net.source-ip", CHECK_PASS, NULL,
                                   "slirp4netns is present: rootlesskit's slirp4netns port driver keeps clients' source "
                                   "addresses (up --port-driver slirp4netns; slower than the builtin driver)");
@@ -476,12 +374,13 @@ static int check_ipv6(struct check_ctx *c, struct report *r) {
 }
 
 int check_net(struct check_ctx *c, struct report *r) {
-        struct drivers d = {};
+        struct net_driver_facts d = { .tun = -1 };
         int k;
 
         k = check_tun(c, r);
+        /* tun stays unknown here: net.tun reports it, and the pick is the one up makes when it works. */
         if (k >= 0)
-                k = drivers_find(c, &d);
+                k = net_driver_facts_load(c->host, c->user.name, c->user.gid, true, &d);
         if (k >= 0)
                 k = check_driver(c, r, &d);
         if (k >= 0)
@@ -492,7 +391,7 @@ int check_net(struct check_ctx *c, struct report *r) {
                 k = check_ipv6(c, r);
         if (k >= 0)
                 k = check_source_ip(c, r, &d);
-        drivers_done(&d);
+        net_driver_facts_done(&d);
         return k;
 }
 

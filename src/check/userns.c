@@ -129,11 +129,6 @@ static int check_userns_enabled(struct check_ctx *c, struct report *r) {
         return report_add(r, "userns.enabled", CHECK_PASS, NULL, "%s (not probed: %s)", found, p->userns.detail);
 }
 
-/* The binaries that call unshare(CLONE_NEWUSER) for this engine's node. */
-static const char *userns_binary(enum engine e) {
-        return e == ENGINE_K3S ? "k3s" : "rootlesskit";
-}
-
 /* The profile by hand, then setup. Under --root the file goes into DIR and that host's AppArmor
  * loads it at boot: apparmor_parser here would load it into this host's kernel. */
 static char *apparmor_fix(const struct check_ctx *c, const char *binary) {
@@ -162,7 +157,7 @@ static char *apparmor_fix(const struct check_ctx *c, const char *binary) {
 }
 
 static int check_userns_apparmor(struct check_ctx *c, struct report *r) {
-        const char *name = userns_binary(c->engine);
+        const char *name = engine_needs(c->engine)->userns_binary;
         _cleanup_free_ char *found = NULL, *resolved = NULL, *fix = NULL;
         struct apparmor_match m = {};
         const char *candidates[2];

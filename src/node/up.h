@@ -83,11 +83,9 @@ int up_node_resolv_conf(const struct host *h, char **ret);
  * host's serves. Not written with dry_run (the path is still returned). */
 int node_resolv_conf_file(const struct node *n, const struct up_options *o, char **ret_path, struct un_error *err);
 
-/* A network driver for the node's namespace. */
+/* A network driver for the node's namespace, as rootlesskit runs it (which one: host/net-driver.h). */
 struct net_driver {
         const char *name;
-        /* 0 when usable here; otherwise -errno and *ret_reason (static text) says why. */
-        int (*usable)(const char **ret_reason);
         /* Appends its rootlesskit arguments (--net=... and driver options). */
         int (*rootlesskit_args)(const struct up_options *o, char ***argv);
         /* The MTU inside the node: 65520 for the tap drivers, the bridge's for a veth. */
@@ -95,7 +93,7 @@ struct net_driver {
 };
 
 const struct net_driver *net_driver_find(const char *name);
-/* "auto" takes the fastest usable driver (lxc-user-nic, pasta, slirp4netns); a named one must be usable. */
+/* "auto" takes what net_driver_choose() takes for the kubelet engine; a named one must be usable. */
 int net_driver_pick(const char *requested, const struct net_driver **ret, struct un_error *err);
 const char *port_driver_to_string(enum port_driver d);
 int port_driver_from_string(const char *s, enum port_driver *ret);

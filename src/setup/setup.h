@@ -6,14 +6,15 @@
 
 #include "host.h"
 #include "kmod.h"
+#include "net-driver.h"
 #include "util.h"
 
 /* `usernode setup` / `unsetup` (DESIGN.md "What setup writes"). */
 #define SETUP_DROPIN "/etc/systemd/system/user@.service.d/50-usernode-delegate.conf"
 #define SETUP_SYSCTL "/etc/sysctl.d/50-usernode.conf"
 #define SETUP_MODULES KMOD_USERNODE_LOAD_FILE
-#define SETUP_LXC_USERNET "/etc/lxc/lxc-usernet"
-#define SETUP_BRIDGE "usernode0"
+#define SETUP_LXC_USERNET NET_LXC_USERNET
+#define SETUP_BRIDGE NET_BRIDGE
 #define SETUP_DEFAULT_DELEGATE "cpu cpuset io memory pids"
 
 struct setup_options {

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "util.h"
+
+static const struct engine_needs engines[_ENGINE_MAX] = {
+        [ENGINE_K3S] = {
+                .name = "k3s",
+                .userns_binary = "k3s",
+                /* k3s embeds rootlesskit and always drives slirp4netns (its pkg/rootless). */
+                .net_drivers = { NET_DRIVER_SLIRP4NETNS },
+                .n_net_drivers = 1,
+                .net_drivers_why = "k3s's built-in rootlesskit only drives slirp4netns",
+                .net_runner = "k3s --rootless (it needs slirp4netns)",
+                .net_packages = "slirp4netns",
+                .embeds_rootlesskit = true,
+                .needs_ip_forward = true,
+        },
+        [ENGINE_KUBELET] = {
+                .name = "kubelet",
+                .userns_binary = "rootlesskit",
+                .net_drivers = { NET_DRIVER_LXC_USER_NIC, NET_DRIVER_PASTA, NET_DRIVER_SLIRP4NETNS },
+                .n_net_drivers = 3,
+                .net_runner = "rootlesskit",
+                .net_packages = "rootlesskit slirp4netns passt",
+        },
+};
+
+const struct engine_needs *engine_needs(enum engine e) {
+        return (unsigned) e < _ENGINE_MAX ? &engines[e] : &engines[ENGINE_KUBELET];
+}
+
+const char *engine_to_string(enum engine e) {
+        return engine_needs(e)->name;
+}
+
+int engine_from_string(const char *s, enum engine *ret) {
+        for (enum engine e = 0; e < _ENGINE_MAX; e++)
+                if (strcmp(s, engines[e].name) == 0) {
+                        *ret = e;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+enum engine engine_default(const struct host *h) {
+        _cleanup_free_ char *k3s = NULL;
+
+        return host_find_executable(h, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "host.h"
+
+/* The engines a node can run. What each needs of a host is data here, read by `check` (which reports
+ * it), `setup` and `up` alike. */
+enum engine {
+        ENGINE_K3S,
+        ENGINE_KUBELET,
+        _ENGINE_MAX,
+};
+
+enum net_driver_id {
+        NET_DRIVER_LXC_USER_NIC,        /* a veth on setup --fast-net's bridge, through Debian's setuid helper */
+        NET_DRIVER_PASTA,               /* rootlesskit >= 2.0 */
+        NET_DRIVER_SLIRP4NETNS,
+        _NET_DRIVER_MAX,
+};
+
+struct engine_needs {
+        const char *name;
+        /* The binary that makes the node's user namespace: what an AppArmor profile must allow. */
+        const char *userns_binary;
+        /* The network drivers it can drive, in the order `up --net auto` prefers them (fastest first). */
+        enum net_driver_id net_drivers[_NET_DRIVER_MAX];
+        size_t n_net_drivers;
+        /* Why a driver the host has is not in that list (NULL when every driver is). */
+        const char *net_drivers_why;
+        /* Who runs those drivers, for a user: "rootlesskit", "k3s --rootless (it needs slirp4netns)". */
+        const char *net_runner;
+        /* Debian's packages that bring its network drivers. */
+        const char *net_packages;
+        /* It brings its own rootlesskit (k3s embeds one); else the host's is needed. */
+        bool embeds_rootlesskit;
+        /* It refuses to start unless net.ipv4.ip_forward is 1 (k3s --rootless). */
+        bool needs_ip_forward;
+};
+
+const struct engine_needs *engine_needs(enum engine e);
+const char *engine_to_string(enum engine e);
+int engine_from_string(const char *s, enum engine *ret);
+/* The engine `check` and `up` assume when none is named: k3s when it is on the host's PATH. */
+enum engine engine_default(const struct host *h);
