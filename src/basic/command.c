@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "process.h"
 #include "util.h"
 
 int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_privs, char **ret_out,
@@ -20,8 +21,8 @@ int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_pr
         _cleanup_free_ char *out = malloc(max + 1);
         uint64_t deadline;
         int pipefd[2], status;
+        struct proc p = PROC_NULL;
         size_t len = 0;
-        pid_t pid;
         int r = 0;
 
         if (!out)
@@ -30,41 +31,40 @@ int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_pr
                 return -EINVAL;
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = fork();
-        if (pid < 0) {
-                r = negative_errno();
-                close(pipefd[0]);
-                close(pipefd[1]);
-                return r;
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-                if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(null, 2) < 0)
-                        _exit(127);
-                if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        _exit(127);
-                execv(argv[0], argv);
-                _exit(127);
-        }
+        r = proc_exec_start(&(struct proc_exec) {
+                                    .argv = argv, .keep_fd = -1,
+                                    .stdio = { PROC_STDIO_NULL, pipefd[1], PROC_STDIO_NULL },
+                                    .flags = PROC_DEATHSIG | (no_new_privs ? PROC_NO_NEW_PRIVS : 0),
+                            },
+                            &p);
         close(pipefd[1]);
+        if (r < 0) {
+                close(pipefd[0]);
+                if (r == -ENOMEM)
+                        return r;
+                /* As a shell says it: what cannot be executed exits 127. */
+                *ret_status = 127;
+                if (ret_out && !(*ret_out = strdup("")))
+                        return -ENOMEM;
+                return 0;
+        }
         deadline = now_usec() + (uint64_t) timeout_ms * 1000u;
         for (;;) {
-                struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-                long left = msec_until(deadline);
+                struct pollfd pf = { .fd = pipefd[0], .events = POLLIN };
+                int left = msec_until(deadline);
                 ssize_t n;
 
                 if (left <= 0) {
                         r = -ETIMEDOUT;
                         break;
                 }
-                if (poll(&p, 1, (int) left) < 0) {
+                if (poll(&pf, 1, left) < 0) {
                         if (errno == EINTR)
                                 continue;
                         r = negative_errno();
                         break;
                 }
-                if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+                if (!(pf.revents & (POLLIN | POLLHUP | POLLERR)))
                         continue;
                 n = read(pipefd[0], out + len, max - len);
                 if (n < 0) {
@@ -82,17 +82,16 @@ int spawn_capture(char *const argv[], size_t max, int timeout_ms, bool no_new_pr
                 }
         }
         close(pipefd[0]);
-        if (r < 0)
-                (void) kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return negative_errno();
+        /* Killed at once when it failed, else waited for: its output ended, its exit is near. */
+        r = r < 0 ? (proc_reap(&p, now_usec(), false), r) : proc_reap(&p, 0, false);
+        status = p.status;
+        proc_done(&p);
         if (r < 0)
                 return r;
         out[len] = '\0';
         if (strlen(out) != len)
                 return -EBADMSG;
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        *ret_status = proc_exit_code(status);
         if (ret_out)
                 *ret_out = TAKE_PTR(out);
         return 0;

@@ -217,94 +217,89 @@ static int describe_manager(struct buf *d, const struct check_ctx *c, const char
         return 0;
 }
 
-static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *mgr = NULL, *file = NULL, *live_line = NULL, *live_list = NULL, *fix = NULL,
-                            *avail_list = NULL, *unit = NULL, *config_list = NULL, *restart = NULL,
-                            *manager_list = NULL;
-        struct unit_info u = {};
-        struct un_error err = {};
-        struct buf config = {}, d = {};
+/* What the user's manager gets and gives, worked out once for cgroup.delegation and cgroup.controller.*. */
+struct delegation {
+        const char *unit;               /* user@UID.service */
         const struct cgroup_probe *probe;
-        unsigned uid = (unsigned) c->user.uid, granted, missing, stale, unsure, beyond_config = 0;
+        unsigned granted;               /* what reaches the manager's cgroup (the configuration's word while none runs) */
+        unsigned missing;               /* wanted, not granted */
+        unsigned stale, unsure;         /* granted, but the running manager does not (or may not) give it its units */
+        unsigned beyond_config;         /* live, but no longer in the configuration */
         bool avail_known, config_ok;
-        enum check_status status;
-        int load, k;
+        char *fix, *restart, *live_list, *avail_list, *config_list, *manager_list;
+};
 
-        unit = xstrdup_printf("user@%u.service", uid);
-        if (!unit)
-                return -ENOMEM;
-        load = unit_load(c->host, unit, &u, &err);
-        c->cgroup.configured_known = load >= 0;
-        c->cgroup.configured = load >= 0 && !u.masked && u.delegate.delegate ? u.delegate.controllers : 0;
-        k = describe_config(&config, &u, load, err.msg);
-        unit_info_done(&u);
-        if (k < 0)
-                goto out;
+static void delegation_done(struct delegation *g) {
+        free(g->fix);
+        free(g->restart);
+        free(g->live_list);
+        free(g->avail_list);
+        free(g->config_list);
+        free(g->manager_list);
+}
 
-        if (c->cgroup.layout != CGROUP_LAYOUT_V2) {
-                k = check_delegation_not_v2(c, r, &config);
-                goto out;
-        }
+static int delegation_load(struct check_ctx *c, const char *unit, struct delegation *g) {
+        _cleanup_free_ char *mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, c->user.uid), *file = NULL,
+                            *live_line = NULL;
+        int k;
 
         /* The manager's cgroup exists only while it runs; under --root it is the image's file, if any. */
-        mgr = cgroup_user_manager_path(CGROUP_LAYOUT_V2, c->user.uid);
         file = mgr ? xstrdup_printf("%s/cgroup.controllers", mgr) : NULL;
-        if (!file) {
-                k = -ENOMEM;
-                goto out;
-        }
+        if (!file)
+                return -ENOMEM;
         if (host_read_line(c->host, file, &live_line) >= 0) {
                 c->cgroup.live_known = true;
                 c->cgroup.live = controllers_from_string(live_line, NULL);
         }
-        avail_known = host_exists(c->host, "/sys/fs/cgroup/cgroup.controllers");
-        probe = probe_cgroup(c);
-        k = c->cgroup.live_known ? manager_controllers_load(c, mgr, probe) : 0;
+        g->unit = unit;
+        g->avail_known = host_exists(c->host, "/sys/fs/cgroup/cgroup.controllers");
+        g->probe = probe_cgroup(c);
+        k = c->cgroup.live_known ? manager_controllers_load(c, mgr, g->probe) : 0;
         if (k < 0)
-                goto out;
-
-        /* What reaches the manager's cgroup (the configuration's word while no manager runs), and what
-         * of it the running manager does not give its units. */
-        granted = c->cgroup.live_known ? c->cgroup.live : c->cgroup.configured;
-        missing = CONTROLLERS_WANTED & ~granted;
-        stale = manager_lacks(&c->cgroup, CGROUP_MANAGER_PROBED);
-        unsure = manager_lacks(&c->cgroup, CGROUP_MANAGER_ENABLED);
-        config_ok = c->cgroup.configured_known && !(CONTROLLERS_WANTED & ~c->cgroup.configured);
+                return k;
+        g->granted = c->cgroup.live_known ? c->cgroup.live : c->cgroup.configured;
+        g->missing = CONTROLLERS_WANTED & ~g->granted;
+        g->stale = manager_lacks(&c->cgroup, CGROUP_MANAGER_PROBED);
+        g->unsure = manager_lacks(&c->cgroup, CGROUP_MANAGER_ENABLED);
+        g->config_ok = c->cgroup.configured_known && !(CONTROLLERS_WANTED & ~c->cgroup.configured);
         if (c->cgroup.live_known && c->cgroup.configured_known)
-                beyond_config = CONTROLLERS_WANTED & c->cgroup.live & ~c->cgroup.configured;
-        fix = delegation_fix(c, config_ok);
-        restart = restart_fix(c);
-        live_list = controllers_to_string(c->cgroup.live);
-        avail_list = controllers_to_string(c->cgroup.available);
-        config_list = controllers_to_string(c->cgroup.configured);
-        manager_list = controllers_to_string(c->cgroup.manager);
-        if (!fix || !restart || !live_list || !avail_list || !config_list || !manager_list) {
-                k = -ENOMEM;
-                goto out;
-        }
+                g->beyond_config = CONTROLLERS_WANTED & c->cgroup.live & ~c->cgroup.configured;
+        g->fix = delegation_fix(c, g->config_ok);
+        g->restart = restart_fix(c);
+        g->live_list = controllers_to_string(c->cgroup.live);
+        g->avail_list = controllers_to_string(c->cgroup.available);
+        g->config_list = controllers_to_string(c->cgroup.configured);
+        g->manager_list = controllers_to_string(c->cgroup.manager);
+        if (!g->fix || !g->restart || !g->live_list || !g->avail_list || !g->config_list || !g->manager_list)
+                return -ENOMEM;
+        return 0;
+}
 
-        k = 0;
-        if (missing) {
-                _cleanup_free_ char *m = controllers_to_string(missing);
+/* cgroup.delegation's detail: what is missing, the configuration, the live state and the probes. */
+static int describe_delegation(struct buf *d, const struct check_ctx *c, const struct delegation *g, const char *config) {
+        int k = 0;
 
-                k = m ? buf_printf(&d, "not delegated to %s: %s; ", unit, m) : -ENOMEM;
+        if (g->missing) {
+                _cleanup_free_ char *m = controllers_to_string(g->missing);
+
+                k = m ? buf_printf(d, "not delegated to %s: %s; ", g->unit, m) : -ENOMEM;
         }
         if (k >= 0)
-                k = buf_puts(&d, config.data);
+                k = buf_puts(d, config);
         if (k >= 0 && c->cgroup.live_known)
-                k = buf_printf(&d, "; live %s: %s", unit, live_list);
+                k = buf_printf(d, "; live %s: %s", g->unit, g->live_list);
         else if (k >= 0)
-                k = buf_printf(&d, "; live state unknown: %s", c->host->offline
-                                                                    ? "the image has no cgroup of the user manager"
-                                                                    : "no user manager runs for the user");
+                k = buf_printf(d, "; live state unknown: %s", c->host->offline
+                                                                   ? "the image has no cgroup of the user manager"
+                                                                   : "no user manager runs for the user");
         if (k >= 0 && c->cgroup.live_known && c->cgroup.configured_known &&
             (c->cgroup.live & CONTROLLERS_WANTED) != (c->cgroup.configured & CONTROLLERS_WANTED)) {
                 if (c->cgroup.configured & ~c->cgroup.live & CONTROLLERS_WANTED)
-                        k = buf_printf(&d, " — restart needed: %s", restart);
+                        k = buf_printf(d, " — restart needed: %s", g->restart);
                 else {
-                        _cleanup_free_ char *extra = controllers_to_string(beyond_config);
+                        _cleanup_free_ char *extra = controllers_to_string(g->beyond_config);
 
-                        k = extra ? buf_printf(&d, " — the running manager's cgroup has more than its configuration "
+                        k = extra ? buf_printf(d, " — the running manager's cgroup has more than its configuration "
                                                "now delegates (changed since it started): the next restart or "
                                                "re-login takes %s away",
                                                extra)
@@ -312,67 +307,92 @@ static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
                 }
         }
         if (k >= 0)
-                k = describe_manager(&d, c, restart);
+                k = describe_manager(d, c, g->restart);
         if (k >= 0)
-                k = describe_probe(&d, &probe->memory);
-        if (k >= 0 && probe->unit.state != PROBE_SKIPPED)
-                k = buf_printf(&d, "; %s", probe->unit.detail);
-        if (k < 0)
-                goto out;
-        status = missing || stale || probe->memory.state == PROBE_FAILED ? CHECK_FAIL
-                 : unsure || beyond_config                              ? CHECK_WARN
-                                                                         : CHECK_PASS;
-        /* With the configuration short, the fix is the drop-in (and then a restart), not a restart alone. */
-        k = report_add(r, "cgroup.delegation", status, config_ok && (stale || unsure) ? restart : fix, "%s", d.data);
+                k = describe_probe(d, &g->probe->memory);
+        if (k >= 0 && g->probe->unit.state != PROBE_SKIPPED)
+                k = buf_printf(d, "; %s", g->probe->unit.detail);
+        return k;
+}
 
-        for (unsigned i = 0; k >= 0 && i < _CONTROLLER_COUNT; i++) {
-                unsigned bit = 1u << i;
-                const char *name = controller_to_string(bit);
-                _cleanup_free_ char *id = xstrdup_printf("cgroup.controller.%s", name);
-                const char *source = !c->cgroup.live_known                              ? "configured; live state unknown"
-                                     : c->cgroup.manager_source == CGROUP_MANAGER_PROBED ? "live, probed"
-                                                                                         : "live";
-                bool available = !avail_known || (c->cgroup.available & bit);
+/* cgroup.controller.NAME for each controller the node may use. */
+static int report_controller(const struct check_ctx *c, struct report *r, const struct delegation *g, unsigned bit) {
+        const char *name = controller_to_string(bit);
+        _cleanup_free_ char *id = xstrdup_printf("cgroup.controller.%s", name);
+        const char *source = !c->cgroup.live_known                              ? "configured; live state unknown"
+                             : c->cgroup.manager_source == CGROUP_MANAGER_PROBED ? "live, probed"
+                                                                                 : "live";
+        const struct probe_outcome *memory = &g->probe->memory;
+        bool available = !g->avail_known || (c->cgroup.available & bit), granted = g->granted & bit;
 
-                if (!id) {
-                        k = -ENOMEM;
-                        break;
+        if (!id)
+                return -ENOMEM;
+        if (bit == CONTROLLER_MEMORY && memory->state == PROBE_FAILED)
+                return report_add(r, id, CHECK_FAIL, g->fix, "memory: the live probe failed: %s", memory->detail);
+        if (granted && available && (g->stale & bit))
+                return report_add(r, id, CHECK_FAIL, g->restart,
+                                  "%s: delegated to %s, but the running manager has %s: it never gives %s to its units",
+                                  name, g->unit, g->manager_list, name);
+        if (granted && available && (g->unsure & bit))
+                return report_add(r, id, CHECK_WARN, g->restart,
+                                  "%s: delegated to %s, but the running manager has enabled %s for its units so far "
+                                  "and gives %s only if it had it when it started (not probed)",
+                                  name, g->unit, g->manager_list, name);
+        if (granted && available)
+                return report_add(r, id, CHECK_PASS, NULL, "%s: delegated to %s (%s)%s%s%s", name, g->unit, source,
+                                  bit == CONTROLLER_MEMORY && memory->state == PROBE_OK ? "; probe: " : "",
+                                  bit == CONTROLLER_MEMORY && memory->state == PROBE_OK ? memory->detail : "",
+                                  g->beyond_config & bit ? "; not in the configuration: gone after the next restart "
+                                                           "or re-login"
+                                                         : "");
+        if (!available)
+                return report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, NULL,
+                                  "%s: not available in the root cgroup (/sys/fs/cgroup/cgroup.controllers: %s); the "
+                                  "kernel lacks it or it is bound to a v1 hierarchy",
+                                  name, g->avail_list);
+        if (!(bit & CONTROLLERS_WANTED))
+                return report_add(r, id, CHECK_WARN, NULL,
+                                  "%s: not delegated to %s (systemd never delegates it): no %s limits for pods", name,
+                                  g->unit, name);
+        return report_add(r, id, CHECK_FAIL, g->fix, "%s: not delegated to %s (%s: %s)", name, g->unit, source,
+                          c->cgroup.live_known ? g->live_list : g->config_list);
+}
+
+static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *unit = xstrdup_printf("user@%u.service", (unsigned) c->user.uid);
+        struct delegation g = {};
+        struct unit_info u = {};
+        struct un_error err = {};
+        struct buf config = {}, d = {};
+        enum check_status status;
+        int load, k;
+
+        if (!unit)
+                return -ENOMEM;
+        load = unit_load(c->host, unit, &u, &err);
+        c->cgroup.configured_known = load >= 0;
+        c->cgroup.configured = load >= 0 && !u.masked && u.delegate.delegate ? u.delegate.controllers : 0;
+        k = describe_config(&config, &u, load, err.msg);
+        unit_info_done(&u);
+        if (k >= 0 && c->cgroup.layout != CGROUP_LAYOUT_V2)
+                k = check_delegation_not_v2(c, r, &config);
+        else if (k >= 0) {
+                k = delegation_load(c, unit, &g);
+                if (k >= 0)
+                        k = describe_delegation(&d, c, &g, config.data);
+                if (k >= 0) {
+                        status = g.missing || g.stale || g.probe->memory.state == PROBE_FAILED ? CHECK_FAIL
+                                 : g.unsure || g.beyond_config                                  ? CHECK_WARN
+                                                                                                : CHECK_PASS;
+                        /* With the configuration short, the fix is the drop-in (and then a restart), not a restart
+                         * alone. */
+                        k = report_add(r, "cgroup.delegation", status,
+                                       g.config_ok && (g.stale || g.unsure) ? g.restart : g.fix, "%s", d.data);
                 }
-                if (bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_FAILED)
-                        k = report_add(r, id, CHECK_FAIL, fix, "memory: the live probe failed: %s",
-                                       probe->memory.detail);
-                else if ((granted & bit) && available && (stale & bit))
-                        k = report_add(r, id, CHECK_FAIL, restart,
-                                       "%s: delegated to %s, but the running manager has %s: it never gives %s to "
-                                       "its units",
-                                       name, unit, manager_list, name);
-                else if ((granted & bit) && available && (unsure & bit))
-                        k = report_add(r, id, CHECK_WARN, restart,
-                                       "%s: delegated to %s, but the running manager has enabled %s for its units "
-                                       "so far and gives %s only if it had it when it started (not probed)",
-                                       name, unit, manager_list, name);
-                else if ((granted & bit) && available)
-                        k = report_add(r, id, CHECK_PASS, NULL, "%s: delegated to %s (%s)%s%s%s", name, unit, source,
-                                       bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_OK ? "; probe: " : "",
-                                       bit == CONTROLLER_MEMORY && probe->memory.state == PROBE_OK ? probe->memory.detail
-                                                                                                   : "",
-                                       beyond_config & bit ? "; not in the configuration: gone after the next "
-                                                             "restart or re-login"
-                                                           : "");
-                else if (!available)
-                        k = report_add(r, id, bit & CONTROLLERS_WANTED ? CHECK_FAIL : CHECK_WARN, NULL,
-                                       "%s: not available in the root cgroup (/sys/fs/cgroup/cgroup.controllers: %s); "
-                                       "the kernel lacks it or it is bound to a v1 hierarchy",
-                                       name, avail_list);
-                else if (!(bit & CONTROLLERS_WANTED))
-                        k = report_add(r, id, CHECK_WARN, NULL,
-                                       "%s: not delegated to %s (systemd never delegates it): no %s limits for pods",
-                                       name, unit, name);
-                else
-                        k = report_add(r, id, CHECK_FAIL, fix, "%s: not delegated to %s (%s: %s)", name, unit, source,
-                                       c->cgroup.live_known ? live_list : config_list);
+                for (unsigned i = 0; k >= 0 && i < _CONTROLLER_COUNT; i++)
+                        k = report_controller(c, r, &g, 1u << i);
         }
-out:
+        delegation_done(&g);
         buf_free(&config);
         buf_free(&d);
         return k;

@@ -135,6 +135,21 @@ void check_ctx_done(struct check_ctx *c) {
         *c = (struct check_ctx) {};
 }
 
+char *check_install_command(const struct check_ctx *c, const char *debian_packages) {
+        _cleanup_strv_free_ char **pk = NULL;
+        struct buf b = {};
+
+        if (strv_split(debian_packages, " ", &pk) < 0 || buf_puts(&b, distro_install_command(&c->distro)) < 0)
+                goto oom;
+        for (char **p = pk; *p; p++)
+                if (buf_printf(&b, " %s", distro_package(&c->distro, *p)) < 0)
+                        goto oom;
+        return buf_steal(&b);
+oom:
+        buf_free(&b);
+        return NULL;
+}
+
 char *check_setup_command(const struct check_ctx *c, const char *flags) {
         return xstrdup_printf("sudo usernode setup --user %s%s%s%s", strna(c->user.name), strempty(flags),
                               c->host->offline ? " --root " : "", c->host->offline ? c->host->root : "");

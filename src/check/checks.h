@@ -92,6 +92,10 @@ int check_templates(struct check_ctx *c, struct report *r);     /* templates.ove
  * with --root when the check examined a tree. Caller frees; NULL on ENOMEM. */
 char *check_setup_command(const struct check_ctx *c, const char *flags);
 
+/* The install command for Debian's packages (space-separated names), in the examined distribution's
+ * words: "sudo dnf install -y fuse-overlayfs". Caller frees; NULL on ENOMEM. */
+char *check_install_command(const struct check_ctx *c, const char *debian_packages);
+
 /* check/sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
  * yet: apply it, nothing to write. Caller frees. */
 char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file);

@@ -22,18 +22,18 @@
 static const char *const cni_dirs[] = { "/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni" };
 static const char *const cni_plugins[] = { "bridge", "host-local", "portmap", "loopback" };
 
-static char *install_fix(const struct check_ctx *c, char * const *debian_packages) {
+/* Debian's package names, space-separated, for check_install_command. */
+static char *install_fix(const struct check_ctx *c, char *const *debian_packages) {
+        _cleanup_free_ char *list = NULL;
         struct buf b = {};
 
-        if (buf_puts(&b, distro_install_command(&c->distro)) < 0)
-                goto oom;
-        for (char * const *p = debian_packages; *p; p++)
-                if (buf_printf(&b, " %s", distro_package(&c->distro, *p)) < 0)
-                        goto oom;
-        return buf_steal(&b);
-oom:
-        buf_free(&b);
-        return NULL;
+        for (char *const *p = debian_packages; *p; p++)
+                if (buf_printf(&b, "%s%s", b.len ? " " : "", *p) < 0) {
+                        buf_free(&b);
+                        return NULL;
+                }
+        list = buf_steal(&b);
+        return list ? check_install_command(c, list) : NULL;
 }
 
 static const char *release_arch(void) {

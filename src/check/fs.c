@@ -16,15 +16,16 @@ static bool kernel_has_userns_overlay(const struct check_ctx *c) {
 }
 
 static char *install_fix(const struct check_ctx *c) {
-        const char *install = distro_install_command(&c->distro), *pkg = distro_package(&c->distro, "fuse-overlayfs");
-        _cleanup_free_ char *kernel_fix = NULL;
+        _cleanup_free_ char *install = check_install_command(c, "fuse-overlayfs"), *kernel_fix = NULL;
 
+        if (!install)
+                return NULL;
         if (kernel_has_userns_overlay(c))
-                return xstrdup_printf("%s %s", install, pkg);
+                return TAKE_PTR(install);
         if (!kernel_overlay_param_settable(c))
-                return xstrdup_printf("%s %s\n# or boot a kernel >= 5.11", install, pkg);
+                return xstrdup_printf("%s\n# or boot a kernel >= 5.11", install);
         kernel_fix = kernel_overlay_userns_fix(c);
-        return kernel_fix ? xstrdup_printf("%s %s\n# or: %s", install, pkg, kernel_fix) : NULL;
+        return kernel_fix ? xstrdup_printf("%s\n# or: %s", install, kernel_fix) : NULL;
 }
 
 /* Without a probe: the kernel version and what is installed are all there is. */

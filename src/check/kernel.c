@@ -86,13 +86,11 @@ static enum kernel_build kernel_build_load(const struct check_ctx *c) {
 
 /* The modprobe.d file whose setting of Debian's parameter wins, when that setting turns it on. */
 static int overlay_permit_conf_load(const struct host *h, char **ret_file) {
-        static const char *const dirs[] = { "/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
-                                            "/usr/lib/modprobe.d", "/lib/modprobe.d" };
         _cleanup_strv_free_ char **files = NULL;
         _cleanup_free_ char *on = NULL;
         int r;
 
-        r = host_conf_files(h, dirs, ELEMENTSOF(dirs), &files);
+        r = host_conf_files(h, "modprobe.d", &files);
         if (r < 0)
                 return r;
         for (char **f = files; *f; f++) {

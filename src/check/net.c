@@ -22,21 +22,6 @@
 #include "util.h"
 #include "version.h"
 
-static char *install_fix(const struct check_ctx *c, const char *debian_packages) {
-        _cleanup_strv_free_ char **pk = NULL;
-        struct buf b = {};
-
-        if (strv_split(debian_packages, " ", &pk) < 0 || buf_puts(&b, distro_install_command(&c->distro)) < 0)
-                goto oom;
-        for (char **p = pk; *p; p++)
-                if (buf_printf(&b, " %s", distro_package(&c->distro, *p)) < 0)
-                        goto oom;
-        return buf_steal(&b);
-oom:
-        buf_free(&b);
-        return NULL;
-}
-
 static bool user_in_gid(const struct check_ctx *c, gid_t gid) {
         gid_t gids[256];
         int n = ELEMENTSOF(gids);
@@ -190,7 +175,7 @@ static int check_driver(struct check_ctx *c, struct report *r, const struct net_
                 buf_free(&why);
                 return k;
         }
-        fix = install_fix(c, engine_needs(c->engine)->net_packages);
+        fix = check_install_command(c, engine_needs(c->engine)->net_packages);
         if (!fix)
                 goto oom;
         k = report_add(r, "net.driver", CHECK_FAIL, fix, "%s: no network driver usable by %s", found.data,
@@ -213,7 +198,7 @@ static int check_source_ip(struct check_ctx *c, struct report *r, const struct n
                 return report_add(r, "net.source-ip", CHECK_PASS, NULL,
                                   "slirp4netns is present: rootlesskit's slirp4netns port driver keeps clients' source "
                                   "addresses (up --port-driver slirp4netns; slower than the builtin driver)");
-        fix = install_fix(c, "slirp4netns");
+        fix = check_install_command(c, "slirp4netns");
         if (!fix)
                 return -ENOMEM;
         return report_add(r, "net.source-ip", CHECK_WARN, fix,

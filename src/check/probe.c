@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "process.h"
 #include "util.h"
 
 #define PROBE_TIME_LIMIT_USEC (2u * 1000u * 1000u)
@@ -100,25 +101,17 @@ static void skip_all(struct probes *p, const char *reason) {
 }
 
 
-/* Explicit, verified transition to the user (bubblewrap's switch_to_user_with_privs). */
-static int drop_privileges(const struct probe_creds *cr) {
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg;
+/* The probe's user as the one spawn primitive takes it. */
+static struct proc_creds proc_creds_of(const struct probe_creds *cr) {
+        return (struct proc_creds) { .uid = cr->uid, .gid = cr->gid, .groups = cr->groups,
+                                     .n_groups = (size_t) cr->n_groups };
+}
 
-        if (!cr->drop)
-                return 0;
-        if (setgroups((size_t) cr->n_groups, cr->groups) < 0 || setresgid(cr->gid, cr->gid, cr->gid) < 0 ||
-            setresuid(cr->uid, cr->uid, cr->uid) < 0)
-                return negative_errno();
-        if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-                return negative_errno();
-        if (ru != cr->uid || eu != cr->uid || su != cr->uid || rg != cr->gid || eg != cr->gid || sg != cr->gid)
-                return -EPERM;
-        if (cr->uid != 0 && setuid(0) == 0)
-                return -EPERM;
-        /* "dumpable" stays cleared: a fork of root's image must not open its memory and environment to the
-         * user before it executes something (the map tools). Only the re-executed probe child sets it. */
-        return 0;
+/* Explicit, verified transition to the user; "dumpable" stays cleared (the caller decides). */
+static int drop_privileges(const struct probe_creds *cr) {
+        const struct proc_creds pc = proc_creds_of(cr);
+
+        return cr->drop ? proc_become(&pc) : 0;
 }
 
 static int write_file(const char *path, const char *text) {
@@ -360,26 +353,6 @@ _Noreturn static void probe_child(int sock, const struct probe_child_args *a) {
         _exit(0);
 }
 
-/* Waits for pid until the deadline, then kills it; always reaps. Returns the wait status. */
-static int reap(pid_t pid, uint64_t deadline) {
-        int status = 0;
-        _cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-
-        if (pidfd >= 0) {
-                struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-                while (poll(&pfd, 1, msec_until(deadline)) < 0 && errno == EINTR)
-                        ;
-                if (!(pfd.revents & POLLIN))
-                        (void) kill(pid, SIGKILL);
-        } else if (msec_until(deadline) == 0)
-                (void) kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -1;
-        return status;
-}
-
 /* One read (one message on a SOCK_SEQPACKET socket) bounded by the deadline; 0 at EOF. */
 static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline) {
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -399,37 +372,31 @@ static int read_deadline(int fd, void *buf, size_t len, uint64_t deadline) {
 
 struct map_tool {
         const char *name;
-        pid_t pid;
+        struct proc proc;
         int stderr_fd;
 };
 
-/* Starts newuidmap or newgidmap as the user (setuid tools: no PR_SET_NO_NEW_PRIVS here). */
+/* Starts newuidmap or newgidmap as the user (setuid tools: no PR_SET_NO_NEW_PRIVS here). Its "dumpable"
+ * stays cleared until the exec: before it, the child is a copy of root's image. */
 static int map_tool_start(struct map_tool *t, const char *path, char *const argv[], const struct probe_creds *cr) {
         static char *const envp[] = { (char *) "LC_ALL=C", (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        int fds[2];
+        const struct proc_creds pc = proc_creds_of(cr);
+        int fds[2], k;
 
         t->name = argv[0];
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return negative_errno();
-        t->pid = fork();
-        if (t->pid < 0) {
-                int k = negative_errno();
-
+        k = proc_exec_start(&(struct proc_exec) {
+                                    .path = path, .argv = argv, .envp = envp, .keep_fd = -1,
+                                    .stdio = { PROC_STDIO_NULL, PROC_STDIO_NULL, fds[1] },
+                                    .creds = cr->drop ? &pc : NULL, .flags = PROC_DEATHSIG,
+                            },
+                            &t->proc);
+        close(fds[1]);
+        if (k < 0) {
                 close(fds[0]);
-                close(fds[1]);
                 return k;
         }
-        if (t->pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-                    dup2(fds[1], STDERR_FILENO) < 0 || drop_privileges(cr) < 0 ||
-                    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-                        _exit(126);
-                execve(path, argv, envp);
-                _exit(127);
-        }
-        close(fds[1]);
         t->stderr_fd = fds[0];
         return 0;
 }
@@ -451,7 +418,9 @@ static int map_tool_finish(struct map_tool *t, uint64_t deadline, char *ret_erro
         }
         close(t->stderr_fd);
         out[len] = '\0';
-        status = reap(t->pid, deadline);
+        (void) proc_reap(&t->proc, deadline, false);
+        status = t->proc.status;
+        proc_done(&t->proc);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         out[strcspn(out, "\n")] = '\0';
@@ -539,14 +508,14 @@ static int creds_for(const struct check_ctx *c, struct probe_creds *ret) {
 /* The probe child becomes dumpable as the user (newuidmap must write its maps): a fork of root's image would
  * then show root's environment and memory to that user. It runs in a fresh image instead: this binary,
  * re-executed with an empty environment and only what the probe needs on its command line (nothing
- * secret), the socket as fd PROBE_SOCK_FD. Never returns. */
+ * secret), the socket as fd PROBE_SOCK_FD. */
 #define PROBE_SOCK_FD 3
-_Noreturn static void probe_exec_child(int sock, const struct probe_child_args *a) {
+static int probe_exec_child(int sock, const struct probe_child_args *a, struct proc *ret) {
         char uid[16], gid[16], groups[PROBE_GROUPS_MAX * 11 + 1] = "", su[24], sg[24], parent[16], drop[2];
         char *argv[] = { (char *) "usernode", (char *) PROBE_CHILD_VERB, drop, uid, gid, groups, su, sg, parent,
                          (char *) strempty(a->user->name), NULL };
         char *envp[] = { NULL };
-        struct probes p = {};
+        _cleanup_free_ char *self = NULL;
         size_t n = 0;
 
         snprintf(drop, sizeof drop, "%d", a->cr->drop ? 1 : 0);
@@ -557,16 +526,17 @@ _Noreturn static void probe_exec_child(int sock, const struct probe_child_args *
         snprintf(su, sizeof su, "%u:%u", a->subuid->start, a->subuid->count);
         snprintf(sg, sizeof sg, "%u:%u", a->subgid->start, a->subgid->count);
         snprintf(parent, sizeof parent, "%d", (int) a->parent);
-        /* dup2 onto itself would keep O_CLOEXEC. The binary by its path: a tool running us (valgrind) answers
-         * for /proc/self/exe's name, not for an exec of it. */
-        char *self = realpath("/proc/self/exe", NULL);
-
-        if (self && (sock == PROBE_SOCK_FD ? fcntl(sock, F_SETFD, 0) == 0 : dup2(sock, PROBE_SOCK_FD) == PROBE_SOCK_FD))
-                execve(self, argv, envp);
-        skip_all(&p, "not reached: the probe could not start");
-        outcome_set(&p.userns, PROBE_FAILED, errno, "cannot re-execute usernode for the probe: %m");
-        child_send(sock, &p);
-        _exit(1);
+        /* The binary by its path: a tool running us (valgrind) answers for /proc/self/exe's name, not for an
+         * exec of it. */
+        self = realpath("/proc/self/exe", NULL);
+        if (!self)
+                return negative_errno();
+        return proc_exec_start(&(struct proc_exec) {
+                                       .path = self, .argv = argv, .envp = envp, .keep_fd = sock,
+                                       .keep_fd_as = PROBE_SOCK_FD,
+                                       .stdio = { PROC_STDIO_INHERIT, PROC_STDIO_INHERIT, PROC_STDIO_INHERIT },
+                               },
+                               ret);
 }
 
 static int parse_range(char *s, struct subid_range *ret) {
@@ -619,9 +589,9 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
         struct probe_wire w;
         struct probe_child_args args;
         char error[sizeof p->idmap.detail] = "";
+        struct proc child = PROC_NULL;
         uint8_t mode;
         int sv[2], k;
-        pid_t pid;
 
         if (creds_for(c, &cr) < 0) {
                 char reason[200];
@@ -640,18 +610,13 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
                 return;
         }
         (void) fflush(NULL);
-        pid = fork();
-        if (pid < 0) {
-                outcome_set(&p->userns, PROBE_FAILED, errno, "fork failed: %m");
+        k = probe_exec_child(sv[1], &args, &child);
+        close(sv[1]);
+        if (k < 0) {
+                outcome_set(&p->userns, PROBE_FAILED, -k, "cannot re-execute usernode for the probe: %s", strerror(-k));
                 close(sv[0]);
-                close(sv[1]);
                 return;
         }
-        if (pid == 0) {
-                close(sv[0]);
-                probe_exec_child(sv[1], &args);
-        }
-        close(sv[1]);
 
         k = read_deadline(sv[0], &w, sizeof w, deadline);
         if (k < 0 || probe_wire_decode(&w, (size_t) k, p) < 0) {
@@ -663,7 +628,7 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
                 goto out;
 
         if (full)
-                mode = write_full_map(c, pid, &cr, deadline, error, sizeof error) < 0 ? MAP_SINGLE : MAP_FULL;
+                mode = write_full_map(c, child.pid, &cr, deadline, error, sizeof error) < 0 ? MAP_SINGLE : MAP_FULL;
         else {
                 mode = MAP_SINGLE;
                 (void) snprintf(error, sizeof error, "no sub-ID range for %s in /etc/subuid and /etc/subgid",
@@ -680,16 +645,17 @@ static void run_userns_probes(struct check_ctx *c, struct probes *p) {
                 goto out;
         }
         if (mode == MAP_SINGLE && p->idmap.state == PROBE_FAILED) {
-                char child[sizeof p->idmap.detail];
+                char said[sizeof p->idmap.detail];
 
-                memcpy(child, p->idmap.detail, sizeof child);
-                outcome_set(&p->idmap, PROBE_FAILED, EPERM, "%.120s; then %.120s", error, child);
+                memcpy(said, p->idmap.detail, sizeof said);
+                outcome_set(&p->idmap, PROBE_FAILED, EPERM, "%.120s; then %.120s", error, said);
         } else if (mode == MAP_SINGLE)
                 outcome_set(&p->idmap, PROBE_FAILED, 0, "%s (overlay, fuse and tun probed with a single-ID map)",
                             error);
 out:
         close(sv[0]);
-        (void) reap(pid, deadline);
+        (void) proc_reap(&child, deadline, false);
+        proc_done(&child);
 }
 
 const struct probes *probe_userns(struct check_ctx *c) {

@@ -18,6 +18,7 @@
 #include "bus.h"
 #include "cgroup.h"
 #include "cgroup-probe.h"
+#include "process.h"
 #include "util.h"
 
 #define PROBE_TIMEOUT_MS 2000
@@ -34,26 +35,19 @@ _printf_(3, 4) static int outcome(struct probe_outcome *o, enum probe_state stat
         return 0;
 }
 
-/* Becomes the user for good and checks that it took (bubblewrap's switch_to_user_with_privs).
- * Without root the caller already is the user (run_probe made sure) and keeps its groups. */
+/* Becomes the user for good, with only its primary group, verified (proc_become). Without root the
+ * caller already is the user (run_probe made sure) and keeps its groups. */
 static int become_user(uid_t uid, gid_t gid) {
-        uid_t ru, eu, su;
-        gid_t rg, eg, sg, groups[2];
+        const struct proc_creds creds = { .uid = uid, .gid = gid, .groups = &gid, .n_groups = 1 };
+        int r = 0;
 
-        if (geteuid() == 0 && uid != 0) {
-                if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                        return negative_errno();
-                if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
-                        return negative_errno();
-                if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
-                        return -EPERM;
-                if (getgroups(ELEMENTSOF(groups), groups) != 1 || groups[0] != gid || setuid(0) == 0)
-                        return -EPERM;
-        } else if (geteuid() != uid)
-                return -EPERM;
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return negative_errno();
-        return 0;
+        if (geteuid() == 0 && uid != 0)
+                r = proc_become(&creds);
+        else if (geteuid() != uid)
+                r = -EPERM;
+        if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = negative_errno();
+        return r;
 }
 
 static int read_at(int dfd, const char *name, char *buf, size_t size) {
@@ -192,6 +186,7 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
         int fds[2], status = 0;
         size_t got = 0;
         bool timed_out = false;
+        struct proc child;
         pid_t pid;
 
         *ret = (struct cgroup_probe) {};
@@ -212,13 +207,11 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
 
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = fork();
+        pid = proc_fork(NULL, NULL, PROC_DEATHSIG, -1);
         if (pid < 0) {
-                int r = negative_errno();
-
                 close(fds[0]);
                 close(fds[1]);
-                return r;
+                return pid;
         }
         if (pid == 0) {
                 close(fds[0]);
@@ -253,10 +246,10 @@ int cgroup_probe_run(const struct host *h, uid_t uid, gid_t gid, const char *use
                         break;
                 got += (size_t) n;
         }
-        if (timed_out)
-                (void) kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
+        child = (struct proc) { .pid = pid, .pidfd = pidfd_open_pid(pid) };
+        (void) proc_reap(&child, timed_out ? now_usec() : 0, false);
+        status = child.status;
+        proc_done(&child);
         if (timed_out) {
                 _cleanup_close_ int dfd = host_open(h, mgr, O_RDONLY | O_DIRECTORY, 0, HOST_NO_SYMLINKS);
                 char name[64];

@@ -316,15 +316,20 @@ static int conf_name_cmp(const void *a, const void *b) {
         return strcmp(strrchr(*(char * const *) a, '/') + 1, strrchr(*(char * const *) b, '/') + 1);
 }
 
-int host_conf_files(const struct host *h, const char *const *dirs, size_t n_dirs, char ***ret) {
+int host_conf_files(const struct host *h, const char *name, char ***ret) {
+        /* systemd's search path for NAME.d directories (modprobe.d, sysctl.d, modules-load.d), first wins. */
+        static const char *const bases[] = { "/etc", "/run", "/usr/local/lib", "/usr/lib", "/lib" };
         _cleanup_strv_free_ char **files = NULL;
         size_t n;
 
-        for (size_t i = 0; i < n_dirs; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(bases); i++) {
+                _cleanup_free_ char *dir = xstrdup_printf("%s/%s", bases[i], name);
                 _cleanup_closedir_ DIR *d = NULL;
                 struct dirent *de;
 
-                if (host_opendir(h, dirs[i], &d) < 0)
+                if (!dir)
+                        return -ENOMEM;
+                if (host_opendir(h, dir, &d) < 0)
                         continue;
                 while ((de = readdir(d))) {
                         _cleanup_free_ char *p = NULL;
@@ -337,7 +342,7 @@ int host_conf_files(const struct host *h, const char *const *dirs, size_t n_dirs
                                 masked = strcmp(strrchr(*f, '/') + 1, de->d_name) == 0;
                         if (masked || strv_length(files) >= HOST_CONF_FILES_MAX)
                                 continue;
-                        p = xstrdup_printf("%s/%s", dirs[i], de->d_name);
+                        p = xstrdup_printf("%s/%s", dir, de->d_name);
                         if (!p || strv_push(&files, p) < 0)
                                 return -ENOMEM;
                 }

@@ -45,12 +45,12 @@ int host_stat(const struct host *h, const char *path, struct stat *ret, bool fol
 bool host_exists(const struct host *h, const char *path);
 /* The path as the running process can use it (root + path), for messages and exec on the live host. */
 char *host_path(const struct host *h, const char *path);
-/* The *.conf files of a configuration directory set, as systemd and kmod read sysctl.d,
- * modules-load.d and modprobe.d: by file name across dirs, a name in an earlier directory masking
- * the same name in a later one, in the order of their names. At most HOST_CONF_FILES_MAX; ret gets
+/* The *.conf files of NAME.d ("sysctl.d", "modules-load.d", "modprobe.d") as systemd and kmod read
+ * them: in /etc, /run, /usr/local/lib, /usr/lib and /lib, a name in an earlier directory masking the
+ * same name in a later one, in the order of their names. At most HOST_CONF_FILES_MAX; ret gets
  * a NULL-terminated list of host paths, possibly empty. */
 #define HOST_CONF_FILES_MAX 1024u
-int host_conf_files(const struct host *h, const char *const *dirs, size_t n_dirs, char ***ret);
+int host_conf_files(const struct host *h, const char *name, char ***ret);
 /* Finds an executable in the usual system directories (and $PATH on the live host).
  * ret gets the host path ("/usr/bin/newuidmap"). */
 int host_find_executable(const struct host *h, const char *name, char **ret);

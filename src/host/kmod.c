@@ -306,13 +306,10 @@ bool kmod_load_list_has(const char *text, const char *name) {
 }
 
 int kmod_load_listed(const struct host *h, const char *name, char **ret_file) {
-        static const char *const dirs[] = { "/etc/modules-load.d", "/run/modules-load.d",
-                                            "/usr/local/lib/modules-load.d", "/usr/lib/modules-load.d",
-                                            "/lib/modules-load.d" };
         _cleanup_strv_free_ char **files = NULL;
         int r;
 
-        r = host_conf_files(h, dirs, ELEMENTSOF(dirs), &files);
+        r = host_conf_files(h, "modules-load.d", &files);
         if (r < 0)
                 return r;
         for (char **f = files; *f; f++) {

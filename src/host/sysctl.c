@@ -95,13 +95,11 @@ int sysctl_conf_find(const char *text, const char *key, char **ret_value) {
  * file of the same name; /etc/sysctl.conf last, as `sysctl --system` applies it. ret_file (may be
  * NULL) gets the file that set it. */
 static int conf_lookup(const struct host *h, const char *key, char **ret_value, char **ret_file) {
-        static const char *const dirs[] = { "/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d",
-                                            "/usr/lib/sysctl.d", "/lib/sysctl.d" };
         _cleanup_strv_free_ char **files = NULL;
         _cleanup_free_ char *value = NULL, *file = NULL;
         int r;
 
-        r = host_conf_files(h, dirs, ELEMENTSOF(dirs), &files);
+        r = host_conf_files(h, "sysctl.d", &files);
         if (r < 0)
                 return r;
         if (strv_push(&files, "/etc/sysctl.conf") < 0)

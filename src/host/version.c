@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "process.h"
 #include "util.h"
 #include "version.h"
 
@@ -60,94 +61,46 @@ static int path_trusted(const char *path, uid_t as) {
 
 static int spawn_one(struct version_query *q) {
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
-        int p[2], e[2], r = 0;
-        ssize_t n;
+        /* As root, it runs as the user the check is for, with no groups and no capabilities. */
+        const struct proc_creds creds = { .uid = query_uid, .gid = query_gid };
+        int p[2], r;
 
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return negative_errno();
-        if (pipe2(e, O_CLOEXEC) < 0) {
-                r = negative_errno();
-                close(p[0]);
-                close(p[1]);
-                return r;
-        }
         if (geteuid() == 0) {
                 r = path_trusted(q->path, query_uid);
-                if (r < 0) {
-                        close(p[0]);
-                        close(p[1]);
-                        close(e[0]);
-                        close(e[1]);
+                if (r < 0)
                         return r;
-                }
         }
-        q->pid = fork();
-        if (q->pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC), err;
-
-                /* Its own process group, so that a wrapper script's children die with it at the deadline. A
-                 * version query needs no privilege: as root, it runs as the user the check is for (no groups,
-                 * no capabilities, verified), and no setuid or file capability may add any. */
-                if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0 || setpgid(0, 0) < 0)
-                        err = errno;
-                else if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(query_gid, query_gid, query_gid) < 0 ||
-                                            setresuid(query_uid, query_uid, query_uid) < 0))
-                        err = errno;
-                else if (geteuid() == 0 || getegid() == 0 || setuid(0) == 0)
-                        err = EPERM;    /* the switch did not take */
-                else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        err = errno;
-                else {
-                        execv(q->path, argv);
-                        err = errno;
-                }
-                (void) !write(e[1], &err, sizeof err);
-                _exit(127);
-        }
-        if (q->pid < 0)
-                r = negative_errno();
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return negative_errno();
+        /* Its own process group, so that a wrapper script's children die with it at the deadline. A version
+         * query needs no privilege, and no setuid bit or file capability may add any. */
+        r = proc_exec_start(&(struct proc_exec) {
+                                    .argv = argv, .keep_fd = -1, .stdio = { PROC_STDIO_NULL, p[1], p[1] },
+                                    .creds = geteuid() == 0 ? &creds : NULL,
+                                    .flags = PROC_NEW_PGRP | PROC_DEATHSIG | PROC_NO_NEW_PRIVS,
+                            },
+                            &q->proc);
         close(p[1]);
-        close(e[1]);
-        if (r == 0) {
-                int err;
-
-                /* The exec closed e[1] (O_CLOEXEC): EOF is success, a number is why it failed. */
-                n = read(e[0], &err, sizeof err);
-                if (n == sizeof err) {
-                        (void) waitpid(q->pid, NULL, 0);
-                        q->pid = 0;
-                        r = -err;
-                }
-        }
-        close(e[0]);
         if (r < 0) {
                 close(p[0]);
                 return r;
         }
         q->fd = p[0];
-#ifdef SYS_pidfd_open
-        q->pidfd = (int) syscall(SYS_pidfd_open, q->pid, 0);
-#endif
         return 0;
 }
 
-static void reap(struct version_query *q, int options) {
-        int status;
-        pid_t p;
+/* Collects its status once it is gone; with kill, first kills its process group. */
+static void reap(struct version_query *q, bool kill) {
+        int k;
 
-        if (q->pid <= 0)
+        if (q->proc.pid <= 0)
                 return;
-        do
-                p = waitpid(q->pid, &status, options);
-        while (p < 0 && errno == EINTR);
-        if (p != q->pid)
+        k = kill ? proc_reap(&q->proc, now_usec(), true) : proc_try_reap(&q->proc);
+        if (k <= 0 && !kill)
                 return;
         q->exited = !q->timed_out;
-        q->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        q->pid = 0;
-        if (q->pidfd >= 0)
-                close(q->pidfd);
-        q->pidfd = -1;
+        q->exit_status = proc_exit_code(q->proc.status);
+        proc_done(&q->proc);
 }
 
 static void drain(struct version_query *q) {
@@ -180,8 +133,8 @@ int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
         for (size_t i = 0; i < n; i++) {
                 q[i].output[0] = '\0';
                 q[i].len = 0;
-                q[i].pid = 0;
-                q[i].fd = q[i].pidfd = -1;
+                q[i].proc = PROC_NULL;
+                q[i].fd = -1;
                 q[i].exited = q[i].timed_out = false;
                 q[i].spawn_error = spawn_one(&q[i]);
         }
@@ -194,11 +147,11 @@ int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
                 for (size_t i = 0; i < n; i++) {
                         if (q[i].fd >= 0)
                                 pfd[m++] = (struct pollfd) { .fd = q[i].fd, .events = POLLIN };
-                        if (q[i].fd < 0 && q[i].pid > 0) {
-                                reap(&q[i], WNOHANG);
-                                if (q[i].pid > 0) {
-                                        if (q[i].pidfd >= 0)
-                                                pfd[m++] = (struct pollfd) { .fd = q[i].pidfd, .events = POLLIN };
+                        if (q[i].fd < 0 && q[i].proc.pid > 0) {
+                                reap(&q[i], false);
+                                if (q[i].proc.pid > 0) {
+                                        if (q[i].proc.pidfd >= 0)
+                                                pfd[m++] = (struct pollfd) { .fd = q[i].proc.pidfd, .events = POLLIN };
                                         else
                                                 fallback = true;
                                 }
@@ -219,16 +172,13 @@ int version_query_run(struct version_query *q, size_t n, unsigned timeout_ms) {
         }
 
         for (size_t i = 0; i < n; i++) {
-                if (q[i].pid > 0) {
+                if (q[i].proc.pid > 0) {
                         q[i].timed_out = true;
-                        kill(-q[i].pid, SIGKILL);
-                        reap(&q[i], 0);
+                        reap(&q[i], true);
                 }
                 if (q[i].fd >= 0)
                         close(q[i].fd);
-                if (q[i].pidfd >= 0)
-                        close(q[i].pidfd);
-                q[i].fd = q[i].pidfd = -1;
+                q[i].fd = -1;
         }
         return 0;
 }

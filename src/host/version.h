@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "process.h"
+
 /* `BINARY --version` for the report: run on the live host only (never under --root), all at once,
  * output bounded, every child killed and reaped by the deadline. */
 struct version_query {
@@ -15,8 +17,8 @@ struct version_query {
         int exit_status;                /* when exited: the exit code, or 128 + signal */
         int spawn_error;                /* -errno when it could not be started */
         /* private */
-        pid_t pid;
-        int fd, pidfd;
+        struct proc proc;
+        int fd;
         size_t len;
 };
 

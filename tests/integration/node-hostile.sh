@@ -35,13 +35,15 @@ as_user() {
 # 1. Another user makes /tmp/usernode-UID first and plants a node whose status names a process of ours,
 # holding its lock. Our down, status and up refuse it and signal nothing.
 rm -rf "$planted"
-as_user sleep 600 &
+# Started directly, not through the as_user function: $! is then sleep's own PID (setpriv and env exec).
+setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sleep 600 &
 victim_pid=$!
 setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --init-groups sh -c "
         umask 022; mkdir -p '$planted/default'
         printf '{\"schema\":\"usernode.node/v1\",\"name\":\"default\",\"engine\":\"kubelet\",\"state\":\"running\",\"pids\":{\"supervisor\":$victim_pid}}\n' >'$planted/default/status.json'
         : >'$planted/default/lock'"
-setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --init-groups flock "$planted/default/lock" sleep 600 &
+# --no-fork: flock becomes sleep, so that killing it leaves nothing behind.
+setpriv --reuid="$ATTACKER" --regid="$ATTACKER" --init-groups flock --no-fork "$planted/default/lock" sleep 600 &
 holder_pid=$!
 # The holder has the lock once flock runs its command.
 retry_until() { for _ in $(seq 1 100); do "$@" && return 0; sleep 0.05; done; return 1; }
