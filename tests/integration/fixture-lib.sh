@@ -34,12 +34,12 @@ lay_fixture() {
         find "$2" -name .keep -delete
 }
 
-# setuid-root binaries and file capabilities need root, real or namespaced.
+# setuid-root binaries, file capabilities and setup need root, real or namespaced.
 need_fixture_root() {
         if [ "$(id -u)" -ne 0 ]; then
                 if [ -z "${USERNODE_IN_USERNS:-}" ] && unshare -r true 2>/dev/null; then
                         USERNODE_IN_USERNS=1 exec unshare -r sh "$0" "$@"
                 fi
-                skip "fixtures need root or an unprivileged user namespace (unshare -r)"
+                skip "needs root or an unprivileged user namespace (unshare -r)"
         fi
 }
