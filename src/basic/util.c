@@ -207,14 +207,13 @@ int buf_puts(struct buf *b, const char *s) {
 int buf_printf(struct buf *b, const char *fmt, ...) {
         va_list ap;
         _cleanup_free_ char *s = NULL;
-        int n;
 
         va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
+        s = xstrdup_vprintf(fmt, ap);
         va_end(ap);
-        if (n < 0)
+        if (!s)
                 return -ENOMEM;
-        return buf_append(b, s, (size_t) n);
+        return buf_puts(b, s);
 }
 
 void buf_free(struct buf *b) {
@@ -229,15 +228,20 @@ char *buf_steal(struct buf *b) {
         return d;
 }
 
+char *xstrdup_vprintf(const char *fmt, va_list ap) {
+        char *s;
+
+        return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *xstrdup_printf(const char *fmt, ...) {
         va_list ap;
         char *s;
-        int n;
 
         va_start(ap, fmt);
-        n = vasprintf(&s, fmt, ap);
+        s = xstrdup_vprintf(fmt, ap);
         va_end(ap);
-        return n < 0 ? NULL : s;
+        return s;
 }
 
 bool valid_user_name(const char *s) {

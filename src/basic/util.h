@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,7 @@ void buf_free(struct buf *b);
 char *buf_steal(struct buf *b);
 
 char *xstrdup_printf(const char *fmt, ...) _printf_(1, 2);
+char *xstrdup_vprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
 /* A user name as shadow accepts it: [A-Za-z_][A-Za-z0-9_.-]*[$]?, at most 32 bytes, no ':'. */
 bool valid_user_name(const char *s);

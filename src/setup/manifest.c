@@ -4,12 +4,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "host.h"
 #include "manifest.h"
 #include "util.h"
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *base64_encode(const void *data, size_t len) {
+char *manifest_base64_encode(const void *data, size_t len) {
         const unsigned char *p = data;
         char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
 
@@ -28,7 +29,7 @@ char *base64_encode(const void *data, size_t len) {
         return out;
 }
 
-int base64_decode(const char *s, char **ret, size_t *ret_len) {
+int manifest_base64_decode(const char *s, char **ret, size_t *ret_len) {
         size_t n = strlen(s), len = 0;
         _cleanup_free_ char *out = NULL;
 
@@ -213,7 +214,7 @@ char *manifest_format(const struct manifest *m, size_t *ret_len) {
                 if (f->prev_absent)
                         r = buf_printf(&b, "file %s new=%s prev=absent\n", f->path, f->new_hash);
                 else {
-                        _cleanup_free_ char *data = base64_encode(f->prev, f->prev_len);
+                        _cleanup_free_ char *data = manifest_base64_encode(f->prev, f->prev_len);
                         char hash[SHA256_HEX_LEN + 1];
 
                         sha256_hex(f->prev, f->prev_len, hash);
@@ -224,7 +225,7 @@ char *manifest_format(const struct manifest *m, size_t *ret_len) {
                 }
         }
         for (size_t i = 0; r >= 0 && i < m->n_lines; i++) {
-                _cleanup_free_ char *data = base64_encode(m->lines[i].line, strlen(m->lines[i].line));
+                _cleanup_free_ char *data = manifest_base64_encode(m->lines[i].line, strlen(m->lines[i].line));
 
                 r = data ? buf_printf(&b, "line %s %s%s%s\n", m->lines[i].path, data,
                                       m->lines[i].created ? " created" : "", m->lines[i].added_eol ? " added-eol" : "")
@@ -289,7 +290,7 @@ static int parse_record(struct manifest *m, char **w, size_t n) {
                                 return -EBADMSG;
                         errno = 0;
                         mode = (uint32_t) strtoul(ms, &end, 8);
-                        if (errno || *end || mode > 07777 || base64_decode(d, &data, &len) < 0)
+                        if (errno || *end || mode > 07777 || manifest_base64_decode(d, &data, &len) < 0)
                                 return -EBADMSG;
                         sha256_hex(data, len, hash);
                         if (strcmp(hash, prev) != 0)
@@ -313,7 +314,7 @@ static int parse_record(struct manifest *m, char **w, size_t n) {
                                 added_eol = true;
                         else
                                 return -EBADMSG;
-                if (base64_decode(w[2], &line, &len) < 0 || strlen(line) != len)
+                if (manifest_base64_decode(w[2], &line, &len) < 0 || strlen(line) != len)
                         return -EBADMSG;
                 r = manifest_add_line(m, w[1], line, created, added_eol);
                 return r == -EINVAL ? -EBADMSG : r;
@@ -386,5 +387,29 @@ int manifest_parse(const char *text, size_t len, struct manifest *ret, struct un
                 return un_error(err, -r, "manifest line %u", lineno);
         }
         *ret = m;
+        return 0;
+}
+
+char *manifest_path_for(const char *name) {
+        return xstrdup_printf(MANIFEST_DIR "/%s.manifest", name);
+}
+
+int manifest_load(const struct host *h, const char *path, struct manifest *ret, bool *ret_exists,
+                  struct un_error *err) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = host_read_file(h, path, MANIFEST_MAX, &text, &len);
+        if (r == -ENOENT) {
+                *ret_exists = false;
+                return 0;
+        }
+        if (r < 0)
+                return un_error(err, -r, "cannot read %s", path);
+        r = manifest_parse(text, len, ret, err);
+        if (r < 0)
+                return un_error_wrap(err, EBADMSG, "%s", path);
+        *ret_exists = true;
         return 0;
 }

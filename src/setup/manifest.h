@@ -64,6 +64,8 @@ struct manifest {
         bool linger;
 };
 
+struct host;
+
 int manifest_parse(const char *text, size_t len, struct manifest *ret, struct un_error *err);
 char *manifest_format(const struct manifest *m, size_t *ret_len);
 void manifest_done(struct manifest *m);
@@ -78,5 +80,11 @@ int manifest_add_sysctl(struct manifest *m, const char *key, const char *prev, c
 void manifest_remove_file(struct manifest *m, size_t i);
 
 /* base64 (RFC 4648, with padding): the old contents in the manifest. */
-char *base64_encode(const void *data, size_t len);
-int base64_decode(const char *s, char **ret, size_t *ret_len);
+char *manifest_base64_encode(const void *data, size_t len);
+int manifest_base64_decode(const char *s, char **ret, size_t *ret_len);
+
+/* MANIFEST_DIR/NAME.manifest */
+char *manifest_path_for(const char *name);
+/* Reads and parses the manifest at path; a missing one is no error (*ret_exists false). */
+int manifest_load(const struct host *h, const char *path, struct manifest *ret, bool *ret_exists,
+                  struct un_error *err);

@@ -37,24 +37,24 @@ START_TEST(test_base64) {
         size_t len;
 
         for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
-                out = base64_encode(plain[i], strlen(plain[i]));
+                out = manifest_base64_encode(plain[i], strlen(plain[i]));
                 ck_assert_str_eq(out, coded[i]);
                 free(out);
-                ck_assert_int_eq(base64_decode(coded[i], &out, &len), 0);
+                ck_assert_int_eq(manifest_base64_decode(coded[i], &out, &len), 0);
                 ck_assert_uint_eq(len, strlen(plain[i]));
                 ck_assert_str_eq(out, plain[i]);
                 free(out);
         }
-        ck_assert_int_eq(base64_decode("Zg=", &out, &len), -EINVAL);
-        ck_assert_int_eq(base64_decode("Z=g=", &out, &len), -EINVAL);
-        ck_assert_int_eq(base64_decode("Zg==Zg==", &out, &len), -EINVAL);
-        ck_assert_int_eq(base64_decode("Z!==", &out, &len), -EINVAL);
+        ck_assert_int_eq(manifest_base64_decode("Zg=", &out, &len), -EINVAL);
+        ck_assert_int_eq(manifest_base64_decode("Z=g=", &out, &len), -EINVAL);
+        ck_assert_int_eq(manifest_base64_decode("Zg==Zg==", &out, &len), -EINVAL);
+        ck_assert_int_eq(manifest_base64_decode("Z!==", &out, &len), -EINVAL);
         /* Binary with NUL bytes survives. */
-        out = base64_encode("a\0b\n", 4);
+        out = manifest_base64_encode("a\0b\n", 4);
         {
                 char *back;
 
-                ck_assert_int_eq(base64_decode(out, &back, &len), 0);
+                ck_assert_int_eq(manifest_base64_decode(out, &back, &len), 0);
                 ck_assert_uint_eq(len, 4);
                 ck_assert_int_eq(memcmp(back, "a\0b\n", 4), 0);
                 free(back);
