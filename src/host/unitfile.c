@@ -299,6 +299,16 @@ static int load_file(const struct host *h, const char *path, struct unit_delegat
         return 0;
 }
 
+int unit_file_delegate(const struct host *h, const char *path, struct unit_delegate *ret, struct un_error *err) {
+        struct unit_delegate d = {};
+        int r = load_file(h, path, &d, err);
+
+        if (r < 0)
+                return r;
+        *ret = d;
+        return 0;
+}
+
 /* What a unit file or drop-in path is, as systemd's null_or_empty_path() and conf-files see it. */
 enum entry_kind {
         ENTRY_MISSING,          /* absent, dangling, or not a file */

@@ -57,4 +57,6 @@ extern const size_t unit_search_path_len;
  * [Service] Delegate= setting is evaluated. A directory with more than UNIT_DROPINS_MAX drop-ins,
  * an unreadable or malformed file fail with -errno and err naming the file. */
 int unit_load(const struct host *h, const char *name, struct unit_info *ret, struct un_error *err);
+/* What one unit file or drop-in alone says of [Service] Delegate= (ret->assigned: whether it sets it). */
+int unit_file_delegate(const struct host *h, const char *path, struct unit_delegate *ret, struct un_error *err);
 void unit_info_done(struct unit_info *u);

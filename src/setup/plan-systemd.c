@@ -11,6 +11,7 @@
 #include "cgroup.h"
 #include "cgroup-probe.h"
 #include "setup-internal.h"
+#include "unitfile.h"
 
 int setup_parse_delegate(const char *list, char **ret) {
         _cleanup_free_ char *copy = strdup(list);
@@ -30,39 +31,31 @@ int setup_parse_delegate(const char *list, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-/* Warns of every drop-in that sorts after ours and sets Delegate=: it wins. */
+/* Warns of every drop-in that sorts after ours and sets Delegate=: it wins. The drop-ins are the ones
+ * systemd applies to the user's manager (unit_load, as check's cgroup.delegation reads them). */
 static int note_overriding_dropins(const struct host *h, uid_t uid, struct plan *p) {
-        static const char *const unit_dirs[] = { "/etc/systemd/system", "/run/systemd/system",
-                                                 "/usr/local/lib/systemd/system", "/usr/lib/systemd/system",
-                                                 "/lib/systemd/system" };
+        _cleanup_free_ char *unit = xstrdup_printf("user@%u.service", (unsigned) uid);
         const char *base = strrchr(SETUP_DROPIN, '/') + 1;
+        struct unit_info u = {};
+        struct un_error err = {};
+        int r = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(unit_dirs); i++)
-                for (int per_user = 0; per_user < 2; per_user++) {
-                        _cleanup_free_ char *dir = per_user ? xstrdup_printf("%s/user@%u.service.d", unit_dirs[i], uid)
-                                                            : xstrdup_printf("%s/user@.service.d", unit_dirs[i]);
-                        _cleanup_closedir_ DIR *d = NULL;
-                        struct dirent *de;
+        if (!unit)
+                return -ENOMEM;
+        /* A unit that does not load is check's to report; setup writes its drop-in all the same. */
+        if (unit_load(h, unit, &u, &err) < 0)
+                return 0;
+        for (char **d = u.dropins; d && *d && r >= 0; d++) {
+                struct unit_delegate dg;
 
-                        if (!dir)
-                                return -ENOMEM;
-                        if (host_opendir(h, dir, &d) < 0)
-                                continue;
-                        while ((de = readdir(d))) {
-                                _cleanup_free_ char *path = NULL, *text = NULL;
-                                size_t n = strlen(de->d_name);
-
-                                if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0 || strcmp(de->d_name, base) <= 0)
-                                        continue;
-                                path = xstrdup_printf("%s/%s", dir, de->d_name);
-                                if (path && host_read_file(h, path, SMALL_FILE_MAX, &text, NULL) >= 0 &&
-                                    (startswith(text, "Delegate=") || strstr(text, "\nDelegate=")))
-                                        setup_plan_note(&p->notes, "warning: %s sets Delegate= and sorts after %s, so "
-                                                        "it overrides usernode's delegation; remove its Delegate= line "
-                                                        "or merge the lists", path, base);
-                        }
-                }
-        return 0;
+                if (strcmp(strrchr(*d, '/') + 1, base) <= 0 || unit_file_delegate(h, *d, &dg, &err) < 0 ||
+                    !dg.assigned)
+                        continue;
+                r = setup_plan_note(&p->notes, "warning: %s sets Delegate= and sorts after %s, so it overrides "
+                                    "usernode's delegation; remove its Delegate= line or merge the lists", *d, base);
+        }
+        unit_info_done(&u);
+        return r;
 }
 
 /* The delegation drop-in; *ret_changed when it changes, so that the manager reloads. */

@@ -99,4 +99,14 @@ grep -qx 'bob veth usernode0 10' "$R/etc/lxc/lxc-usernet" || fail "lxc-usernet"
 "$USERNODE" unsetup --root "$R" --user bob > /dev/null || fail "unsetup bob"
 diff -r "$work/orig" "$R" || fail "two unsetups did not restore the tree"
 expect_exit 0 "$USERNODE" unsetup --root "$R" --user bob
+
+# A drop-in that sorts after ours and sets [Service] Delegate= overrides it: setup says so. Read the way
+# systemd (and check) read it: a Delegate= line in another section, or commented out, is not one.
+mkdir -p "$R/usr/lib/systemd/system/user@.service.d" "$R/etc/systemd/system/user@1000.service.d"
+printf '[Service]\nDelegate=cpu\n' > "$R/usr/lib/systemd/system/user@.service.d/90-vendor.conf"
+printf '[Unit]\nDescription=x\n# Delegate=yes\n[Install]\nDelegate=yes\n' > "$R/etc/systemd/system/user@1000.service.d/99-other.conf"
+"$USERNODE" setup --root "$R" --user alice --dry-run > "$work/over" 2>&1 || fail "dry-run with other drop-ins: $(cat "$work/over")"
+grep -q "user@.service.d/90-vendor.conf sets Delegate= and sorts after 50-usernode-delegate.conf" "$work/over" ||
+        fail "no warning for a later drop-in that sets Delegate=: $(cat "$work/over")"
+! grep -q "99-other.conf sets Delegate=" "$work/over" || fail "a Delegate= outside [Service] counted: $(cat "$work/over")"
 echo "setup-basic: ok"
