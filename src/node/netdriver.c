@@ -216,7 +216,7 @@ int net_driver_pick(const char *requested, const struct net_driver **ret, struct
                 return un_error(err, EINVAL, "unknown network driver '%.32s'", requested);
         r = d->usable(&reason);
         if (r < 0)
-                return un_error(err, r, "--net %s cannot be used here: %s", d->name, reason);
+                return un_error(err, -r, "--net %s cannot be used here: %s", d->name, reason);
         *ret = d;
         return 0;
 }
