@@ -122,7 +122,6 @@ static void progress_refused(int fd, const struct up_options *o, const struct pr
         buf_free(&b);
 }
 
-
 /* The checks are done; read_r < 0: their output could not be read, which refuses too. On a refusal a
  * waiting `up` is told, the supervisor is stopped and the progress held back is dropped (-ECANCELED);
  * otherwise the node gets the labels and the user that progress. */
