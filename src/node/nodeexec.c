@@ -99,8 +99,9 @@ int node_exec(const char *name, char **argv, int *ret_status, struct un_error *e
                 return r;
         child = s.pids[NODE_PID_CHILD];
         if (s.state != NODE_RUNNING && s.state != NODE_STARTING) {
+                r = un_error(err, ESRCH, "node '%s' is %s, not running", name, node_state_to_string(s.state));
                 node_status_done(&s);
-                return un_error(err, ESRCH, "node '%s' is %s, not running", name, node_state_to_string(s.state));
+                return r;
         }
         if (child <= 0) {
                 node_status_done(&s);
