@@ -19,6 +19,46 @@ enum {
         EXIT_INTERNAL = 3,
 };
 
+/* The long options' values (getopt_long's table is in usernode.c). */
+enum {
+        OPT_VERSION = 0x100,
+        OPT_ROOT,
+        OPT_ENGINE,
+        OPT_JSON,
+        OPT_IGNORE,
+        OPT_STRICT,
+        OPT_NO_PROBES,
+        OPT_LIST_IDS,
+        OPT_NAME,
+        OPT_NET,
+        OPT_PORT_DRIVER,
+        OPT_EPHEMERAL,
+        OPT_WAIT,
+        OPT_FOREGROUND,
+        OPT_PUBLISH,
+        OPT_SERVER,
+        OPT_TOKEN,
+        OPT_PURGE,
+        OPT_DRY_RUN,
+        OPT_NO_LINGER,
+        OPT_DELEGATE,
+        OPT_SUBIDS,
+        OPT_FAST_NET,
+        OPT_PRIVILEGED_PORTS,
+        OPT_RESTART_USER_MANAGER,
+        OPT_FORCE,
+        OPT_CONFIG,
+        OPT_CIDR,
+        OPT_CLUSTER_CIDR,
+        OPT_SERVICE_CIDR,
+        OPT_TOKEN_FILE,
+        OPT_CA_CERT_HASH,
+        OPT_CA_FILE,
+        OPT_UNSAFE_SKIP_CA,
+        OPT_NODE_IP,
+        OPT_POD_PIDS_LIMIT,
+};
+
 struct cli {
         const char *root;
         const char *user;
@@ -57,13 +97,24 @@ struct cli {
         const char *service_cidr;
 };
 
+static inline const char *cli_node_name(const struct cli *c) {
+        return c->name ? c->name : "default";
+}
+
+/* Each verb family parses its own options into c: 1 when opt is one of them, 0 when not, -EINVAL for a bad
+ * value (said on stderr), -ENOMEM. */
+
 /* verbs-host.c: the host's side. */
 int verb_check(const struct cli *c, int argc, char **argv);
 int verb_setup(const struct cli *c, int argc, char **argv);
 int verb_unsetup(const struct cli *c, int argc, char **argv);
+int verb_setup_parse_option(struct cli *c, int opt, const char *arg);
 
-/* verbs-node.c: the node's side. */
+/* verbs-up.c: starting a node. */
 int verb_up(const struct cli *c, int argc, char **argv);
+int verb_up_parse_option(struct cli *c, int opt, char *arg);
+
+/* verbs-node.c: the node once started. */
 int verb_down(const struct cli *c, int argc, char **argv);
 int verb_status(const struct cli *c, int argc, char **argv);
 int verb_exec(const struct cli *c, int argc, char **argv);

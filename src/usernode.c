@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command line: options parsed once into struct cli, then one verb from the table. The verbs
- * (verbs-host.c, verbs-node.c) print; everything else lives in the library (libusernode.a) that
- * the tests link too. */
+ * (verbs-host.c, verbs-up.c, verbs-node.c) parse their own options and print; everything else lives in
+ * the libraries below them, which the tests link too. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,45 +19,6 @@
 static struct cli arg = {
         .root = "/",
         .wait_sec = UP_WAIT_DEFAULT_SEC,
-};
-
-enum {
-        OPT_VERSION = 0x100,
-        OPT_ROOT,
-        OPT_ENGINE,
-        OPT_JSON,
-        OPT_IGNORE,
-        OPT_STRICT,
-        OPT_NO_PROBES,
-        OPT_LIST_IDS,
-        OPT_NAME,
-        OPT_NET,
-        OPT_PORT_DRIVER,
-        OPT_EPHEMERAL,
-        OPT_WAIT,
-        OPT_FOREGROUND,
-        OPT_PUBLISH,
-        OPT_SERVER,
-        OPT_TOKEN,
-        OPT_PURGE,
-        OPT_DRY_RUN,
-        OPT_NO_LINGER,
-        OPT_DELEGATE,
-        OPT_SUBIDS,
-        OPT_FAST_NET,
-        OPT_PRIVILEGED_PORTS,
-        OPT_RESTART_USER_MANAGER,
-        OPT_FORCE,
-        OPT_CONFIG,
-        OPT_CIDR,
-        OPT_CLUSTER_CIDR,
-        OPT_SERVICE_CIDR,
-        OPT_TOKEN_FILE,
-        OPT_CA_CERT_HASH,
-        OPT_CA_FILE,
-        OPT_UNSAFE_SKIP_CA,
-        OPT_NODE_IP,
-        OPT_POD_PIDS_LIMIT,
 };
 
 /* Bits of which options a verb takes, so that "--purge" given to "check" is an error. */
@@ -301,11 +262,136 @@ static unsigned option_bit(int opt) {
         return 0;
 }
 
+/* The options every verb family shares, and --help and --version: 1 when opt is one of them, 0 when not,
+ * -EINVAL for a bad value (said on stderr). */
+static int parse_common_option(int opt, char *optarg) {
+        switch (opt) {
+        case OPT_ROOT:
+                if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
+                        fprintf(stderr, "usernode: --root needs a directory\n");
+                        return -EINVAL;
+                }
+                arg.root = optarg;
+                return 1;
+        case 'u':
+                arg.user = optarg;
+                return 1;
+        case OPT_ENGINE: {
+                enum engine e;
+
+                if (engine_from_string(optarg, &e) < 0) {
+                        fprintf(stderr, "usernode: --engine must be k3s or kubelet, not '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                arg.engine = optarg;
+                return 1;
+        }
+        case OPT_JSON:
+                arg.json = true;
+                return 1;
+        case OPT_IGNORE:
+                if (parse_ignore(optarg) < 0) {
+                        fprintf(stderr, "usernode: --ignore takes check IDs separated by commas\n");
+                        return -EINVAL;
+                }
+                return 1;
+        case OPT_STRICT:
+                arg.strict = true;
+                return 1;
+        case OPT_NO_PROBES:
+                arg.no_probes = true;
+                return 1;
+        case OPT_LIST_IDS:
+                arg.list_ids = true;
+                return 1;
+        case OPT_NAME:
+                if (!node_name_valid(optarg)) {
+                        fprintf(stderr, "usernode: --name takes a-z, 0-9, '-', '_', '.' (at most %d)\n", NODE_NAME_MAX);
+                        return -EINVAL;
+                }
+                arg.name = optarg;
+                return 1;
+        case OPT_PURGE:
+                arg.purge = true;
+                return 1;
+        case OPT_DRY_RUN:
+                arg.setup.dry_run = true;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* getopt_long over argv into arg: 0 once done, 1 after --version (printed), -EINVAL for a usage error (said),
+ * -ENOMEM. */
+static int parse_options(int argc, char **argv, unsigned *given, bool *help) {
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hu:", options, NULL)) >= 0) {
+                *given |= option_bit(c);
+                if (c == 'h') {
+                        *help = true;
+                        continue;
+                }
+                if (c == OPT_VERSION) {
+                        printf("usernode %s\n", PACKAGE_VERSION);
+                        return 1;
+                }
+                r = parse_common_option(c, optarg);
+                if (r == 0)
+                        r = verb_up_parse_option(&arg, c, optarg);
+                if (r == 0)
+                        r = verb_setup_parse_option(&arg, c, optarg);
+                if (r == 0) {
+                        fprintf(stderr, "usernode: see usernode --help\n");
+                        r = -EINVAL;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The verb when it did not come first: the first argument after the options (NULL: none, said). */
+static const struct verb *find_verb_after_options(int argc, char **argv) {
+        const struct verb *verb;
+
+        if (optind >= argc) {
+                help_all(stderr);
+                return NULL;
+        }
+        verb = find_verb(argv[optind]);
+        if (!verb) {
+                fprintf(stderr, "usernode: unknown verb '%s'; see usernode --help\n", argv[optind]);
+                return NULL;
+        }
+        optind++;
+        return verb;
+}
+
+/* Every option given must be one the verb takes. */
+static bool options_fit_verb(const struct verb *verb, unsigned given) {
+        for (size_t i = 0; i < ELEMENTSOF(option_bits); i++)
+                if ((given & option_bits[i].bit) && !(verb->takes & option_bits[i].bit)) {
+                        for (const struct option *o = options; o->name; o++)
+                                if (o->val == option_bits[i].opt)
+                                        fprintf(stderr, "usernode %s: option --%s does not apply to this verb\n",
+                                                verb->name, o->name);
+                        return false;
+                }
+        /* A list of what this usernode knows depends on no host, user or engine. */
+        if ((given & TAKES_LIST_IDS) && (given & ~TAKES_LIST_IDS)) {
+                fprintf(stderr, "usernode %s: --list-ids takes no other option\n", verb->name);
+                return false;
+        }
+        return true;
+}
+
 int main(int argc, char **argv) {
         const struct verb *verb = NULL;
         unsigned given = 0;
         bool help = false;
-        int c;
+        int r;
 
         /* usernode's init inside a node's namespaces (started by the supervisor, never by users). */
         if (argc > 1 && strcmp(argv[1], "__node-init") == 0)
@@ -324,258 +410,24 @@ int main(int argc, char **argv) {
                 argv++;
                 argc--;
         }
-
-        while ((c = getopt_long(argc, argv, "hu:", options, NULL)) >= 0) {
-                given |= option_bit(c);
-                switch (c) {
-                case 'h':
-                        help = true;
-                        break;
-                case OPT_VERSION:
-                        printf("usernode %s\n", PACKAGE_VERSION);
-                        return EXIT_READY;
-                case OPT_ROOT:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
-                                fprintf(stderr, "usernode: --root needs a directory\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.root = optarg;
-                        break;
-                case 'u':
-                        arg.user = optarg;
-                        break;
-                case OPT_ENGINE: {
-                        enum engine e;
-
-                        if (engine_from_string(optarg, &e) < 0) {
-                                fprintf(stderr, "usernode: --engine must be k3s or kubelet, not '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        arg.engine = optarg;
-                        break;
-                }
-                case OPT_JSON:
-                        arg.json = true;
-                        break;
-                case OPT_IGNORE:
-                        if (parse_ignore(optarg) < 0) {
-                                fprintf(stderr, "usernode: --ignore takes check IDs separated by commas\n");
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case OPT_STRICT:
-                        arg.strict = true;
-                        break;
-                case OPT_NO_PROBES:
-                        arg.no_probes = true;
-                        break;
-                case OPT_LIST_IDS:
-                        arg.list_ids = true;
-                        break;
-                case OPT_NAME:
-                        if (!node_name_valid(optarg)) {
-                                fprintf(stderr, "usernode: --name takes a-z, 0-9, '-', '_', '.' (at most %d)\n",
-                                        NODE_NAME_MAX);
-                                return EXIT_USAGE;
-                        }
-                        arg.name = optarg;
-                        break;
-                case OPT_NET:
-                        if (!net_driver_find(optarg) && strcmp(optarg, "auto") != 0) {
-                                fprintf(stderr, "usernode: --net must be auto, slirp4netns, pasta or lxc-user-nic\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.net = optarg;
-                        break;
-                case OPT_PORT_DRIVER: {
-                        enum port_driver d;
-
-                        if (port_driver_from_string(optarg, &d) < 0) {
-                                fprintf(stderr, "usernode: --port-driver must be builtin or slirp4netns\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.port_driver = optarg;
-                        break;
-                }
-                case OPT_EPHEMERAL:
-                        arg.ephemeral = true;
-                        break;
-                case OPT_WAIT:
-                        arg.wait = true;
-                        arg.wait_sec_given = !!optarg;
-                        if (optarg && (parse_u32(optarg, &arg.wait_sec) < 0 || arg.wait_sec == 0 ||
-                                       arg.wait_sec > 86400)) {
-                                fprintf(stderr, "usernode: --wait takes seconds (1-86400)\n");
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case OPT_FOREGROUND:
-                        arg.foreground = true;
-                        break;
-                case OPT_PUBLISH:
-                        if (arg.n_publish >= NODE_PORTS_MAX || node_port_parse(optarg, &arg.publish[arg.n_publish]) < 0) {
-                                fprintf(stderr, "usernode: --publish takes [IP:]HOSTPORT:NODEPORT[/tcp|/udp]\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.n_publish++;
-                        break;
-                case OPT_SERVER:
-                        if (!up_server_valid(optarg)) {
-                                fprintf(stderr, "usernode: --server takes an https:// URL or HOST:PORT (as kubeadm join)\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.server = optarg;
-                        break;
-                case OPT_TOKEN:
-                        if (!join_token_valid(optarg)) {
-                                fprintf(stderr, "usernode: --token takes a bootstrap token\n");
-                                return EXIT_USAGE;
-                        }
-                        /* The command line is readable by every local user: take a copy and blank it. */
-                        arg.token = strdup(optarg);
-                        if (!arg.token)
-                                return EXIT_INTERNAL;
-                        memset(optarg, 'x', strlen(optarg));
-                        fprintf(stderr, "usernode: warning: --token puts the join token on a command line, where every "
-                                "local user can read it while it runs and it stays in your shell's history; "
-                                "use --token-file FILE (mode 0600)\n");
-                        break;
-                case OPT_TOKEN_FILE:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
-                                fprintf(stderr, "usernode: --token-file takes a path\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.token_file = optarg;
-                        break;
-                case OPT_CA_CERT_HASH:
-                        if (up_ca_cert_hash_valid(optarg) < 0 || arg.n_ca_cert_hashes >= JOIN_PINS_MAX) {
-                                fprintf(stderr, "usernode: --discovery-token-ca-cert-hash takes sha256: and 64 hex "
-                                        "digits, at most %u times\n", JOIN_PINS_MAX);
-                                return EXIT_USAGE;
-                        }
-                        arg.ca_cert_hashes[arg.n_ca_cert_hashes++] = optarg;
-                        break;
-                case OPT_CA_FILE:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
-                                fprintf(stderr, "usernode: --ca-file takes a path\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.ca_file = optarg;
-                        break;
-                case OPT_UNSAFE_SKIP_CA:
-                        arg.unsafe_skip_ca_verification = true;
-                        break;
-                case OPT_NODE_IP:
-                        if (!up_node_ip_valid(optarg)) {
-                                fprintf(stderr, "usernode: --node-ip takes an IPv4 address\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.node_ip = optarg;
-                        break;
-                case OPT_POD_PIDS_LIMIT:
-                        if (up_pod_pids_limit_parse(optarg, &arg.pod_pids_limit) < 0) {
-                                fprintf(stderr, "usernode: --pod-pids-limit takes -1 (no limit) or 16-4194304\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.pod_pids_limit_given = true;
-                        break;
-                case OPT_PURGE:
-                        arg.purge = true;
-                        break;
-                case OPT_DRY_RUN:
-                        arg.setup.dry_run = true;
-                        break;
-                case OPT_NO_LINGER:
-                        arg.setup.no_linger = true;
-                        break;
-                case OPT_DELEGATE:
-                        free(arg.delegate);
-                        arg.delegate = NULL;
-                        if (setup_parse_delegate(optarg, &arg.delegate) < 0) {
-                                fprintf(stderr, "usernode: --delegate takes controllers among cpu cpuset io memory "
-                                        "pids hugetlb, not '%s'\n", optarg);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case OPT_SUBIDS:
-                        if (parse_u32(optarg, &arg.setup.subids) < 0 || arg.setup.subids < SUBID_MIN_COUNT ||
-                            arg.setup.subids > 1000000000u) {
-                                fprintf(stderr, "usernode: --subids takes a count from %u to 1000000000\n",
-                                        SUBID_MIN_COUNT);
-                                return EXIT_USAGE;
-                        }
-                        break;
-                case OPT_FAST_NET:
-                        arg.setup.fast_net = true;
-                        break;
-                case OPT_PRIVILEGED_PORTS:
-                        arg.setup.privileged_ports = true;
-                        break;
-                case OPT_RESTART_USER_MANAGER:
-                        arg.setup.restart_user_manager = true;
-                        break;
-                case OPT_FORCE:
-                        arg.setup.force = true;
-                        break;
-                case OPT_CONFIG:
-                        if (strlen(optarg) == 0 || strlen(optarg) > 4096) {
-                                fprintf(stderr, "usernode: --config needs a file\n");
-                                return EXIT_USAGE;
-                        }
-                        arg.config = optarg;
-                        break;
-                case OPT_CIDR:
-                case OPT_CLUSTER_CIDR:
-                case OPT_SERVICE_CIDR:
-                        if (!up_cidr_valid(optarg)) {
-                                fprintf(stderr, "usernode: --%s takes an IPv4 network with its host bits clear "
-                                        "(10.42.0.0/16), not '%s'\n",
-                                        c == OPT_CIDR ? "cidr" : c == OPT_CLUSTER_CIDR ? "cluster-cidr" : "service-cidr",
-                                        optarg);
-                                return EXIT_USAGE;
-                        }
-                        *(c == OPT_CIDR ? &arg.cidr : c == OPT_CLUSTER_CIDR ? &arg.cluster_cidr : &arg.service_cidr) =
-                                optarg;
-                        break;
-                default:
-                        fprintf(stderr, "usernode: see usernode --help\n");
-                        return EXIT_USAGE;
-                }
-        }
-
+        r = parse_options(argc, argv, &given, &help);
+        if (r != 0)
+                return r > 0 ? EXIT_READY : r == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
         if (!verb) {
                 if (help) {
                         help_all(stdout);
                         return EXIT_READY;
                 }
-                if (optind >= argc) {
-                        help_all(stderr);
+                verb = find_verb_after_options(argc, argv);
+                if (!verb)
                         return EXIT_USAGE;
-                }
-                verb = find_verb(argv[optind]);
-                if (!verb) {
-                        fprintf(stderr, "usernode: unknown verb '%s'; see usernode --help\n", argv[optind]);
-                        return EXIT_USAGE;
-                }
-                optind++;
         }
         if (help) {
                 help_verb(verb);
                 return EXIT_READY;
         }
-        for (size_t i = 0; i < ELEMENTSOF(option_bits); i++)
-                if ((given & option_bits[i].bit) && !(verb->takes & option_bits[i].bit)) {
-                        for (const struct option *o = options; o->name; o++)
-                                if (o->val == option_bits[i].opt)
-                                        fprintf(stderr, "usernode %s: option --%s does not apply to this verb\n",
-                                                verb->name, o->name);
-                        return EXIT_USAGE;
-                }
-        /* A list of what this usernode knows depends on no host, user or engine. */
-        if ((given & TAKES_LIST_IDS) && (given & ~TAKES_LIST_IDS)) {
-                fprintf(stderr, "usernode %s: --list-ids takes no other option\n", verb->name);
+        if (!options_fit_verb(verb, given))
                 return EXIT_USAGE;
-        }
 
         /* The verb sees its own name as argv[0] and its positional arguments after it. */
         argv[optind - 1] = (char *) verb->name;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The verbs that look at and change the host: check, setup, unsetup. */
+/* The verbs that look at and change the host: check, setup, unsetup, and the options of setup. */
 #include "config.h"
 
 #include <errno.h>
@@ -164,4 +164,42 @@ int verb_setup(const struct cli *c, int argc, char **argv) {
 
 int verb_unsetup(const struct cli *c, int argc, char **argv) {
         return run_setup_verb(c, argc, argv, true);
+}
+
+int verb_setup_parse_option(struct cli *c, int opt, const char *arg) {
+        switch (opt) {
+        case OPT_NO_LINGER:
+                c->setup.no_linger = true;
+                return 1;
+        case OPT_DELEGATE:
+                free(c->delegate);
+                c->delegate = NULL;
+                if (setup_parse_delegate(arg, &c->delegate) < 0) {
+                        fprintf(stderr, "usernode: --delegate takes controllers among cpu cpuset io memory "
+                                "pids hugetlb, not '%s'\n", arg);
+                        return -EINVAL;
+                }
+                return 1;
+        case OPT_SUBIDS:
+                if (parse_u32(arg, &c->setup.subids) < 0 || c->setup.subids < SUBID_MIN_COUNT ||
+                    c->setup.subids > 1000000000u) {
+                        fprintf(stderr, "usernode: --subids takes a count from %u to 1000000000\n", SUBID_MIN_COUNT);
+                        return -EINVAL;
+                }
+                return 1;
+        case OPT_FAST_NET:
+                c->setup.fast_net = true;
+                return 1;
+        case OPT_PRIVILEGED_PORTS:
+                c->setup.privileged_ports = true;
+                return 1;
+        case OPT_RESTART_USER_MANAGER:
+                c->setup.restart_user_manager = true;
+                return 1;
+        case OPT_FORCE:
+                c->setup.force = true;
+                return 1;
+        default:
+                return 0;
+        }
 }

@@ -96,7 +96,7 @@ static int ready(const struct node *n, const struct up_options *o, struct node_s
         r = host_read_file(&h, src, HOST_FILE_MAX, &text, &len);
         if (r < 0) {
                 host_done(&h);
-                return un_error(err, r, "k3s reported ready but wrote no kubeconfig at %s", src);
+                return un_error(err, -r, "k3s reported ready but wrote no kubeconfig at %s", src);
         }
         dir = strdup(dst);
         if (dir && strrchr(dir, '/')) {

@@ -65,7 +65,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 (void) node_rm_rf(state);
         r = rootlesskit_argv(&c, o, &argv);
         if (r < 0)
-                return un_error(err, r, "rootlesskit arguments");
+                return un_error(err, -r, "rootlesskit arguments");
         snprintf(mtu, sizeof mtu, "%u", c.mtu);
         const char *const init[] = { o->self, "__node-init", "--name", n->name, "--runtime-dir", n->runtime_dir,
                                      "--data-dir", n->data_dir, "--pod-cidr", nets.cluster, "--mtu", mtu };

@@ -126,6 +126,7 @@ int net_driver_pick(const char *requested, const struct net_driver **ret, struct
         *ret = &drivers[d];
         return 0;
 }
+
 const char *port_driver_to_string(enum port_driver d) {
         return d == PORT_DRIVER_SLIRP4NETNS ? "slirp4netns" : "builtin";
 }

@@ -784,10 +784,10 @@ int node_status_read(const struct node *n, struct node_status *ret, struct un_er
         r = host_read_file(&h, path, NODE_STATUS_MAX, &text, NULL);
         host_done(&h);
         if (r < 0)
-                return un_error(err, r, "cannot read %s", path);
+                return un_error(err, -r, "cannot read %s", path);
         r = node_status_parse(text, ret);
         if (r < 0)
-                return un_error(err, r, "malformed %s", path);
+                return un_error(err, -r, "malformed %s", path);
         return 0;
 }
 

@@ -185,7 +185,7 @@ int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_err
         if (r >= 0)
                 r = cgroup_v2_path_from_proc(text, &current);
         if (r < 0)
-                return un_error(err, r, "cannot tell this process's cgroup from /proc/self/cgroup");
+                return un_error(err, -r, "cannot tell this process's cgroup from /proc/self/cgroup");
         parent = cg_parent(current);
         if (!parent)
                 return un_error(err, ENOMEM, "node cgroup");
@@ -216,7 +216,7 @@ int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_err
                 if (r >= 0 && mkdir(dir, 0755) < 0)
                         r = -errno;
                 if (r < 0)
-                        return un_error(err, r, "cannot create cgroup %s", node);
+                        return un_error(err, -r, "cannot create cgroup %s", node);
         }
         r = cg_enable_all(parent);
         r = cg_controllers(node, "cgroup.controllers") & CONTROLLER_MEMORY ? 0 : r < 0 ? r : -ENOTSUP;
@@ -227,7 +227,7 @@ int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_err
 
                 if (dir)
                         (void) rmdir(dir);
-                return un_error(err, r, "cannot give the node cgroup %s with the controllers of %s", node, parent);
+                return un_error(err, -r, "cannot give the node cgroup %s with the controllers of %s", node, parent);
         }
         ret->path = TAKE_PTR(node);
         ret->origin = TAKE_PTR(current);

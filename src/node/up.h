@@ -12,7 +12,7 @@
 #include "util.h"
 
 /* `up`, `down`, `status`, `exec`: the user's side of usernode (DESIGN.md "up: engines and networking").
- * The verbs in usernode.c fill struct up_options and call these; engines and network drivers plug
+ * The verbs (verbs-up.c, verbs-node.c) fill struct up_options and call these; engines and network drivers plug
  * in through the two interfaces below. */
 
 enum port_driver {
@@ -171,6 +171,8 @@ int up_stage_from_string(const char *s, enum up_stage *ret);
 #define UP_STAGE_FD_ENV "USERNODE_STAGE_FD"
 /* The fd the stage pipe gets in the rootlesskit command: high, so rootlesskit's own fds never clobber it. */
 #define UP_STAGE_FD 50
+/* A progress line from the supervisor to `up`, at most (longer ones are cut). */
+#define STAGE_LINE_MAX 1024
 
 /* rootlesskit.c */
 struct rootlesskit_config {
@@ -197,9 +199,19 @@ int rootlesskit_child_pid(const char *state_dir, pid_t *ret);
 char *rootlesskit_port_request(const struct node_port *p);
 /* Parses the body of the answer to POST /v1/ports: {"id":N,...}. */
 int rootlesskit_parse_port_reply(const char *http, int64_t *ret_id);
+/* rootlesskit-tree.c: what a running rootlesskit (PID rk) started, as /proc shows it. */
+/* Its child in another PID namespace, the node's first process: 0 while there is none. */
+pid_t rootlesskit_find_child(pid_t rk);
+/* Its network helper (slirp4netns or pasta; its name into ret_comm): 0 while there is none, -errno when rk is
+ * gone. */
+pid_t rootlesskit_find_net_helper(pid_t rk, char *ret_comm, size_t size);
+/* Whether it was started with --net=slirp4netns. */
+bool rootlesskit_runs_slirp4netns(pid_t rk);
+/* rootlesskit's own last error in the node's log (node.log): NULL when none. */
+char *rootlesskit_last_error(const char *node_log);
 
-/* nodectl.c: the checks of `up`, run beside the node's start. */
-struct up_preflight {
+/* preflight.c: the checks of `up`, run in a child beside the node's start. */
+struct preflight {
         pid_t pid;
         int fd, pidfd;
         struct buf out;
@@ -210,28 +222,71 @@ struct up_preflight {
         char **labels;                  /* "usernode.io/FEATURE=STATUS" */
 };
 #define UP_LABEL_PREFIX "usernode.io/"
-int up_preflight(const struct up_options *o, char ***ret_failed, char ***ret_labels, struct un_error *err);
-/* Writes the labels to the node's runtime dir ("features"), where its init takes them to the Node. */
-int up_preflight_save_labels(const struct up_preflight *p, const struct node *n);
-int up_preflight_start(const struct up_options *o, struct up_preflight *p, struct un_error *err);
+int preflight_start(const struct up_options *o, struct preflight *p, struct un_error *err);
 /* Reads what is there: 1 once done, 0 when more is to come, -errno. */
-int up_preflight_read(struct up_preflight *p);
-int up_preflight_finish(struct up_preflight *p);
-void up_preflight_done(struct up_preflight *p);
+int preflight_read(struct preflight *p);
+/* Reads until done: 1, or -errno. */
+int preflight_finish(struct preflight *p);
+/* Once done: the node may not run (the checks could not run, or one that decides failed). */
+bool preflight_refused(const struct preflight *p);
+/* Writes the labels to the node's runtime dir ("features"), where its init takes them to the Node. */
+int preflight_save_labels(const struct preflight *p, const struct node *n);
+void preflight_done(struct preflight *p);
 
-/* supervise.c */
-/* Starts the node: checks passed; forks the supervisor (or runs it here with --foreground) and
- * reports the stages. Returns an exit code (0 ready, 1 not ready, 3 internal). */
-/* node_up's answer when the checks (run beside the start) refused: pf says why. */
-#define UP_REFUSED 4
-int node_up(const struct up_options *o, struct node *n, struct up_preflight *pf, FILE *out, struct un_error *err);
-/* Stops the node in order; with purge removes all of its state. */
+/* supervisor.c: supervises the node in this process until it stops: 0 when it was stopped (asked to, or after
+ * its init reported an error), 1 when its engine or network ended on their own or could no longer be watched,
+ * -errno when it could not be started. Progress lines go to progress_fd (an `up` that waits), progress in
+ * words to human (--foreground); what happened, to the node's status. */
+int supervisor_run(struct node *n, const struct up_options *o, int progress_fd, FILE *human, uint64_t t0);
+
+/* nodeup.c: `up` from the user's side, in steps that the verb takes in order: each failing one returns
+ * -errno (err says why, where it takes one), and the verb picks the exit code by the step. */
+struct node_up {
+        const struct up_options *o;
+        struct node *n;
+        struct preflight *pf;           /* the checks, run beside the start; NULL: none */
+        FILE *out;                      /* the stages; warnings and errors go to stderr */
+        uint64_t t0;
+        unsigned wait_sec;              /* node_up_wait's bound: --wait's, else 30 s for the namespace */
+        int progress_fd;                /* --foreground in a unit: the FIFO of the `up` that waits */
+        int stages_fd;                  /* the supervisor's progress lines */
+        pid_t supervisor;               /* forked by this `up`; 0 when a unit runs it */
+        enum up_stage reached;          /* the last stage reported; _STAGE_MAX: none */
+        bool failed;                    /* the node reported an error */
+        struct buf held[2];             /* progress for out and for stderr, held back while the checks run */
+        char line[STAGE_LINE_MAX + 64];
+        size_t line_len;
+};
+/* Takes the node's lock (-EBUSY: it runs). */
+int node_up_begin(struct node_up *u, const struct up_options *o, struct node *n, struct preflight *pf, FILE *out,
+                  struct un_error *err);
+/* Joining (--server): the cluster proves itself and takes the token before anything starts. On a failure
+ * (-EINVAL: bad options) a waiting `up` is told, and an ephemeral node leaves nothing. */
+int node_up_join(struct node_up *u, struct un_error *err);
+/* Under a user manager or in the foreground the checks decide before anything starts: -ECANCELED when they
+ * refuse (u->pf says why). */
+int node_up_check(struct node_up *u);
+/* --foreground: supervisor_run in this process. */
+int node_up_supervise(struct node_up *u);
+/* Has the node supervised: by a user unit when a user manager runs, else by a supervisor forked here. */
+int node_up_start(struct node_up *u, struct un_error *err);
+/* Relays the stages until the node is ready (without --wait: its namespace exists) and the checks passed: 0.
+ * -ECANCELED: the checks refused (the node is stopped; u->pf says why). -EIO: the node failed (said on the
+ * way). -ETIMEDOUT: not ready within u->wait_sec, or the supervisor ended without a word; u->reached is the
+ * last stage. */
+int node_up_wait(struct node_up *u);
+void node_up_done(struct node_up *u);
+/* The last error line of the node's log: for a timeout that would otherwise say only which stage did not come. */
+char *node_up_last_error(const struct node *n);
+
+/* nodedown.c: stops the node in order; with purge removes all of its state. */
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err);
-/* The status object with liveness checked against the processes. */
+/* nodestatus.c: the status object with liveness checked against the processes. */
 int node_status_get(const char *name, struct node_status *ret, struct un_error *err);
-/* Runs argv inside the node's namespaces; returns only on error. */
-int node_exec(const char *name, char **argv, struct un_error *err);
-/* Removes the node's directories, files of sub-IDs included, from a fresh user namespace with
+/* nodeexec.c: runs argv inside the node's namespaces and waits for it: *ret_status is its exit status (128 +
+ * signal when killed), 127 when it could not run (err says why, although 0 is returned). */
+int node_exec(const char *name, char **argv, int *ret_status, struct un_error *err);
+/* nodepurge.c: removes the node's directories, files of sub-IDs included, from a fresh user namespace with
  * the node's ID map. */
 int node_purge_files(const struct node *n, struct un_error *err);
 

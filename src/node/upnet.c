@@ -32,7 +32,7 @@ static int pick_one(const struct net_host_table *t, const char *flag, const char
         } else {
                 r = net_prefix_parse(def, &p);
                 if (r < 0)
-                        return un_error(err, r, "default network %s", def);
+                        return un_error(err, -r, "default network %s", def);
                 clash = t && net_host_table_collision(t, &p);
                 for (size_t i = 0; i < *n_avoid && !clash; i++)
                         clash = net_prefix_overlaps(&p, &avoid[i]);

@@ -47,14 +47,14 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
 
         r = up_options_to_argv(o, n->name, &argv);
         if (r < 0)
-                return un_error(err, r, "unit for node %s", n->name);
+                return un_error(err, -r, "unit for node %s", n->name);
         for (char **a = argv; *a; a++) {
                 r = a == argv ? 0 : buf_puts(&b, " ");
                 if (r >= 0)
                         r = quote_word(&b, *a, true);
                 if (r < 0) {
                         buf_free(&b);
-                        return un_error(err, r, "unit for node %s", n->name);
+                        return un_error(err, -r, "unit for node %s", n->name);
                 }
         }
         exec = buf_steal(&b);
@@ -117,7 +117,7 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
                 return r;
         r = sd_bus_open_user(&bus);
         if (r < 0)
-                return un_error(err, r, "cannot connect to the user bus");
+                return un_error(err, -r, "cannot connect to the user bus");
         r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                "org.freedesktop.systemd1.Manager", "Reload", &e, NULL, "");
         if (r >= 0)
@@ -125,7 +125,7 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
                                        "org.freedesktop.systemd1.Manager", "StartUnit", &e, &reply, "ss", unit,
                                        "replace");
         if (r < 0)
-                (void) un_error(err, r, "cannot start %s: %s", unit, e.message ? e.message : "bus call failed");
+                (void) un_error(err, -r, "cannot start %s: %s", unit, e.message ? e.message : "bus call failed");
         sd_bus_message_unref(reply);
         sd_bus_error_free(&e);
         sd_bus_flush_close_unref(bus);
