@@ -30,3 +30,4 @@ Suite *setup_suite(void);
 Suite *up_suite(void);
 Suite *join_suite(void);
 Suite *podlimits_suite(void);
+Suite *controlplane_suite(void);

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "clusterinit.h"
+#include "util.h"
+
+int clusterinit_token_generate(struct join_token *ret) {
+        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+        unsigned char bytes[6 + 16];
+        struct join_token t = {};
+
+        if (getrandom(bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes)
+                return -EIO;
+        /* 252 = 7 * 36: only bytes below it, so that every character is as likely. */
+        for (size_t i = 0, k = 0; k < sizeof bytes;) {
+                if (i == sizeof bytes) {
+                        if (getrandom(bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes)
+                                return -EIO;
+                        i = 0;
+                }
+                if (bytes[i] >= 252) {
+                        i++;
+                        continue;
+                }
+                char ch = alphabet[bytes[i++] % 36];
+
+                if (k < 6)
+                        t.id[k] = ch;
+                else
+                        t.secret[k - 6] = ch;
+                k++;
+        }
+        *ret = t;
+        return 0;
+}
+
+/* POST the object; one that exists already is replaced (PUT) when replace, else left as it is. */
+static int apply(const struct kubeapi *api, const char *collection, const char *name, struct json_object *o, bool replace,
+                 struct un_error *err) {
+        const char *body = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        r = kubeapi_request(api, "POST", collection, body, &reply, err);
+        if (r >= 0 && reply.status == 409 && replace) {
+                _cleanup_free_ char *path = xstrdup_printf("%s/%s", collection, name);
+
+                kubeapi_reply_done(&reply);
+                if (!path)
+                        return un_error(err, ENOMEM, "%s", name);
+                r = kubeapi_request(api, "PUT", path, body, &reply, err);
+        }
+        if (r < 0)
+                return r;
+        if (reply.status != 200 && reply.status != 201 && reply.status != 409)
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "creating %s %s: %s",
+                             collection, name, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}
+
+static struct json_object *object(const char *api_version, const char *kind, const char *ns, const char *name) {
+        struct json_object *o = json_object_new_object(), *meta = json_object_new_object();
+
+        json_object_object_add(o, "apiVersion", json_object_new_string(api_version));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        json_object_object_add(meta, "name", json_object_new_string(name));
+        if (ns)
+                json_object_object_add(meta, "namespace", json_object_new_string(ns));
+        json_object_object_add(o, "metadata", meta);
+        return o;
+}
+
+static struct json_object *subject(const char *kind, const char *name) {
+        struct json_object *s = json_object_new_object();
+
+        json_object_object_add(s, "kind", json_object_new_string(kind));
+        json_object_object_add(s, "name", json_object_new_string(name));
+        json_object_object_add(s, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        return s;
+}
+
+/* A (Cluster)RoleBinding of role to the subjects ("Group:NAME", "User:NAME"). */
+static int bind(const struct kubeapi *api, const char *ns, const char *name, const char *role_kind, const char *role,
+                const char *const *subjects, struct un_error *err) {
+        struct json_object *o = object("rbac.authorization.k8s.io/v1", ns ? "RoleBinding" : "ClusterRoleBinding", ns, name);
+        struct json_object *ref = json_object_new_object(), *subs = json_object_new_array();
+        _cleanup_free_ char *collection = ns ? xstrdup_printf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/rolebindings", ns)
+                                             : strdup("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings");
+        int r;
+
+        json_object_object_add(ref, "kind", json_object_new_string(role_kind));
+        json_object_object_add(ref, "name", json_object_new_string(role));
+        json_object_object_add(ref, "apiGroup", json_object_new_string("rbac.authorization.k8s.io"));
+        json_object_object_add(o, "roleRef", ref);
+        for (const char *const *s = subjects; *s; s++) {
+                const char *colon = strchr(*s, ':');
+                _cleanup_free_ char *kind = strndup(*s, (size_t) (colon - *s));
+
+                json_object_array_add(subs, subject(kind, colon + 1));
+        }
+        json_object_object_add(o, "subjects", subs);
+        r = collection ? apply(api, collection, name, o, true, err) : un_error(err, ENOMEM, "%s", name);
+        json_object_put(o);
+        return r;
+}
+
+/* A Role that may get one named ConfigMap. */
+static int role_get_configmap(const struct kubeapi *api, const char *ns, const char *name, const char *configmap,
+                              struct un_error *err) {
+        struct json_object *o = object("rbac.authorization.k8s.io/v1", "Role", ns, name);
+        struct json_object *rules = json_object_new_array(), *rule = json_object_new_object();
+        struct json_object *groups = json_object_new_array(), *resources = json_object_new_array(),
+                           *names = json_object_new_array(), *verbs = json_object_new_array();
+        _cleanup_free_ char *collection = xstrdup_printf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns);
+        int r;
+
+        json_object_array_add(groups, json_object_new_string(""));
+        json_object_array_add(resources, json_object_new_string("configmaps"));
+        json_object_array_add(names, json_object_new_string(configmap));
+        json_object_array_add(verbs, json_object_new_string("get"));
+        json_object_object_add(rule, "apiGroups", groups);
+        json_object_object_add(rule, "resources", resources);
+        json_object_object_add(rule, "resourceNames", names);
+        json_object_object_add(rule, "verbs", verbs);
+        json_object_array_add(rules, rule);
+        json_object_object_add(o, "rules", rules);
+        r = collection ? apply(api, collection, name, o, true, err) : un_error(err, ENOMEM, "%s", name);
+        json_object_put(o);
+        return r;
+}
+
+static int configmap(const struct kubeapi *api, const char *ns, const char *name, const char *key, const char *value,
+                     struct un_error *err) {
+        struct json_object *o = object("v1", "ConfigMap", ns, name), *data = json_object_new_object();
+        _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/configmaps", ns);
+        int r;
+
+        json_object_object_add(data, key, json_object_new_string(value));
+        json_object_object_add(o, "data", data);
+        r = collection ? apply(api, collection, name, o, true, err) : un_error(err, ENOMEM, "%s", name);
+        json_object_put(o);
+        return r;
+}
+
+static int token_secret(const struct clusterinit *c, struct un_error *err) {
+        _cleanup_free_ char *name = xstrdup_printf("bootstrap-token-%s", c->token->id);
+        struct json_object *o = object("v1", "Secret", "kube-system", name ? name : ""), *data = json_object_new_object();
+        time_t expires = time(NULL) + (time_t) c->token_ttl_sec;
+        char when[32];
+        struct tm tm;
+        int r;
+
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&expires, &tm));
+        json_object_object_add(o, "type", json_object_new_string("bootstrap.kubernetes.io/token"));
+        json_object_object_add(data, "token-id", json_object_new_string(c->token->id));
+        json_object_object_add(data, "token-secret", json_object_new_string(c->token->secret));
+        json_object_object_add(data, "expiration", json_object_new_string(when));
+        json_object_object_add(data, "usage-bootstrap-authentication", json_object_new_string("true"));
+        json_object_object_add(data, "usage-bootstrap-signing", json_object_new_string("true"));
+        json_object_object_add(data, "auth-extra-groups", json_object_new_string(CLUSTERINIT_TOKEN_GROUP));
+        json_object_object_add(o, "stringData", data);
+        r = name ? apply(c->admin, "/api/v1/namespaces/kube-system/secrets", name, o, true, err)
+                 : un_error(err, ENOMEM, "token");
+        json_object_put(o);
+        return r;
+}
+
+/* cluster-info's kubeconfig: the server and its CA, nothing secret. */
+static int cluster_info(const struct clusterinit *c, struct un_error *err) {
+        size_t len = strlen(c->ca_pem);
+        _cleanup_free_ char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+        struct json_object *kc = json_object_new_object(), *clusters = json_object_new_array(),
+                           *entry = json_object_new_object(), *cluster = json_object_new_object();
+        int r;
+
+        if (!b64) {
+                json_object_put(kc);
+                return un_error(err, ENOMEM, "cluster-info");
+        }
+        EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) c->ca_pem, (int) len);
+        json_object_object_add(cluster, "certificate-authority-data", json_object_new_string(b64));
+        json_object_object_add(cluster, "server", json_object_new_string(c->server));
+        json_object_object_add(entry, "name", json_object_new_string(""));
+        json_object_object_add(entry, "cluster", cluster);
+        json_object_array_add(clusters, entry);
+        json_object_object_add(kc, "apiVersion", json_object_new_string("v1"));
+        json_object_object_add(kc, "kind", json_object_new_string("Config"));
+        json_object_object_add(kc, "clusters", clusters);
+        json_object_object_add(kc, "contexts", json_object_new_array());
+        json_object_object_add(kc, "users", json_object_new_array());
+        json_object_object_add(kc, "preferences", json_object_new_object());
+        r = configmap(c->admin, "kube-public", "cluster-info", "kubeconfig",
+                      json_object_to_json_string_ext(kc, JSON_C_TO_STRING_PLAIN), err);
+        json_object_put(kc);
+        return r;
+}
+
+int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
+        static const char *const bootstrappers[] = { "Group:" CLUSTERINIT_TOKEN_GROUP, NULL };
+        static const char *const nodes[] = { "Group:system:nodes", NULL };
+        static const char *const nodes_and_bootstrappers[] = { "Group:system:nodes", "Group:" CLUSTERINIT_TOKEN_GROUP, NULL };
+        static const char *const anonymous[] = { "User:system:anonymous", NULL };
+        int r;
+
+        r = token_secret(c, err);
+        /* A token's holder may ask for a kubelet certificate, and has it approved; a node renews its own. */
+        if (r >= 0)
+                r = bind(c->admin, NULL, "kubeadm:kubelet-bootstrap", "ClusterRole", "system:node-bootstrapper",
+                         bootstrappers, err);
+        if (r >= 0)
+                r = bind(c->admin, NULL, "kubeadm:node-autoapprove-bootstrap", "ClusterRole",
+                         "system:certificates.k8s.io:certificatesigningrequests:nodeclient", bootstrappers, err);
+        if (r >= 0)
+                r = bind(c->admin, NULL, "kubeadm:node-autoapprove-certificate-rotation", "ClusterRole",
+                         "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", nodes, err);
+        /* Discovery: cluster-info, readable without credentials (the bootstrap signer signs it per token). */
+        if (r >= 0)
+                r = cluster_info(c, err);
+        if (r >= 0)
+                r = role_get_configmap(c->admin, "kube-public", "kubeadm:bootstrap-signer-clusterinfo", "cluster-info", err);
+        if (r >= 0)
+                r = bind(c->admin, "kube-public", "kubeadm:bootstrap-signer-clusterinfo", "Role",
+                         "kubeadm:bootstrap-signer-clusterinfo", anonymous, err);
+        /* What a joining node reads with its token, as from a kubeadm cluster. */
+        if (r >= 0)
+                r = configmap(c->admin, "kube-system", "kubelet-config", "kubelet", c->kubelet_config_yaml, err);
+        if (r >= 0)
+                r = role_get_configmap(c->admin, "kube-system", "kubeadm:kubelet-config", "kubelet-config", err);
+        if (r >= 0)
+                r = bind(c->admin, "kube-system", "kubeadm:kubelet-config", "Role", "kubeadm:kubelet-config",
+                         nodes_and_bootstrappers, err);
+        /* kube-proxy runs inside each node with the node's credentials: it reads Services and EndpointSlices. */
+        if (r >= 0)
+                r = bind(c->admin, NULL, "usernode:node-proxier", "ClusterRole", "system:node-proxier", nodes, err);
+        return r;
+}

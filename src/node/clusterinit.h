@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "error.h"
+#include "join.h"
+#include "kubeapi.h"
+
+/* What `kubeadm init` sets up in a new cluster for nodes to join it, done by usernode for the cluster a
+ * node brings along: a bootstrap token, the RBAC that lets its holder ask for a kubelet certificate and
+ * has that request approved, the signed cluster-info (kube-public) that `kubeadm join` and `usernode up
+ * --server` discover, the kubelet-config ConfigMap, and kube-proxy's reading of EndpointSlices. */
+#define CLUSTERINIT_TOKEN_GROUP "system:bootstrappers:kubeadm:default-node-token"
+
+/* A fresh token, from the kernel's random bytes, in kubeadm's alphabet. */
+int clusterinit_token_generate(struct join_token *ret);
+
+struct clusterinit {
+        const struct kubeapi *admin;    /* the API server, as the cluster's admin */
+        const struct join_token *token;
+        unsigned token_ttl_sec;
+        const char *server;             /* the API server's URL for cluster-info */
+        const char *ca_pem;
+        const char *kubelet_config_yaml; /* the kubelet-config ConfigMap's "kubelet" key */
+};
+
+/* Creates (or brings up to date) every object; idempotent across restarts of the node. */
+int clusterinit_apply(const struct clusterinit *c, struct un_error *err);
