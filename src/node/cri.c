@@ -92,24 +92,3 @@ int cri_answers(const char *socket_path, struct un_error *err) {
         curl_easy_cleanup(c);
         return r;
 }
-
-int kubelet_healthz(unsigned port) {
-        char url[64];
-        long status = 0;
-        CURL *c = curl_easy_init();
-        CURLcode cc;
-
-        if (!c)
-                return -ENOMEM;
-        snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", port);
-        (void) curl_easy_setopt(c, CURLOPT_URL, url);
-        (void) curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-        cc = curl_easy_perform(c);
-        if (cc == CURLE_OK)
-                (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-        return cc != CURLE_OK ? -ECONNREFUSED : status == 200 ? 1 : 0;
-}

@@ -9,8 +9,3 @@
  * then exits. 1 when the call succeeds, 0 while the server says it is not ready, -EPROTONOSUPPORT when it says it
  * has no CRI at all (the plugin failed to load), other -errno for the transport. */
 int cri_answers(const char *socket_path, struct un_error *err);
-
-/* GET http://127.0.0.1:PORT/healthz of a kubelet (in the node's network namespace): 1 when it says ok, 0 when
- * it answers otherwise, -ECONNREFUSED when nothing answers. */
-#define KUBELET_HEALTHZ_PORT 10248u
-int kubelet_healthz(unsigned port);

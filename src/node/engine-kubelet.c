@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kubelet engine (usernetes-style): usernode runs rootlesskit, and inside it usernode's own init
- * (nodeinit.c) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
+ * (init.c) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
  * to the supervisor through the stage pipe. Here: the command, and the containerd and CNI files. */
 #include "config.h"
 
@@ -13,10 +13,6 @@
 #include "template.h"
 #include "up.h"
 #include "util.h"
-
-#define CHILD_STOP_MS 3000
-#define CNI_CONF_DIR "/etc/cni/net.d"
-#define CNI_BIN_DIR "/opt/cni/bin"
 
 static int push_pair(char ***argv, const char *opt, const char *value) {
         int r = strv_push(argv, opt);

@@ -8,13 +8,16 @@
 
 #include "error.h"
 
-/* A node of one user: its name, where its state lives, its status file and its lock.
+/* A node of one user: its name, where its state lives, its status file and its lock (node.c, status.c,
+ * status-read.c, port.c, log.c).
  * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
  * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under
  * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
 #define NODE_NAME_MAX 48
 #define NODE_PORTS_MAX 32
 #define NODE_STATUS_MAX (64u * 1024u)
+#define NODE_STATUS_SCHEMA "usernode.node/v1"
+#define NODE_STATUS_STRING_MAX 4096u
 
 struct node {
         char *name;
@@ -107,9 +110,13 @@ void node_done(struct node *n);
  * Returns 0, or the first error (the walk goes on). */
 int node_rm_rf(const char *path);
 
+/* status.c, status-read.c: status.json, written by the supervisor, read by status, down and exec. */
 const char *node_state_to_string(enum node_state s);
 int node_state_from_string(const char *s, enum node_state *ret);
 const char *node_pid_to_string(enum node_pid p);
+/* A string the status file can hold: valid UTF-8 (the writer keeps it as it is), NODE_STATUS_STRING_MAX bytes
+ * at most. */
+bool node_status_string_valid(const char *s);
 
 void node_status_init(struct node_status *s);
 void node_status_done(struct node_status *s);
@@ -118,14 +125,16 @@ int node_status_set_state(struct node_status *s, enum node_state state);
 void node_status_print_json(FILE *f, const struct node_status *s);
 /* Writes status.json atomically. */
 int node_status_write(const struct node *n, const struct node_status *s, struct un_error *err);
-/* Parses what node_status_print_json writes; bounded and strict: anything else is -EINVAL. */
+/* Parses what node_status_print_json writes; bounded and strict (RFC 8259 through json-c, known keys of the
+ * right types only, strings of valid UTF-8 up to 4096 bytes): anything else is -EINVAL, or -EFBIG, -E2BIG,
+ * -ERANGE for what is too long or too large, -EPROTO for another schema. */
 int node_status_parse(const char *text, struct node_status *ret);
 int node_status_read(const struct node *n, struct node_status *ret, struct un_error *err);
 
-/* The last line of a log (node.log, kubelet.log; at most NODE_LOG_READ_MAX bytes read) for which match() returns
+/* log.c: the last line of a log (node.log, kubelet.log; at most NODE_LOG_READ_MAX bytes read) for which match() returns
  * a pointer into it, copied from there (at most max bytes): what `up` quotes when a part of the node fails. */
 #define NODE_LOG_READ_MAX (16u * 1024u * 1024u)
 char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max);
 
-/* "8080:80", "127.0.0.1:8080:80", "8053:53/udp" -> a port. The host IP defaults to 127.0.0.1. */
+/* port.c: "8080:80", "127.0.0.1:8080:80", "8053:53/udp" -> a port. The host IP defaults to 127.0.0.1. */
 int node_port_parse(const char *s, struct node_port *ret);

@@ -305,7 +305,7 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
  * kubelet is published at there (10250 unless taken). */
 int node_join_address(struct up_options *o, struct un_error *err);
 
-/* engine-kubelet.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
+/* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
 int kubelet_init_main(int argc, char **argv);
 
 /* Template rendering of the kubelet engine, exposed for golden tests. */

@@ -98,19 +98,32 @@ START_TEST(test_status_hostile) {
                 "{\"name\":\"tab\there\"}",
                 "{\"name\":{\"name\":{\"name\":{\"name\":{\"name\":\"x\"}}}}}",
                 "{\"last_error\":\"x\"}",
+                "null",
+                "{\"name\":\"x\",}",
+                "{\"name\":\"x\",\"ephemeral\":1}",
+                "{\"name\":\"x\",\"started_usec\":1.5}",
+                "{\"name\":\"x\",\"started_usec\":-99999999999999999999}",
+                "{\"name\":\"x\",\"started_usec\":99999999999999999999}",
+                "{\"name\":\"x\",\"pids\":{\"supervisor\":042}}",
+                "{\"name\":\"x\",\"ports\":[{\"id\":-2}]}",
+                "{\"name\":\"x\",\"ports\":[[{}]]}",
+                "{\"name\":\"\xc0\x80\"}",         /* overlong UTF-8, which json-c takes */
+                "{\"name\":\"\xed\xa0\x80\"}",     /* a UTF-16 surrogate in UTF-8, which json-c takes */
         };
         struct node_status s;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 ck_assert_msg(node_status_parse(bad[i], &s) < 0, "accepted: %s", bad[i]);
 
-        /* Found by fuzzing: raw invalid UTF-8 is refused (the writer prints it as \ufffd, which this reader
-         * refuses as well), valid UTF-8 is kept byte for byte. */
+        /* Found by fuzzing: raw invalid UTF-8 is refused (the writer would not give it back: it prints \ufffd),
+         * valid UTF-8 is kept byte for byte. */
         ck_assert_int_lt(node_status_parse("{\"name\":\"a\xf6" "b\"}", &s), 0);
         ck_assert_int_lt(node_status_parse("{\"name\":\"a\xc3\"}", &s), 0);
         node_status_init(&s);
         ck_assert_int_eq(node_status_parse("{\"name\":\"caf\xc3\xa9\"}", &s), 0);
         ck_assert_str_eq(s.name, "caf\xc3\xa9");
+        node_status_done(&s);
+        ck_assert_int_eq(node_status_parse("{\"name\":\"x\"}\n", &s), 0);
         node_status_done(&s);
 
         /* An overlong string, and more ports than fit. */

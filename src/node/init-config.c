@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The files the init writes for the node: containerd's config, the CNI config of the pod network, a joined
+ * node's pod CIDR kept for its next start; and the feature labels `up` wrote for it. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "init.h"
+#include "util.h"
+
+/* Inside the node /etc is rootlesskit's copy-up (a tmpfs of symlinks): the host layer's
+ * symlink-refusing writer does not fit there, and nothing but this init writes these files. */
+int init_write_file(const char *path, const char *text, struct un_error *err) {
+        _cleanup_free_ char *tmp = xstrdup_printf("%s.tmp-usernode", path);
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(text), off = 0;
+
+        if (!tmp)
+                return un_error(err, ENOMEM, "write %s", path);
+        (void) unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return un_error(err, errno, "cannot create %s", tmp);
+        while (off < len) {
+                ssize_t n = write(fd, text + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        (void) unlink(tmp);
+                        return un_error(err, errno, "cannot write %s", tmp);
+                }
+                off += (size_t) n;
+        }
+        if (rename(tmp, path) < 0) {
+                (void) unlink(tmp);
+                return un_error(err, errno, "cannot rename %s", tmp);
+        }
+        return 0;
+}
+
+int init_mkdir_p(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}
+
+int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err) {
+        _cleanup_free_ char *conflist = NULL, *loopback = NULL;
+        struct kubelet_params p = in->params;
+        int r;
+
+        p.pod_cidr = pod_cidr;
+        r = kubelet_render_cni(&p, &conflist, &loopback, err);
+        if (r >= 0)
+                r = init_write_file(INIT_CNI_CONF_DIR "/99-loopback.conf", loopback, err);
+        /* containerd watches the directory: the bridge's file last, complete. */
+        if (r >= 0)
+                r = init_write_file(INIT_CNI_CONF_DIR "/10-usernode.conflist", conflist, err);
+        if (r >= 0) {
+                fprintf(stderr, "usernode-init: pods get addresses from %s\n", pod_cidr);
+                snprintf(in->cni_cidr, sizeof in->cni_cidr, "%s", pod_cidr);
+        }
+        return r;
+}
+
+/* A joined node's pod CIDR, kept from its Node's spec.podCIDR: on the next start the pod network is there
+ * before the kubelet's first status, which is then Ready. */
+#define POD_CIDR_FILE "kubelet/pod-cidr"
+
+void init_pod_cidr_save(struct init *in, const char *cidr) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
+        _cleanup_free_ char *text = xstrdup_printf("%s\n", cidr);
+        struct un_error err = {};
+
+        if (path && text && init_write_file(path, text, &err) < 0)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
+}
+
+static char *pod_cidr_load(struct init *in) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
+        struct host h = { .root_fd = -EBADF };
+        char *line = NULL;
+
+        if (!path || host_init(&h, "/", NULL) < 0)
+                return NULL;
+        if (host_read_line(&h, path, &line) < 0 || !up_cidr_valid(line)) {
+                free(line);
+                line = NULL;
+        }
+        host_done(&h);
+        return line;
+}
+
+/* Where containerd and the kubelet keep their state, which runtime and snapshotter containerd uses. */
+static int set_params(struct init *in) {
+        in->containerd_root = xstrdup_printf("%s/containerd", in->data_dir);
+        in->containerd_state = xstrdup_printf("%s/containerd/state", in->runtime_dir);
+        in->containerd_address = xstrdup_printf("%s/containerd/containerd.sock", in->runtime_dir);
+        in->containerd_config = xstrdup_printf("%s/containerd/config.toml", in->runtime_dir);
+        in->containerd_opt = xstrdup_printf("%s/containerd/opt", in->data_dir);
+        in->kubelet_dir = xstrdup_printf("%s/kubelet", in->data_dir);
+        in->crun = init_find_binary("crun");
+        in->runc = init_find_binary("runc");
+        if (!in->containerd_root || !in->containerd_state || !in->containerd_address || !in->containerd_config ||
+            !in->containerd_opt || !in->kubelet_dir)
+                return -ENOMEM;
+        in->params = (struct kubelet_params) {
+                .root = in->containerd_root, .state = in->containerd_state, .address = in->containerd_address,
+                .opt_dir = in->containerd_opt, .kubelet_dir = in->kubelet_dir,
+                .snapshotter = init_probe_snapshotter(in), .cni_bin_dir = INIT_CNI_BIN_DIR,
+                .cni_conf_dir = INIT_CNI_CONF_DIR, .pod_cidr = in->pod_cidr, .mtu = in->mtu,
+                .crun_binary = in->crun ? in->crun : "crun", .runc_binary = in->runc ? in->runc : "runc",
+                .runtime = in->crun ? "crun" : "runc", .disable_cgroup = !init_cgroup_delegated(),
+                .cgroup_driver = "cgroupfs", .sandbox_image = in->sandbox_image,
+        };
+        return 0;
+}
+
+/* The node's directories, clean of what an earlier run left. */
+static int prepare_dirs(struct init *in) {
+        struct stat st;
+
+        /* The node's CNI config is its own: replace copy-up's link to the host's /etc/cni (if any). */
+        if (lstat("/etc/cni", &st) == 0 && S_ISLNK(st.st_mode) && unlink("/etc/cni") < 0) {
+                init_stage(in, "error cannot replace /etc/cni in the node: %s", strerror(errno));
+                return -errno;
+        }
+        /* containerd keeps task state that a killed run leaves behind: start clean. */
+        (void) node_rm_rf(in->params.state);
+        if (init_mkdir_p(in->params.root) < 0 || init_mkdir_p(in->params.state) < 0 ||
+            init_mkdir_p(INIT_CNI_CONF_DIR) < 0 || init_mkdir_p(in->params.kubelet_dir) < 0) {
+                init_stage(in, "error cannot create the node's directories: %s", strerror(errno));
+                return -errno;
+        }
+        /* Leftovers of an earlier run: a joined node's pod network comes from its Node object. */
+        (void) unlink(INIT_CNI_CONF_DIR "/10-usernode.conflist");
+        return 0;
+}
+
+int init_install_config(struct init *in) {
+        struct un_error err = {};
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = set_params(in);
+        if (r < 0) {
+                init_stage(in, "error out of memory");
+                return r;
+        }
+        r = prepare_dirs(in);
+        if (r < 0)
+                return r;
+        r = kubelet_render_containerd_config(&in->params, &text, &err);
+        if (r >= 0)
+                r = init_write_file(in->containerd_config, text, &err);
+        if (r >= 0 && !in->server)
+                r = init_write_cni(in, in->pod_cidr, &err);
+        if (r >= 0 && in->server) {
+                _cleanup_free_ char *known = pod_cidr_load(in);
+
+                if (known)
+                        r = init_write_cni(in, known, &err);
+        }
+        if (r < 0)
+                init_stage(in, "error %s", err.msg);
+        return r;
+}
+
+int init_read_features(struct init *in, char ***ret) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/features", in->runtime_dir), *text = NULL;
+        struct host h = { .root_fd = -EBADF };
+        int r;
+
+        if (!path || host_init(&h, "/", NULL) < 0)
+                return -ENOMEM;
+        r = host_read_file(&h, path, 64 * 1024, &text, NULL);
+        host_done(&h);
+        if (r < 0)
+                return r;
+        return strv_split(text, "\n", ret);
+}

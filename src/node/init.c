@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* usernode's init: PID 1's child in the node's namespaces (started by rootlesskit, argv[0] "__node-init"),
+ * root of the node's user namespace. It mounts what the node needs, runs containerd, the kubelet and
+ * kube-proxy, reports each stage to the supervisor through the stage pipe and, for a joined node, tells
+ * the node ready only when its Node object is Ready in the API. Here: its arguments, the sequence, the
+ * idle loop and the shutdown. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "netlink.h"
+#include "nodeapi.h"
+#include "podlimits.h"
+#include "util.h"
+
+#define CHILD_STOP_MS 3000
+#define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
+
+void init_stage(struct init *in, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t) n > sizeof buf - 2)
+                n = (int) sizeof buf - 2;
+        /* One line per message: a newline inside would split it. */
+        for (int i = 0; i < n; i++)
+                if (buf[i] == '\n')
+                        buf[i] = ' ';
+        buf[n++] = '\n';
+        if (in->stage_fd >= 0 && write(in->stage_fd, buf, (size_t) n) < 0) {
+                close(in->stage_fd);
+                in->stage_fd = -1;
+        }
+        fprintf(stderr, "usernode-init: %.*s", n, buf);
+}
+
+/* The init's command line, as engine-kubelet.c writes it. 0, or -EINVAL with the complaint printed. */
+static int parse_args(struct init *in, int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                const char **dst = NULL;
+
+                if (strcmp(argv[i], "--containerd-only") == 0) {
+                        in->containerd_only = true;
+                        continue;
+                }
+                if (strcmp(argv[i], "--name") == 0)
+                        dst = &in->name;
+                else if (strcmp(argv[i], "--runtime-dir") == 0)
+                        dst = &in->runtime_dir;
+                else if (strcmp(argv[i], "--data-dir") == 0)
+                        dst = &in->data_dir;
+                else if (strcmp(argv[i], "--server") == 0)
+                        dst = &in->server;
+                else if (strcmp(argv[i], "--pod-cidr") == 0)
+                        dst = &in->pod_cidr;
+                else if (strcmp(argv[i], "--resolv-conf") == 0)
+                        dst = &in->resolv_conf;
+                else if (strcmp(argv[i], "--node-ip") == 0)
+                        dst = &in->node_ip;
+                else if (strcmp(argv[i], "--sandbox-image") == 0)
+                        dst = &in->sandbox_image;
+                else if (strcmp(argv[i], "--mtu") == 0 || strcmp(argv[i], "--kubelet-port") == 0) {
+                        bool mtu = argv[i][2] == 'm';
+                        uint32_t v;
+
+                        if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 ||
+                            (mtu ? v < 1280 || v > UP_MTU : v == 0 || v > 65535)) {
+                                fprintf(stderr, "usernode __node-init: bad %s\n", argv[i]);
+                                return -EINVAL;
+                        }
+                        *(mtu ? &in->mtu : &in->kubelet_port) = v;
+                        i++;
+                        continue;
+                } else if (strcmp(argv[i], "--pod-pids-limit") == 0) {
+                        if (i + 1 >= argc || up_pod_pids_limit_parse(argv[i + 1], &in->pod_pids_limit) < 0) {
+                                fprintf(stderr, "usernode __node-init: bad --pod-pids-limit\n");
+                                return -EINVAL;
+                        }
+                        i++;
+                        continue;
+                }
+                if (!dst || i + 1 >= argc || strlen(argv[i + 1]) > 4096) {
+                        fprintf(stderr, "usernode __node-init: bad argument '%s'\n", argv[i]);
+                        return -EINVAL;
+                }
+                *dst = argv[++i];
+        }
+        if (!in->name || !in->runtime_dir || !in->data_dir || in->runtime_dir[0] != '/' || in->data_dir[0] != '/') {
+                fprintf(stderr, "usernode __node-init: --name, --runtime-dir and --data-dir are required\n");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* The stage pipe from the supervisor (its fd in UP_STAGE_FD_ENV), kept from the daemons we start. */
+static void take_stage_fd(struct init *in) {
+        const char *fd_env = getenv(UP_STAGE_FD_ENV);
+        uint32_t fd;
+
+        if (fd_env && parse_u32(fd_env, &fd) >= 0 && fd > 2 && fd < 1024 && fcntl((int) fd, F_GETFD) >= 0) {
+                in->stage_fd = (int) fd;
+                (void) fcntl(in->stage_fd, F_SETFD, FD_CLOEXEC);
+        }
+        unsetenv(UP_STAGE_FD_ENV);
+}
+
+/* SIGTERM, SIGINT and SIGHUP as events on a signalfd: the waits stop on them. */
+static int open_signal_fd(struct init *in) {
+        sigset_t mask;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        in->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (in->signal_fd < 0) {
+                init_stage(in, "error signalfd: %s", strerror(errno));
+                return -errno;
+        }
+        return 0;
+}
+
+/* The namespaces as rootlesskit made them, with the node's hostname, DNS and address. */
+static int setup_namespace(struct init *in) {
+        int r;
+
+        init_stage(in, "stage namespace");
+        init_stage(in, "pid init %d", (int) getpid());
+        (void) sethostname(in->name, strlen(in->name));
+        if (in->resolv_conf) {
+                r = init_install_resolv_conf(in->resolv_conf);
+                if (r < 0) {
+                        init_stage(in, "error cannot write the node's /etc/resolv.conf from %s: %s", in->resolv_conf,
+                                   strerror(-r));
+                        return r;
+                }
+        }
+        if (in->node_ip) {
+                r = netlink_add_unrouted_address(in->node_ip);
+                if (r < 0) {
+                        init_stage(in, "error cannot give the node its address %s: %s", in->node_ip, strerror(-r));
+                        return r;
+                }
+        }
+        init_stage(in, "stage network");
+        return 0;
+}
+
+static int run_containerd(struct init *in) {
+        struct un_error err = {};
+        int r;
+
+        r = init_start_containerd(in, &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
+        init_stage(in, "pid containerd %d", (int) in->containerd.pid);
+        r = init_wait_child_ready(in, &in->containerd, -1);
+        if (r == -ECHILD) {
+                init_stage(in, "error containerd exited during start; see %s/node.log", in->runtime_dir);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        r = init_wait_cri(in);
+        if (r < 0)
+                return r;
+        init_stage(in, "stage containerd");
+        return 0;
+}
+
+/* No kubelet: an error, unless the node was asked to run containerd only. */
+static int run_without_kubelet(struct init *in) {
+        if (!in->containerd_only) {
+                init_stage(in, "error no kubelet on PATH: the kubelet engine needs the Kubernetes node binary "
+                               "(not packaged by Debian); install it, use --engine k3s, or pass --ignore "
+                               "engine.kubelet to run containerd only");
+                return -ENOENT;
+        }
+        fprintf(stderr, "usernode-init: no kubelet on PATH: this node runs containerd only\n");
+        init_stage(in, "stage engine");
+        init_stage(in, "stage api-ready");
+        return 0;
+}
+
+static int run_kubelet(struct init *in, const char *kubelet) {
+        struct un_error err = {};
+        int r;
+
+        if (in->server)
+                init_node_not_ready(in, "KubeletStarting", "usernode is starting the kubelet", 2000);
+        r = init_start_kubelet(in, kubelet, &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
+        init_stage(in, "pid engine %d", (int) in->kubelet.pid);
+        r = init_wait_child_ready(in, &in->kubelet, -1);
+        if (r == -ECHILD) {
+                char what[64];
+
+                snprintf(what, sizeof what, "kubelet exited with status %d during start",
+                         init_exit_code(&in->kubelet));
+                init_stage_kubelet_failed(in, what);
+        }
+        return r;
+}
+
+/* No API server: the kubelet is ready when its own health check says so (READY=1 comes before its
+ * modules run, and it can die right after). */
+static int wait_standalone_ready(struct init *in) {
+        int r;
+
+        init_stage(in, "stage engine");
+        r = init_wait_healthz(in);
+        if (r < 0)
+                return r;
+        init_stage(in, "stage api-ready");
+        return 0;
+}
+
+/* kube-proxy when there is one and the cluster lets the node's credentials read what it needs. */
+static int run_kube_proxy(struct init *in) {
+        _cleanup_free_ char *proxy = init_find_binary("kube-proxy");
+        struct un_error err = {};
+        int r;
+
+        if (proxy && !init_kube_proxy_allowed(in)) {
+                free(proxy);
+                proxy = NULL;
+        }
+        if (!proxy) {
+                fprintf(stderr, "usernode-init: no kube-proxy on PATH: pods on this node cannot reach Services\n");
+                return 0;
+        }
+        r = init_start_kube_proxy(in, proxy, &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
+        init_stage(in, "pid kube-proxy %d", (int) in->kube_proxy.pid);
+        return 0;
+}
+
+static int wait_joined_ready(struct init *in) {
+        _cleanup_free_ char *bootstrap = xstrdup_printf("%s/%s", in->data_dir, NODE_KUBELET_BOOTSTRAP);
+        int r;
+
+        r = init_wait_client_cert(in);
+        if (r < 0)
+                return r;
+        init_stage(in, "stage engine");
+        /* The kubelet has its certificate: the token leaves the disk, as after `kubeadm join`. */
+        if (bootstrap && unlink(bootstrap) < 0 && errno != ENOENT)
+                fprintf(stderr, "usernode-init: cannot remove %s: %s\n", bootstrap, strerror(errno));
+        r = run_kube_proxy(in);
+        if (r < 0)
+                return r;
+        return init_wait_node_ready(in);
+}
+
+static int init_run(struct init *in) {
+        _cleanup_free_ char *kubelet = NULL;
+        int r;
+
+        r = setup_namespace(in);
+        if (r < 0)
+                return r;
+        r = init_mount(in);
+        if (r < 0)
+                return r;
+        r = init_install_config(in);
+        if (r < 0)
+                return r;
+        r = run_containerd(in);
+        if (r < 0)
+                return r;
+        kubelet = init_find_binary("kubelet");
+        if (!kubelet)
+                return run_without_kubelet(in);
+        r = run_kubelet(in, kubelet);
+        if (r < 0)
+                return r;
+        if (!in->server)
+                return wait_standalone_ready(in);
+        return wait_joined_ready(in);
+}
+
+/* Which limits this node cannot enforce, from the labels `up` wrote (0 for a node without a cluster). */
+static unsigned unenforced_limits(struct init *in) {
+        _cleanup_strv_free_ char **labels = NULL;
+
+        if (!in->server || init_read_features(in, &labels) < 0)
+                return 0;
+        return pod_limits_unenforced(labels);
+}
+
+/* Idles until told to stop or until containerd, the kubelet or kube-proxy dies. On a host that cannot
+ * enforce some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them. */
+static int init_idle(struct init *in) {
+        const unsigned unenforced = unenforced_limits(in);
+        _cleanup_strv_free_ char **warned = NULL;
+        struct node_api api = {};
+        char last[sizeof ((struct un_error) {}).msg] = "";
+        int r;
+
+        if (unenforced) {
+                struct un_error err = {};
+
+                if (node_api_open(in->data_dir, in->server, in->name, &api, &err) < 0) {
+                        fprintf(stderr, "usernode-init: pods with limits will not be told: %s\n", err.msg);
+                        node_api_done(&api);
+                }
+        }
+        for (;;) {
+                if (api.name) {
+                        struct un_error err = {};
+
+                        /* Each new error once: a cluster that refuses is not worth a line every 5 s. */
+                        if (pod_limits_warn(&api, unenforced, &warned, &err) < 0 && strcmp(err.msg, last) != 0) {
+                                fprintf(stderr, "usernode-init: %s\n", err.msg);
+                                snprintf(last, sizeof last, "%s", err.msg);
+                        }
+                }
+                r = init_idle_for(in, api.name ? LIMITS_POLL_MS : -1);
+                if (r < 0)
+                        break;
+        }
+        node_api_done(&api);
+        return r == -EINTR ? 0 : r;
+}
+
+static void init_shutdown(struct init *in) {
+        _cleanup_free_ char *purge = xstrdup_printf("%s/purge", in->runtime_dir);
+
+        /* In order: kube-proxy and the kubelet, then containerd, then what they left (shims, containers). */
+        proc_stop(&in->kube_proxy, CHILD_STOP_MS);
+        proc_stop(&in->kubelet, CHILD_STOP_MS);
+        /* The cluster learns at once that this node is gone, not 40 s later from missed heartbeats. */
+        if (in->server && in->kubelet.pid > 0)
+                init_node_not_ready(in, "NodeStopped", "usernode stopped this node", 1000);
+        proc_stop(&in->containerd, CHILD_STOP_MS);
+        (void) kill(-1, SIGKILL);
+        if (purge && access(purge, F_OK) == 0)
+                init_purge(in);
+}
+
+static void init_done(struct init *in) {
+        proc_done(&in->containerd);
+        proc_done(&in->kubelet);
+        proc_done(&in->kube_proxy);
+        free(in->notify_env);
+        free(in->containerd_root);
+        free(in->containerd_state);
+        free(in->containerd_address);
+        free(in->containerd_config);
+        free(in->containerd_opt);
+        free(in->kubelet_dir);
+        free(in->crun);
+        free(in->runc);
+}
+
+int kubelet_init_main(int argc, char **argv) {
+        struct init in = {
+                .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1,
+                .containerd = PROC_NULL, .kubelet = PROC_NULL, .kube_proxy = PROC_NULL,
+                .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
+                .sandbox_image = UP_SANDBOX_IMAGE,
+        };
+        int r;
+
+        if (parse_args(&in, argc, argv) < 0)
+                return 2;
+        take_stage_fd(&in);
+        if (open_signal_fd(&in) < 0)
+                return 1;
+        r = init_run(&in);
+        if (r >= 0)
+                r = init_idle(&in);
+        init_shutdown(&in);
+        init_done(&in);
+        return r < 0 ? 1 : 0;
+}

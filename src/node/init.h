@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+#include "macro.h"
+#include "process.h"
+#include "up.h"
+
+/* usernode's init inside the node's namespaces (kubelet engine), shared by its files: init.c runs the
+ * sequence, init-mounts.c mounts, init-config.c writes the node's files, init-daemons.c starts and
+ * watches containerd, the kubelet and kube-proxy, init-ready.c waits for each to be ready. */
+
+#define INIT_CNI_CONF_DIR "/etc/cni/net.d"
+#define INIT_CNI_BIN_DIR "/opt/cni/bin"
+
+struct init {
+        const char *name, *runtime_dir, *data_dir, *server, *pod_cidr, *resolv_conf, *node_ip, *sandbox_image;
+        unsigned mtu;
+        uint32_t kubelet_port;
+        int64_t pod_pids_limit;
+        bool containerd_only;
+        int stage_fd;
+        int notify_fd;
+        int signal_fd;
+        char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
+        struct proc containerd, kubelet, kube_proxy;
+        time_t kubelet_started;         /* wall clock, seconds: Ready conditions older than this are stale */
+        char cni_cidr[48];              /* the pod CIDR the CNI config has, "" before it is written */
+        struct kubelet_params params;
+        /* What params points to, owned here. */
+        char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
+                *kubelet_dir, *crun, *runc;
+};
+
+/* init.c */
+/* One line to the supervisor through the stage pipe ("stage NAME", "pid WHAT N", "error TEXT", "warn TEXT")
+ * and to the node's log. */
+void init_stage(struct init *in, const char *fmt, ...) _printf_(2, 3);
+
+/* init-mounts.c */
+/* /sys/fs/cgroup/unified hidden on a hybrid host, /opt/cni/bin, /var/log: staged errors. */
+int init_mount(struct init *in);
+/* Whether the node has a cgroup v2 tree of its own with the memory controller for its children. */
+bool init_cgroup_delegated(void);
+/* "overlayfs", "fuse-overlayfs" or "native": what containerd can use in this user namespace. */
+const char *init_probe_snapshotter(struct init *in);
+/* Replaces the node's /etc/resolv.conf by the file the host side prepared. */
+int init_install_resolv_conf(const char *src);
+/* down --purge: unmounts what the node mounted under its directories, then removes them. */
+void init_purge(struct init *in);
+
+/* init-config.c */
+/* Writes path through a temporary file and rename; no symlink-refusing host layer (see there). */
+int init_write_file(const char *path, const char *text, struct un_error *err);
+int init_mkdir_p(const char *path);
+/* Fills in->params and writes containerd's config and, when it is known already, the CNI config. */
+int init_install_config(struct init *in);
+/* The CNI config for pod_cidr (the bridge's file last: containerd watches the directory). */
+int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err);
+/* Keeps a joined node's pod CIDR for its next start. */
+void init_pod_cidr_save(struct init *in, const char *cidr);
+/* The labels `up` wrote from its checks (one "KEY=VALUE" per line); -ENOENT until it has. */
+int init_read_features(struct init *in, char ***ret);
+
+/* init-daemons.c */
+char *init_find_binary(const char *name);
+/* Opens the notify socket, starts containerd with its config. */
+int init_start_containerd(struct init *in, struct un_error *err);
+int init_start_kubelet(struct init *in, const char *kubelet, struct un_error *err);
+int init_start_kube_proxy(struct init *in, const char *binary, struct un_error *err);
+/* Whether the cluster lets the node's credentials list EndpointSlices; stages a warning when not. */
+bool init_kube_proxy_allowed(struct init *in);
+/* Waits until child sends READY=1, dies, a signal asks us to stop, or timeout_ms pass (-1: no bound).
+ * 0 ready, -ECHILD died, -EINTR stop, -ETIME timeout. */
+int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms);
+/* Waits up to timeout_ms for a stop signal or a child's death: -EINTR, -ECHILD (with the error staged), 0. */
+int init_idle_for(struct init *in, int timeout_ms);
+int init_exit_code(const struct proc *p);
+/* Stages what went wrong with the kubelet, quoting its last error from kubelet.log. */
+void init_stage_kubelet_failed(struct init *in, const char *what);
+
+/* init-ready.c */
+/* containerd's CRI answers (its READY=1 comes before its CRI plugin has restored its state). */
+int init_wait_cri(struct init *in);
+/* A standalone kubelet's healthz says ok. */
+int init_wait_healthz(struct init *in);
+/* A joined kubelet holds its client certificate; a CSR not approved in time is reported. */
+int init_wait_client_cert(struct init *in);
+/* A joined node's Node object is Ready, with its pod network and its labels. */
+int init_wait_node_ready(struct init *in);
+/* The Node's Ready condition to False while its kubelet does not run; errors only go to the log. */
+void init_node_not_ready(struct init *in, const char *reason, const char *message, unsigned timeout_ms);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A node's status file, status.json in its runtime directory: what the supervisor writes while the node
+ * lives (status-read.c reads it). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "host.h"
+#include "json.h"
+#include "node.h"
+#include "util.h"
+
+
+static const char *const state_names[_NODE_STATE_MAX] = {
+        [NODE_STARTING] = "starting", [NODE_RUNNING] = "running", [NODE_STOPPING] = "stopping",
+        [NODE_STOPPED] = "stopped",   [NODE_FAILED] = "failed",
+};
+
+static const char *const pid_names[_NODE_PID_MAX] = {
+        [NODE_PID_SUPERVISOR] = "supervisor", [NODE_PID_ROOTLESSKIT] = "rootlesskit",
+        [NODE_PID_CHILD] = "namespace",       [NODE_PID_INIT] = "init",
+        [NODE_PID_CONTAINERD] = "containerd", [NODE_PID_ENGINE] = "engine",
+};
+
+const char *node_state_to_string(enum node_state s) {
+        return s < _NODE_STATE_MAX ? state_names[s] : "unknown";
+}
+
+int node_state_from_string(const char *s, enum node_state *ret) {
+        for (size_t i = 0; i < _NODE_STATE_MAX; i++)
+                if (strcmp(state_names[i], s) == 0) {
+                        *ret = (enum node_state) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *node_pid_to_string(enum node_pid p) {
+        return p < _NODE_PID_MAX ? pid_names[p] : "unknown";
+}
+
+bool node_status_string_valid(const char *s) {
+        size_t len = 0;
+
+        /* The writer replaces invalid UTF-8 by U+FFFD (json_write_string): only valid UTF-8 comes back as it was. */
+        while (s[len] != '\0') {
+                size_t n = utf8_valid((const unsigned char *) s + len);
+
+                if (n == 0 || len + n > NODE_STATUS_STRING_MAX)
+                        return false;
+                len += n;
+        }
+        return true;
+}
+
+void node_status_init(struct node_status *s) {
+        *s = (struct node_status) {};
+}
+
+void node_status_done(struct node_status *s) {
+        free(s->node_message);
+        free(s->name);
+        free(s->engine);
+        free(s->since);
+        free(s->state_dir);
+        free(s->data_dir);
+        free(s->kubeconfig);
+        free(s->containerd_socket);
+        free(s->net);
+        free(s->port_driver);
+        free(s->last_error);
+        *s = (struct node_status) {};
+}
+
+int node_status_set_state(struct node_status *s, enum node_state state) {
+        struct timespec ts;
+        struct tm tm;
+        char buf[64];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        if (!gmtime_r(&ts.tv_sec, &tm))
+                return -EINVAL;
+        snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+        free(s->since);
+        s->since = strdup(buf);
+        s->state = state;
+        return s->since ? 0 : -ENOMEM;
+}
+
+void node_status_print_json(FILE *f, const struct node_status *s) {
+        struct json j = { .f = f, .pretty = true };
+
+        json_begin_object(&j, NULL);
+        json_string(&j, "schema", NODE_STATUS_SCHEMA);
+        json_string(&j, "name", s->name);
+        json_string(&j, "engine", s->engine);
+        json_string(&j, "state", node_state_to_string(s->state));
+        json_string(&j, "since", s->since);
+        json_int(&j, "started_usec", s->started_usec);
+        json_begin_object(&j, "pids");
+        for (size_t i = 0; i < _NODE_PID_MAX; i++)
+                if (s->pids[i] > 0)
+                        json_int(&j, pid_names[i], s->pids[i]);
+        json_end_object(&j);
+        json_string(&j, "state_dir", s->state_dir);
+        json_string(&j, "data_dir", s->data_dir);
+        json_string(&j, "kubeconfig", s->kubeconfig);
+        json_string(&j, "containerd_socket", s->containerd_socket);
+        json_string(&j, "net", s->net);
+        json_string(&j, "port_driver", s->port_driver);
+        json_bool(&j, "ephemeral", s->ephemeral);
+        json_begin_array(&j, "ports");
+        for (size_t i = 0; i < s->n_ports; i++) {
+                json_begin_object(&j, NULL);
+                json_string(&j, "proto", s->ports[i].proto);
+                json_string(&j, "host_ip", s->ports[i].host_ip);
+                json_int(&j, "host_port", s->ports[i].host_port);
+                json_int(&j, "node_port", s->ports[i].node_port);
+                json_int(&j, "id", s->ports[i].id);
+                json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_string(&j, "last_error", s->last_error);
+        if (s->node_known) {
+                json_begin_object(&j, "node");
+                json_bool(&j, "ready", s->node_ready);
+                json_string(&j, "message", s->node_message);
+                json_end_object(&j);
+        }
+        json_end_object(&j);
+        fputc('\n', f);
+}
+
+int node_status_write(const struct node *n, const struct node_status *s, struct un_error *err) {
+        struct host h = { .root_fd = -EBADF };
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        size_t len = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&text, &len);
+        if (!f)
+                return un_error(err, ENOMEM, "status of node %s", n->name);
+        node_status_print_json(f, s);
+        if (fclose(f) != 0)
+                return un_error(err, ENOMEM, "status of node %s", n->name);
+        path = node_runtime_path(n, "status.json");
+        if (!path)
+                return un_error(err, ENOMEM, "status of node %s", n->name);
+        r = host_init(&h, "/", err);
+        if (r < 0)
+                return r;
+        r = host_write_runtime(&h, path, text, len, 0600, err);
+        host_done(&h);
+        return r;
+}
