@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -288,6 +289,21 @@ int pid_wait_gone(pid_t pid, int timeout_ms) {
                 k = poll(&pf, 1, timeout_ms);
         while (k < 0 && errno == EINTR);
         return k < 0 ? -errno : k > 0;
+}
+
+int stop_signal_fd(void) {
+        sigset_t mask;
+        int fd;
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        return fd < 0 ? negative_errno() : fd;
 }
 
 int notify_socket_open(const char *path, struct un_error *err) {

@@ -81,6 +81,10 @@ void proc_done(struct proc *p);
 /* Waits for a process that is not our child to exit (pidfd); 1 when gone. */
 int pid_wait_gone(pid_t pid, int timeout_ms);
 
+/* SIGTERM, SIGINT and SIGHUP blocked and delivered as events on the returned signalfd (a daemon's
+ * waits stop on them); SIGPIPE ignored. -errno on failure. */
+int stop_signal_fd(void);
+
 /* sd_notify receiver: a datagram socket bound at path; NOTIFY_SOCKET for the daemons we start. */
 int notify_socket_open(const char *path, struct un_error *err);
 /* Reads one datagram; 1 when it holds READY=1. */

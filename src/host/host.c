@@ -356,6 +356,16 @@ int host_conf_files(const struct host *h, const char *name, char ***ret) {
         return 0;
 }
 
+int host_read_live(const char *path, size_t max, char **ret) {
+        struct host h = { .root_fd = -EBADF };
+        int r = host_init(&h, "/", NULL);
+
+        if (r >= 0)
+                r = host_read_file(&h, path, max, ret, NULL);
+        host_done(&h);
+        return r;
+}
+
 int host_find_executable(const struct host *h, const char *name, char **ret) {
         const char *env;
 

@@ -15,53 +15,6 @@
 #include "init.h"
 #include "util.h"
 
-/* Inside the node /etc is rootlesskit's copy-up (a tmpfs of symlinks): the host layer's
- * symlink-refusing writer does not fit there, and nothing but this init writes these files. */
-int init_write_file(const char *path, const char *text, struct un_error *err) {
-        _cleanup_free_ char *tmp = xstrdup_printf("%s.tmp-usernode", path);
-        _cleanup_close_ int fd = -EBADF;
-        size_t len = strlen(text), off = 0;
-
-        if (!tmp)
-                return un_error(err, ENOMEM, "write %s", path);
-        (void) unlink(tmp);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return un_error(err, errno, "cannot create %s", tmp);
-        while (off < len) {
-                ssize_t n = write(fd, text + off, len - off);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        (void) unlink(tmp);
-                        return un_error(err, errno, "cannot write %s", tmp);
-                }
-                off += (size_t) n;
-        }
-        if (rename(tmp, path) < 0) {
-                (void) unlink(tmp);
-                return un_error(err, errno, "cannot rename %s", tmp);
-        }
-        return 0;
-}
-
-int init_mkdir_p(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
-                if (s)
-                        *s = '\0';
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (!s)
-                        return 0;
-                *s = '/';
-        }
-}
-
 int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err) {
         _cleanup_free_ char *conflist = NULL, *loopback = NULL;
         struct kubelet_params p = in->params;

@@ -18,17 +18,6 @@
 #include "nodeapi.h"
 #include "util.h"
 
-char *init_find_binary(const char *name) {
-        struct host h = { .root_fd = -EBADF };
-        char *path = NULL;
-
-        if (host_init(&h, "/", NULL) < 0)
-                return NULL;
-        (void) host_find_executable(&h, name, &path);
-        host_done(&h);
-        return path;
-}
-
 int init_exit_code(const struct proc *p) {
         return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
 }

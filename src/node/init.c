@@ -25,30 +25,6 @@
 #define CHILD_STOP_MS 3000
 #define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
 
-void init_stage(struct init *in, const char *fmt, ...) {
-        char buf[1024];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return;
-        if ((size_t) n > sizeof buf - 2)
-                n = (int) sizeof buf - 2;
-        /* One line per message: a newline inside would split it. */
-        for (int i = 0; i < n; i++)
-                if (buf[i] == '\n')
-                        buf[i] = ' ';
-        buf[n++] = '\n';
-        if (in->stage_fd >= 0 && write(in->stage_fd, buf, (size_t) n) < 0) {
-                close(in->stage_fd);
-                in->stage_fd = -1;
-        }
-        fprintf(stderr, "usernode-init: %.*s", n, buf);
-}
-
 /* The init's command line, as engine-kubelet.c writes it. 0, or -EINVAL with the complaint printed. */
 static int parse_args(struct init *in, int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
@@ -121,18 +97,10 @@ static void take_stage_fd(struct init *in) {
 
 /* SIGTERM, SIGINT and SIGHUP as events on a signalfd: the waits stop on them. */
 static int open_signal_fd(struct init *in) {
-        sigset_t mask;
-
-        signal(SIGPIPE, SIG_IGN);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        in->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        in->signal_fd = stop_signal_fd();
         if (in->signal_fd < 0) {
-                init_stage(in, "error signalfd: %s", strerror(errno));
-                return -errno;
+                init_stage(in, "error signalfd: %s", strerror(-in->signal_fd));
+                return in->signal_fd;
         }
         return 0;
 }

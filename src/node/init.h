@@ -11,7 +11,8 @@
 #include "up.h"
 
 /* usernode's init inside the node's namespaces (kubelet engine), shared by its files: init.c runs the
- * sequence, init-mounts.c mounts, init-config.c writes the node's files, init-daemons.c starts and
+ * sequence, init-base.c holds what all of them use (the stage line, file writes, binaries), init-mounts.c
+ * mounts, init-config.c writes the node's files, init-daemons.c starts and
  * watches containerd, the kubelet and kube-proxy, init-ready.c waits for each to be ready. */
 
 #define INIT_CNI_CONF_DIR "/etc/cni/net.d"

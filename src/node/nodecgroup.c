@@ -43,17 +43,8 @@ static bool cg_ours(const char *cgroup) {
 
 static int cg_read(const char *cgroup, const char *file, char **ret) {
         _cleanup_free_ char *path = cg_file(cgroup, file);
-        struct host h = { .root_fd = -EBADF };
-        int r;
 
-        if (!path)
-                return -ENOMEM;
-        r = host_init(&h, "/", NULL);
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, path, HOST_FILE_MAX, ret, NULL);
-        host_done(&h);
-        return r;
+        return path ? host_read_live(path, HOST_FILE_MAX, ret) : -ENOMEM;
 }
 
 static int cg_write(const char *cgroup, const char *file, const char *text) {

@@ -20,16 +20,11 @@
 
 static int purge_read_map(const struct node *n, const char *which, char ***ret) {
         _cleanup_free_ char *path = node_runtime_path(n, which), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
         int r;
 
         if (!path)
                 return -ENOMEM;
-        r = host_init(&h, "/", NULL);
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, path, 4096, &text, NULL);
-        host_done(&h);
+        r = host_read_live(path, 4096, &text);
         if (r < 0)
                 return r;
         r = strv_split(text, " \t\n", ret);

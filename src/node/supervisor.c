@@ -524,17 +524,10 @@ int supervisor_run(struct node *n, const struct up_options *o, int progress_fd, 
                 .human = human, .t0 = t0,
         };
         struct un_error err = {};
-        sigset_t mask;
         int r, k;
 
-        signal(SIGPIPE, SIG_IGN);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        s.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        r = s.signal_fd < 0 ? -errno : 0;
+        s.signal_fd = stop_signal_fd();
+        r = s.signal_fd < 0 ? s.signal_fd : 0;
 
         k = sv_status_init(&s);
         if (r < 0 || k < 0) {

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What every part of the init uses: the stage line to the supervisor, files and directories it writes,
+ * the binaries it finds. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "util.h"
+
+void init_stage(struct init *in, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t) n > sizeof buf - 2)
+                n = (int) sizeof buf - 2;
+        /* One line per message: a newline inside would split it. */
+        for (int i = 0; i < n; i++)
+                if (buf[i] == '\n')
+                        buf[i] = ' ';
+        buf[n++] = '\n';
+        if (in->stage_fd >= 0 && write(in->stage_fd, buf, (size_t) n) < 0) {
+                close(in->stage_fd);
+                in->stage_fd = -1;
+        }
+        fprintf(stderr, "usernode-init: %.*s", n, buf);
+}
+
+/* Inside the node /etc is rootlesskit's copy-up (a tmpfs of symlinks): the host layer's
+ * symlink-refusing writer does not fit there, and nothing but this init writes these files. */
+int init_write_file(const char *path, const char *text, struct un_error *err) {
+        _cleanup_free_ char *tmp = xstrdup_printf("%s.tmp-usernode", path);
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(text), off = 0;
+
+        if (!tmp)
+                return un_error(err, ENOMEM, "write %s", path);
+        (void) unlink(tmp);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return un_error(err, errno, "cannot create %s", tmp);
+        while (off < len) {
+                ssize_t n = write(fd, text + off, len - off);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        (void) unlink(tmp);
+                        return un_error(err, errno, "cannot write %s", tmp);
+                }
+                off += (size_t) n;
+        }
+        if (rename(tmp, path) < 0) {
+                (void) unlink(tmp);
+                return un_error(err, errno, "cannot rename %s", tmp);
+        }
+        return 0;
+}
+
+int init_mkdir_p(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}
+
+char *init_find_binary(const char *name) {
+        struct host h = { .root_fd = -EBADF };
+        char *path = NULL;
+
+        if (host_init(&h, "/", NULL) < 0)
+                return NULL;
+        (void) host_find_executable(&h, name, &path);
+        host_done(&h);
+        return path;
+}
