@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
         srunner_add_suite(sr, join_suite());
         srunner_add_suite(sr, podlimits_suite());
         srunner_add_suite(sr, controlplane_suite());
+        srunner_add_suite(sr, pki_suite());
         srunner_set_fork_status(sr, CK_FORK);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);

@@ -31,3 +31,4 @@ Suite *up_suite(void);
 Suite *join_suite(void);
 Suite *podlimits_suite(void);
 Suite *controlplane_suite(void);
+Suite *pki_suite(void);
