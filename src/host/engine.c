@@ -8,6 +8,10 @@
 #include "engine.h"
 #include "util.h"
 
+/* Upstream's control plane, and Debian's etcd (etcd-server). */
+static const char *const kubelet_control_plane[] = { "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                                                     "etcd", NULL };
+
 static const struct engine_needs engines[_ENGINE_MAX] = {
         [ENGINE_K3S] = {
                 .name = "k3s",
@@ -28,6 +32,7 @@ static const struct engine_needs engines[_ENGINE_MAX] = {
                 .n_net_drivers = 3,
                 .net_runner = "rootlesskit",
                 .net_packages = "rootlesskit slirp4netns passt",
+                .control_plane_binaries = kubelet_control_plane,
         },
 };
 
@@ -46,6 +51,21 @@ int engine_from_string(const char *s, enum engine *ret) {
                         return 0;
                 }
         return -EINVAL;
+}
+
+bool engine_brings_control_plane(const struct host *h, enum engine e, const char **ret_missing) {
+        const char *const *b = engine_needs(e)->control_plane_binaries;
+
+        for (; b && *b; b++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (host_find_executable(h, *b, &path) < 0) {
+                        if (ret_missing)
+                                *ret_missing = *b;
+                        return false;
+                }
+        }
+        return engine_needs(e)->control_plane_binaries != NULL;
 }
 
 enum engine engine_default(const struct host *h) {

@@ -38,10 +38,16 @@ struct engine_needs {
         bool embeds_rootlesskit;
         /* It refuses to start unless net.ipv4.ip_forward is 1 (k3s --rootless). */
         bool needs_ip_forward;
+        /* What it runs to bring a cluster of its own when it joins none (NULL-terminated; none: its own
+         * binary does, as k3s server). */
+        const char *const *control_plane_binaries;
 };
 
 const struct engine_needs *engine_needs(enum engine e);
 const char *engine_to_string(enum engine e);
 int engine_from_string(const char *s, enum engine *ret);
+/* Whether a node of engine e that joins no cluster brings one: every control-plane binary on h's PATH.
+ * *ret_missing (may be NULL) names the first one that is not. */
+bool engine_brings_control_plane(const struct host *h, enum engine e, const char **ret_missing);
 /* The engine `check` and `up` assume when none is named: k3s when it is on the host's PATH. */
 enum engine engine_default(const struct host *h);

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -152,4 +153,19 @@ bool lxc_usernet_allows(const char *text, const char *user, char * const *groups
                         return true;
         }
         return false;
+}
+
+int net_source_address(const struct sockaddr_in *dst, struct in_addr *ret) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in src;
+        socklen_t len = sizeof src;
+
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (const struct sockaddr *) dst, sizeof *dst) < 0)
+                return negative_errno();
+        if (getsockname(fd, (struct sockaddr *) &src, &len) < 0)
+                return negative_errno();
+        *ret = src.sin_addr;
+        return 0;
 }

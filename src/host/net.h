@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <netinet/in.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,3 +23,7 @@ int proc_net_tcp_listening(const char *text, uint16_t port);
 /* /etc/lxc/lxc-usernet: true when a line for user (or "@group" for one of groups, NULL-terminated)
  * allows at least one veth. */
 bool lxc_usernet_allows(const char *text, const char *user, char * const *groups);
+
+/* The address this host sends from towards dst, as its routing says: a connected UDP socket asks the
+ * kernel, nothing is sent. */
+int net_source_address(const struct sockaddr_in *dst, struct in_addr *ret);

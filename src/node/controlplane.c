@@ -32,15 +32,21 @@ const char *controlplane_binary(enum controlplane_component c) {
 int controlplane_service_ip(const char *service_cidr, unsigned host, char *buf, size_t size) {
         char net[INET_ADDRSTRLEN];
         const char *slash = strchr(service_cidr, '/');
+        uint32_t prefix, mask;
         struct in_addr a;
 
-        if (!slash || (size_t) (slash - service_cidr) >= sizeof net)
+        if (!slash || (size_t) (slash - service_cidr) >= sizeof net || parse_u32(slash + 1, &prefix) < 0 ||
+            prefix < 1 || prefix > 30)
                 return -EINVAL;
         memcpy(net, service_cidr, (size_t) (slash - service_cidr));
         net[slash - service_cidr] = '\0';
         if (inet_pton(AF_INET, net, &a) != 1)
                 return -EINVAL;
-        a.s_addr = htonl(ntohl(a.s_addr) + host);
+        /* The network's own address, as the API server takes it, then the host-th address in it. */
+        mask = prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix);
+        if (host == 0 || host > ~mask - 1)
+                return -ERANGE;
+        a.s_addr = htonl((ntohl(a.s_addr) & mask) + host);
         return inet_ntop(AF_INET, &a, buf, (socklen_t) size) ? 0 : -ENOSPC;
 }
 

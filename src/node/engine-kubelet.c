@@ -75,6 +75,9 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
             (o->server && (push_pair(&argv, "--server", o->server) < 0 || push_pair(&argv, "--node-ip", o->node_ip) < 0 ||
                            push_pair(&argv, "--kubelet-port", port) < 0)))
                 return un_error(err, ENOMEM, "kubelet engine");
+        if (o->control_plane && (strv_push(&argv, "--control-plane") < 0 ||
+                                 push_pair(&argv, "--service-cidr", nets.service) < 0))
+                return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
         *ret_argv = TAKE_PTR(argv);

@@ -79,9 +79,13 @@ int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms) {
 }
 
 int init_idle_for(struct init *in, int timeout_ms) {
-        struct proc *procs[] = { &in->containerd, &in->kubelet, &in->kube_proxy };
-        static const char *const names[] = { "containerd", "kubelet", "kube-proxy" };
-        struct pollfd pf[5] = { { .fd = in->signal_fd, .events = POLLIN }, { .fd = in->notify_fd, .events = POLLIN } };
+        struct proc *procs[] = { &in->containerd, &in->kubelet, &in->kube_proxy, &in->cp[CONTROLPLANE_ETCD],
+                                 &in->cp[CONTROLPLANE_APISERVER], &in->cp[CONTROLPLANE_CONTROLLER_MANAGER],
+                                 &in->cp[CONTROLPLANE_SCHEDULER] };
+        static const char *const names[] = { "containerd", "kubelet", "kube-proxy", "etcd", "apiserver",
+                                             "controller-manager", "scheduler" };
+        struct pollfd pf[2 + ELEMENTSOF(procs)] = { { .fd = in->signal_fd, .events = POLLIN },
+                                                    { .fd = in->notify_fd, .events = POLLIN } };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(procs); i++)
@@ -110,8 +114,8 @@ int init_idle_for(struct init *in, int timeout_ms) {
         return 0;
 }
 
-static int spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret,
-                        struct un_error *err) {
+int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret,
+                      struct un_error *err) {
         _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->runtime_dir, log);
         _cleanup_close_ int fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)
                                       : -ENOMEM;
@@ -196,7 +200,7 @@ int init_start_kubelet(struct init *in, const char *kubelet, struct un_error *er
                            (a_ip && strv_push(&argv, a_ip) < 0)))
                 return un_error(err, ENOMEM, "kubelet");
         in->kubelet_started = time(NULL);
-        return spawn_logged(in, "kubelet.log", argv, env, &in->kubelet, err);
+        return init_spawn_logged(in, "kubelet.log", argv, env, &in->kubelet, err);
 }
 
 /* kube-proxy with the node's own credentials, in settings a user namespace allows: conntrack limits are
@@ -233,7 +237,7 @@ int init_start_kube_proxy(struct init *in, const char *binary, struct un_error *
         if (r < 0)
                 return r;
         char *argv[] = { (char *) binary, a_config, NULL };
-        return spawn_logged(in, "kube-proxy.log", argv, NULL, &in->kube_proxy, err);
+        return init_spawn_logged(in, "kube-proxy.log", argv, NULL, &in->kube_proxy, err);
 }
 
 /* kube-proxy runs with the node's credentials: the Node authorizer lets a node read Services but not

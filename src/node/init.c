@@ -50,6 +50,14 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->node_ip;
                 else if (strcmp(argv[i], "--sandbox-image") == 0)
                         dst = &in->sandbox_image;
+                else if (strcmp(argv[i], "--service-cidr") == 0)
+                        dst = &in->service_cidr;
+                else if (strcmp(argv[i], "--control-plane") == 0) {
+                        in->control_plane = true;
+                        /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */
+                        in->server = INIT_CONTROLPLANE_SERVER;
+                        continue;
+                }
                 else if (strcmp(argv[i], "--mtu") == 0 || strcmp(argv[i], "--kubelet-port") == 0) {
                         bool mtu = argv[i][2] == 'm';
                         uint32_t v;
@@ -75,6 +83,10 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         return -EINVAL;
                 }
                 *dst = argv[++i];
+        }
+        if (in->control_plane && !in->service_cidr) {
+                fprintf(stderr, "usernode __node-init: --control-plane needs --service-cidr\n");
+                return -EINVAL;
         }
         if (!in->name || !in->runtime_dir || !in->data_dir || in->runtime_dir[0] != '/' || in->data_dir[0] != '/') {
                 fprintf(stderr, "usernode __node-init: --name, --runtime-dir and --data-dir are required\n");
@@ -261,6 +273,11 @@ static int init_run(struct init *in) {
         r = run_containerd(in);
         if (r < 0)
                 return r;
+        if (in->control_plane) {
+                r = init_run_control_plane(in);
+                if (r < 0)
+                        return r;
+        }
         kubelet = init_find_binary("kubelet");
         if (!kubelet)
                 return run_without_kubelet(in);
@@ -325,6 +342,9 @@ static void init_shutdown(struct init *in) {
         /* The cluster learns at once that this node is gone, not 40 s later from missed heartbeats. */
         if (in->server && in->kubelet.pid > 0)
                 init_node_not_ready(in, "NodeStopped", "usernode stopped this node", 1000);
+        /* The control plane after the kubelet (which said so to it), the store last. */
+        for (int c = _CONTROLPLANE_MAX - 1; c >= 0; c--)
+                proc_stop(&in->cp[c], CHILD_STOP_MS);
         proc_stop(&in->containerd, CHILD_STOP_MS);
         (void) kill(-1, SIGKILL);
         if (purge && access(purge, F_OK) == 0)
@@ -335,6 +355,8 @@ static void init_done(struct init *in) {
         proc_done(&in->containerd);
         proc_done(&in->kubelet);
         proc_done(&in->kube_proxy);
+        for (size_t c = 0; c < _CONTROLPLANE_MAX; c++)
+                proc_done(&in->cp[c]);
         free(in->notify_env);
         free(in->containerd_root);
         free(in->containerd_state);
@@ -355,6 +377,8 @@ int kubelet_init_main(int argc, char **argv) {
         };
         int r;
 
+        for (size_t c = 0; c < _CONTROLPLANE_MAX; c++)
+                in.cp[c] = PROC_NULL;
         if (parse_args(&in, argc, argv) < 0)
                 return 2;
         take_stage_fd(&in);

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "macro.h"
 #include "process.h"
+#include "controlplane.h"
 #include "up.h"
 
 /* usernode's init inside the node's namespaces (kubelet engine), shared by its files: init.c runs the
@@ -29,6 +30,9 @@ struct init {
         int signal_fd;
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
         struct proc containerd, kubelet, kube_proxy;
+        bool control_plane;             /* the node brings its own cluster (init-controlplane.c) */
+        const char *service_cidr;
+        struct proc cp[_CONTROLPLANE_MAX];
         time_t kubelet_started;         /* wall clock, seconds: Ready conditions older than this are stale */
         char cni_cidr[48];              /* the pod CIDR the CNI config has, "" before it is written */
         struct kubelet_params params;
@@ -67,8 +71,16 @@ void init_pod_cidr_save(struct init *in, const char *cidr);
 /* The labels `up` wrote from its checks (one "KEY=VALUE" per line); -ENOENT until it has. */
 int init_read_features(struct init *in, char ***ret);
 
+/* init-controlplane.c */
+/* Where the node's kubelet and the control plane's components reach the API server, inside the node. */
+#define INIT_CONTROLPLANE_SERVER "https://127.0.0.1:6443"
+/* etcd, the API server (ready), kubeadm's cluster objects, the controller-manager and the scheduler. */
+int init_run_control_plane(struct init *in);
+
 /* init-daemons.c */
 char *init_find_binary(const char *name);
+/* Starts argv with its output appended to RUNTIME/log. */
+int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret, struct un_error *err);
 /* Opens the notify socket, starts containerd with its config. */
 int init_start_containerd(struct init *in, struct un_error *err);
 int init_start_kubelet(struct init *in, const char *kubelet, struct un_error *err);

@@ -220,7 +220,7 @@ int node_api_delete(const struct node_api *a, struct un_error *err) {
 }
 
 /* The token in our bootstrap kubeconfig (users[0].user.token). */
-static int bootstrap_token(const char *data_dir, char **ret, struct un_error *err) {
+int node_api_bootstrap_token(const char *data_dir, char **ret, struct un_error *err) {
         _cleanup_free_ char *text = NULL;
         struct json_object *o, *users, *token;
         int r = read_data_file(data_dir, NODE_KUBELET_BOOTSTRAP, 64 * 1024, &text, err);
@@ -250,7 +250,7 @@ int node_api_csr_state(const char *data_dir, const char *server, char **ret_name
 
         *ret_name = NULL;
         *ret_denied = false;
-        r = bootstrap_token(data_dir, &token, err);
+        r = node_api_bootstrap_token(data_dir, &token, err);
         if (r >= 0)
                 r = read_data_file(data_dir, NODE_KUBELET_CA, 1024 * 1024, &ca, err);
         if (r < 0)

@@ -39,6 +39,8 @@ int node_api_label(const struct node_api *a, char *const *labels, struct un_erro
 /* Deletes the Node (404 counts as done); -EACCES when the cluster does not let a node delete itself. */
 int node_api_delete(const struct node_api *a, struct un_error *err);
 
+/* The token in the node's bootstrap kubeconfig (until the kubelet has its certificate). */
+int node_api_bootstrap_token(const char *data_dir, char **ret, struct un_error *err);
 /* With the bootstrap token: the newest of its certificate signing requests that is not approved (ret_name
  * NULL when there is none), and whether it was denied. */
 int node_api_csr_state(const char *data_dir, const char *server, char **ret_name, bool *ret_denied,

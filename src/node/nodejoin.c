@@ -16,6 +16,7 @@
 
 #include "host.h"
 #include "join.h"
+#include "net.h"
 #include "up.h"
 #include "util.h"
 
@@ -123,6 +124,29 @@ static int k3s_token_prepare(const struct node *n, const struct up_options *o, c
         return r;
 }
 
+int node_join_write_bootstrap(const struct host *h, const struct node *n, const char *server, const char *ca_pem,
+                              const char *token, struct un_error *err) {
+        _cleanup_free_ char *pki = node_data_path(n, "kubelet/pki"), *ca = node_data_path(n, NODE_KUBELET_CA),
+                            *bootstrap = node_data_path(n, NODE_KUBELET_BOOTSTRAP), *text = NULL;
+        int r;
+
+        if (!pki || !ca || !bootstrap)
+                return un_error(err, ENOMEM, "join");
+        r = host_mkdir_p(h, pki, 0700, err);
+        if (r < 0)
+                return r;
+        forget_other_cluster(h, n, ca_pem);
+        r = write_private(h, ca, ca_pem, 0644, err);
+        if (r < 0)
+                return r;
+        text = bootstrap_kubeconfig(server, ca, token);
+        if (!text)
+                return un_error(err, ENOMEM, "join");
+        r = write_private(h, bootstrap, text, 0600, err);
+        explicit_bzero(text, strlen(text));
+        return r;
+}
+
 int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err) {
         _cleanup_free_ char *token = NULL, *ca_pem = NULL, *pki = NULL, *ca = NULL, *bootstrap = NULL,
                             *kubeconfig = NULL, *cluster_config = NULL, *text = NULL;
@@ -179,20 +203,7 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
         r = join_discover(&req, &res, err);
         if (r < 0)
                 goto out;
-        r = host_mkdir_p(&h, pki, 0700, err);
-        if (r < 0)
-                goto out;
-        forget_other_cluster(&h, n, res.ca_pem);
-        r = write_private(&h, ca, res.ca_pem, 0644, err);
-        if (r < 0)
-                goto out;
-        text = bootstrap_kubeconfig(o->server, ca, token);
-        if (!text) {
-                r = un_error(err, ENOMEM, "join");
-                goto out;
-        }
-        r = write_private(&h, bootstrap, text, 0600, err);
-        explicit_bzero(text, strlen(text));
+        r = node_join_write_bootstrap(&h, n, o->server, res.ca_pem, token, err);
         if (r < 0)
                 goto out;
         if (res.kubelet_config)
@@ -228,23 +239,6 @@ static int server_address(const char *server, struct sockaddr_in *ret, struct un
         return 0;
 }
 
-/* The address this host sends from towards the API server: what the control plane can reach back.
- * A connected UDP socket asks the kernel's routing; nothing is sent. */
-static int source_address_towards(const struct sockaddr_in *dst, struct in_addr *ret, struct un_error *err) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in src;
-        socklen_t len = sizeof src;
-
-        if (fd < 0)
-                return un_error(err, errno, "socket");
-        if (connect(fd, (const struct sockaddr *) dst, sizeof *dst) < 0)
-                return un_error(err, errno, "no route to the API server");
-        if (getsockname(fd, (struct sockaddr *) &src, &len) < 0)
-                return un_error(err, errno, "getsockname");
-        *ret = src.sin_addr;
-        return 0;
-}
-
 /* 0 when port is free on addr, -EADDRINUSE, or -EADDRNOTAVAIL when addr is not this host's. */
 static int port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
         _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -273,10 +267,12 @@ int node_join_address(struct up_options *o, struct un_error *err) {
                         return un_error(err, EINVAL, "bad --node-ip %s", o->node_ip);
         } else {
                 r = server_address(o->server, &server, err);
-                if (r >= 0)
-                        r = source_address_towards(&server, &ip, err);
                 if (r < 0)
                         return r;
+                /* What the control plane can reach back. */
+                r = net_source_address(&server, &ip);
+                if (r < 0)
+                        return un_error(err, -r, "no route to the API server");
                 if (!inet_ntop(AF_INET, &ip, o->node_ip_buf, sizeof o->node_ip_buf))
                         return un_error(err, errno, "inet_ntop");
                 o->node_ip = o->node_ip_buf;

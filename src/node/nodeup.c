@@ -171,7 +171,7 @@ int node_up_begin(struct node_up *u, const struct up_options *o, struct node *n,
 }
 
 int node_up_join(struct node_up *u, struct un_error *err) {
-        int r = node_join_prepare(u->n, u->o, err);
+        int r = u->o->control_plane ? node_cluster_prepare(u->n, u->o, err) : node_join_prepare(u->n, u->o, err);
 
         if (r < 0) {
                 progress_fail(u->progress_fd, err->msg);

@@ -450,7 +450,7 @@ static int sv_status_init(struct supervisor *s) {
         s->status.ephemeral = n->ephemeral;
         s->status.started_usec = (int64_t) time(NULL) * 1000000;
         s->status.pids[NODE_PID_SUPERVISOR] = getpid();
-        s->status.kubeconfig = o->engine == ENGINE_K3S && !o->server ? node_kubeconfig_path(n) : NULL;
+        s->status.kubeconfig = (o->engine == ENGINE_K3S && !o->server) || o->control_plane ? node_kubeconfig_path(n) : NULL;
         if (o->engine == ENGINE_KUBELET)
                 s->status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
         for (size_t i = 0; i < o->n_publish; i++)
@@ -463,6 +463,13 @@ static int sv_status_init(struct supervisor *s) {
                 *p = (struct node_port) { .proto = "tcp", .host_port = o->kubelet_port, .node_port = o->kubelet_port,
                                           .id = -1 };
                 snprintf(p->host_ip, sizeof p->host_ip, "%s", o->node_ip);
+        }
+        /* The API server of the cluster the node brings along, on the host's loopback only. */
+        if (o->control_plane && o->apiserver_port && s->status.n_ports < NODE_PORTS_MAX) {
+                struct node_port *p = &s->status.ports[s->status.n_ports++];
+
+                *p = (struct node_port) { .proto = "tcp", .host_port = o->apiserver_port, .node_port = 6443, .id = -1 };
+                snprintf(p->host_ip, sizeof p->host_ip, "127.0.0.1");
         }
         s->rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s->status, NODE_STARTING);

@@ -47,6 +47,8 @@ struct up_options {
         const char *node_ip;            /* the address the cluster reaches the node at; NULL: picked */
         char node_ip_buf[16];
         uint16_t kubelet_port;          /* published on node_ip; picked by node_join_address */
+        bool control_plane;             /* no --server: the node brings its own cluster (nodecluster.c) */
+        uint16_t apiserver_port;        /* its API server on the host's 127.0.0.1 */
         int64_t pod_pids_limit;         /* kubelet's podPidsLimit; -1: none */
         bool json;
         char **ignore;                  /* check IDs (and patterns) that do not decide readiness */
@@ -296,6 +298,11 @@ int node_purge_files(const struct node *n, struct un_error *err);
 #define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
 #define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
 #define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
+/* The control plane a node brings along (no --server): its PKI (pki.c), etcd's data, the components'
+ * kubeconfigs (0600, keys embedded). */
+#define NODE_PKI "pki"
+#define NODE_ETCD "etcd"
+#define NODE_CONTROLPLANE "controlplane"
 #define NODE_K3S_TOKEN "k3s-token"                              /* 0600: k3s agent --token-file */
 /* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
  * Without a token, a node that joined before is started as it is. */
@@ -304,6 +311,20 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
 /* The node's address (--node-ip, else this host's source address towards the server) and the port the
  * kubelet is published at there (10250 unless taken). */
 int node_join_address(struct up_options *o, struct un_error *err);
+struct host;
+/* The CA and the kubelet's bootstrap kubeconfig (the token, 0600) under the node's data directory: what a
+ * kubelet needs to join, from kubeadm's discovery or from the cluster the node brings along. */
+int node_join_write_bootstrap(const struct host *h, const struct node *n, const char *server, const char *ca_pem,
+                              const char *token, struct un_error *err);
+
+/* nodecluster.c: the cluster a kubelet node brings along. Wanted for the kubelet engine without --server
+ * when kube-apiserver, kube-controller-manager, kube-scheduler and etcd are on PATH (check reports the same
+ * from engine.c's table); sets o->control_plane and the host port of the API server (6443 on 127.0.0.1
+ * unless taken). */
+int node_cluster_address(struct up_options *o, struct un_error *err);
+/* Before the node starts: its PKI, the components' kubeconfigs, the admin's kubeconfig
+ * (~/.kube/usernode-NAME.yaml), the kubelet's CA, bootstrap token and settings. */
+int node_cluster_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
 
 /* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
 int kubelet_init_main(int argc, char **argv);

@@ -16,7 +16,13 @@ START_TEST(test_service_ip) {
         ck_assert_str_eq(buf, "10.43.0.1");
         ck_assert_int_eq(controlplane_service_ip("10.96.0.0/12", 10, buf, sizeof buf), 0);
         ck_assert_str_eq(buf, "10.96.0.10");
+        /* Host bits in the CIDR do not move the network (the API server masks them too). */
+        ck_assert_int_eq(controlplane_service_ip("10.43.7.9/16", 1, buf, sizeof buf), 0);
+        ck_assert_str_eq(buf, "10.43.0.1");
+        ck_assert_int_eq(controlplane_service_ip("10.43.0.0/30", 3, buf, sizeof buf), -ERANGE);
+        ck_assert_int_eq(controlplane_service_ip("10.43.0.0/16", 0, buf, sizeof buf), -ERANGE);
         ck_assert_int_eq(controlplane_service_ip("10.96.0.0", 1, buf, sizeof buf), -EINVAL);
+        ck_assert_int_eq(controlplane_service_ip("10.96.0.0/33", 1, buf, sizeof buf), -EINVAL);
         ck_assert_int_eq(controlplane_service_ip("bogus/16", 1, buf, sizeof buf), -EINVAL);
         ck_assert_int_eq(controlplane_service_ip("10.96.0.0/16", 1, buf, 4), -ENOSPC);
 }

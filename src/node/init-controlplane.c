@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The control plane a node brings along when it joins no cluster (--control-plane): etcd, then the API
+ * server until it is ready, then what `kubeadm init` sets up for joining nodes (clusterinit.c), then the
+ * controller-manager and the scheduler. The node's kubelet then joins it as it would join any cluster:
+ * its bootstrap token, a CSR the controller-manager approves and signs, its Node Ready in the API. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clusterinit.h"
+#include "init.h"
+#include "kubeapi.h"
+#include "net.h"
+#include "nodeapi.h"
+#include "util.h"
+
+#define APISERVER_READY_MS 90000        /* a first start on a slow disk (etcd's fsyncs) takes seconds */
+#define TOKEN_TTL_SEC 3600              /* the kubelet needs it once, for its first CSR */
+
+/* The node's own address, as the cluster should reach it: the one it sends from by its default route.
+ * Nothing is sent; without a route (no network yet), loopback. */
+static void advertise_address(char buf[static INET_ADDRSTRLEN]) {
+        struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(9) };
+        struct in_addr a;
+
+        (void) inet_pton(AF_INET, "192.0.2.1", &any.sin_addr);
+        if (net_source_address(&any, &a) < 0 || !inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN))
+                snprintf(buf, INET_ADDRSTRLEN, "127.0.0.1");
+}
+
+static int read_data(struct init *in, const char *rel, char **ret) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, rel);
+
+        return path ? host_read_live(path, 64 * 1024, ret) : -ENOMEM;
+}
+
+static int start(struct init *in, const struct controlplane *cp, enum controlplane_component c) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *log = xstrdup_printf("%s.log", controlplane_component_to_string(c));
+        struct un_error err = {};
+        int r;
+
+        if (!log)
+                return -ENOMEM;
+        r = controlplane_argv(cp, c, &argv, &err);
+        if (r >= 0)
+                r = init_spawn_logged(in, log, argv, NULL, &in->cp[c], &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
+        init_stage(in, "pid %s %d", controlplane_component_to_string(c), (int) in->cp[c].pid);
+        return 0;
+}
+
+static const char *klog_error(const char *line) {
+        return line[0] == 'E' || line[0] == 'F' ? line : NULL;
+}
+
+/* The API server answers /readyz (anonymous, over TLS verified with the cluster's CA) with 200. */
+static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
+        const struct kubeapi api = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .timeout_ms = 2000 };
+        uint64_t start_usec = now_usec(), deadline = start_usec + APISERVER_READY_MS * 1000ull;
+
+        for (;;) {
+                struct kubeapi_reply reply = {};
+                struct un_error err = {};
+                bool ready = kubeapi_request(&api, "GET", "/readyz", NULL, &reply, &err) >= 0 && reply.status == 200;
+                int r;
+
+                kubeapi_reply_done(&reply);
+                if (ready) {
+                        fprintf(stderr, "usernode-init: the API server is ready after %" PRIu64 " ms\n",
+                                (now_usec() - start_usec) / 1000);
+                        return 0;
+                }
+                if (now_usec() >= deadline) {
+                        _cleanup_free_ char *log = xstrdup_printf("%s/apiserver.log", in->runtime_dir);
+                        _cleanup_free_ char *last = log ? node_log_last_match(log, klog_error, 300) : NULL;
+
+                        init_stage(in, "error the API server is not ready after %d s%s%s", APISERVER_READY_MS / 1000,
+                                   last ? ": " : "; see apiserver.log", last ? last : "");
+                        return -ETIME;
+                }
+                r = init_idle_for(in, 100);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* kubeadm's objects for joining nodes, with the node's bootstrap token, as the cluster's admin. */
+static int apply_cluster_objects(struct init *in, const char *ca_pem, const char *advertise) {
+        _cleanup_free_ char *cert = NULL, *key = NULL, *client = NULL, *token_text = NULL, *kubelet_config = NULL,
+                            *server = xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
+        struct join_token token;
+        struct un_error err = {};
+        int r;
+
+        if (!server || read_data(in, NODE_PKI "/admin.crt", &cert) < 0 || read_data(in, NODE_PKI "/admin.key", &key) < 0 ||
+            !(client = xstrdup_printf("%s%s", cert, key))) {
+                init_stage(in, "error cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
+                return -EIO;
+        }
+        explicit_bzero(key, strlen(key));
+        /* The token `up` put in the kubelet's bootstrap kubeconfig; gone once the kubelet has its certificate. */
+        r = node_api_bootstrap_token(in->data_dir, &token_text, &err);
+        if (r == -ENOENT || (r >= 0 && join_token_parse(token_text, &token) < 0)) {
+                /* A node started again after its first join: its kubelet has a certificate, no token is needed. */
+                r = clusterinit_token_generate(&token);
+        }
+        if (token_text)
+                explicit_bzero(token_text, strlen(token_text));
+        if (r < 0) {
+                init_stage(in, "error the node's bootstrap token: %s", err.code ? err.msg : strerror(-r));
+                explicit_bzero(client, strlen(client));
+                return r;
+        }
+        (void) read_data(in, NODE_KUBELET_CLUSTER_CONFIG, &kubelet_config);
+        const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
+                                       .timeout_ms = 10000 };
+        const struct clusterinit ci = { .admin = &admin, .token = &token, .token_ttl_sec = TOKEN_TTL_SEC,
+                                        .server = server, .ca_pem = ca_pem,
+                                        .kubelet_config_yaml = kubelet_config ? kubelet_config : "" };
+        r = clusterinit_apply(&ci, &err);
+        explicit_bzero(client, strlen(client));
+        explicit_bzero(&token, sizeof token);
+        if (r < 0)
+                init_stage(in, "error setting up the cluster for its nodes: %s", err.msg);
+        return r;
+}
+
+int init_run_control_plane(struct init *in) {
+        _cleanup_free_ char *pki = xstrdup_printf("%s/" NODE_PKI, in->data_dir),
+                            *etcd = xstrdup_printf("%s/" NODE_ETCD, in->data_dir),
+                            *conf = xstrdup_printf("%s/" NODE_CONTROLPLANE, in->data_dir), *ca_pem = NULL;
+        char advertise[INET_ADDRSTRLEN];
+        int r;
+
+        if (!pki || !etcd || !conf)
+                return -ENOMEM;
+        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0) {
+                init_stage(in, "error no cluster CA under %s: up writes it before the node starts", pki);
+                return -ENOENT;
+        }
+        advertise_address(advertise);
+        const struct controlplane cp = {
+                .pki_dir = pki, .etcd_dir = etcd, .conf_dir = conf, .node_name = in->name, .advertise_ip = advertise,
+                .service_cidr = in->service_cidr, .cluster_cidr = in->pod_cidr,
+        };
+        /* The API server retries etcd until it answers: no wait for etcd of its own. */
+        r = start(in, &cp, CONTROLPLANE_ETCD);
+        if (r >= 0)
+                r = start(in, &cp, CONTROLPLANE_APISERVER);
+        if (r >= 0)
+                r = wait_apiserver_ready(in, ca_pem);
+        if (r >= 0)
+                r = apply_cluster_objects(in, ca_pem, advertise);
+        if (r >= 0)
+                r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
+        if (r >= 0)
+                r = start(in, &cp, CONTROLPLANE_SCHEDULER);
+        return r;
+}

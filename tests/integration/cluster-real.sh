@@ -1,0 +1,111 @@
+#!/bin/bash
+# A whole vanilla cluster from `usernode up --engine kubelet` without --server, with real Kubernetes
+# (USERNODE_K8S_BIN: kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and Debian's
+# etcd: the node brings its own control plane, its kubelet joins it through a bootstrap token and an
+# approved CSR, the user's kubectl reaches the API server on 127.0.0.1 with ~/.kube/usernode-NAME.yaml,
+# a pod runs; down then up keeps the cluster; down --purge leaves no process, file or kubeconfig.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
+set -o pipefail
+
+[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
+k8s_require
+for b in rootlesskit slirp4netns containerd ctr crun newuidmap jq; do
+        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
+done
+[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+ensure_test_user
+runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kube-apiserver" ||
+        skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kube-apiserver"
+
+WORK=$(mktemp -d /tmp/usernode-cluster-real.XXXXXX)
+cleanup() {
+        for d in "$WORK"/xdg/usernode/*; do
+                [ -d "$d" ] || continue
+                as_user "$USERNODE" down --name "${d##*/}" --purge >/dev/null 2>&1 || :
+        done
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+chmod 0755 "$WORK"
+mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img"
+chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
+chmod 0700 "$WORK/xdg"
+
+as_user() {
+        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
+                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
+}
+kubeconfig=$WORK/home/.kube/usernode-vanilla.yaml
+kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
+
+make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
+mkdir -p "$WORK/img/pause/rootfs"
+if [ -x "$USERNODE_K8S_BIN/pause" ]; then
+        cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
+        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
+else
+        cp -a "$WORK/img/busybox/rootfs/." "$WORK/img/pause/rootfs/"
+        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 \
+                '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
+fi
+chmod -R a+rX "$WORK/img"
+
+# cgroup v1 here: the limits checks fail, the node runs without limits (its labels say so).
+ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
+start=$(date +%s%N)
+as_user "$USERNODE" up --engine kubelet --name vanilla ${ign:+--ignore "$ign"} --wait=180 --json \
+        >"$WORK/up.json" 2>"$WORK/up.err" ||
+        fail "up: $(cat "$WORK/up.err"; tail -n 20 "$WORK"/xdg/usernode/vanilla/node.log 2>/dev/null)"
+echo "cluster: Node Ready $(( ($(date +%s%N) - start) / 1000000 )) ms after up started"
+[ "$(jq -r .kubeconfig "$WORK/up.json")" = "$kubeconfig" ] || fail "up --json names no kubeconfig: $(cat "$WORK/up.json")"
+[ "$(stat -c %a "$kubeconfig")" = 600 ] || fail "the kubeconfig is not 0600"
+port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/up.json")
+[ "$(jq -r '.ports[] | select(.node_port == 6443) | .host_ip' "$WORK/up.json")" = 127.0.0.1 ] ||
+        fail "the API server is not published on 127.0.0.1 only: $(jq -c .ports "$WORK/up.json")"
+grep -q "server: https://127.0.0.1:$port\|\"server\": *\"https://127.0.0.1:$port\"" "$kubeconfig" ||
+        fail "the kubeconfig does not point at 127.0.0.1:$port"
+
+# The API agrees: the node Ready, joined with a CSR the controller-manager approved, its pod CIDR allocated.
+[ "$(kc get node vanilla -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
+        fail "the Node is not Ready: $(kc get nodes -o wide 2>&1)"
+kc get csr -o jsonpath='{.items[*].status.conditions[*].type}' | grep -q Approved || fail "no approved CSR: $(kc get csr 2>&1)"
+case $(kc get node vanilla -o jsonpath='{.spec.podCIDR}') in */24) ;; *) fail "no pod CIDR allocated" ;; esac
+[ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
+# The token is gone from the node's disk once the kubelet has its certificate.
+! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla/kubelet/bootstrap-kubeconfig.json" >/dev/null ||
+        fail "the bootstrap kubeconfig (the token) is still on disk"
+
+for i in pause busybox; do
+        as_user "$USERNODE" exec --name vanilla -- ctr -n k8s.io images import "$WORK/img/$i.tar" >/dev/null ||
+                fail "import of $i"
+done
+kc apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  containers:
+  - name: hello
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "echo hello from a vanilla cluster; exec sleep 600"]
+YAML
+kc wait --for=condition=Ready pod/hello --timeout=120s >/dev/null || fail "pod not Running: $(kc describe pod hello)"
+echo "cluster: first pod Running $(( ($(date +%s%N) - start) / 1000000 )) ms after up started"
+[ "$(kc logs hello)" = "hello from a vanilla cluster" ] || fail "kubectl logs: $(kc logs hello 2>&1)"
+[ "$(kc exec hello -- echo exec works)" = "exec works" ] || fail "kubectl exec"
+
+# down then up: the same cluster (its etcd, its CA), the pod still there.
+as_user "$USERNODE" down --name vanilla >/dev/null || fail "down"
+as_user "$USERNODE" up --engine kubelet --name vanilla ${ign:+--ignore "$ign"} --wait=180 >/dev/null 2>"$WORK/up2.err" ||
+        fail "up again: $(cat "$WORK/up2.err")"
+kc get pod hello >/dev/null 2>&1 || fail "the cluster lost its pod across down/up"
+
+as_user "$USERNODE" down --name vanilla --purge >/dev/null || fail "down --purge"
+[ ! -e "$kubeconfig" ] || fail "down --purge left the kubeconfig"
+! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla" >/dev/null || fail "down --purge left the node's data"
+! pgrep -u "$TEST_USER" -f '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet) ' >/dev/null ||
+        fail "processes left: $(pgrep -a -u "$TEST_USER")"
+echo "cluster-real: ok"
