@@ -133,9 +133,9 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "service-account-private-key-file", "%s/sa.key", p);
         r = r ?: flag(a, "use-service-account-credentials", "true");
         r = r ?: flag(a, "controllers", "*,bootstrapsigner,tokencleaner");
-        r = r ?: flag(a, "allocate-node-cidrs", "true");
-        r = r ?: flag(a, "cluster-cidr", "%s", cp->cluster_cidr);
-        r = r ?: flag(a, "node-cidr-mask-size", "24");
+        /* No --allocate-node-cidrs: one node takes the whole cluster network (the init writes its CNI
+         * config before the kubelet starts), and 1.28's node IPAM controller sleeps 10 s before its first
+         * list of nodes, holding up the controllers the kubelet's CSR waits for. */
         r = r ?: flag(a, "service-cluster-ip-range", "%s", cp->service_cidr);
         r = r ?: flag(a, "leader-elect", "false");
         r = r ?: flag(a, "bind-address", "127.0.0.1");

@@ -27,7 +27,7 @@ struct controlplane {
         const char *conf_dir;           /* the components' kubeconfigs */
         const char *node_name;
         const char *advertise_ip;       /* the node's address, as the API server tells clients */
-        const char *service_cidr, *cluster_cidr;
+        const char *service_cidr;
 };
 
 const char *controlplane_component_to_string(enum controlplane_component c);

@@ -139,6 +139,7 @@ int init_run_control_plane(struct init *in) {
                             *etcd = xstrdup_printf("%s/" NODE_ETCD, in->data_dir),
                             *conf = xstrdup_printf("%s/" NODE_CONTROLPLANE, in->data_dir), *ca_pem = NULL;
         char advertise[INET_ADDRSTRLEN];
+        struct un_error err = {};
         int r;
 
         if (!pki || !etcd || !conf)
@@ -150,8 +151,14 @@ int init_run_control_plane(struct init *in) {
         advertise_address(advertise);
         const struct controlplane cp = {
                 .pki_dir = pki, .etcd_dir = etcd, .conf_dir = conf, .node_name = in->name, .advertise_ip = advertise,
-                .service_cidr = in->service_cidr, .cluster_cidr = in->pod_cidr,
+                .service_cidr = in->service_cidr,
         };
+        /* The one node has the whole cluster network (no CIDR allocation): CNI is ready when the kubelet starts. */
+        r = init_write_cni(in, in->pod_cidr, &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
         /* The API server retries etcd until it answers: no wait for etcd of its own. */
         r = start(in, &cp, CONTROLPLANE_ETCD);
         if (r >= 0)

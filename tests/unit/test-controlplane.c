@@ -35,7 +35,7 @@ static bool has(char **argv, const char *arg) {
 START_TEST(test_argv) {
         const struct controlplane cp = {
                 .pki_dir = "/d/pki", .etcd_dir = "/d/etcd", .conf_dir = "/r/cp", .node_name = "n1",
-                .advertise_ip = "10.41.0.100", .service_cidr = "10.43.0.0/16", .cluster_cidr = "10.42.0.0/16",
+                .advertise_ip = "10.41.0.100", .service_cidr = "10.43.0.0/16",
         };
         struct un_error err = {};
         char **a = NULL;
@@ -59,7 +59,7 @@ START_TEST(test_argv) {
         a = NULL;
         ck_assert_int_eq(controlplane_argv(&cp, CONTROLPLANE_CONTROLLER_MANAGER, &a, &err), 0);
         ck_assert(has(a, "--kubeconfig=/r/cp/controller-manager.conf"));
-        ck_assert(has(a, "--cluster-cidr=10.42.0.0/16"));
+        ck_assert(!has(a, "--allocate-node-cidrs=true"));
         ck_assert(has(a, "--controllers=*,bootstrapsigner,tokencleaner"));
         strv_free(a);
         a = NULL;
