@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control plane a node brings along when it joins no cluster (--control-plane): etcd, then the API
  * server until it is ready, then what `kubeadm init` sets up for joining nodes (clusterinit.c), then the
- * controller-manager and the scheduler. The node's kubelet then joins it as it would join any cluster:
- * its bootstrap token, a CSR the controller-manager approves and signs, its Node Ready in the API. */
+ * controller-manager and the scheduler. The node's kubelet then joins it with the certificate `up` issued
+ * it (nodecluster.c); other nodes join with a bootstrap token and a CSR, as with kubeadm. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -95,7 +95,7 @@ static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
 
 /* kubeadm's objects for joining nodes, with the node's bootstrap token, as the cluster's admin. */
 static int apply_cluster_objects(struct init *in, const char *ca_pem, const char *advertise) {
-        _cleanup_free_ char *cert = NULL, *key = NULL, *client = NULL, *token_text = NULL, *kubelet_config = NULL,
+        _cleanup_free_ char *cert = NULL, *key = NULL, *client = NULL, *kubelet_config = NULL,
                             *server = xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
         struct join_token token;
         struct un_error err = {};
@@ -107,16 +107,10 @@ static int apply_cluster_objects(struct init *in, const char *ca_pem, const char
                 return -EIO;
         }
         explicit_bzero(key, strlen(key));
-        /* The token `up` put in the kubelet's bootstrap kubeconfig; gone once the kubelet has its certificate. */
-        r = node_api_bootstrap_token(in->data_dir, &token_text, &err);
-        if (r == -ENOENT || (r >= 0 && join_token_parse(token_text, &token) < 0)) {
-                /* A node started again after its first join: its kubelet has a certificate, no token is needed. */
-                r = clusterinit_token_generate(&token);
-        }
-        if (token_text)
-                explicit_bzero(token_text, strlen(token_text));
+        /* A token for other nodes to join with; this one's kubelet has its certificate. */
+        r = clusterinit_token_generate(&token);
         if (r < 0) {
-                init_stage(in, "error the node's bootstrap token: %s", err.code ? err.msg : strerror(-r));
+                init_stage(in, "error no random bytes for a bootstrap token: %s", strerror(-r));
                 explicit_bzero(client, strlen(client));
                 return r;
         }
@@ -165,11 +159,12 @@ int init_run_control_plane(struct init *in) {
                 r = start(in, &cp, CONTROLPLANE_APISERVER);
         if (r >= 0)
                 r = wait_apiserver_ready(in, ca_pem);
-        if (r >= 0)
-                r = apply_cluster_objects(in, ca_pem, advertise);
+        /* The controller-manager takes seconds to start its controllers: first, then the objects. */
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
+        if (r >= 0)
+                r = apply_cluster_objects(in, ca_pem, advertise);
         return r;
 }

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clusterinit.h"
 #include "controlplane.h"
 #include "host.h"
 #include "pki.h"
@@ -75,32 +74,46 @@ static char *kubelet_cluster_config(const char *service_cidr) {
         return text;
 }
 
-/* The kubelet's way in: the CA, and a bootstrap token the init gives the cluster before the kubelet asks. */
-static int kubelet_bootstrap(const struct host *h, const struct node *n, const char *pki, struct un_error *err) {
-        _cleanup_free_ char *ca_file = xstrdup_printf("%s/ca.crt", pki), *ca_pem = NULL, *token = NULL,
-                            *kubeconfig = node_data_path(n, NODE_KUBELET_KUBECONFIG),
-                            *kubelet_ca = node_data_path(n, NODE_KUBELET_CA), *have_ca = NULL;
-        struct join_token t;
+/* The kubelet's own credentials, issued by the cluster's CA as the controller-manager would sign its CSR
+ * (system:node:NAME in system:nodes), where a TLS bootstrap leaves them: the node is Ready without waiting
+ * for the controller-manager's CSR approval (~5 s of its start on 2 cores). Other nodes join with a
+ * bootstrap token (init-controlplane.c sets kubeadm's objects up); this one renews its certificate as they
+ * do, through a CSR of its own. */
+static int kubelet_credentials(const struct host *h, const struct node *n, const char *pki, struct un_error *err) {
+        _cleanup_free_ char *ca_file = xstrdup_printf("%s/ca.crt", pki), *crt_file = xstrdup_printf("%s/kubelet.crt", pki),
+                            *key_file = xstrdup_printf("%s/kubelet.key", pki), *ca_pem = NULL, *crt = NULL, *key = NULL,
+                            *pem = NULL, *kubeconfig = NULL, *dir = node_data_path(n, "kubelet/pki"),
+                            *ca = node_data_path(n, NODE_KUBELET_CA), *cert = node_data_path(n, NODE_KUBELET_CLIENT_CERT),
+                            *kc = node_data_path(n, NODE_KUBELET_KUBECONFIG),
+                            *bootstrap = node_data_path(n, NODE_KUBELET_BOOTSTRAP);
         int r;
 
-        if (!ca_file || !kubeconfig || !kubelet_ca)
+        if (!ca_file || !crt_file || !key_file || !dir || !ca || !cert || !kc || !bootstrap)
                 return un_error(err, ENOMEM, "kubelet");
-        r = host_read_file(h, ca_file, 64 * 1024, &ca_pem, NULL);
-        if (r < 0)
-                return un_error(err, -r, "cannot read %s", ca_file);
-        /* Joined before, with a certificate of this CA: it starts as it is (with another CA, it joins anew). */
-        if (host_exists(h, kubeconfig) && host_read_file(h, kubelet_ca, 64 * 1024, &have_ca, NULL) >= 0 &&
-            strcmp(have_ca, ca_pem) == 0)
-                return 0;
-        r = clusterinit_token_generate(&t);
-        if (r < 0)
-                return un_error(err, -r, "no random bytes for a token");
-        token = xstrdup_printf("%s.%s", t.id, t.secret);
-        explicit_bzero(&t, sizeof t);
-        if (!token)
-                return un_error(err, ENOMEM, "token");
-        r = node_join_write_bootstrap(h, n, "https://127.0.0.1:6443", ca_pem, token, err);
-        explicit_bzero(token, strlen(token));
+        if (host_read_file(h, ca_file, 64 * 1024, &ca_pem, NULL) < 0 || host_read_file(h, crt_file, 64 * 1024, &crt, NULL) < 0 ||
+            host_read_file(h, key_file, 64 * 1024, &key, NULL) < 0)
+                return un_error(err, EIO, "cannot read the kubelet's certificate under %s", pki);
+        pem = xstrdup_printf("%s%s", crt, key);
+        explicit_bzero(key, strlen(key));
+        kubeconfig = xstrdup_printf("apiVersion: v1\nkind: Config\nclusters:\n- name: default\n  cluster:\n"
+                                    "    server: https://127.0.0.1:%u\n    certificate-authority: %s\n"
+                                    "users:\n- name: default-auth\n  user:\n    client-certificate: %s\n"
+                                    "    client-key: %s\ncontexts:\n- name: default\n  context:\n"
+                                    "    cluster: default\n    user: default-auth\ncurrent-context: default\n",
+                                    CONTROLPLANE_APISERVER_PORT, ca, cert, cert);
+        if (!pem || !kubeconfig)
+                return un_error(err, ENOMEM, "kubelet");
+        r = host_mkdir_p(h, dir, 0700, err);
+        if (r >= 0)
+                r = host_write_atomic(h, ca, ca_pem, strlen(ca_pem), 0644, (uid_t) -1, (gid_t) -1, err);
+        if (r >= 0)
+                r = host_write_atomic(h, cert, pem, strlen(pem), 0600, (uid_t) -1, (gid_t) -1, err);
+        explicit_bzero(pem, strlen(pem));
+        if (r >= 0)
+                r = host_write_atomic(h, kc, kubeconfig, strlen(kubeconfig), 0600, (uid_t) -1, (gid_t) -1, err);
+        /* No token on this node's disk: it has its certificate. */
+        if (r >= 0 && host_exists(h, bootstrap))
+                r = host_unlink(h, bootstrap, err);
         return r;
 }
 
@@ -149,7 +162,7 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
         if (r >= 0)
                 r = host_write_atomic(&h, cluster_config, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
         if (r >= 0)
-                r = kubelet_bootstrap(&h, n, pki, err);
+                r = kubelet_credentials(&h, n, pki, err);
         host_done(&h);
         return r;
 }
