@@ -158,14 +158,42 @@ static int find_cni(const struct check_ctx *c, const char **ret_dir, char ***ret
         return 0;
 }
 
+/* The control plane `up` runs when it joins no cluster (engine.c's table): which binaries are there, the API
+ * server's version. True when the kubelet and the API server are outside the skew policy. */
+static bool describe_control_plane(const struct check_ctx *c, struct buf *d, const struct version_query *qa,
+                                   const char *kv, const char *av) {
+        const char *missing = NULL;
+        bool brings = engine_brings_control_plane(c->host, ENGINE_KUBELET, &missing);
+        unsigned km, kn, am, an;
+
+        if (!brings) {
+                (void) buf_printf(d, "; no control plane (%s absent): up without --server runs a kubelet of its own",
+                                  strna(missing));
+                return false;
+        }
+        (void) buf_puts(d, "; control plane: ");
+        if (qa)
+                describe_version(d, "kube-apiserver", qa, false, ENGINE_VERSION_TIMEOUT_MS);
+        else
+                (void) buf_puts(d, "kube-apiserver present");
+        (void) buf_puts(d, ", kube-controller-manager, kube-scheduler and etcd present: up without --server brings "
+                           "a cluster");
+        /* Skew: the kubelet may be up to three minor versions older than the API server, never newer. Unknown
+         * versions are no verdict. */
+        if (sscanf(kv + (kv[0] == 'v'), "%u.%u", &km, &kn) != 2 || sscanf(av + (av[0] == 'v'), "%u.%u", &am, &an) != 2)
+                return false;
+        return km != am || kn > an || an - kn > 3;
+}
+
 static int check_kubelet(struct check_ctx *c, struct report *r) {
-        static const char *const tools[] = { "kubelet", "rootlesskit", "containerd", "crun", "runc" };
+        static const char *const tools[] = { "kubelet", "rootlesskit", "containerd", "crun", "runc", "kube-apiserver" };
         char *path[ELEMENTSOF(tools)] = {};
         _cleanup_strv_free_ char **missing = NULL, **packages = NULL, **cni_missing = NULL;
         _cleanup_free_ char *fix = NULL;
-        struct version_query q[3] = {};
-        struct version_query *qk = NULL, *qc = NULL, *qr = NULL;
-        char kv[48] = "", cv[48] = "";
+        struct version_query q[4] = {};
+        struct version_query *qk = NULL, *qc = NULL, *qr = NULL, *qa = NULL;
+        char kv[48] = "", cv[48] = "", av[48] = "";
+        bool skew = false;
         size_t nq = 0;
         const char *cni_dir = NULL;
         struct buf d = {}, f = {};
@@ -184,12 +212,16 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
                         (qc = &q[nq++])->path = path[2];
                 if (path[3])
                         (qr = &q[nq++])->path = path[3];
+                if (path[5])
+                        (qa = &q[nq++])->path = path[5];
                 if (nq > 0 && version_query_run(q, nq, ENGINE_VERSION_TIMEOUT_MS) < 0)
                         goto out;
                 if (qk && qk->exited && !qk->timed_out)
                         (void) version_extract(qk->output, kv, sizeof kv);
                 if (qc && qc->exited && !qc->timed_out)
                         (void) version_extract(qc->output, cv, sizeof cv);
+                if (qa && qa->exited && !qa->timed_out)
+                        (void) version_extract(qa->output, av, sizeof av);
         }
         if (qk)
                 describe_version(&d, "kubelet", qk, false, ENGINE_VERSION_TIMEOUT_MS);
@@ -214,6 +246,7 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
                 (void) buf_printf(&d, ", CNI plugins in %s", cni_dir);
         else
                 (void) buf_puts(&d, ", no CNI plugins");
+        skew = describe_control_plane(c, &d, qa, kv, av);
         if (!d.data)
                 goto out;
 
@@ -267,6 +300,11 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
                 k = report_add(r, "engine.kubelet", CHECK_FAIL, "install containerd >= 1.6",
                                "%s: kubelet %s speaks only the CRI v1 API, which containerd %s does not serve", d.data,
                                kv, cv);
+        else if (skew)
+                k = report_add(r, "engine.kubelet", CHECK_WARN,
+                               "install the kubelet and the control-plane binaries of one Kubernetes release",
+                               "%s: outside Kubernetes' version skew policy (a kubelet no newer than the API server, at "
+                               "most 3 minor versions older)", d.data);
         else
                 k = report_add(r, "engine.kubelet", CHECK_PASS, NULL, "%s", d.data);
 out:

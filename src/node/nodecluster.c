@@ -19,6 +19,12 @@
 #include "up.h"
 #include "util.h"
 
+bool node_brought_cluster(const struct node *n) {
+        _cleanup_free_ char *ca = node_data_path(n, NODE_PKI "/ca.crt");
+
+        return ca && access(ca, F_OK) == 0;
+}
+
 /* 0 with *ret_port when port (0: any) is free on 127.0.0.1. */
 static int loopback_port_free(uint16_t port, uint16_t *ret_port) {
         _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

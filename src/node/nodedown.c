@@ -152,8 +152,10 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
         }
         have_status = node_status_read(&n, &s, NULL) >= 0;
         running = node_is_locked(&n);
-        /* A joined node leaves its cluster: its credentials are read now, before the purge removes them. */
-        if (purge && have_status && streq_ptr(s.engine, "kubelet") && node_api_open(n.data_dir, NULL, name, &api, NULL) >= 0)
+        /* A joined node leaves its cluster: its credentials are read now, before the purge removes them. A node
+         * that brought its own cluster (its PKI in its data) takes the cluster with it. */
+        if (purge && have_status && streq_ptr(s.engine, "kubelet") && !node_brought_cluster(&n) &&
+            node_api_open(n.data_dir, NULL, name, &api, NULL) >= 0)
                 joined = true;
         /* A supervisor on its way out has cleared its PIDs (or, on a full disk, could not write its status at
          * all) but holds the lock a moment longer. */

@@ -325,6 +325,8 @@ int node_cluster_address(struct up_options *o, struct un_error *err);
 /* Before the node starts: its PKI, the components' kubeconfigs, the admin's kubeconfig
  * (~/.kube/usernode-NAME.yaml), the kubelet's CA, bootstrap token and settings. */
 int node_cluster_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
+/* Whether the node brought its own cluster (its PKI is in its data). */
+bool node_brought_cluster(const struct node *n);
 
 /* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
 int kubelet_init_main(int argc, char **argv);

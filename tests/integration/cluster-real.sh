@@ -106,7 +106,8 @@ as_user "$USERNODE" up --engine kubelet --name vanilla ${ign:+--ignore "$ign"} -
         fail "up again: $(cat "$WORK/up2.err")"
 kc get pod hello >/dev/null 2>&1 || fail "the cluster lost its pod across down/up"
 
-as_user "$USERNODE" down --name vanilla --purge >/dev/null || fail "down --purge"
+as_user "$USERNODE" down --name vanilla --purge >"$WORK/down.out" 2>&1 || fail "down --purge: $(cat "$WORK/down.out")"
+! grep -q "could not remove itself" "$WORK/down.out" || fail "down --purge tried to leave the cluster it took along: $(cat "$WORK/down.out")"
 [ ! -e "$kubeconfig" ] || fail "down --purge left the kubeconfig"
 ! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla" >/dev/null || fail "down --purge left the node's data"
 ! pgrep -u "$TEST_USER" -f '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet) ' >/dev/null ||
