@@ -57,6 +57,7 @@ enum {
         OPT_UNSAFE_SKIP_CA,
         OPT_NODE_IP,
         OPT_POD_PIDS_LIMIT,
+        OPT_APISERVER_PORT,
 };
 
 struct cli {
@@ -85,6 +86,7 @@ struct cli {
         const char *ca_file;
         bool unsafe_skip_ca_verification;
         const char *node_ip;
+        uint16_t apiserver_port;
         int64_t pod_pids_limit;
         bool pod_pids_limit_given;
         struct node_port publish[NODE_PORTS_MAX];

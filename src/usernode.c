@@ -77,6 +77,7 @@ static const struct option options[] = {
         { "ca-file", required_argument, NULL, OPT_CA_FILE },
         { "discovery-token-unsafe-skip-ca-verification", no_argument, NULL, OPT_UNSAFE_SKIP_CA },
         { "node-ip", required_argument, NULL, OPT_NODE_IP },
+        { "apiserver-port", required_argument, NULL, OPT_APISERVER_PORT },
         { "pod-pids-limit", required_argument, NULL, OPT_POD_PIDS_LIMIT },
         {}
 };
@@ -111,6 +112,7 @@ static const struct {
         { OPT_UNSAFE_SKIP_CA, TAKES_UP },
         { OPT_NODE_IP, TAKES_UP },
         { OPT_POD_PIDS_LIMIT, TAKES_UP },
+        { OPT_APISERVER_PORT, TAKES_UP },
 };
 
 
@@ -164,6 +166,8 @@ static const struct verb {
           "      --node-ip IP      the address the cluster reaches this node at (default: this host's\n"
           "                        source address towards the API server)\n"
           "      --pod-pids-limit N  processes per pod (default 4096; -1: no limit)\n"
+          "      --apiserver-port P  without --server: the host port (127.0.0.1) of the cluster the node\n"
+          "                        brings along (default 6443, or a free one when taken)\n"
           "      --cidr NET        rootlesskit's slirp4netns network (default 10.41.0.0/16 unless taken)\n"
           "      --cluster-cidr NET  pods (default 10.42.0.0/16 unless taken)\n"
           "      --service-cidr NET  services, k3s server (default 10.43.0.0/16 unless taken)\n"

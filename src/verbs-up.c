@@ -147,6 +147,16 @@ int verb_up_parse_option(struct cli *c, int opt, char *arg) {
                 }
                 c->n_publish++;
                 return 1;
+        case OPT_APISERVER_PORT: {
+                uint32_t port;
+
+                if (parse_u32(arg, &port) < 0 || port == 0 || port > 65535) {
+                        fprintf(stderr, "usernode: --apiserver-port takes a port number\n");
+                        return -EINVAL;
+                }
+                c->apiserver_port = (uint16_t) port;
+                return 1;
+        }
         case OPT_POD_PIDS_LIMIT:
                 if (up_pod_pids_limit_parse(arg, &c->pod_pids_limit) < 0) {
                         fprintf(stderr, "usernode: --pod-pids-limit takes -1 (no limit) or 16-4194304\n");
@@ -180,6 +190,8 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
                 printf("server: %s\n", o->server);
         if (o->node_ip)
                 printf("node-ip: %s\nkubelet-port: %u\n", o->node_ip, (unsigned) o->kubelet_port);
+        if (o->control_plane)
+                printf("control-plane: yes\napiserver: https://127.0.0.1:%u\n", (unsigned) o->apiserver_port);
         for (size_t i = 0; i < o->n_publish; i++)
                 printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
                        (unsigned) o->publish[i].node_port, o->publish[i].proto);
@@ -249,6 +261,8 @@ static void up_apply_flags(const struct cli *c, struct up_options *o) {
         o->unsafe_skip_ca_verification = o->unsafe_skip_ca_verification || c->unsafe_skip_ca_verification;
         if (c->node_ip)
                 o->node_ip = c->node_ip;
+        if (c->apiserver_port)
+                o->apiserver_port = c->apiserver_port;
         if (c->pod_pids_limit_given)
                 o->pod_pids_limit = c->pod_pids_limit;
         if (c->ignore)

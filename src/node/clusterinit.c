@@ -152,6 +152,29 @@ static int configmap(const struct kubeapi *api, const char *ns, const char *name
         return r;
 }
 
+static int service_account(const struct kubeapi *api, const char *ns, const char *name, struct un_error *err) {
+        struct json_object *o = object("v1", "ServiceAccount", ns, name);
+        _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/serviceaccounts", ns);
+        int r = collection ? apply(api, collection, name, o, false, err) : un_error(err, ENOMEM, "%s", name);
+
+        json_object_put(o);
+        return r;
+}
+
+/* A ConfigMap created if missing, never replaced (its controller owns it afterwards). */
+static int configmap_keep(const struct kubeapi *api, const char *ns, const char *name, const char *key, const char *value,
+                          struct un_error *err) {
+        struct json_object *o = object("v1", "ConfigMap", ns, name), *data = json_object_new_object();
+        _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/configmaps", ns);
+        int r;
+
+        json_object_object_add(data, key, json_object_new_string(value));
+        json_object_object_add(o, "data", data);
+        r = collection ? apply(api, collection, name, o, false, err) : un_error(err, ENOMEM, "%s", name);
+        json_object_put(o);
+        return r;
+}
+
 static int token_secret(const struct clusterinit *c, struct un_error *err) {
         _cleanup_free_ char *name = xstrdup_printf("bootstrap-token-%s", c->token->id);
         struct json_object *o = object("v1", "Secret", "kube-system", name ? name : ""), *data = json_object_new_object();
@@ -242,5 +265,12 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         /* kube-proxy runs inside each node with the node's credentials: it reads Services and EndpointSlices. */
         if (r >= 0)
                 r = bind(c->admin, NULL, "usernode:node-proxier", "ClusterRole", "system:node-proxier", nodes, err);
+        /* What the controller-manager makes a few seconds into its start, made now: a pod applied in the
+         * default namespace the moment the node is Ready is admitted (its ServiceAccount exists) and mounts its
+         * token's CA at once. The controllers find them made and keep them. */
+        if (r >= 0)
+                r = service_account(c->admin, "default", "default", err);
+        if (r >= 0)
+                r = configmap_keep(c->admin, "default", "kube-root-ca.crt", "ca.crt", c->ca_pem, err);
         return r;
 }

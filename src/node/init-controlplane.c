@@ -93,20 +93,20 @@ static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
         }
 }
 
+static int admin_credentials(struct init *in, char **ret);
+
 /* kubeadm's objects for joining nodes, with the node's bootstrap token, as the cluster's admin. */
 static int apply_cluster_objects(struct init *in, const char *ca_pem, const char *advertise) {
-        _cleanup_free_ char *cert = NULL, *key = NULL, *client = NULL, *kubelet_config = NULL,
+        _cleanup_free_ char *client = NULL, *kubelet_config = NULL,
                             *server = xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
         struct join_token token;
         struct un_error err = {};
         int r;
 
-        if (!server || read_data(in, NODE_PKI "/admin.crt", &cert) < 0 || read_data(in, NODE_PKI "/admin.key", &key) < 0 ||
-            !(client = xstrdup_printf("%s%s", cert, key))) {
+        if (!server || admin_credentials(in, &client) < 0) {
                 init_stage(in, "error cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
                 return -EIO;
         }
-        explicit_bzero(key, strlen(key));
         /* A token for other nodes to join with; this one's kubelet has its certificate. */
         r = clusterinit_token_generate(&token);
         if (r < 0) {
@@ -166,5 +166,52 @@ int init_run_control_plane(struct init *in) {
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
         if (r >= 0)
                 r = apply_cluster_objects(in, ca_pem, advertise);
+        return r;
+}
+
+/* The admin's client certificate and key, PEM, for requests as the cluster's admin. */
+static int admin_credentials(struct init *in, char **ret) {
+        _cleanup_free_ char *cert = NULL, *key = NULL;
+
+        if (read_data(in, NODE_PKI "/admin.crt", &cert) < 0 || read_data(in, NODE_PKI "/admin.key", &key) < 0)
+                return -EIO;
+        *ret = xstrdup_printf("%s%s", cert, key);
+        explicit_bzero(key, strlen(key));
+        return *ret ? 0 : -ENOMEM;
+}
+
+int init_wait_cluster_usable(struct init *in) {
+        _cleanup_free_ char *ca_pem = NULL, *client = NULL;
+        uint64_t deadline = now_usec() + 60000000ull;
+        int r;
+
+        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0 || admin_credentials(in, &client) < 0) {
+                init_stage(in, "error cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
+                return -EIO;
+        }
+        const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
+                                       .timeout_ms = 2000 };
+        for (;;) {
+                struct kubeapi_reply reply = {};
+                struct un_error err = {};
+                bool have = kubeapi_request(&admin, "GET", "/api/v1/namespaces/default/serviceaccounts/default", NULL,
+                                            &reply, &err) >= 0 && reply.status == 200;
+
+                kubeapi_reply_done(&reply);
+                if (have)
+                        break;
+                if (now_usec() >= deadline) {
+                        init_stage(in, "error the controller-manager made no default ServiceAccount within 60 s; see "
+                                       "%s/controller-manager.log", in->runtime_dir);
+                        r = -ETIME;
+                        goto out;
+                }
+                r = init_idle_for(in, 100);
+                if (r < 0)
+                        goto out;
+        }
+        r = 0;
+out:
+        explicit_bzero(client, strlen(client));
         return r;
 }

@@ -233,8 +233,9 @@ int init_wait_node_ready(struct init *in) {
                         seen = node_seen(in, &w, &o, now);
                 node_object_done(&o);
                 if (seen > 0) {
-                        init_stage(in, "stage api-ready");
-                        r = 0;
+                        r = in->control_plane ? init_wait_cluster_usable(in) : 0;
+                        if (r >= 0)
+                                init_stage(in, "stage api-ready");
                         break;
                 }
                 if (seen < 0) {

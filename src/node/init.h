@@ -76,6 +76,9 @@ int init_read_features(struct init *in, char ***ret);
 #define INIT_CONTROLPLANE_SERVER "https://127.0.0.1:6443"
 /* etcd, the API server (ready), kubeadm's cluster objects, the controller-manager and the scheduler. */
 int init_run_control_plane(struct init *in);
+/* Until the cluster takes a pod in its default namespace: the controller-manager made its default
+ * ServiceAccount (a pod applied before that is refused). */
+int init_wait_cluster_usable(struct init *in);
 
 /* init-daemons.c */
 char *init_find_binary(const char *name);

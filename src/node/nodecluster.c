@@ -53,6 +53,12 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
         host_done(&h);
         if (!o->control_plane)
                 return 0;
+        if (o->apiserver_port) {
+                r = loopback_port_free(o->apiserver_port, &o->apiserver_port);
+                return r < 0 ? un_error(err, -r, "--apiserver-port %u: 127.0.0.1:%u is not free", (unsigned) o->apiserver_port,
+                                        (unsigned) o->apiserver_port)
+                             : 0;
+        }
         r = loopback_port_free(CONTROLPLANE_APISERVER_PORT, &o->apiserver_port);
         if (r == -EADDRINUSE)
                 r = loopback_port_free(0, &o->apiserver_port);

@@ -304,6 +304,12 @@ int up_options_to_argv(const struct up_options *o, const char *name, char ***ret
                 PUSH("--node-ip");
                 PUSH(o->node_ip);
         }
+        /* The port the caller's kubeconfig names: the unit's `up` must not pick another. */
+        if (o->control_plane && o->apiserver_port) {
+                snprintf(buf, sizeof buf, "%u", (unsigned) o->apiserver_port);
+                PUSH("--apiserver-port");
+                PUSH(buf);
+        }
         if (o->engine == ENGINE_KUBELET) {
                 snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
                 PUSH("--pod-pids-limit");

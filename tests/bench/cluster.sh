@@ -1,0 +1,108 @@
+#!/bin/bash
+# A vanilla single-node cluster from `up --engine kubelet` without --server (real Kubernetes in
+# USERNODE_K8S_BIN and Debian's etcd, as tests/integration/cluster-real.sh), medians of 5 fresh clusters
+# on this host: up -> the API server's /readyz answers ok (kubectl through the admin's kubeconfig, polled
+# every 50 ms), -> the Node Ready (`up --wait` returns), -> the first pod Running (its images imported
+# into the fresh node after up returned: that time is not counted), and the peak RSS of every process of
+# the cluster (the user's processes, sampled every 100 ms). Targets (issue "A whole vanilla cluster"):
+# Node Ready <= 8 s, pod Running <= 10 s, the whole cluster <= 700 MiB.
+#   USERNODE_K8S_BIN=/path/to/bin top_srcdir=. USERNODE=./usernode bash tests/bench/cluster.sh
+set -euo pipefail
+: "${USERNODE:=./usernode}" "${top_srcdir:=.}"
+USERNODE=$(readlink -f "$USERNODE")
+top_srcdir=$(readlink -f "$top_srcdir")
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/k8s-lib.sh"
+k8s_require
+ensure_test_user
+ROUNDS=${ROUNDS:-5}
+
+WORK=$(mktemp -d /tmp/usernode-bench-cluster.XXXXXX)
+sampler=
+cleanup() {
+        [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || :
+        as_user "$USERNODE" down --name bench --purge >/dev/null 2>&1 || :
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+chmod 0755 "$WORK"
+mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img/pause/rootfs"
+chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
+chmod 0700 "$WORK/xdg"
+as_user() {
+        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
+                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
+}
+kubeconfig=$WORK/home/.kube/usernode-bench.yaml
+# kubectl as root (it reads the user's kubeconfig): its own memory is not the cluster's.
+kc() { "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
+cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
+make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
+chmod -R a+rX "$WORK/img"
+failing=$(as_user "$USERNODE" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")' || :)
+ign=${failing:+--ignore=$failing}
+
+# readyz OK: the ms since $1 when it first answered, in $WORK/readyz.
+poll_readyz() {
+        local t0=$1
+        until [ -f "$kubeconfig" ] && out=$(kc get --raw /readyz --request-timeout=1s 2>/dev/null) && [ "$out" = ok ]; do
+                sleep 0.05
+        done
+        echo $(( $(ms) - t0 )) >"$WORK/readyz"
+}
+# The peak RSS (KiB) of the user's processes, in $WORK/peak, until killed.
+sample_rss() {
+        local peak=0 now
+        while :; do
+                # ps exits 1 while the user has no process yet.
+                now=$({ ps -u "$TEST_USER" -o rss= || :; } | awk '{ s += $1 } END { print s + 0 }')
+                [ "$now" -le "$peak" ] || { peak=$now; echo "$peak" >"$WORK/peak"; }
+                sleep 0.1
+        done
+}
+
+healthz=() readies=() pods=() peaks=()
+for round in $(seq 1 "$ROUNDS"); do
+        rm -f "$WORK/readyz" "$WORK/peak"
+        sample_rss &
+        sampler=$!
+        t0=$(ms)
+        poll_readyz "$t0" &
+        poller=$!
+        as_user "$USERNODE" up --engine kubelet --name bench $ign --wait=120 >/dev/null
+        t1=$(ms)
+        wait "$poller"
+        ti=$(ms)
+        for i in pause busybox; do
+                as_user "$USERNODE" exec --name bench -- ctr -n k8s.io images import "$WORK/img/$i.tar" >/dev/null
+        done
+        import=$(( $(ms) - ti ))
+        kc apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: bench}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: docker.io/library/busybox:usernode, imagePullPolicy: Never, command: ["sleep", "3600"]}
+YAML
+        kc wait --for=condition=Ready pod/bench --timeout=120s >/dev/null
+        t2=$(ms)
+        kill "$sampler" 2>/dev/null || :
+        wait "$sampler" 2>/dev/null || :
+        sampler=
+        healthz+=($(cat "$WORK/readyz"))
+        readies+=($((t1 - t0)))
+        pods+=($((t2 - t0 - import)))
+        peaks+=($(( $(cat "$WORK/peak") / 1024 )))
+        as_user "$USERNODE" down --name bench --purge >/dev/null
+done
+echo "rounds: $ROUNDS fresh clusters (image import after up not counted)"
+echo "up -> API readyz ok ms:     ${healthz[*]}  median $(median "${healthz[@]}")"
+echo "up -> Node Ready ms:        ${readies[*]}  median $(median "${readies[@]}")  (target 8000)"
+echo "up -> first pod Running ms: ${pods[*]}  median $(median "${pods[@]}")  (target 10000)"
+echo "peak RSS of the cluster MiB: ${peaks[*]}  median $(median "${peaks[@]}")  (target 700)"
