@@ -185,6 +185,29 @@ static bool describe_control_plane(const struct check_ctx *c, struct buf *d, con
         return km != am || kn > an || an - kn > 3;
 }
 
+/* What the kubelet engine lacks besides the kubelet, said for the user, and Debian's packages for it. path[] as
+ * check_kubelet's tools: kubelet, rootlesskit, containerd, crun, runc. */
+static int missing_node_parts(char *const *path, const char *cni_dir, char *const *cni_missing, char ***missing,
+                              char ***packages) {
+        if (!path[1] && (strv_push(missing, "rootlesskit") < 0 || strv_push(packages, "rootlesskit") < 0))
+                return -ENOMEM;
+        if (!path[2] && (strv_push(missing, "containerd") < 0 || strv_push(packages, "containerd") < 0))
+                return -ENOMEM;
+        if (!path[3] && !path[4] && (strv_push(missing, "crun or runc") < 0 || strv_push(packages, "crun") < 0))
+                return -ENOMEM;
+        if (cni_dir && !(cni_missing && cni_missing[0]))
+                return 0;
+        if (!cni_dir && strv_push(missing, "CNI plugins (bridge host-local portmap loopback)") < 0)
+                return -ENOMEM;
+        for (char *const *m = cni_dir ? cni_missing : NULL; m && *m; m++) {
+                _cleanup_free_ char *s = xstrdup_printf("CNI plugin %s", *m);
+
+                if (!s || strv_push(missing, s) < 0)
+                        return -ENOMEM;
+        }
+        return strv_push(packages, "containernetworking-plugins");
+}
+
 static int check_kubelet(struct check_ctx *c, struct report *r) {
         static const char *const tools[] = { "kubelet", "rootlesskit", "containerd", "crun", "runc", "kube-apiserver" };
         char *path[ELEMENTSOF(tools)] = {};
@@ -250,24 +273,8 @@ static int check_kubelet(struct check_ctx *c, struct report *r) {
         if (!d.data)
                 goto out;
 
-        if (!path[1] && (strv_push(&missing, "rootlesskit") < 0 || strv_push(&packages, "rootlesskit") < 0))
+        if (missing_node_parts(path, cni_dir, cni_missing, &missing, &packages) < 0)
                 goto out;
-        if (!path[2] && (strv_push(&missing, "containerd") < 0 || strv_push(&packages, "containerd") < 0))
-                goto out;
-        if (!path[3] && !path[4] && (strv_push(&missing, "crun or runc") < 0 || strv_push(&packages, "crun") < 0))
-                goto out;
-        if (!cni_dir || (cni_missing && cni_missing[0])) {
-                if (!cni_dir && strv_push(&missing, "CNI plugins (bridge host-local portmap loopback)") < 0)
-                        goto out;
-                for (char **m = cni_dir ? cni_missing : NULL; m && *m; m++) {
-                        _cleanup_free_ char *s = xstrdup_printf("CNI plugin %s", *m);
-
-                        if (!s || strv_push(&missing, s) < 0)
-                                goto out;
-                }
-                if (strv_push(&packages, "containernetworking-plugins") < 0)
-                        goto out;
-        }
         if (packages) {
                 fix = install_fix(c, packages);
                 if (!fix || buf_puts(&f, fix) < 0)

@@ -139,15 +139,16 @@ static int role_get_configmap(const struct kubeapi *api, const char *ns, const c
         return r;
 }
 
+/* A ConfigMap of one key; one that exists is replaced when replace, else kept (its controller owns it). */
 static int configmap(const struct kubeapi *api, const char *ns, const char *name, const char *key, const char *value,
-                     struct un_error *err) {
+                     bool replace, struct un_error *err) {
         struct json_object *o = object("v1", "ConfigMap", ns, name), *data = json_object_new_object();
         _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/configmaps", ns);
         int r;
 
         json_object_object_add(data, key, json_object_new_string(value));
         json_object_object_add(o, "data", data);
-        r = collection ? apply(api, collection, name, o, true, err) : un_error(err, ENOMEM, "%s", name);
+        r = collection ? apply(api, collection, name, o, replace, err) : un_error(err, ENOMEM, "%s", name);
         json_object_put(o);
         return r;
 }
@@ -157,20 +158,6 @@ static int service_account(const struct kubeapi *api, const char *ns, const char
         _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/serviceaccounts", ns);
         int r = collection ? apply(api, collection, name, o, false, err) : un_error(err, ENOMEM, "%s", name);
 
-        json_object_put(o);
-        return r;
-}
-
-/* A ConfigMap created if missing, never replaced (its controller owns it afterwards). */
-static int configmap_keep(const struct kubeapi *api, const char *ns, const char *name, const char *key, const char *value,
-                          struct un_error *err) {
-        struct json_object *o = object("v1", "ConfigMap", ns, name), *data = json_object_new_object();
-        _cleanup_free_ char *collection = xstrdup_printf("/api/v1/namespaces/%s/configmaps", ns);
-        int r;
-
-        json_object_object_add(data, key, json_object_new_string(value));
-        json_object_object_add(o, "data", data);
-        r = collection ? apply(api, collection, name, o, false, err) : un_error(err, ENOMEM, "%s", name);
         json_object_put(o);
         return r;
 }
@@ -223,7 +210,7 @@ static int cluster_info(const struct clusterinit *c, struct un_error *err) {
         json_object_object_add(kc, "users", json_object_new_array());
         json_object_object_add(kc, "preferences", json_object_new_object());
         r = configmap(c->admin, "kube-public", "cluster-info", "kubeconfig",
-                      json_object_to_json_string_ext(kc, JSON_C_TO_STRING_PLAIN), err);
+                      json_object_to_json_string_ext(kc, JSON_C_TO_STRING_PLAIN), true, err);
         json_object_put(kc);
         return r;
 }
@@ -256,7 +243,7 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
                          "kubeadm:bootstrap-signer-clusterinfo", anonymous, err);
         /* What a joining node reads with its token, as from a kubeadm cluster. */
         if (r >= 0)
-                r = configmap(c->admin, "kube-system", "kubelet-config", "kubelet", c->kubelet_config_yaml, err);
+                r = configmap(c->admin, "kube-system", "kubelet-config", "kubelet", c->kubelet_config_yaml, true, err);
         if (r >= 0)
                 r = role_get_configmap(c->admin, "kube-system", "kubeadm:kubelet-config", "kubelet-config", err);
         if (r >= 0)
@@ -271,6 +258,6 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         if (r >= 0)
                 r = service_account(c->admin, "default", "default", err);
         if (r >= 0)
-                r = configmap_keep(c->admin, "default", "kube-root-ca.crt", "ca.crt", c->ca_pem, err);
+                r = configmap(c->admin, "default", "kube-root-ca.crt", "ca.crt", c->ca_pem, false, err);
         return r;
 }
