@@ -66,11 +66,8 @@ int verb_check(const struct cli *c, int argc, char **argv) {
         }
         if (c->engine)
                 (void) engine_from_string(c->engine, &ctx.engine);
-        else {
-                _cleanup_free_ char *k3s = NULL;
-
-                ctx.engine = host_find_executable(&host, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
-        }
+        else
+                ctx.engine = engine_default(&host);
 
         r = checks_run(&ctx, &report);
         if (r < 0) {

@@ -216,14 +216,12 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
 }
 
 /* Files first (the system's, the user's, --config), per-node sections over their top level. */
-static int up_apply_config(const struct cli *c, struct host *h, struct config *cfg, struct up_options *o,
+static int up_apply_config(const struct cli *c, const struct host *h, struct config *cfg, struct up_options *o,
                            bool *ret_engine_set) {
         struct un_error err = {};
         int r;
 
-        r = host_init(h, "/", &err);
-        if (r >= 0)
-                r = up_config_load(h, c->config, cfg, &err);
+        r = up_config_load(h, c->config, cfg, &err);
         if (r >= 0)
                 r = up_config_apply(cfg, c->ephemeral ? NULL : cli_node_name(c), o, ret_engine_set, &err);
         if (r < 0) {
@@ -313,11 +311,8 @@ static int up_check_join(struct up_options *o, char **ret_server, char **ret_tok
 static void up_pick_engine(const struct cli *c, const struct host *h, bool engine_set, struct up_options *o) {
         if (c->engine)
                 (void) engine_from_string(c->engine, &o->engine);
-        else if (!engine_set) {
-                _cleanup_free_ char *k3s = NULL;
-
-                o->engine = host_find_executable(h, "k3s", &k3s) >= 0 ? ENGINE_K3S : ENGINE_KUBELET;
-        }
+        else if (!engine_set)
+                o->engine = engine_default(h);
 }
 
 /* The files a unit runs again, absolute: --config's and this binary. */
@@ -469,7 +464,8 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         _cleanup_free_ char *self = NULL, *name = NULL, *config = NULL, *server = NULL;
         _cleanup_(freep_secret) char *token = NULL;
         _cleanup_(node_done) struct node n = { .lock_fd = -EBADF };
-        struct host h = { .root_fd = -EBADF };
+        /* The live host, for everything up reads and writes on it. */
+        const struct host *h = host_live();
         bool engine_set = false;
         int r;
 
@@ -481,14 +477,13 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode up: --ephemeral picks the name itself; drop --name\n");
                 return EXIT_USAGE;
         }
-        r = up_apply_config(c, &h, &cfg, &o, &engine_set);
+        r = up_apply_config(c, h, &cfg, &o, &engine_set);
         if (r == 0) {
                 up_apply_flags(c, &o);
                 r = up_check_join(&o, &server, &token);
         }
         if (r == 0)
-                up_pick_engine(c, &h, engine_set, &o);
-        host_done(&h);
+                up_pick_engine(c, h, engine_set, &o);
         if (r == 0)
                 r = up_find_paths(c, &o, &config, &self);
         if (r != 0)

@@ -356,14 +356,16 @@ int host_conf_files(const struct host *h, const char *name, char ***ret) {
         return 0;
 }
 
-int host_read_live(const char *path, size_t max, char **ret) {
-        struct host h = { .root_fd = -EBADF };
-        int r = host_init(&h, "/", NULL);
+const struct host *host_live(void) {
+        static struct host live = { .root_fd = -EBADF };
 
-        if (r >= 0)
-                r = host_read_file(&h, path, max, ret, NULL);
-        host_done(&h);
-        return r;
+        if (live.root_fd < 0)
+                (void) host_init(&live, "/", NULL);
+        return &live;
+}
+
+int host_read_live(const char *path, size_t max, char **ret) {
+        return host_read_file(host_live(), path, max, ret, NULL);
 }
 
 int host_find_executable(const struct host *h, const char *name, char **ret) {

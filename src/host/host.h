@@ -51,7 +51,11 @@ char *host_path(const struct host *h, const char *path);
  * a NULL-terminated list of host paths, possibly empty. */
 #define HOST_CONF_FILES_MAX 1024u
 int host_conf_files(const struct host *h, const char *name, char ***ret);
-/* host_read_file on the live host ("/"), for code that has no handle of its own. */
+/* The live host ("/"): one handle per process, opened on first use (when / cannot be opened, every
+ * operation through it fails with -EBADF). What the node's code reads and writes on the host goes
+ * through it; `check` and `setup` take the handle their verb opened (--root or /). */
+const struct host *host_live(void);
+/* host_read_file on the live host. */
 int host_read_live(const char *path, size_t max, char **ret);
 /* Finds an executable in the usual system directories (and $PATH on the live host).
  * ret gets the host path ("/usr/bin/newuidmap"). */

@@ -82,7 +82,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
 static int ready(const struct node *n, const struct up_options *o, struct node_status *s, struct un_error *err) {
         _cleanup_free_ char *src = node_runtime_path(n, "k3s-kubeconfig.yaml"), *dst = node_kubeconfig_path(n);
         _cleanup_free_ char *text = NULL, *dir = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         size_t len = 0;
         int r;
 
@@ -90,12 +90,8 @@ static int ready(const struct node *n, const struct up_options *o, struct node_s
                 return 0;
         if (!src || !dst)
                 return un_error(err, ENOMEM, "kubeconfig");
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, src, HOST_FILE_MAX, &text, &len);
+        r = host_read_file(h, src, HOST_FILE_MAX, &text, &len);
         if (r < 0) {
-                host_done(&h);
                 return un_error(err, -r, "k3s reported ready but wrote no kubeconfig at %s", src);
         }
         dir = strdup(dst);
@@ -103,8 +99,7 @@ static int ready(const struct node *n, const struct up_options *o, struct node_s
                 *strrchr(dir, '/') = '\0';
                 (void) mkdir(dir, 0700);
         }
-        r = host_write_atomic(&h, dst, text, len, 0600, (uid_t) -1, (gid_t) -1, err);
-        host_done(&h);
+        r = host_write_atomic(h, dst, text, len, 0600, (uid_t) -1, (gid_t) -1, err);
         if (r < 0)
                 return r;
         free(s->kubeconfig);

@@ -29,7 +29,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 /* The node's processes into a leaf of its cgroup, a fresh cgroup2 mount inside. */
                 .evacuate_cgroup2 = n->cgroup ? NODE_CGROUP_EVACUATE : NULL,
         };
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct up_cidrs nets;
         char mtu[16], pids[24], port[8];
         int r;
@@ -49,10 +49,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         if (strcmp(c.net->name, "lxc-user-nic") != 0)
                 c.cidr = nets.slirp;
         c.mtu = c.net->mtu();
-        if (host_init(&h, "/", err) < 0)
-                return -EIO;
-        c.subid_static = rootlesskit_subids_static(&h);
-        host_done(&h);
+        c.subid_static = rootlesskit_subids_static(h);
         r = node_resolv_conf_file(n, o, &resolv, err);
         if (r < 0)
                 return r;

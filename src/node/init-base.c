@@ -87,12 +87,9 @@ int init_mkdir_p(const char *path) {
 }
 
 char *init_find_binary(const char *name) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         char *path = NULL;
 
-        if (host_init(&h, "/", NULL) < 0)
-                return NULL;
-        (void) host_find_executable(&h, name, &path);
-        host_done(&h);
+        (void) host_find_executable(h, name, &path);
         return path;
 }

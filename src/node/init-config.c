@@ -49,16 +49,15 @@ void init_pod_cidr_save(struct init *in, const char *cidr) {
 
 static char *pod_cidr_load(struct init *in) {
         _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         char *line = NULL;
 
-        if (!path || host_init(&h, "/", NULL) < 0)
+        if (!path)
                 return NULL;
-        if (host_read_line(&h, path, &line) < 0 || !up_cidr_valid(line)) {
+        if (host_read_line(h, path, &line) < 0 || !up_cidr_valid(line)) {
                 free(line);
                 line = NULL;
         }
-        host_done(&h);
         return line;
 }
 
@@ -139,13 +138,12 @@ int init_install_config(struct init *in) {
 
 int init_read_features(struct init *in, char ***ret) {
         _cleanup_free_ char *path = xstrdup_printf("%s/features", in->runtime_dir), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
-        if (!path || host_init(&h, "/", NULL) < 0)
+        if (!path)
                 return -ENOMEM;
-        r = host_read_file(&h, path, 64 * 1024, &text, NULL);
-        host_done(&h);
+        r = host_read_file(h, path, 64 * 1024, &text, NULL);
         if (r < 0)
                 return r;
         return strv_split(text, "\n", ret);

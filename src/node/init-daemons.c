@@ -147,16 +147,13 @@ static int write_kubelet_config(struct init *in, const char *path, struct un_err
         _cleanup_free_ char *ca = xstrdup_printf("%s/%s", in->data_dir, NODE_KUBELET_CA);
         _cleanup_free_ char *cluster = NULL, *text = NULL;
         struct kubelet_params p = in->params;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!cluster_path || !ca)
                 return un_error(err, ENOMEM, "kubelet");
         if (in->server) {
-                if (host_init(&h, "/", err) < 0)
-                        return -EIO;
-                r = host_read_file(&h, cluster_path, 1024 * 1024, &cluster, NULL);
-                host_done(&h);
+                r = host_read_file(h, cluster_path, 1024 * 1024, &cluster, NULL);
                 if (r < 0 && r != -ENOENT)
                         return un_error(err, -r, "cannot read %s", cluster_path);
                 p.cluster_config = cluster;

@@ -38,17 +38,14 @@ static int mount_cgroup_workaround(void) {
  * set limits. Elsewhere /sys/fs/cgroup is the host's, not ours, and cgroups stay disabled. */
 bool init_cgroup_delegated(void) {
         _cleanup_free_ char *text = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct stat st;
         int r;
 
         if (!is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC) || stat("/sys/fs/cgroup/cgroup.procs", &st) < 0 ||
             st.st_uid != 0 || access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) < 0)
                 return false;
-        if (host_init(&h, "/", NULL) < 0)
-                return false;
-        r = host_read_file(&h, "/sys/fs/cgroup/cgroup.subtree_control", HOST_FILE_MAX, &text, NULL);
-        host_done(&h);
+        r = host_read_file(h, "/sys/fs/cgroup/cgroup.subtree_control", HOST_FILE_MAX, &text, NULL);
         return r >= 0 && (controllers_from_string(text, NULL) & CONTROLLER_MEMORY);
 }
 
@@ -125,7 +122,7 @@ int init_mount(struct init *in) {
 const char *init_probe_snapshotter(struct init *in) {
         _cleanup_free_ char *base = xstrdup_printf("%s/.overlay-probe", in->data_dir);
         _cleanup_free_ char *l = NULL, *u = NULL, *w = NULL, *m = NULL, *opts = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         _cleanup_free_ char *plugin = NULL;
         bool ok = false;
 
@@ -145,29 +142,20 @@ const char *init_probe_snapshotter(struct init *in) {
                 (void) node_rm_rf(base);
         if (ok)
                 return "overlayfs";
-        if (host_init(&h, "/", NULL) >= 0) {
-                bool fuse = host_find_executable(&h, "containerd-fuse-overlayfs-grpc", &plugin) >= 0 &&
-                            access("/dev/fuse", R_OK | W_OK) == 0;
-
-                host_done(&h);
-                if (fuse)
-                        return "fuse-overlayfs";
-        }
+        if (host_find_executable(h, "containerd-fuse-overlayfs-grpc", &plugin) >= 0 && access("/dev/fuse", R_OK | W_OK) == 0)
+                return "fuse-overlayfs";
         return "native";
 }
 
 /* rootlesskit wrote /etc/resolv.conf (copied up) from its driver's DNS; the host side decided it
  * cannot work (a loopback stub) and prepared one with reachable upstreams. */
 int init_install_resolv_conf(const char *src) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         _cleanup_free_ char *text = NULL;
         struct un_error err = {};
-        int r = host_init(&h, "/", NULL);
+        int r;
 
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, src, HOST_FILE_MAX, &text, NULL);
-        host_done(&h);
+        r = host_read_file(h, src, HOST_FILE_MAX, &text, NULL);
         if (r < 0)
                 return r;
         r = init_write_file("/etc/resolv.conf", text, &err);
@@ -178,17 +166,12 @@ int init_install_resolv_conf(const char *src) {
 static void umount_under(const char *dir) {
         _cleanup_free_ char *text = NULL;
         _cleanup_strv_free_ char **points = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         char *cursor, *line;
         size_t n = strlen(dir);
 
-        if (host_init(&h, "/", NULL) < 0)
+        if (host_read_file(h, "/proc/self/mountinfo", HOST_FILE_MAX, &text, NULL) < 0)
                 return;
-        if (host_read_file(&h, "/proc/self/mountinfo", HOST_FILE_MAX, &text, NULL) < 0) {
-                host_done(&h);
-                return;
-        }
-        host_done(&h);
         cursor = text;
         while ((line = line_next(&cursor, HOST_LINE_MAX, NULL))) {
                 _cleanup_strv_free_ char **f = NULL;

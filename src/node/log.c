@@ -12,16 +12,12 @@
 
 char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max) {
         _cleanup_free_ char *text = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         char *found = NULL, *cursor, *line;
 
-        if (host_init(&h, "/", NULL) < 0)
-                return NULL;
-        if (host_read_file(&h, path, NODE_LOG_READ_MAX, &text, NULL) < 0) {
-                host_done(&h);
+        if (host_read_file(h, path, NODE_LOG_READ_MAX, &text, NULL) < 0) {
                 return NULL;
         }
-        host_done(&h);
         cursor = text;
         while ((line = line_next(&cursor, 64 * 1024, NULL))) {
                 const char *m = match(line);

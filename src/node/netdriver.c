@@ -26,15 +26,12 @@ static int pasta_args(const struct up_options *o, char ***argv) {
 }
 
 static int lxc_user_nic_args(const struct up_options *o, char ***argv) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct net_driver_facts f = { .tun = -1 };
         _cleanup_free_ char *bin = NULL;
         int r;
 
-        r = host_init(&h, "/", NULL);
-        if (r >= 0)
-                r = net_driver_facts_load(&h, NULL, getgid(), false, &f);
-        host_done(&h);
+        r = net_driver_facts_load(h, NULL, getgid(), false, &f);
         if (r < 0)
                 return r;
         bin = xstrdup_printf("--lxc-user-nic-binary=%s", strna(f.lxc_user_nic));
@@ -52,14 +49,11 @@ static int lxc_user_nic_args(const struct up_options *o, char ***argv) {
 /* lxc-user-nic gives the veth the bridge's MTU; a larger one inside would drop big packets. */
 static unsigned lxc_user_nic_mtu(void) {
         _cleanup_free_ char *line = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         uint32_t mtu;
         int r;
 
-        if (host_init(&h, "/", NULL) < 0)
-                return 1500;
-        r = host_read_line(&h, "/sys/class/net/" NET_BRIDGE "/mtu", &line);
-        host_done(&h);
+        r = host_read_line(h, "/sys/class/net/" NET_BRIDGE "/mtu", &line);
         if (r < 0 || parse_u32(line, &mtu) < 0 || mtu < 1280 || mtu > UP_MTU)
                 return 1500;
         return mtu;
@@ -79,18 +73,14 @@ const struct net_driver *net_driver_find(const char *name) {
 
 /* The facts as this user sees the live host: its groups, and whether it can open /dev/net/tun. */
 static int live_facts(struct net_driver_facts *ret, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct passwd pw, *res = NULL;
         char buf[4096];
         int r;
 
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
         if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) != 0)
                 res = NULL;
-        r = net_driver_facts_load(&h, res ? res->pw_name : NULL, getgid(), true, ret);
-        host_done(&h);
+        r = net_driver_facts_load(h, res ? res->pw_name : NULL, getgid(), true, ret);
         if (r < 0)
                 return un_error(err, -r, "network drivers");
         ret->tun = access("/dev/net/tun", R_OK | W_OK) >= 0;

@@ -29,16 +29,12 @@ void node_api_done(struct node_api *a) {
 
 static int read_data_file(const char *data_dir, const char *rel, size_t max, char **ret, struct un_error *err) {
         _cleanup_free_ char *path = xstrdup_printf("%s/%s", data_dir, rel);
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!path)
                 return un_error(err, ENOMEM, "%s", rel);
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, path, max, ret, NULL);
-        host_done(&h);
+        r = host_read_file(h, path, max, ret, NULL);
         return r < 0 ? un_error(err, -r, "cannot read %s", path) : 0;
 }
 

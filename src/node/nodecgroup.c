@@ -165,13 +165,9 @@ int node_cgroup_prepare(const char *name, struct node_cgroup *ret, struct un_err
         if (statfs(CGROUP_MOUNT, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC)
                 return 0;
         {
-                struct host h = { .root_fd = -EBADF };
+                const struct host *h = host_live();
 
-                r = host_init(&h, "/", err);
-                if (r < 0)
-                        return r;
-                r = host_read_file(&h, "/proc/self/cgroup", HOST_FILE_MAX, &text, NULL);
-                host_done(&h);
+                r = host_read_file(h, "/proc/self/cgroup", HOST_FILE_MAX, &text, NULL);
         }
         if (r >= 0)
                 r = cgroup_v2_path_from_proc(text, &current);

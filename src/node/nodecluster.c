@@ -41,16 +41,12 @@ static int loopback_port_free(uint16_t port, uint16_t *ret_port) {
 }
 
 int node_cluster_address(struct up_options *o, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (o->engine != ENGINE_KUBELET || o->server || o->containerd_only)
                 return 0;
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        o->control_plane = engine_brings_control_plane(&h, o->engine, NULL);
-        host_done(&h);
+        o->control_plane = engine_brings_control_plane(h, o->engine, NULL);
         if (!o->control_plane)
                 return 0;
         if (o->apiserver_port) {
@@ -134,7 +130,7 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
                             *cm = NULL, *sched = NULL, *admin = node_kubeconfig_path(n), *admin_dir = NULL,
                             *server = NULL, *cluster_config = node_data_path(n, NODE_KUBELET_CLUSTER_CONFIG),
                             *kubelet_dir = node_data_path(n, "kubelet"), *text = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct up_cidrs nets;
         int r;
 
@@ -157,14 +153,11 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
         if (!cm || !sched || !server || !admin_dir || !text)
                 return un_error(err, ENOMEM, "cluster");
         *strrchr(admin_dir, '/') = '\0';
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_mkdir_p(&h, conf, 0700, err);
+        r = host_mkdir_p(h, conf, 0700, err);
         if (r >= 0)
-                r = host_mkdir_p(&h, admin_dir, 0700, err);
+                r = host_mkdir_p(h, admin_dir, 0700, err);
         if (r >= 0)
-                r = host_mkdir_p(&h, kubelet_dir, 0700, err);
+                r = host_mkdir_p(h, kubelet_dir, 0700, err);
         if (r >= 0)
                 r = pki_kubeconfig(pki, "controller-manager", "https://127.0.0.1:6443", cm, err);
         if (r >= 0)
@@ -172,9 +165,8 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
         if (r >= 0)
                 r = pki_kubeconfig(pki, "admin", server, admin, err);
         if (r >= 0)
-                r = host_write_atomic(&h, cluster_config, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
+                r = host_write_atomic(h, cluster_config, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
         if (r >= 0)
-                r = kubelet_credentials(&h, n, pki, err);
-        host_done(&h);
+                r = kubelet_credentials(h, n, pki, err);
         return r;
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "process.h"
 #include "up.h"
 
 /* The node's namespaces, the user namespace first: it grants the rights to enter the others. */
@@ -51,42 +52,28 @@ static int exec_enter_namespaces(pid_t child, struct un_error *err) {
 /* Runs argv in a child (entering a PID namespace takes effect for children only) and waits for it. A command
  * that cannot run: its errno comes back through a pipe that its exec closes, into err. */
 static int exec_run(char **argv, int *ret_status, struct un_error *err) {
-        int ep[2], e, st;
-        ssize_t n;
-        pid_t pid;
+        const struct proc_exec x = {
+                .argv = argv, .keep_fd = -1, .flags = PROC_PATH_SEARCH,
+                .stdio = { PROC_STDIO_INHERIT, PROC_STDIO_INHERIT, PROC_STDIO_INHERIT },
+        };
+        struct proc p = PROC_NULL;
+        int r;
 
-        if (pipe2(ep, O_CLOEXEC) < 0)
-                return un_error(err, errno, "pipe");
         fflush(NULL);
-        pid = fork();
-        if (pid < 0) {
-                e = errno;
-                close(ep[0]);
-                close(ep[1]);
-                return un_error(err, e, "fork");
+        r = proc_exec_start(&x, &p);
+        if (r < 0) {
+                /* As a shell has it: status 127, and why. */
+                (void) un_error(err, -r, "cannot run %s", argv[0]);
+                *ret_status = 127;
+                return 0;
         }
-        if (pid == 0) {
-                close(ep[0]);
-                execvp(argv[0], argv);
-                e = errno;
-                (void) !write(ep[1], &e, sizeof e);
-                _exit(127);
-        }
+        /* The command has the terminal: ^C and ^\ are its. */
         signal(SIGINT, SIG_IGN);
         signal(SIGQUIT, SIG_IGN);
-        close(ep[1]);
-        do
-                n = read(ep[0], &e, sizeof e);
-        while (n < 0 && errno == EINTR);
-        close(ep[0]);
-        while (waitpid(pid, &st, 0) < 0)
-                if (errno != EINTR)
-                        return un_error(err, errno, "waitpid");
-        /* As a shell has it: status 127, and why. */
-        if (n == sizeof e)
-                (void) un_error(err, e, "cannot run %s", argv[0]);
-        *ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        return 0;
+        r = proc_reap(&p, 0, false);
+        *ret_status = proc_exit_code(p.status);
+        proc_done(&p);
+        return r < 0 ? un_error(err, -r, "waiting for %s", argv[0]) : 0;
 }
 
 int node_exec(const char *name, char **argv, int *ret_status, struct un_error *err) {

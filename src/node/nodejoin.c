@@ -99,28 +99,23 @@ static int read_token(const struct up_options *o, char **ret, struct un_error *e
  * of the node's, never from its command line. */
 static int k3s_token_prepare(const struct node *n, const struct up_options *o, const char *token, struct un_error *err) {
         _cleanup_free_ char *path = node_data_path(n, NODE_K3S_TOKEN);
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!path)
                 return un_error(err, ENOMEM, "k3s token");
-        if (host_init(&h, "/", err) < 0)
-                return -EIO;
         if (!token) {
-                bool have = host_exists(&h, path);
+                bool have = host_exists(h, path);
 
-                host_done(&h);
                 return have ? 0 : un_error(err, EINVAL, "joining %s needs the server's token: --token-file FILE "
                                            "(the server's /var/lib/rancher/k3s/server/node-token)", o->server);
         }
         if (!join_token_k3s_pinned(token) && !o->unsafe_skip_ca_verification) {
-                host_done(&h);
                 return un_error(err, EINVAL, "this k3s token does not pin the server's CA (only the K10<sha256>::… "
                                 "form of the server's node-token does): k3s would trust whoever answers at %s; use "
                                 "the full token, or --discovery-token-unsafe-skip-ca-verification", o->server);
         }
-        r = host_write_atomic(&h, path, token, strlen(token), 0600, (uid_t) -1, (gid_t) -1, err);
-        host_done(&h);
+        r = host_write_atomic(h, path, token, strlen(token), 0600, (uid_t) -1, (gid_t) -1, err);
         return r;
 }
 
@@ -152,7 +147,7 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
                             *kubeconfig = NULL, *cluster_config = NULL, *text = NULL;
         struct join_pin pins[JOIN_PINS_MAX];
         struct join_result res = {};
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!o->server)
@@ -176,24 +171,19 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
         r = read_token(o, &token, err);
         if (r < 0)
                 return r;
-        if (host_init(&h, "/", err) < 0)
-                return -EIO;
         if (!token) {
                 /* Started again (or by its unit) without the token: fine once the kubelet has its certificate. */
-                bool joined = host_exists(&h, ca) && (host_exists(&h, kubeconfig) || host_exists(&h, bootstrap));
+                bool joined = host_exists(h, ca) && (host_exists(h, kubeconfig) || host_exists(h, bootstrap));
 
-                host_done(&h);
                 return joined ? 0
                               : un_error(err, EINVAL, "joining %s needs the bootstrap token: --token-file FILE "
                                          "(kubeadm token create --print-join-command prints one)", o->server);
         }
         for (size_t i = 0; i < o->n_ca_cert_hashes; i++)
                 if (join_pin_parse(o->ca_cert_hashes[i], &pins[i]) < 0) {
-                        host_done(&h);
                         return un_error(err, EINVAL, "bad --discovery-token-ca-cert-hash %s", o->ca_cert_hashes[i]);
                 }
-        if (o->ca_file && host_read_file(&h, o->ca_file, 1024 * 1024, &ca_pem, NULL) < 0) {
-                host_done(&h);
+        if (o->ca_file && host_read_file(h, o->ca_file, 1024 * 1024, &ca_pem, NULL) < 0) {
                 return un_error(err, errno ? errno : EIO, "cannot read --ca-file %s", o->ca_file);
         }
         const struct join_request req = {
@@ -203,17 +193,16 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
         r = join_discover(&req, &res, err);
         if (r < 0)
                 goto out;
-        r = node_join_write_bootstrap(&h, n, o->server, res.ca_pem, token, err);
+        r = node_join_write_bootstrap(h, n, o->server, res.ca_pem, token, err);
         if (r < 0)
                 goto out;
         if (res.kubelet_config)
-                r = write_private(&h, cluster_config, res.kubelet_config, 0600, err);
-        else if (host_exists(&h, cluster_config))
-                r = host_unlink(&h, cluster_config, err);
+                r = write_private(h, cluster_config, res.kubelet_config, 0600, err);
+        else if (host_exists(h, cluster_config))
+                r = host_unlink(h, cluster_config, err);
 out:
         explicit_bzero(token, strlen(token));
         join_result_done(&res);
-        host_done(&h);
         return r;
 }
 

@@ -46,7 +46,7 @@ static int purge_read_map(const struct node *n, const char *which, char ***ret) 
 static int purge_default_map(const char *file, uint32_t id, char ***ret) {
         _cleanup_strv_free_ char **map = NULL;
         struct subid_file f = {};
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct passwd *pw = getpwuid(getuid());
         uint64_t inside = 1;
         unsigned lines = 1;
@@ -55,11 +55,7 @@ static int purge_default_map(const char *file, uint32_t id, char ***ret) {
 
         if (!pw)
                 return -ENOENT;
-        r = host_init(&h, "/", NULL);
-        if (r < 0)
-                return r;
-        r = subid_file_load(&h, file, &f, NULL, NULL);
-        host_done(&h);
+        r = subid_file_load(h, file, &f, NULL, NULL);
         if (r < 0)
                 return r;
         snprintf(buf[0], sizeof buf[0], "%u", id);
@@ -112,7 +108,8 @@ static int purge_run_idmap_tool(const char *tool, pid_t pid, char **map) {
 
 int node_purge_files(const struct node *n, struct un_error *err) {
         _cleanup_strv_free_ char **uid_map = NULL, **gid_map = NULL;
-        int go[2], ready[2], st, r;
+        int go[2], ready[2], st, r, k;
+        struct proc child;
         pid_t pid;
 
         /* Without a recorded map the node most likely never had sub-IDs at work: everything is ours. Unless
@@ -134,9 +131,14 @@ int node_purge_files(const struct node *n, struct un_error *err) {
                 close(go[1]);
                 return un_error(err, errno, "pipe");
         }
-        pid = fork();
-        if (pid < 0)
-                return un_error(err, errno, "fork");
+        pid = proc_fork(NULL, NULL, PROC_DEATHSIG, -1);
+        if (pid < 0) {
+                close(go[0]);
+                close(go[1]);
+                close(ready[0]);
+                close(ready[1]);
+                return un_error(err, -pid, "fork");
+        }
         if (pid == 0) {
                 char c;
 
@@ -166,8 +168,12 @@ int node_purge_files(const struct node *n, struct un_error *err) {
         if (r >= 0 && write(go[1], "x", 1) != 1)
                 r = -errno;
         close(go[1]);
-        if (waitpid(pid, &st, 0) < 0)
-                return un_error(err, errno, "waitpid");
+        child = (struct proc) { .pid = pid, .pidfd = pidfd_open_pid(pid) };
+        k = proc_reap(&child, 0, false);
+        st = child.status;
+        proc_done(&child);
+        if (k < 0)
+                return un_error(err, -k, "waitpid");
         if (r < 0)
                 return un_error(err, -r, "cannot enter the node's user namespace to remove %s", n->data_dir);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)

@@ -235,13 +235,12 @@ static int up_fork_supervisor(struct node_up *u, struct un_error *err) {
         if (pipe2(pp, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe");
         fflush(NULL);
-        pid = fork();
+        /* Not PROC_DEATHSIG: the supervisor outlives this `up`. */
+        pid = proc_fork(NULL, NULL, 0, -1);
         if (pid < 0) {
-                int e = errno;
-
                 close(pp[0]);
                 close(pp[1]);
-                return un_error(err, e, "fork");
+                return un_error(err, -pid, "fork");
         }
         if (pid == 0) {
                 close(pp[0]);

@@ -21,7 +21,6 @@
 /* The checks for o's engine: the IDs of the failing ones that o does not ignore, and one label per feature. */
 static int preflight_run_checks(const struct up_options *o, char ***ret_failed, char ***ret_labels,
                                 struct un_error *err) {
-        struct host host = { .root_fd = -EBADF };
         struct check_ctx ctx = {};
         struct report report = {};
         _cleanup_strv_free_ char **failed = NULL, **labels = NULL;
@@ -29,14 +28,11 @@ static int preflight_run_checks(const struct up_options *o, char ***ret_failed, 
         const char *unknown = NULL;
         int r;
 
-        r = host_init(&host, "/", err);
-        if (r < 0)
-                return r;
-        ctx.host = &host;
+        ctx.host = host_live();
         ctx.engine = o->engine;
-        r = user_lookup_default(&host, &ctx.user, err);
+        r = user_lookup_default(ctx.host, &ctx.user, err);
         if (r >= 0)
-                r = distro_load(&host, &ctx.distro);
+                r = distro_load(ctx.host, &ctx.distro);
         if (r >= 0)
                 r = checks_run(&ctx, &report);
         if (r >= 0 && report_ignore(&report, o->ignore, &unknown) < 0)
@@ -59,7 +55,6 @@ static int preflight_run_checks(const struct up_options *o, char ***ret_failed, 
                 }
         report_done(&report);
         check_ctx_done(&ctx);
-        host_done(&host);
         if (r < 0)
                 return err && err->code ? -err->code : un_error(err, -r, "checks");
         *ret_failed = TAKE_PTR(failed);
@@ -77,11 +72,12 @@ int preflight_start(const struct up_options *o, struct preflight *p, struct un_e
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return un_error(err, errno, "pipe");
         fflush(NULL);
-        pid = fork();
+        /* The checks die with the `up` that waits for them. */
+        pid = proc_fork(NULL, NULL, PROC_DEATHSIG, -1);
         if (pid < 0) {
                 close(fds[0]);
                 close(fds[1]);
-                return un_error(err, errno, "fork");
+                return un_error(err, -pid, "fork");
         }
         if (pid == 0) {
                 _cleanup_strv_free_ char **failed = NULL, **labels = NULL;
@@ -190,7 +186,7 @@ void preflight_done(struct preflight *p) {
 
 int preflight_save_labels(const struct preflight *p, const struct node *n) {
         _cleanup_free_ char *path = node_runtime_path(n, "features");
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         struct buf b = {};
         int r;
 
@@ -201,10 +197,7 @@ int preflight_save_labels(const struct preflight *p, const struct node *n) {
                         buf_free(&b);
                         return -ENOMEM;
                 }
-        r = host_init(&h, "/", NULL);
-        if (r >= 0)
-                r = host_write_runtime(&h, path, b.data ? b.data : "", b.len, 0600, NULL);
-        host_done(&h);
+        r = host_write_runtime(h, path, b.data ? b.data : "", b.len, 0600, NULL);
         buf_free(&b);
         return r;
 }

@@ -240,17 +240,13 @@ int node_status_parse(const char *text, struct node_status *ret) {
 }
 
 int node_status_read(const struct node *n, struct node_status *ret, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         _cleanup_free_ char *path = node_runtime_path(n, "status.json"), *text = NULL;
         int r;
 
         if (!path)
                 return un_error(err, ENOMEM, "status of node %s", n->name);
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_read_file(&h, path, NODE_STATUS_MAX, &text, NULL);
-        host_done(&h);
+        r = host_read_file(h, path, NODE_STATUS_MAX, &text, NULL);
         if (r < 0)
                 return un_error(err, -r, "cannot read %s", path);
         r = node_status_parse(text, ret);

@@ -136,7 +136,7 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
 }
 
 int node_status_write(const struct node *n, const struct node_status *s, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         _cleanup_free_ char *text = NULL, *path = NULL;
         size_t len = 0;
         FILE *f;
@@ -151,10 +151,6 @@ int node_status_write(const struct node *n, const struct node_status *s, struct 
         path = node_runtime_path(n, "status.json");
         if (!path)
                 return un_error(err, ENOMEM, "status of node %s", n->name);
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_write_runtime(&h, path, text, len, 0600, err);
-        host_done(&h);
+        r = host_write_runtime(h, path, text, len, 0600, err);
         return r;
 }

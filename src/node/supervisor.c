@@ -118,13 +118,12 @@ static void sv_keep_id_map(struct supervisor *s, pid_t child) {
         for (size_t i = 0; i < ELEMENTSOF(maps); i++) {
                 char path[64], text[4096];
                 _cleanup_free_ char *dst = node_runtime_path(s->node, maps[i]);
-                struct host h = { .root_fd = -EBADF };
+                const struct host *h = host_live();
 
                 snprintf(path, sizeof path, "/proc/%d/%s", (int) child, maps[i]);
-                if (!dst || proc_read_small(path, text, sizeof text) < 0 || host_init(&h, "/", NULL) < 0)
+                if (!dst || proc_read_small(path, text, sizeof text) < 0)
                         continue;
-                (void) host_write_runtime(&h, dst, text, strlen(text), 0600, NULL);
-                host_done(&h);
+                (void) host_write_runtime(h, dst, text, strlen(text), 0600, NULL);
         }
 }
 

@@ -150,30 +150,24 @@ oom:
 }
 
 int node_resolv_conf_file(const struct node *n, const struct up_options *o, char **ret_path, struct un_error *err) {
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         _cleanup_free_ char *text = NULL, *path = NULL;
         int r;
 
         *ret_path = NULL;
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = up_node_resolv_conf(&h, &text);
+        r = up_node_resolv_conf(h, &text);
         if (r == -ENOENT) {
                 /* Names will not resolve in pods; the node still runs (an offline CI job may not care). */
-                host_done(&h);
                 return 0;
         }
         if (r < 0 || !text) {
-                host_done(&h);
                 return r < 0 ? un_error(err, -r, "cannot read the host's resolv.conf") : 0;
         }
         path = node_runtime_path(n, "resolv.conf");
         if (!path)
                 r = -ENOMEM;
         else if (!o->dry_run)
-                r = host_write_runtime(&h, path, text, strlen(text), 0644, err);
-        host_done(&h);
+                r = host_write_runtime(h, path, text, strlen(text), 0644, err);
         if (r < 0)
                 return err && err->code ? r : un_error(err, -r, "node resolv.conf");
         *ret_path = TAKE_PTR(path);

@@ -94,7 +94,7 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         sd_bus *bus = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!rt)
@@ -108,11 +108,7 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
         if (!path)
                 return un_error(err, ENOMEM, "unit for node %s", n->name);
         (void) mkdir(dir, 0755);
-        r = host_init(&h, "/", err);
-        if (r < 0)
-                return r;
-        r = host_write_atomic(&h, path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1, err);
-        host_done(&h);
+        r = host_write_atomic(h, path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1, err);
         if (r < 0)
                 return r;
         r = sd_bus_open_user(&bus);
@@ -135,7 +131,7 @@ int userunit_start(const struct node *n, const struct up_options *o, struct un_e
 int userunit_remove(const struct node *n) {
         const char *rt = secure_getenv("XDG_RUNTIME_DIR");
         _cleanup_free_ char *path = NULL;
-        struct host h = { .root_fd = -EBADF };
+        const struct host *h = host_live();
         int r;
 
         if (!rt || rt[0] != '/')
@@ -143,12 +139,8 @@ int userunit_remove(const struct node *n) {
         path = xstrdup_printf("%s/systemd/user/usernode-%s.service", rt, n->name);
         if (!path)
                 return -ENOMEM;
-        r = host_init(&h, "/", NULL);
-        if (r < 0)
-                return r;
         /* The manager keeps the running unit loaded until it stops; the next start reloads first. */
-        r = host_unlink(&h, path, NULL);
-        host_done(&h);
+        r = host_unlink(h, path, NULL);
         return r == -ENOENT ? 0 : r;
 }
 

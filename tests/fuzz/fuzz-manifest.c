@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 manifest_done(&m2);
                 manifest_done(&m);
         }
-        if (base64_decode(text, &dec, &dlen) >= 0) {
-                enc = base64_encode(dec, dlen);
+        if (manifest_base64_decode(text, &dec, &dlen) >= 0) {
+                enc = manifest_base64_encode(dec, dlen);
                 assert(enc);
                 free(enc);
                 free(dec);
