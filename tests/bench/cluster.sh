@@ -17,7 +17,7 @@ k8s_require
 ensure_test_user
 ROUNDS=${ROUNDS:-5}
 
-WORK=$(mktemp -d /tmp/usernode-bench-cluster.XXXXXX)
+k8s_user_work bench-cluster
 sampler=
 cleanup() {
         [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || :
@@ -25,24 +25,13 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-chmod 0755 "$WORK"
-mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img/pause/rootfs"
-chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
-chmod 0700 "$WORK/xdg"
-as_user() {
-        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
-                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
-}
 kubeconfig=$WORK/home/.kube/usernode-bench.yaml
 # kubectl as root (it reads the user's kubeconfig): its own memory is not the cluster's.
 kc() { "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
-cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
-make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
-chmod -R a+rX "$WORK/img"
+k8s_images
 failing=$(as_user "$USERNODE" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")' || :)
 ign=${failing:+--ignore=$failing}
 

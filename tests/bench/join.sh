@@ -15,29 +15,18 @@ k8s_require
 ensure_test_user
 ROUNDS=${ROUNDS:-5}
 
-WORK=$(mktemp -d /tmp/usernode-bench-join.XXXXXX)
+k8s_user_work bench-join
 cleanup() {
         as_user "$USERNODE" down --name bench --purge >/dev/null 2>&1 || :
         k8s_control_plane_stop "$WORK/cp"
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-chmod 0755 "$WORK"
-mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img/pause/rootfs"
-chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
-chmod 0700 "$WORK/xdg"
-as_user() {
-        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
-                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
-}
 kc() { "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" "$@"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
-cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
-make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
-chmod -R a+rX "$WORK/img"
+k8s_images
 k8s_control_plane_start "$WORK/cp"
 kc create clusterrolebinding usernode-node-proxier --clusterrole=system:node-proxier --group=system:nodes >/dev/null
 server=$(printf '%s\n' "$K8S_JOIN" | cut -d' ' -f3)

@@ -18,7 +18,7 @@ ensure_test_user
 runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kube-apiserver" ||
         skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kube-apiserver"
 
-WORK=$(mktemp -d /tmp/usernode-cluster-real.XXXXXX)
+k8s_user_work cluster-real
 cleanup() {
         for d in "$WORK"/xdg/usernode/*; do
                 [ -d "$d" ] || continue
@@ -27,29 +27,11 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-chmod 0755 "$WORK"
-mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img"
-chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
-chmod 0700 "$WORK/xdg"
 
-as_user() {
-        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
-                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
-}
 kubeconfig=$WORK/home/.kube/usernode-vanilla.yaml
 kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
-make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
-mkdir -p "$WORK/img/pause/rootfs"
-if [ -x "$USERNODE_K8S_BIN/pause" ]; then
-        cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
-        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
-else
-        cp -a "$WORK/img/busybox/rootfs/." "$WORK/img/pause/rootfs/"
-        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 \
-                '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
-fi
-chmod -R a+rX "$WORK/img"
+k8s_images
 
 # cgroup v1 here: the limits checks fail, the node runs without limits (its labels say so).
 ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)

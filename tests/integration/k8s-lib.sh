@@ -18,6 +18,37 @@ k8s_require() {
         command -v ip >/dev/null || skip "iproute2 is not installed"
 }
 
+# k8s_user_work NAME: WORK, a fresh directory /tmp/usernode-NAME.* that the test user can reach, with the
+# user's xdg/ (0700) and home/, and img/ with the images a node imports (k8s_images). as_user runs a command
+# as the test user there, the upstream binaries first on its PATH, nothing else of root's environment.
+k8s_user_work() {
+        WORK=$(mktemp -d "/tmp/usernode-$1.XXXXXX")
+        chmod 0755 "$WORK"
+        mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img"
+        chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
+        chmod 0700 "$WORK/xdg"
+}
+as_user() {
+        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
+                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
+}
+
+# k8s_images: $WORK/img/busybox.tar (docker.io/library/busybox:usernode) and $WORK/img/pause.tar (usernode's
+# sandbox image: the static pause of USERNODE_K8S_BIN, or busybox waiting), built here: no registry is reachable.
+k8s_images() {
+        make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
+        mkdir -p "$WORK/img/pause/rootfs"
+        if [ -x "$USERNODE_K8S_BIN/pause" ]; then
+                cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
+                make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
+        else
+                cp -a "$WORK/img/busybox/rootfs/." "$WORK/img/pause/rootfs/"
+                make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 \
+                        '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
+        fi
+        chmod -R a+rX "$WORK/img"
+}
+
 # retry SECONDS CMD...: runs CMD until it succeeds, at most SECONDS (a bounded wait for a server's
 # readiness, checked by asking it; not a sleep standing in for an event).
 retry() {

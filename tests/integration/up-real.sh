@@ -20,7 +20,7 @@ ensure_test_user
 # The test user runs the node binaries from USERNODE_K8S_BIN.
 runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kubelet" || skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kubelet"
 
-WORK=$(mktemp -d /tmp/usernode-up-real.XXXXXX)
+k8s_user_work up-real
 pf_pid=
 cleanup() {
         [ -z "$pf_pid" ] || kill "$pf_pid" 2>/dev/null || :
@@ -32,29 +32,11 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-chmod 0755 "$WORK"
-mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img"
-chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
-chmod 0700 "$WORK/xdg"
 
-as_user() {
-        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
-                XDG_RUNTIME_DIR="$WORK/xdg" USERNODE_TEMPLATE_DIR="${USERNODE_TEMPLATE_DIR:-}" "$@"
-}
 kc() { "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$K8S_ADMIN" "$@"; }
 
 # Images, built here: no registry is reachable. The sandbox image is usernode's default.
-make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
-mkdir -p "$WORK/img/pause/rootfs"
-if [ -x "$USERNODE_K8S_BIN/pause" ]; then
-        cp "$USERNODE_K8S_BIN/pause" "$WORK/img/pause/rootfs/pause"
-        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 '["/pause"]'
-else
-        cp -a "$WORK/img/busybox/rootfs/." "$WORK/img/pause/rootfs/"
-        make_oci "$WORK/img/pause.tar" "$WORK/img/pause" "$WORK/img/pause/rootfs" registry.k8s.io/pause:3.9 \
-                '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
-fi
-chmod -R a+rX "$WORK/img"
+k8s_images
 
 k8s_control_plane_start "$WORK/cp"
 # The admin's one step for kube-proxy on usernode's nodes (README, usernode(8)).
