@@ -32,13 +32,25 @@ int verb_down(const struct cli *c, int argc, char **argv) {
 }
 
 /* A joined node's Ready condition, from the cluster, with the node's own credentials. */
+/* The API server of the cluster the node brought along, as the host reaches it: the port published for 6443. */
+static char *own_cluster_server(const struct node_status *s) {
+        for (size_t i = 0; i < s->n_ports; i++)
+                if (s->ports[i].node_port == 6443 && streq_ptr(s->ports[i].host_ip, "127.0.0.1"))
+                        return xstrdup_printf("https://127.0.0.1:%u", (unsigned) s->ports[i].host_port);
+        return NULL;
+}
+
 static void status_ask_cluster(struct node_status *s) {
         struct node_api api = {};
         struct node_object o = {};
         struct un_error err = {};
+        _cleanup_free_ char *server = NULL;
 
-        if (!streq_ptr(s->engine, "kubelet") || s->state != NODE_RUNNING || !s->data_dir ||
-            node_api_open(s->data_dir, NULL, s->name, &api, NULL) < 0)
+        if (!streq_ptr(s->engine, "kubelet") || s->state != NODE_RUNNING || !s->data_dir)
+                return;
+        /* Its kubelet's kubeconfig names the API server inside the node; from here, the published port. */
+        server = s->kubeconfig ? own_cluster_server(s) : NULL;
+        if (node_api_open(s->data_dir, server, s->name, &api, NULL) < 0)
                 return;
         s->node_known = true;
         if (node_api_get(&api, &o, &err) < 0)

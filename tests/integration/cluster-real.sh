@@ -56,6 +56,8 @@ signed() { out=$(kc -n kube-public get configmap cluster-info -o jsonpath='{.dat
 retry 30 signed || fail "cluster-info is not signed for a bootstrap token: $(kc -n kube-public get configmap cluster-info -o yaml 2>&1)"
 kc -n kube-system get secrets -o name | grep -q '^secret/bootstrap-token-' || fail "no bootstrap token"
 [ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
+as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
+grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
 # The token is gone from the node's disk once the kubelet has its certificate.
 ! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla/kubelet/bootstrap-kubeconfig.json" >/dev/null ||
         fail "the bootstrap kubeconfig (the token) is still on disk"
