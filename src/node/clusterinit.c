@@ -3,13 +3,13 @@
 
 #include <errno.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include "clusterinit.h"
+#include "kubeconfig.h"
 #include "util.h"
 
 int clusterinit_token_generate(struct join_token *ret) {
@@ -187,32 +187,10 @@ static int token_secret(const struct clusterinit *c, struct un_error *err) {
 
 /* cluster-info's kubeconfig: the server and its CA, nothing secret. */
 static int cluster_info(const struct clusterinit *c, struct un_error *err) {
-        size_t len = strlen(c->ca_pem);
-        _cleanup_free_ char *b64 = malloc(4 * ((len + 2) / 3) + 1);
-        struct json_object *kc = json_object_new_object(), *clusters = json_object_new_array(),
-                           *entry = json_object_new_object(), *cluster = json_object_new_object();
-        int r;
+        _cleanup_free_ char *kc = kubeconfig_render(&(struct kubeconfig_spec) { .server = c->server, .ca_pem = c->ca_pem });
 
-        if (!b64) {
-                json_object_put(kc);
-                return un_error(err, ENOMEM, "cluster-info");
-        }
-        EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) c->ca_pem, (int) len);
-        json_object_object_add(cluster, "certificate-authority-data", json_object_new_string(b64));
-        json_object_object_add(cluster, "server", json_object_new_string(c->server));
-        json_object_object_add(entry, "name", json_object_new_string(""));
-        json_object_object_add(entry, "cluster", cluster);
-        json_object_array_add(clusters, entry);
-        json_object_object_add(kc, "apiVersion", json_object_new_string("v1"));
-        json_object_object_add(kc, "kind", json_object_new_string("Config"));
-        json_object_object_add(kc, "clusters", clusters);
-        json_object_object_add(kc, "contexts", json_object_new_array());
-        json_object_object_add(kc, "users", json_object_new_array());
-        json_object_object_add(kc, "preferences", json_object_new_object());
-        r = configmap(c->admin, "kube-public", "cluster-info", "kubeconfig",
-                      json_object_to_json_string_ext(kc, JSON_C_TO_STRING_PLAIN), true, err);
-        json_object_put(kc);
-        return r;
+        return kc ? configmap(c->admin, "kube-public", "cluster-info", "kubeconfig", kc, true, err)
+                  : un_error(err, ENOMEM, "cluster-info");
 }
 
 int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {

@@ -15,6 +15,7 @@
 
 #include "controlplane.h"
 #include "host.h"
+#include "kubeconfig.h"
 #include "pki.h"
 #include "up.h"
 #include "util.h"
@@ -103,12 +104,8 @@ static int kubelet_credentials(const struct host *h, const struct node *n, const
                 return un_error(err, EIO, "cannot read the kubelet's certificate under %s", pki);
         pem = xstrdup_printf("%s%s", crt, key);
         explicit_bzero(key, strlen(key));
-        kubeconfig = xstrdup_printf("apiVersion: v1\nkind: Config\nclusters:\n- name: default\n  cluster:\n"
-                                    "    server: https://127.0.0.1:%u\n    certificate-authority: %s\n"
-                                    "users:\n- name: default-auth\n  user:\n    client-certificate: %s\n"
-                                    "    client-key: %s\ncontexts:\n- name: default\n  context:\n"
-                                    "    cluster: default\n    user: default-auth\ncurrent-context: default\n",
-                                    CONTROLPLANE_APISERVER_PORT, ca, cert, cert);
+        kubeconfig = kubeconfig_render(&(struct kubeconfig_spec) { .server = "https://127.0.0.1:6443", .ca_file = ca,
+                                                                   .cert_file = cert, .key_file = cert });
         if (!pem || !kubeconfig)
                 return un_error(err, ENOMEM, "kubelet");
         r = host_mkdir_p(h, dir, 0700, err);

@@ -16,61 +16,13 @@
 
 #include "host.h"
 #include "join.h"
+#include "kubeconfig.h"
 #include "net.h"
 #include "up.h"
 #include "util.h"
 
 static int write_private(const struct host *h, const char *path, const char *text, mode_t mode, struct un_error *err) {
         return host_write_atomic(h, path, text, strlen(text), mode, (uid_t) -1, (gid_t) -1, err);
-}
-
-/* A kubeconfig (as JSON, which every kubeconfig reader takes) for server, trusting ca_file, with a token. */
-static char *bootstrap_kubeconfig(const char *server, const char *ca_file, const char *token) {
-        struct json_object *o = json_object_new_object(), *clusters = json_object_new_array(),
-                           *cluster = json_object_new_object(), *c = json_object_new_object(),
-                           *users = json_object_new_array(), *user = json_object_new_object(),
-                           *u = json_object_new_object(), *contexts = json_object_new_array(),
-                           *context = json_object_new_object(), *x = json_object_new_object();
-        char *text = NULL;
-
-        if (o && clusters && cluster && c && users && user && u && contexts && context && x) {
-                json_object_object_add(c, "server", json_object_new_string(server));
-                json_object_object_add(c, "certificate-authority", json_object_new_string(ca_file));
-                json_object_object_add(cluster, "name", json_object_new_string("default"));
-                json_object_object_add(cluster, "cluster", TAKE_PTR(c));
-                json_object_array_add(clusters, TAKE_PTR(cluster));
-                json_object_object_add(u, "token", json_object_new_string(token));
-                json_object_object_add(user, "name", json_object_new_string("kubelet-bootstrap"));
-                json_object_object_add(user, "user", TAKE_PTR(u));
-                json_object_array_add(users, TAKE_PTR(user));
-                json_object_object_add(x, "cluster", json_object_new_string("default"));
-                json_object_object_add(x, "user", json_object_new_string("kubelet-bootstrap"));
-                json_object_object_add(context, "name", json_object_new_string("default"));
-                json_object_object_add(context, "context", TAKE_PTR(x));
-                json_object_array_add(contexts, TAKE_PTR(context));
-                json_object_object_add(o, "apiVersion", json_object_new_string("v1"));
-                json_object_object_add(o, "kind", json_object_new_string("Config"));
-                json_object_object_add(o, "clusters", TAKE_PTR(clusters));
-                json_object_object_add(o, "users", TAKE_PTR(users));
-                json_object_object_add(o, "contexts", TAKE_PTR(contexts));
-                json_object_object_add(o, "current-context", json_object_new_string("default"));
-                const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-                text = xstrdup_printf("%s\n", s);
-                /* json-c keeps the rendered string inside o: wipe it before it is freed. */
-                explicit_bzero((char *) s, strlen(s));
-        }
-        json_object_put(o);
-        json_object_put(clusters);
-        json_object_put(cluster);
-        json_object_put(c);
-        json_object_put(users);
-        json_object_put(user);
-        json_object_put(u);
-        json_object_put(contexts);
-        json_object_put(context);
-        json_object_put(x);
-        return text;
 }
 
 /* The kubelet's credentials from an earlier join of another cluster are of no use: a CA that changed
@@ -134,7 +86,7 @@ int node_join_write_bootstrap(const struct host *h, const struct node *n, const 
         r = write_private(h, ca, ca_pem, 0644, err);
         if (r < 0)
                 return r;
-        text = bootstrap_kubeconfig(server, ca, token);
+        text = kubeconfig_render(&(struct kubeconfig_spec) { .server = server, .ca_file = ca, .token = token });
         if (!text)
                 return un_error(err, ENOMEM, "join");
         r = write_private(h, bootstrap, text, 0600, err);

@@ -26,6 +26,7 @@
 #include "host.h"
 #include "join.h"
 #include "node.h"
+#include "kubeconfig.h"
 #include "pki.h"
 #include "util.h"
 
@@ -609,77 +610,6 @@ int pki_ensure(const char *dir, const struct pki_request *req, struct un_error *
         return pki_sa_ensure(&s.h, err);
 }
 
-static char *pki_base64(const char *s) {
-        size_t n = strlen(s);
-        char *out = malloc(4 * ((n + 2) / 3) + 1);
-
-        if (out)
-                EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) s, (int) n);
-        return out;
-}
-
-/* [{"name": "usernode", KIND: value}]: the one entry of a kubeconfig's list; takes value. */
-static json_object *pki_kubeconfig_list(const char *kind, json_object *value) {
-        json_object *list = json_object_new_array(), *entry = json_object_new_object();
-
-        if (!list || !entry || !value || json_object_array_add(list, entry) < 0) {
-                json_object_put(list);
-                json_object_put(entry);
-                json_object_put(value);
-                return NULL;
-        }
-        json_object_object_add(entry, "name", json_object_new_string("usernode"));
-        json_object_object_add(entry, kind, value);
-        return list;
-}
-
-static json_object *pki_object_of_strings(const char *const *kv, size_t n) {
-        json_object *o = json_object_new_object();
-
-        for (size_t i = 0; o && i + 1 < n; i += 2) {
-                json_object *v = json_object_new_string(kv[i + 1]);
-
-                if (!v || json_object_object_add(o, kv[i], v) < 0) {
-                        json_object_put(v);
-                        json_object_put(o);
-                        return NULL;
-                }
-        }
-        return o;
-}
-
-/* kubectl's kubeconfig (clientcmd's Config) in JSON, which its YAML loader reads as is. */
-static char *pki_kubeconfig_text(const char *server, const char *ca_pem, const char *crt_pem, const char *key_pem) {
-        _cleanup_free_ char *ca = pki_base64(ca_pem), *crt = pki_base64(crt_pem), *key = pki_base64(key_pem);
-        const char *cluster[] = { "server", server, "certificate-authority-data", ca };
-        const char *user[] = { "client-certificate-data", crt, "client-key-data", key };
-        const char *context[] = { "cluster", "usernode", "user", "usernode" };
-        const char *top[] = { "apiVersion", "v1", "kind", "Config", "current-context", "usernode" };
-        json_object *root = NULL, *clusters, *users, *contexts;
-        char *text = NULL;
-
-        if (!ca || !crt || !key)
-                return NULL;
-        root = pki_object_of_strings(top, ELEMENTSOF(top));
-        clusters = pki_kubeconfig_list("cluster", pki_object_of_strings(cluster, ELEMENTSOF(cluster)));
-        users = pki_kubeconfig_list("user", pki_object_of_strings(user, ELEMENTSOF(user)));
-        contexts = pki_kubeconfig_list("context", pki_object_of_strings(context, ELEMENTSOF(context)));
-        if (root && clusters && users && contexts) {
-                const char *json;
-
-                json_object_object_add(root, "clusters", TAKE_PTR(clusters));
-                json_object_object_add(root, "users", TAKE_PTR(users));
-                json_object_object_add(root, "contexts", TAKE_PTR(contexts));
-                json = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-                text = json ? xstrdup_printf("%s\n", json) : NULL;
-        }
-        json_object_put(root);
-        json_object_put(clusters);
-        json_object_put(users);
-        json_object_put(contexts);
-        return text;
-}
-
 static const struct pki_leaf_spec *pki_kubeconfig_client(const char *client) {
         for (size_t i = 0; client && i < ELEMENTSOF(pki_leaves); i++)
                 if (pki_leaves[i].kubeconfig && strcmp(pki_leaves[i].name, client) == 0)
@@ -766,7 +696,7 @@ int pki_kubeconfig(const char *dir, const char *client, const char *server, cons
         r = pki_client_read(&h, client, &ca, &crt, &key, err);
         if (r < 0)
                 return r;
-        text = pki_kubeconfig_text(server, ca, crt, key);
+        text = kubeconfig_render(&(struct kubeconfig_spec) { .server = server, .ca_pem = ca, .cert_pem = crt, .key_pem = key });
         if (!text)
                 return un_error(err, ENOMEM, "kubeconfig of %s", client);
         r = pki_parent_open(path, &out, &name, err);
