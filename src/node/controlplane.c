@@ -137,6 +137,11 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
          * config before the kubelet starts), and 1.28's node IPAM controller sleeps 10 s before its first
          * list of nodes, holding up the controllers the kubelet's CSR waits for. */
         r = r ?: flag(a, "service-cluster-ip-range", "%s", cp->service_cidr);
+        /* Each controller starts with a ServiceAccount of its own (two or three requests) before the next,
+         * and the informers run once all have: at the default 20 requests/s, the node lifecycle controller
+         * lifts the new node's not-ready taint ~4 s after the controller-manager starts. */
+        r = r ?: flag(a, "kube-api-qps", "100");
+        r = r ?: flag(a, "kube-api-burst", "200");
         r = r ?: flag(a, "leader-elect", "false");
         r = r ?: flag(a, "bind-address", "127.0.0.1");
         r = r ?: flag(a, "profiling", "false");
