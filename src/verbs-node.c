@@ -95,6 +95,8 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                 for (size_t i = 0; i < s.n_ports; i++)
                         printf("port:        %s:%u -> %u/%s\n", s.ports[i].host_ip, (unsigned) s.ports[i].host_port,
                                (unsigned) s.ports[i].node_port, s.ports[i].proto);
+                for (size_t i = 0; i < s.n_warnings; i++)
+                        printf("warning:     %s\n", s.warnings[i]);
                 if (s.last_error)
                         printf("last error:  %s\n", s.last_error);
         }

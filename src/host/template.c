@@ -118,3 +118,11 @@ int template_load(const char *name, char **ret, struct un_error *err) {
                 return un_error(err, -r, "cannot read template %s/%s (USERNODE_TEMPLATE_DIR)", dir, name);
         return 0;
 }
+
+int template_load_render(const char *name, const struct template_var *vars, size_t n_vars, char **ret,
+                         struct un_error *err) {
+        _cleanup_free_ char *text = NULL;
+        int r = template_load(name, &text, err);
+
+        return r < 0 ? r : template_render(name, text, vars, n_vars, ret, err);
+}

@@ -21,6 +21,9 @@ int template_render(const char *name, const char *text, const struct template_va
  * when that is set (an administrator's or a test's own templates). name must be a plain relative
  * path without "..". */
 int template_load(const char *name, char **ret, struct un_error *err);
+/* template_load, then template_render. */
+int template_load_render(const char *name, const struct template_var *vars, size_t n_vars, char **ret,
+                         struct un_error *err);
 /* $USERNODE_TEMPLATE_DIR when set and not empty, else NULL. */
 const char *template_override_dir(void);
 /* The templates compiled in: the i-th one's name, NULL past the last; its text by name, NULL when

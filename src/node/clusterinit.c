@@ -10,7 +10,9 @@
 
 #include "clusterinit.h"
 #include "kubeconfig.h"
+#include "template.h"
 #include "util.h"
+#include "yamljson.h"
 
 int clusterinit_token_generate(struct join_token *ret) {
         static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -193,6 +195,63 @@ static int cluster_info(const struct clusterinit *c, struct un_error *err) {
                   : un_error(err, ENOMEM, "cluster-info");
 }
 
+/* Where an object of the CoreDNS add-on goes, and whether one that exists is brought up to date: the
+ * workload and its rights follow usernode's version, the Corefile an admin may have edited stays. */
+static const struct {
+        const char *kind, *group_version, *resource;
+        bool namespaced, replace;
+} addon_kinds[] = {
+        { "ServiceAccount", "api/v1", "serviceaccounts", true, false },
+        { "ConfigMap", "api/v1", "configmaps", true, false },
+        { "Service", "api/v1", "services", true, false },
+        { "Deployment", "apis/apps/v1", "deployments", true, true },
+        { "ClusterRole", "apis/rbac.authorization.k8s.io/v1", "clusterroles", false, true },
+        { "ClusterRoleBinding", "apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false, true },
+};
+
+static int addon_object(const struct kubeapi *api, struct json_object *o, struct un_error *err) {
+        struct json_object *meta = json_get(o, "metadata", json_type_object);
+        const char *kind = json_object_get_string(json_get(o, "kind", json_type_string)),
+                   *name = json_object_get_string(json_get(meta, "name", json_type_string)),
+                   *ns = json_object_get_string(json_get(meta, "namespace", json_type_string));
+
+        for (size_t i = 0; kind && name && i < ELEMENTSOF(addon_kinds); i++) {
+                if (strcmp(kind, addon_kinds[i].kind) != 0 || addon_kinds[i].namespaced != !!ns)
+                        continue;
+                _cleanup_free_ char *collection =
+                        ns ? xstrdup_printf("/%s/namespaces/%s/%s", addon_kinds[i].group_version, ns, addon_kinds[i].resource)
+                           : xstrdup_printf("/%s/%s", addon_kinds[i].group_version, addon_kinds[i].resource);
+
+                return collection ? apply(api, collection, name, o, addon_kinds[i].replace, err)
+                                  : un_error(err, ENOMEM, "%s", name);
+        }
+        return un_error(err, EINVAL, "coredns.yaml.in: an object usernode does not create (%s %s)", strna(kind),
+                        strna(name));
+}
+
+static int coredns(const struct clusterinit *c, struct un_error *err) {
+        static const char template[] = "coredns.yaml.in";
+        const struct template_var vars[] = {
+                { "image", c->coredns_image }, { "dns_ip", c->dns_ip }, { "dns_domain", c->dns_domain },
+        };
+        _cleanup_free_ char *yaml = NULL;
+        struct json_object *doc = NULL, *items;
+        int r;
+
+        r = template_load_render(template, vars, ELEMENTSOF(vars), &yaml, err);
+        if (r >= 0)
+                r = yaml_to_json(template, yaml, strlen(yaml), &doc, err);
+        if (r < 0)
+                return r;
+        items = json_get(doc, "items", json_type_array);
+        if (!items)
+                r = un_error(err, EINVAL, "%s: no list of items", template);
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(items); i++)
+                r = addon_object(c->admin, json_object_array_get_idx(items, i), err);
+        json_object_put(doc);
+        return r;
+}
+
 int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         static const char *const bootstrappers[] = { "Group:" CLUSTERINIT_TOKEN_GROUP, NULL };
         static const char *const nodes[] = { "Group:system:nodes", NULL };
@@ -237,5 +296,7 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
                 r = service_account(c->admin, "default", "default", err);
         if (r >= 0)
                 r = configmap(c->admin, "default", "kube-root-ca.crt", "ca.crt", c->ca_pem, false, err);
+        if (r >= 0 && c->coredns_image)
+                r = coredns(c, err);
         return r;
 }

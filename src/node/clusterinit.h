@@ -8,7 +8,8 @@
 /* What `kubeadm init` sets up in a new cluster for nodes to join it, done by usernode for the cluster a
  * node brings along: a bootstrap token, the RBAC that lets its holder ask for a kubelet certificate and
  * has that request approved, the signed cluster-info (kube-public) that `kubeadm join` and `usernode up
- * --server` discover, the kubelet-config ConfigMap, and kube-proxy's reading of EndpointSlices. */
+ * --server` discover, the kubelet-config ConfigMap, kube-proxy's reading of EndpointSlices, and the CoreDNS
+ * add-on. */
 #define CLUSTERINIT_TOKEN_GROUP "system:bootstrappers:kubeadm:default-node-token"
 
 /* A fresh token, from the kernel's random bytes, in kubeadm's alphabet. */
@@ -21,6 +22,9 @@ struct clusterinit {
         const char *server;             /* the API server's URL for cluster-info */
         const char *ca_pem;
         const char *kubelet_config_yaml; /* the kubelet-config ConfigMap's "kubelet" key */
+        const char *coredns_image;      /* CoreDNS (templates/coredns.yaml.in) with it; NULL: the cluster has no DNS */
+        const char *dns_ip;             /* its Service's address */
+        const char *dns_domain;
 };
 
 /* Creates (or brings up to date) every object; idempotent across restarts of the node. */

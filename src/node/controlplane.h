@@ -20,6 +20,9 @@ enum controlplane_component {
 #define CONTROLPLANE_ETCD_PORT 2379u
 #define CONTROLPLANE_ETCD_METRICS_PORT 2381u    /* plain HTTP on loopback: /health */
 #define CONTROLPLANE_DNS_DOMAIN "cluster.local"
+/* The cluster's DNS, kubeadm v1.28's: started when the node's image store has it (no registry is asked). */
+#define CONTROLPLANE_COREDNS_IMAGE "registry.k8s.io/coredns/coredns:v1.10.1"
+#define CONTROLPLANE_DNS_HOST 10u               /* its Service: the service network's tenth address */
 
 struct controlplane {
         const char *pki_dir;            /* pki.c's directory */

@@ -23,7 +23,7 @@ static int push_pair(char ***argv, const char *opt, const char *value) {
 static int command(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
                    struct un_error *err) {
         _cleanup_strv_free_ char **argv = NULL;
-        _cleanup_free_ char *state = node_runtime_path(n, "rootlesskit"), *resolv = NULL;
+        _cleanup_free_ char *state = node_runtime_path(n, "rootlesskit"), *resolv = NULL, *images = NULL;
         struct rootlesskit_config c = {
                 .port_driver = o->port_driver, .mtu = UP_MTU, .state_dir = state, .ipv6 = o->enable_ipv6,
                 /* The node's processes into a leaf of its cgroup, a fresh cgroup2 mount inside. */
@@ -77,6 +77,9 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
+        images = node_images_dir();
+        if (images && access(images, F_OK) == 0 && push_pair(&argv, "--images-dir", images) < 0)
+                return un_error(err, ENOMEM, "kubelet engine");
         *ret_argv = TAKE_PTR(argv);
         *ret_env = NULL;
         return 0;
@@ -88,13 +91,6 @@ const struct node_engine engine_kubelet = {
         .command = command,
         .has_init = true,
 };
-
-static int render(const char *template, const struct template_var *vars, size_t n, char **ret, struct un_error *err) {
-        _cleanup_free_ char *text = NULL;
-        int r = template_load(template, &text, err);
-
-        return r < 0 ? r : template_render(template, text, vars, n, ret, err);
-}
 
 int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err) {
         const struct template_var vars[] = {
@@ -112,7 +108,7 @@ int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret,
                 { "sandbox_image", p->sandbox_image },
         };
 
-        return render("containerd-config.toml.in", vars, ELEMENTSOF(vars), ret, err);
+        return template_load_render("containerd-config.toml.in", vars, ELEMENTSOF(vars), ret, err);
 }
 
 int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
@@ -122,10 +118,10 @@ int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char
         int r;
 
         snprintf(mtu, sizeof mtu, "%u", p->mtu);
-        r = render("cni-bridge.conflist.in", vars, ELEMENTSOF(vars), ret_conflist, err);
+        r = template_load_render("cni-bridge.conflist.in", vars, ELEMENTSOF(vars), ret_conflist, err);
         if (r < 0)
                 return r;
-        r = render("cni-loopback.conf.in", vars, 0, ret_loopback, err);
+        r = template_load_render("cni-loopback.conf.in", vars, 0, ret_loopback, err);
         if (r < 0) {
                 free(*ret_conflist);
                 *ret_conflist = NULL;

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "clusterinit.h"
+#include "controlplane.h"
+#include "cri.h"
 #include "init.h"
 #include "kubeapi.h"
 #include "net.h"
@@ -95,14 +97,36 @@ static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
 
 static int admin_credentials(struct init *in, char **ret);
 
+/* CoreDNS runs when the node's image store has its image (nothing is pulled: an offline CI runner or laptop
+ * imports it); without it, the kubelet gives pods the node's resolver instead of an address nobody answers,
+ * and the node's status says so. */
+static void cluster_dns_decide(struct init *in) {
+        struct un_error err = {};
+        int r = cri_image_present(in->params.address, CONTROLPLANE_COREDNS_IMAGE, &err);
+
+        in->params.without_cluster_dns = r <= 0;
+        if (r < 0)
+                init_stage(in, "warn no cluster DNS: cannot tell whether the node has CoreDNS's image: %s", err.msg);
+        else if (r == 0)
+                init_stage(in, "warn no cluster DNS: CoreDNS's image " CONTROLPLANE_COREDNS_IMAGE " is not in the "
+                               "node's image store; pods resolve names as the node does (import the image with "
+                               "`usernode exec --name %s -- ctr -n k8s.io images import FILE`, then run up again)",
+                           in->name);
+}
+
 /* kubeadm's objects for joining nodes, with the node's bootstrap token, as the cluster's admin. */
 static int apply_cluster_objects(struct init *in, const char *ca_pem, const char *advertise) {
         _cleanup_free_ char *client = NULL, *kubelet_config = NULL,
                             *server = xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
+        char dns_ip[INET_ADDRSTRLEN];
         struct join_token token;
         struct un_error err = {};
         int r;
 
+        if (controlplane_service_ip(in->service_cidr, CONTROLPLANE_DNS_HOST, dns_ip, sizeof dns_ip) < 0) {
+                init_stage(in, "error the service network %s has no address for the cluster's DNS", in->service_cidr);
+                return -EINVAL;
+        }
         if (!server || admin_credentials(in, &client) < 0) {
                 init_stage(in, "error cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
                 return -EIO;
@@ -119,7 +143,9 @@ static int apply_cluster_objects(struct init *in, const char *ca_pem, const char
                                        .timeout_ms = 10000 };
         const struct clusterinit ci = { .admin = &admin, .token = &token, .token_ttl_sec = TOKEN_TTL_SEC,
                                         .server = server, .ca_pem = ca_pem,
-                                        .kubelet_config_yaml = kubelet_config ? kubelet_config : "" };
+                                        .kubelet_config_yaml = kubelet_config ? kubelet_config : "",
+                                        .coredns_image = in->params.without_cluster_dns ? NULL : CONTROLPLANE_COREDNS_IMAGE,
+                                        .dns_ip = dns_ip, .dns_domain = CONTROLPLANE_DNS_DOMAIN };
         r = clusterinit_apply(&ci, &err);
         explicit_bzero(client, strlen(client));
         explicit_bzero(&token, sizeof token);
@@ -164,8 +190,13 @@ int init_run_control_plane(struct init *in) {
                 r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
+        /* The images imported meanwhile tell whether the cluster has DNS. */
         if (r >= 0)
+                r = init_images_wait(in);
+        if (r >= 0) {
+                cluster_dns_decide(in);
                 r = apply_cluster_objects(in, ca_pem, advertise);
+        }
         return r;
 }
 

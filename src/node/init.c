@@ -52,6 +52,8 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->sandbox_image;
                 else if (strcmp(argv[i], "--service-cidr") == 0)
                         dst = &in->service_cidr;
+                else if (strcmp(argv[i], "--images-dir") == 0)
+                        dst = &in->images_dir;
                 else if (strcmp(argv[i], "--control-plane") == 0) {
                         in->control_plane = true;
                         /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */
@@ -164,6 +166,7 @@ static int run_containerd(struct init *in) {
         if (r < 0)
                 return r;
         init_stage(in, "stage containerd");
+        (void) init_images_start(in);
         return 0;
 }
 
@@ -278,6 +281,10 @@ static int init_run(struct init *in) {
                 if (r < 0)
                         return r;
         }
+        /* The images before the kubelet: its first pods find theirs. */
+        r = init_images_wait(in);
+        if (r < 0)
+                return r;
         kubelet = init_find_binary("kubelet");
         if (!kubelet)
                 return run_without_kubelet(in);

@@ -19,6 +19,13 @@
 #define INIT_CNI_CONF_DIR "/etc/cni/net.d"
 #define INIT_CNI_BIN_DIR "/opt/cni/bin"
 
+#define INIT_IMAGES_MAX 32               /* archives imported at a start */
+
+struct init_import {
+        struct proc proc;               /* ctr images import, reading the archive */
+        char name[256];
+};
+
 struct init {
         const char *name, *runtime_dir, *data_dir, *server, *pod_cidr, *resolv_conf, *node_ip, *sandbox_image;
         unsigned mtu;
@@ -32,6 +39,9 @@ struct init {
         struct proc containerd, kubelet, kube_proxy;
         bool control_plane;             /* the node brings its own cluster (init-controlplane.c) */
         const char *service_cidr;
+        const char *images_dir;         /* archives imported at each start (init-images.c); NULL: none */
+        struct init_import imports[INIT_IMAGES_MAX];
+        size_t n_imports;
         struct proc cp[_CONTROLPLANE_MAX];
         time_t kubelet_started;         /* wall clock, seconds: Ready conditions older than this are stale */
         char cni_cidr[48];              /* the pod CIDR the CNI config has, "" before it is written */
@@ -98,6 +108,13 @@ int init_idle_for(struct init *in, int timeout_ms);
 int init_exit_code(const struct proc *p);
 /* Stages what went wrong with the kubelet, quoting its last error from kubelet.log. */
 void init_stage_kubelet_failed(struct init *in, const char *what);
+
+/* init-images.c */
+/* Starts importing every NAME.tar of images_dir into the node's image store (once the CRI answers);
+ * what cannot be imported is a staged warning. */
+int init_images_start(struct init *in);
+/* Waits for the imports started: 0, or -EINTR when a signal asks the init to stop. */
+int init_images_wait(struct init *in);
 
 /* init-ready.c */
 /* containerd's CRI answers (its READY=1 comes before its CRI plugin has restored its state). */

@@ -110,6 +110,9 @@ int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, st
                 }
                 for (size_t i = 0; i < ELEMENTSOF(cluster_only_keys); i++)
                         json_object_object_del(c, cluster_only_keys[i]);
+                /* Nothing answers at the cluster's DNS address: pods resolve as the node does. */
+                if (p->without_cluster_dns)
+                        json_object_object_del(c, "clusterDNS");
         } else if (!(c = json_object_new_object()))
                 return un_error(err, ENOMEM, "kubelet configuration");
         r = ours(c, p);

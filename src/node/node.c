@@ -46,14 +46,23 @@ static char *runtime_base(void) {
         return xstrdup_printf("/tmp/usernode-%u", (unsigned) getuid());
 }
 
-static char *data_base(void) {
+/* $XDG_DATA_HOME/usernode/SUB, or ~/.local/share/usernode/SUB. */
+static char *data_path(const char *sub) {
         const char *x = secure_getenv("XDG_DATA_HOME"), *home = secure_getenv("HOME");
 
         if (x && x[0] == '/' && strlen(x) < 1024)
-                return xstrdup_printf("%s/usernode/nodes", x);
+                return xstrdup_printf("%s/usernode/%s", x, sub);
         if (home && home[0] == '/' && strlen(home) < 1024)
-                return xstrdup_printf("%s/.local/share/usernode/nodes", home);
+                return xstrdup_printf("%s/.local/share/usernode/%s", home, sub);
         return NULL;
+}
+
+static char *data_base(void) {
+        return data_path("nodes");
+}
+
+char *node_images_dir(void) {
+        return data_path("images");
 }
 
 int node_resolve(const char *name, bool ephemeral, struct node *ret, struct un_error *err) {

@@ -15,6 +15,8 @@
  * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
 #define NODE_NAME_MAX 48
 #define NODE_PORTS_MAX 32
+#define NODE_WARNINGS_MAX 8
+#define NODE_WARNING_MAX 1024u          /* bytes of one warning */
 #define NODE_STATUS_MAX (64u * 1024u)
 #define NODE_STATUS_SCHEMA "usernode.node/v1"
 #define NODE_STATUS_STRING_MAX 4096u
@@ -77,6 +79,9 @@ struct node_status {
         char *node_message;             /* why not, or the API's error */
         struct node_port ports[NODE_PORTS_MAX];
         size_t n_ports;
+        /* What the node runs without and why (the init's "warn" lines: no kube-proxy, no cluster DNS). */
+        char *warnings[NODE_WARNINGS_MAX];
+        size_t n_warnings;
 };
 
 /* A name: [a-z0-9][a-z0-9_.-]*, at most NODE_NAME_MAX bytes. It becomes a directory and a unit name. */
@@ -87,6 +92,9 @@ int node_name_ephemeral(char **ret);
 /* Computes the node's directories from the environment (XDG_RUNTIME_DIR, XDG_DATA_HOME, HOME).
  * Creates nothing. */
 int node_resolve(const char *name, bool ephemeral, struct node *ret, struct un_error *err);
+/* Where the user keeps image archives every kubelet node imports when it starts ($XDG_DATA_HOME/usernode/images,
+ * or ~/.local/share/usernode/images); NULL without either variable. */
+char *node_images_dir(void);
 /* Resolves an existing node: an ephemeral one is recognised by its marker in the runtime dir. */
 int node_open(const char *name, struct node *ret, struct un_error *err);
 /* Creates the directories (0700, refusing symlinks) and takes the lock; -EBUSY when another
@@ -121,6 +129,8 @@ bool node_status_string_valid(const char *s);
 void node_status_init(struct node_status *s);
 void node_status_done(struct node_status *s);
 int node_status_set_state(struct node_status *s, enum node_state state);
+/* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */
+int node_status_add_warning(struct node_status *s, const char *text);
 /* Writes the status object (JSON, usernode.node/v1) to f. */
 void node_status_print_json(FILE *f, const struct node_status *s);
 /* Writes status.json atomically. */

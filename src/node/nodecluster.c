@@ -69,7 +69,7 @@ static char *kubelet_cluster_config(const char *service_cidr) {
         struct json_object *o, *servers;
         char *text;
 
-        if (controlplane_service_ip(service_cidr, 10, dns, sizeof dns) < 0)
+        if (controlplane_service_ip(service_cidr, CONTROLPLANE_DNS_HOST, dns, sizeof dns) < 0)
                 return NULL;
         o = json_object_new_object();
         servers = json_object_new_array();

@@ -147,6 +147,27 @@ static int status_ports(struct json_object *a, struct node_status *s) {
         return 0;
 }
 
+static int status_warnings(struct json_object *a, struct node_status *s) {
+        size_t n;
+
+        if (!json_object_is_type(a, json_type_array))
+                return -EINVAL;
+        n = json_object_array_length(a);
+        if (n > NODE_WARNINGS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                const char *w = status_string(json_object_array_get_idx(a, i));
+
+                if (!w)
+                        return -EINVAL;
+                if (strlen(w) > NODE_WARNING_MAX)
+                        return -E2BIG;
+                if (node_status_add_warning(s, w) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int status_field(struct node_status *s, const char *key, struct json_object *v) {
         static const struct {
                 const char *key;
@@ -169,6 +190,8 @@ static int status_field(struct node_status *s, const char *key, struct json_obje
                 return status_pids(v, s);
         if (strcmp(key, "ports") == 0)
                 return status_ports(v, s);
+        if (strcmp(key, "warnings") == 0)
+                return status_warnings(v, s);
         if (strcmp(key, "started_usec") == 0)
                 return status_int(v, INT64_MIN, INT64_MAX, &s->started_usec);
         if (strcmp(key, "ephemeral") == 0) {

@@ -72,7 +72,24 @@ void node_status_done(struct node_status *s) {
         free(s->net);
         free(s->port_driver);
         free(s->last_error);
+        for (size_t i = 0; i < s->n_warnings; i++)
+                free(s->warnings[i]);
         *s = (struct node_status) {};
+}
+
+int node_status_add_warning(struct node_status *s, const char *text) {
+        char *copy;
+
+        for (size_t i = 0; i < s->n_warnings; i++)
+                if (strcmp(s->warnings[i], text) == 0)
+                        return 0;
+        if (s->n_warnings >= NODE_WARNINGS_MAX || strlen(text) > NODE_WARNING_MAX)
+                return -E2BIG;
+        copy = strdup(text);
+        if (!copy)
+                return -ENOMEM;
+        s->warnings[s->n_warnings++] = copy;
+        return 0;
 }
 
 int node_status_set_state(struct node_status *s, enum node_state state) {
@@ -125,6 +142,10 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
         }
         json_end_array(&j);
         json_string(&j, "last_error", s->last_error);
+        json_begin_array(&j, "warnings");
+        for (size_t i = 0; i < s->n_warnings; i++)
+                json_string(&j, NULL, s->warnings[i]);
+        json_end_array(&j);
         if (s->node_known) {
                 json_begin_object(&j, "node");
                 json_bool(&j, "ready", s->node_ready);

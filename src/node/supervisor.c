@@ -234,6 +234,9 @@ static int sv_line(struct supervisor *s, char *line) {
         }
         if ((arg = startswith(line, "warn "))) {
                 sv_progress(s, "warn", arg);
+                /* `status` says it for as long as the node runs. */
+                if (node_status_add_warning(&s->status, arg) >= 0)
+                        sv_save(s);
                 return 0;
         }
         return 0;

@@ -351,6 +351,7 @@ struct kubelet_params {
         const char *sandbox_image;      /* the pause image containerd runs pods in */
         const char *cluster_config;     /* the cluster's KubeletConfiguration (YAML), NULL: none */
         const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
+        bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
         int64_t pod_pids_limit;
         uint16_t port;                  /* the kubelet's; 0: its default */
 };

@@ -75,9 +75,6 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
                 if (!env)
                         return un_error(err, ENOMEM, "unit for node %s", n->name);
         }
-        r = template_load("usernode-node.service.in", &text, err);
-        if (r < 0)
-                return r;
         const struct template_var vars[] = {
                 { "name", n->name },
                 { "engine", engine_to_string(o->engine) },
@@ -85,7 +82,7 @@ int userunit_render(const struct node *n, const struct up_options *o, char **ret
                 { "environment", env },
                 { "runtime_dir", n->runtime_dir },
         };
-        return template_render("usernode-node.service.in", text, vars, ELEMENTSOF(vars), ret, err);
+        return template_load_render("usernode-node.service.in", vars, ELEMENTSOF(vars), ret, err);
 }
 
 int userunit_start(const struct node *n, const struct up_options *o, struct un_error *err) {

@@ -3,7 +3,9 @@
 # (USERNODE_K8S_BIN: kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) and Debian's
 # etcd: the node brings its own control plane, its kubelet joins it through a bootstrap token and an
 # approved CSR, the user's kubectl reaches the API server on 127.0.0.1 with ~/.kube/usernode-NAME.yaml,
-# a pod runs; down then up keeps the cluster; down --purge leaves no process, file or kubeconfig.
+# a pod runs; down then up keeps the cluster; with a coredns binary in USERNODE_K8S_BIN (its image
+# put in the user's images directory between the two) the second start runs CoreDNS and a pod resolves kubernetes.default through it;
+# down --purge leaves no process, file or kubeconfig.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
@@ -32,6 +34,12 @@ kubeconfig=$WORK/home/.kube/usernode-vanilla.yaml
 kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
 k8s_images
+# The sandbox image and busybox wait in the user's images directory: every node imports them as it starts.
+images=$WORK/home/.local/share/usernode/images
+install -d -o "$TEST_USER" -m 0700 "$WORK/home/.local" "$WORK/home/.local/share" "$WORK/home/.local/share/usernode" "$images"
+for i in pause busybox; do
+        install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$images/$i.tar"
+done
 
 # cgroup v1 here: the limits checks fail, the node runs without limits (its labels say so).
 ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
@@ -58,14 +66,14 @@ kc -n kube-system get secrets -o name | grep -q '^secret/bootstrap-token-' || fa
 [ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
 as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
 grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
+# A fresh node's image store has no CoreDNS: no cluster DNS, and status says so.
+grep -q "^warning: *no cluster DNS: CoreDNS's image registry.k8s.io/coredns/coredns:v1.10.1 is not in the node's image store" \
+        "$WORK/status" || fail "status does not say the cluster has no DNS: $(cat "$WORK/status")"
+! kc -n kube-system get deployment coredns >/dev/null 2>&1 || fail "CoreDNS deployed without its image"
 # The token is gone from the node's disk once the kubelet has its certificate.
 ! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla/kubelet/bootstrap-kubeconfig.json" >/dev/null ||
         fail "the bootstrap kubeconfig (the token) is still on disk"
 
-for i in pause busybox; do
-        as_user "$USERNODE" exec --name vanilla -- ctr -n k8s.io images import "$WORK/img/$i.tar" >/dev/null ||
-                fail "import of $i"
-done
 kc apply -f - >/dev/null <<'YAML'
 apiVersion: v1
 kind: Pod
@@ -83,12 +91,49 @@ echo "cluster: first pod Running $(( ($(date +%s%N) - start) / 1000000 )) ms aft
 case $(kc get pod hello -o jsonpath='{.status.podIP}') in 10.42.*) ;; *) fail "the pod's address is not in the cluster network: $(kc get pod hello -o wide)" ;; esac
 [ "$(kc logs hello)" = "hello from a vanilla cluster" ] || fail "kubectl logs: $(kc logs hello 2>&1)"
 [ "$(kc exec hello -- echo exec works)" = "exec works" ] || fail "kubectl exec"
+# Without cluster DNS the pod resolves as the node does, not through an address nobody answers.
+dns_ip=$(kc get service kubernetes -o jsonpath='{.spec.clusterIP}' | sed 's/\.1$/.10/')
+resolv=$(kc exec hello -- cat /etc/resolv.conf)
+! grep -q "nameserver $dns_ip" <<<"$resolv" || fail "the pod's resolver is the cluster DNS that does not run: $resolv"
+if [ -f "$WORK/img/coredns.tar" ]; then
+        install -o "$TEST_USER" -m 0600 "$WORK/img/coredns.tar" "$images/coredns.tar"
+else
+        echo "cluster-real: no coredns in $USERNODE_K8S_BIN: the cluster DNS part is not run"
+fi
 
 # down then up: the same cluster (its etcd, its CA), the pod still there.
 as_user "$USERNODE" down --name vanilla >/dev/null || fail "down"
 as_user "$USERNODE" up --engine kubelet --name vanilla ${ign:+--ignore "$ign"} --wait=180 >/dev/null 2>"$WORK/up2.err" ||
         fail "up again: $(cat "$WORK/up2.err")"
 kc get pod hello >/dev/null 2>&1 || fail "the cluster lost its pod across down/up"
+if [ -f "$WORK/img/coredns.tar" ]; then
+        # Its image in the store now: CoreDNS runs, pods resolve the cluster's names through it.
+        as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
+        ! grep -q "^warning: *no cluster DNS" "$WORK/status" || fail "status still says no cluster DNS: $(cat "$WORK/status")"
+        kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=120s >/dev/null ||
+                fail "CoreDNS not available: $(kc -n kube-system describe pods -l k8s-app=kube-dns 2>&1 | tail -n 30)"
+        [ "$(kc -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}')" = "$dns_ip" ] ||
+                fail "kube-dns is not at $dns_ip"
+        kc apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: resolver
+spec:
+  restartPolicy: Never
+  containers:
+  - name: resolver
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "cat /etc/resolv.conf; nslookup kubernetes.default.svc.cluster.local"]
+YAML
+        done_ok() { [ "$(kc get pod resolver -o jsonpath='{.status.phase}')" = Succeeded ]; }
+        retry 120 done_ok || fail "the cluster's name did not resolve: $(kc logs resolver 2>&1)"
+        out=$(kc logs resolver)
+        grep -q "nameserver $dns_ip" <<<"$out" || fail "the pod's resolver is not the cluster DNS: $out"
+        grep -q "Address:.*${dns_ip%.10}.1\b" <<<"$out" || fail "kubernetes.default did not resolve to its Service: $out"
+        echo "cluster-real: CoreDNS answers the cluster's names"
+fi
 
 as_user "$USERNODE" down --name vanilla --purge >"$WORK/down.out" 2>&1 || fail "down --purge: $(cat "$WORK/down.out")"
 ! grep -q "could not remove itself" "$WORK/down.out" || fail "down --purge tried to leave the cluster it took along: $(cat "$WORK/down.out")"

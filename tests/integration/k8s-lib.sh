@@ -35,7 +35,15 @@ as_user() {
 
 # k8s_images: $WORK/img/busybox.tar (docker.io/library/busybox:usernode) and $WORK/img/pause.tar (usernode's
 # sandbox image: the static pause of USERNODE_K8S_BIN, or busybox waiting), built here: no registry is reachable.
+# With a coredns binary in USERNODE_K8S_BIN, $WORK/img/coredns.tar too (kubeadm's CoreDNS image name; the
+# upstream image is that binary as its entrypoint, on a distroless base).
 k8s_images() {
+        if [ -x "$USERNODE_K8S_BIN/coredns" ]; then
+                mkdir -p "$WORK/img/coredns/rootfs"
+                cp "$USERNODE_K8S_BIN/coredns" "$WORK/img/coredns/rootfs/coredns"
+                make_oci "$WORK/img/coredns.tar" "$WORK/img/coredns" "$WORK/img/coredns/rootfs" \
+                        registry.k8s.io/coredns/coredns:v1.10.1 '[]' '["/coredns"]'
+        fi
         make_busybox_oci "$WORK/img/busybox.tar" "$WORK/img/busybox"
         mkdir -p "$WORK/img/pause/rootfs"
         if [ -x "$USERNODE_K8S_BIN/pause" ]; then

@@ -87,15 +87,15 @@ make_busybox_oci() {
         make_oci "$out" "$w" "$w/rootfs" docker.io/library/busybox:usernode '["/bin/sh"]'
 }
 
-# make_oci OUT.tar WORKDIR ROOTFS NAME CMD_JSON: a one-layer OCI image archive of ROOTFS named NAME.
+# make_oci OUT.tar WORKDIR ROOTFS NAME CMD_JSON [ENTRYPOINT_JSON]: a one-layer OCI image archive of ROOTFS named NAME.
 make_oci() {
-        out=$1 w=$2 rootfs=$3 name=$4 cmd=$5
+        out=$1 w=$2 rootfs=$3 name=$4 cmd=$5 entrypoint=${6:-}
         rm -rf "$w/oci"
         mkdir -p "$w/oci/blobs/sha256"
         tar --numeric-owner --owner=0 --group=0 -C "$rootfs" -cf "$w/layer.tar" .
         layer=$(oci_blob "$w" "$w/layer.tar")
-        printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-                "$cmd" "$layer" >"$w/config.json"
+        printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],%s"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+                "${entrypoint:+\"Entrypoint\":$entrypoint,}" "$cmd" "$layer" >"$w/config.json"
         config=$(oci_blob "$w" "$w/config.json")
         printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
                 "$config" "$(stat -c %s "$w/config.json")" "$layer" "$(stat -c %s "$w/layer.tar")" >"$w/manifest.json"

@@ -53,8 +53,23 @@ failing=\$("\$U" check --engine kubelet --json | jq -r '[.checks[] | select(.sta
 echo "checks failing here (ignored): \${failing:-none}"
 ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
 
+# The user's image archives go into every node's store as it starts; one that is not an image is a warning.
+images="\$HOME/.local/share/usernode/images"
+mkdir -p "\$images"
+cp "$WORK/busybox-oci.tar" "\$images/busybox.tar"
+echo "not an image" >"\$images/bogus.tar"
+ln -s "$WORK/busybox-oci.tar" "\$images/linked.tar"
+
 out=\$("\$U" up --engine kubelet --ephemeral --wait=60 --json --publish 127.0.0.1:$PORT:8080 \$ign)
 echo "\$out"
+"\$U" exec --name "\$(echo "\$out" | jq -r .name)" -- ctr -n k8s.io images ls -q >"\$HOME/images" ||
+        fail "ctr images ls"
+grep -qx docker.io/library/busybox:usernode "\$HOME/images" || fail "busybox.tar not imported: \$(cat "\$HOME/images")"
+echo "\$out" | jq -e '.warnings | any(test("bogus.tar not imported: ctr exited with status"))' >/dev/null ||
+        fail "no warning for bogus.tar: \$(echo "\$out" | jq -c .warnings)"
+echo "\$out" | jq -e '.warnings | any(test("linked.tar not imported"))' >/dev/null ||
+        fail "a symlinked archive was imported: \$(echo "\$out" | jq -c .warnings)"
+rm -r "\$images"
 name=\$(echo "\$out" | jq -r .name)
 case \$name in ci-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;; *) fail "ephemeral name '\$name'" ;; esac
 [ "\$(echo "\$out" | jq -r .state)" = running ] || fail "node not running"

@@ -55,6 +55,9 @@ START_TEST(test_status_roundtrip) {
         s.ephemeral = true;
         s.n_ports = 1;
         s.ports[0] = (struct node_port) { .proto = "udp", .host_ip = "127.0.0.1", .host_port = 5353, .node_port = 53, .id = 3 };
+        ck_assert_int_eq(node_status_add_warning(&s, "no cluster DNS: `ctr` \"quoted\""), 0);
+        ck_assert_int_eq(node_status_add_warning(&s, "no cluster DNS: `ctr` \"quoted\""), 0);
+        ck_assert_int_eq(node_status_add_warning(&s, "kube-proxy not started"), 0);
         ck_assert_int_eq(node_status_set_state(&s, NODE_RUNNING), 0);
         f = open_memstream(&text, &len);
         node_status_print_json(f, &s);
@@ -71,6 +74,9 @@ START_TEST(test_status_roundtrip) {
         ck_assert_str_eq(t.ports[0].proto, "udp");
         ck_assert_uint_eq(t.ports[0].node_port, 53);
         ck_assert(t.kubeconfig == NULL);
+        ck_assert_uint_eq(t.n_warnings, 2);
+        ck_assert_str_eq(t.warnings[0], s.warnings[0]);
+        ck_assert_str_eq(t.warnings[1], "kube-proxy not started");
         free(text);
         node_status_done(&s);
         node_status_done(&t);
@@ -107,6 +113,9 @@ START_TEST(test_status_hostile) {
                 "{\"name\":\"x\",\"pids\":{\"supervisor\":042}}",
                 "{\"name\":\"x\",\"ports\":[{\"id\":-2}]}",
                 "{\"name\":\"x\",\"ports\":[[{}]]}",
+                "{\"name\":\"x\",\"warnings\":\"one\"}",
+                "{\"name\":\"x\",\"warnings\":[1]}",
+                "{\"name\":\"x\",\"warnings\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}",
                 "{\"name\":\"\xc0\x80\"}",         /* overlong UTF-8, which json-c takes */
                 "{\"name\":\"\xed\xa0\x80\"}",     /* a UTF-16 surrogate in UTF-8, which json-c takes */
         };
@@ -254,7 +263,16 @@ START_TEST(test_golden_templates) {
         joined.port = 10251;
         ck_assert_msg(kubelet_render_kubelet_config(&joined, &a, &err) == 0, "%s", err.msg);
         assert_golden("kubelet-config-joined.json", a);
+        ck_assert_ptr_nonnull(strstr(a, "\"clusterDNS\""));
         free(a);
+
+        /* A cluster without DNS (no CoreDNS image): pods get the node's resolver, not an address nobody answers. */
+        joined.without_cluster_dns = true;
+        ck_assert_msg(kubelet_render_kubelet_config(&joined, &a, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_null(strstr(a, "clusterDNS"));
+        ck_assert_ptr_nonnull(strstr(a, "\"clusterDomain\""));
+        free(a);
+        joined.without_cluster_dns = false;
 
         /* A cluster's configuration that is not one is refused, not half-used. */
         joined.cluster_config = "kind: Pod\n";
