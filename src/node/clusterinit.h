@@ -29,3 +29,7 @@ struct clusterinit {
 
 /* Creates (or brings up to date) every object; idempotent across restarts of the node. */
 int clusterinit_apply(const struct clusterinit *c, struct un_error *err);
+
+/* spec.podCIDR and spec.podCIDRs of the Node, as the node IPAM controller sets them (once: the API server
+ * refuses a change). */
+int clusterinit_node_pod_cidr(const struct kubeapi *admin, const char *node, const char *cidr, struct un_error *err);

@@ -246,3 +246,22 @@ out:
         explicit_bzero(client, strlen(client));
         return r;
 }
+
+int init_control_plane_assign_pod_cidr(struct init *in) {
+        _cleanup_free_ char *ca_pem = NULL, *client = NULL;
+        struct un_error err = {};
+        int r;
+
+        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0 || admin_credentials(in, &client) < 0) {
+                fprintf(stderr, "usernode-init: cannot read the cluster admin's certificate under %s/" NODE_PKI "\n",
+                        in->data_dir);
+                return -EIO;
+        }
+        const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
+                                       .timeout_ms = 5000 };
+        r = clusterinit_node_pod_cidr(&admin, in->name, in->cni_cidr, &err);
+        explicit_bzero(client, strlen(client));
+        if (r < 0)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
+        return r;
+}

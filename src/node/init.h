@@ -89,6 +89,9 @@ int init_run_control_plane(struct init *in);
 /* Until the cluster takes a pod in its default namespace: the controller-manager made its default
  * ServiceAccount (a pod applied before that is refused). */
 int init_wait_cluster_usable(struct init *in);
+/* The Node's spec.podCIDR(s), as the node IPAM controller would set them: the cluster network this one
+ * node has (its CNI config). Errors go to the log. */
+int init_control_plane_assign_pod_cidr(struct init *in);
 
 /* init-daemons.c */
 char *init_find_binary(const char *name);

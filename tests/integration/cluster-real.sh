@@ -59,6 +59,9 @@ grep -q "server: https://127.0.0.1:$port\|\"server\": *\"https://127.0.0.1:$port
 # The API agrees: the node Ready.
 [ "$(kc get node vanilla -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
         fail "the Node is not Ready: $(kc get nodes -o wide 2>&1)"
+# Its pod CIDR, as the node IPAM controller would have set it: the network its pods get addresses from.
+cidr_set() { [ "$(kc get node vanilla -o jsonpath='{.spec.podCIDR}')" = 10.42.0.0/16 ]; }
+retry 30 cidr_set || fail "the Node has no pod CIDR: $(kc get node vanilla -o jsonpath='{.spec}')"
 # Other nodes can join with kubeadm's line: a bootstrap token, and cluster-info signed for it.
 signed() { out=$(kc -n kube-public get configmap cluster-info -o jsonpath='{.data}') && grep -q jws-kubeconfig- <<<"$out"; }
 retry 30 signed || fail "cluster-info is not signed for a bootstrap token: $(kc -n kube-public get configmap cluster-info -o yaml 2>&1)"
