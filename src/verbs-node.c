@@ -32,25 +32,17 @@ int verb_down(const struct cli *c, int argc, char **argv) {
 }
 
 /* A joined node's Ready condition, from the cluster, with the node's own credentials. */
-/* The API server of the cluster the node brought along, as the host reaches it: the port published for 6443. */
-static char *own_cluster_server(const struct node_status *s) {
-        for (size_t i = 0; i < s->n_ports; i++)
-                if (s->ports[i].node_port == 6443 && streq_ptr(s->ports[i].host_ip, "127.0.0.1"))
-                        return xstrdup_printf("https://127.0.0.1:%u", (unsigned) s->ports[i].host_port);
-        return NULL;
-}
-
 static void status_ask_cluster(struct node_status *s) {
         struct node_api api = {};
         struct node_object o = {};
         struct un_error err = {};
-        _cleanup_free_ char *server = NULL;
+        char own[64];
 
         if (!streq_ptr(s->engine, "kubelet") || s->state != NODE_RUNNING || !s->data_dir)
                 return;
         /* Its kubelet's kubeconfig names the API server inside the node; from here, the published port. */
-        server = s->kubeconfig ? own_cluster_server(s) : NULL;
-        if (node_api_open(s->data_dir, server, s->name, &api, NULL) < 0)
+        if (node_api_open(s->data_dir, node_status_apiserver(s, own, sizeof own) >= 0 ? own : NULL,
+                          s->name, &api, NULL) < 0)
                 return;
         s->node_known = true;
         if (node_api_get(&api, &o, &err) < 0)
@@ -67,6 +59,7 @@ static void status_ask_cluster(struct node_status *s) {
 
 int verb_status(const struct cli *c, int argc, char **argv) {
         struct node_status s;
+        char own[64];
         struct un_error err = {};
         int r;
 
@@ -86,6 +79,8 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                 printf("node:        %s (%s engine)\nstate:       %s since %s\nstate dir:   %s\n", s.name,
                        strna(s.engine), node_state_to_string(s.state), strna(s.since), strna(s.state_dir));
                 printf("kubeconfig:  %s\ncontainerd:  %s\n", strna(s.kubeconfig), strna(s.containerd_socket));
+                if (node_status_apiserver(&s, own, sizeof own) >= 0)
+                        printf("apiserver:   %s\n", own);
                 if (s.node_known)
                         printf("node:        %s%s%s\n", s.node_ready ? "Ready" : "NotReady",
                                s.node_message ? ": " : "", strempty(s.node_message));

@@ -430,9 +430,13 @@ static void up_print_started(const char *name, bool json) {
         if (json)
                 node_status_print_json(stdout, &s);
         else {
+                char apiserver[64];
+
                 printf("node %s (%s) %s; state in %s\n", s.name, s.engine, node_state_to_string(s.state), s.state_dir);
                 if (s.kubeconfig)
                         printf("kubeconfig: %s\n", s.kubeconfig);
+                if (node_status_apiserver(&s, apiserver, sizeof apiserver) >= 0)
+                        printf("apiserver: %s\n", apiserver);
         }
         node_status_done(&s);
 }

@@ -131,6 +131,9 @@ void node_status_done(struct node_status *s);
 int node_status_set_state(struct node_status *s, enum node_state state);
 /* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */
 int node_status_add_warning(struct node_status *s, const char *text);
+/* The URL of the API server a node that brought its own cluster publishes on the host (https://127.0.0.1:PORT);
+ * -ENOENT for a node without one. */
+int node_status_apiserver(const struct node_status *s, char *buf, size_t size);
 /* Writes the status object (JSON, usernode.node/v1) to f. */
 void node_status_print_json(FILE *f, const struct node_status *s);
 /* Writes status.json atomically. */

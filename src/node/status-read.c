@@ -192,6 +192,9 @@ static int status_field(struct node_status *s, const char *key, struct json_obje
                 return status_ports(v, s);
         if (strcmp(key, "warnings") == 0)
                 return status_warnings(v, s);
+        /* Written from the ports, read back from them. */
+        if (strcmp(key, "apiserver") == 0)
+                return json_object_is_type(v, json_type_null) || status_string(v) ? 0 : -EINVAL;
         if (strcmp(key, "started_usec") == 0)
                 return status_int(v, INT64_MIN, INT64_MAX, &s->started_usec);
         if (strcmp(key, "ephemeral") == 0) {

@@ -108,8 +108,24 @@ int node_status_set_state(struct node_status *s, enum node_state state) {
         return s->since ? 0 : -ENOMEM;
 }
 
+int node_status_apiserver(const struct node_status *s, char *buf, size_t size) {
+        /* A kubelet node has a kubeconfig of its own only when it brought its cluster along; that cluster's API
+         * server listens on 6443 in the node, published on the host's 127.0.0.1. */
+        if (!streq_ptr(s->engine, "kubelet") || !s->kubeconfig)
+                return -ENOENT;
+        for (size_t i = 0; i < s->n_ports; i++)
+                if (s->ports[i].node_port == 6443 && strcmp(s->ports[i].proto, "tcp") == 0 &&
+                    strcmp(s->ports[i].host_ip, "127.0.0.1") == 0) {
+                        int n = snprintf(buf, size, "https://127.0.0.1:%u", (unsigned) s->ports[i].host_port);
+
+                        return n > 0 && (size_t) n < size ? 0 : -ENOBUFS;
+                }
+        return -ENOENT;
+}
+
 void node_status_print_json(FILE *f, const struct node_status *s) {
         struct json j = { .f = f, .pretty = true };
+        char apiserver[64];
 
         json_begin_object(&j, NULL);
         json_string(&j, "schema", NODE_STATUS_SCHEMA);
@@ -126,6 +142,7 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
         json_string(&j, "state_dir", s->state_dir);
         json_string(&j, "data_dir", s->data_dir);
         json_string(&j, "kubeconfig", s->kubeconfig);
+        json_string(&j, "apiserver", node_status_apiserver(s, apiserver, sizeof apiserver) >= 0 ? apiserver : NULL);
         json_string(&j, "containerd_socket", s->containerd_socket);
         json_string(&j, "net", s->net);
         json_string(&j, "port_driver", s->port_driver);

@@ -51,6 +51,7 @@ echo "cluster: Node Ready $(( ($(date +%s%N) - start) / 1000000 )) ms after up s
 [ "$(jq -r .kubeconfig "$WORK/up.json")" = "$kubeconfig" ] || fail "up --json names no kubeconfig: $(cat "$WORK/up.json")"
 [ "$(stat -c %a "$kubeconfig")" = 600 ] || fail "the kubeconfig is not 0600"
 port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/up.json")
+[ "$(jq -r .apiserver "$WORK/up.json")" = "https://127.0.0.1:$port" ] || fail "up --json names no API server: $(cat "$WORK/up.json")"
 [ "$(jq -r '.ports[] | select(.node_port == 6443) | .host_ip' "$WORK/up.json")" = 127.0.0.1 ] ||
         fail "the API server is not published on 127.0.0.1 only: $(jq -c .ports "$WORK/up.json")"
 grep -q "server: https://127.0.0.1:$port\|\"server\": *\"https://127.0.0.1:$port\"" "$kubeconfig" ||

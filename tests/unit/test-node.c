@@ -83,6 +83,36 @@ START_TEST(test_status_roundtrip) {
 }
 END_TEST
 
+START_TEST(test_status_apiserver) {
+        struct node_status s = {}, t = {};
+        char *text = NULL, url[64];
+        size_t len = 0;
+        FILE *f;
+
+        s.name = strdup("n1");
+        s.engine = strdup("kubelet");
+        s.n_ports = 2;
+        s.ports[0] = (struct node_port) { .proto = "tcp", .host_ip = "127.0.0.1", .host_port = 8080, .node_port = 80, .id = 1 };
+        s.ports[1] = (struct node_port) { .proto = "tcp", .host_ip = "127.0.0.1", .host_port = 36443, .node_port = 6443, .id = 2 };
+        /* A joined node (no kubeconfig of its own) that publishes 6443 for a pod has no API server. */
+        ck_assert_int_eq(node_status_apiserver(&s, url, sizeof url), -ENOENT);
+        s.kubeconfig = strdup("/home/alice/.kube/usernode-n1.yaml");
+        ck_assert_int_eq(node_status_apiserver(&s, url, sizeof url), 0);
+        ck_assert_str_eq(url, "https://127.0.0.1:36443");
+        ck_assert_int_eq(node_status_apiserver(&s, url, 10), -ENOBUFS);
+        f = open_memstream(&text, &len);
+        node_status_print_json(f, &s);
+        fclose(f);
+        ck_assert_ptr_nonnull(strstr(text, "\"apiserver\": \"https://127.0.0.1:36443\""));
+        ck_assert_int_eq(node_status_parse(text, &t), 0);
+        ck_assert_int_eq(node_status_apiserver(&t, url, sizeof url), 0);
+        ck_assert_str_eq(url, "https://127.0.0.1:36443");
+        free(text);
+        node_status_done(&s);
+        node_status_done(&t);
+}
+END_TEST
+
 START_TEST(test_status_hostile) {
         static const char *const bad[] = {
                 "",
@@ -304,6 +334,7 @@ Suite *node_suite(void) {
         tcase_add_test(tc, test_name_valid);
         tcase_add_test(tc, test_name_ephemeral);
         tcase_add_test(tc, test_status_roundtrip);
+        tcase_add_test(tc, test_status_apiserver);
         tcase_add_test(tc, test_status_hostile);
         tcase_add_test(tc, test_port_parse);
         tcase_add_test(tc, test_rootlesskit_api);

@@ -20,8 +20,9 @@ cp "$VM_DIR"/guest/* "$out/vm/guest/"
 cp "$VM_DIR"/../stand-ins/* "$out/stand-ins/"
 cp "$VM_DIR"/../integration/k8s-lib.sh "$out/vm/"
 
-# What the guest's control plane and node need (pause goes into an image); not kube-proxy:
-# no Service is tested there.
+# What the guest's control plane and node need (pause goes into an image). Optional, for the node that
+# brings its own cluster (steps-vanilla.sh): kube-proxy (Services, the cluster DNS among them), in
+# k8s/vanilla/ so that only that node's PATH has it, and coredns (its image, and the binary itself).
 K8S_PAYLOAD="kubelet kube-apiserver kube-controller-manager kube-scheduler kubeadm kubectl pause"
 
 # no_k8s REASON: the guest skips the real part and says why.
@@ -54,6 +55,20 @@ add_k8s() {
 	# shellcheck disable=SC2016 # expanded by that bash
 	bash -c '. "$1" && make_oci "$2" "$3" "$3/rootfs" registry.k8s.io/pause:3.9 "[\"/pause\"]"' \
 		_ "$VM_DIR/../integration/lib.sh" "$out/k8s/pause-oci.tar" "$w"
+	if [ -x "$USERNODE_K8S_BIN/kube-proxy" ]; then
+		mkdir "$out/k8s/vanilla"
+		cp "$USERNODE_K8S_BIN/kube-proxy" "$out/k8s/vanilla/kube-proxy"
+	fi
+	# CoreDNS as kubeadm names its image (the upstream one is the binary as its entrypoint, on a distroless
+	# base), made as tests/integration/k8s-lib.sh (k8s_images) makes it.
+	if [ -x "$USERNODE_K8S_BIN/coredns" ]; then
+		cp "$USERNODE_K8S_BIN/coredns" "$out/k8s/coredns"
+		mkdir "$w/coredns"
+		cp "$USERNODE_K8S_BIN/coredns" "$w/coredns/coredns"
+		# shellcheck disable=SC2016 # expanded by that bash
+		bash -c '. "$1" && make_oci "$2" "$3" "$3/coredns" registry.k8s.io/coredns/coredns:v1.10.1 "[]" "[\"/coredns\"]"' \
+			_ "$VM_DIR/../integration/lib.sh" "$out/k8s/coredns-oci.tar" "$w"
+	fi
 	rm -rf "$w"
 	chmod -R a+rX "$out/k8s"
 	vm_log "real Kubernetes part: $(du -sh "$out/k8s" | cut -f1) of binaries from $USERNODE_K8S_BIN"

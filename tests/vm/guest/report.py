@@ -12,6 +12,9 @@
   report.py signature FILE         sorted "check|feature ID STATUS" lines, to compare runs
   report.py node FILE [NAME]       "name state state_dir pid,pid" of the node in status --json
   report.py nodes FILE             one name per node in status --json
+  report.py warnings FILE [NAME]   the node's warnings in status --json, one a line
+  report.py nodekey FILE KEY       a top-level field of the single node in status --json (empty if none)
+  report.py port FILE NODE_PORT    "HOST_IP HOST_PORT" where the node publishes NODE_PORT
 """
 import json
 import sys
@@ -77,6 +80,21 @@ def main(argv):
     elif verb == "nodes":
         for n in nodes(doc):
             print(n.get("name"))
+    elif verb in ("warnings", "nodekey", "port"):
+        found = [n for n in nodes(doc) if verb != "warnings" or not args or n.get("name") == args[0]]
+        if len(found) != 1:
+            sys.exit(f"{len(found)} nodes in status --json")
+        n = found[0]
+        if verb == "warnings":
+            for w in n.get("warnings") or []:
+                print(w)
+        elif verb == "nodekey":
+            value = n.get(args[0])
+            print("" if value is None else value)
+        else:
+            for p in n.get("ports") or []:
+                if isinstance(p, dict) and str(p.get("node_port")) == args[0]:
+                    print(p.get("host_ip"), p.get("host_port"))
     elif verb == "node":
         found = [n for n in nodes(doc) if not args or n.get("name") == args[0]]
         if len(found) != 1:

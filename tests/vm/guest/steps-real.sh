@@ -8,6 +8,8 @@
 REAL_BIN=$(cd "$GUEST_DIR/../.." && pwd)/k8s
 REAL_SKIP=$(cd "$GUEST_DIR/../.." && pwd)/k8s.skip
 REAL_NODE=vmreal
+# The prefix of what the steps measure (TIMING keys, $WORK/TAG.up-started); steps-vanilla.sh changes both.
+REAL_TAG=real
 REAL_CP=$WORK/real-cp
 REAL_TOKEN=/home/$ALICE/join-token
 # What a pod with limits {memory: 64Mi, cpu: 200m} must get, and usernode's default podPidsLimit.
@@ -48,18 +50,20 @@ real_note() { echo "$*" >>"$WORK/real.report"; }
 
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# The node's and the control plane's logs into the artifacts, after every step (they go with --purge).
+# The node's and the control plane's logs into the artifacts, after every step (they go with --purge):
+# the node REAL_NODE's under artifacts/real/REAL_LOGS.
+REAL_LOGS=node
 real_collect() {
 	local dir f
 	{ set +x; } 2>/dev/null
-	mkdir -p "$ARTIFACTS/real/node" "$ARTIFACTS/real/cp"
+	mkdir -p "$ARTIFACTS/real/$REAL_LOGS" "$ARTIFACTS/real/cp"
 	cp "$REAL_CP"/*.log "$ARTIFACTS/real/cp/" 2>/dev/null || true
 	for dir in "/run/user/$(alice_uid)/usernode/$REAL_NODE" "/home/$ALICE/.local/share/usernode/nodes/$REAL_NODE"; do
 		[ -d "$dir" ] || continue
 		find "$dir" -maxdepth 3 -type f \( -name '*.log' -o -name '*.toml' -o -name '*config*.json' \
 			-o -name '*config*.yaml' \) -size -20M -print0 |
 			while IFS= read -r -d '' f; do
-				cp "$f" "$ARTIFACTS/real/node/$(printf '%s' "${f#"$dir"/}" | tr / _)"
+				cp "$f" "$ARTIFACTS/real/$REAL_LOGS/$(printf '%s' "${f#"$dir"/}" | tr / _)"
 			done
 	done
 }
@@ -99,7 +103,7 @@ step_real_control_plane() {
 # alice's node joins with kubeadm's line (the token in a 0600 file), from her session as her user
 # unit, the real kubelet found on the PATH that up was given; up --wait returns when the Node is Ready.
 step_real_up() {
-	local server token hash started secs rc=0 name pids pid cg unit_cg
+	local server token hash started secs rc=0
 	real_env
 	[ -n "${K8S_JOIN-}" ] || fail "no control plane: real.control-plane did not start one"
 	# kubeadm join HOST:6443 --token ID.SECRET --discovery-token-ca-cert-hash sha256:H
@@ -113,7 +117,7 @@ step_real_up() {
 	printf '%s\n' "$token" >"$REAL_TOKEN"
 
 	started=$(date +%s.%N)
-	echo "$started" >"$WORK/real.up-started"
+	echo "$started" >"$WORK/$REAL_TAG.up-started"
 	as_alice um env PATH="$REAL_PATH" usernode up --engine kubelet --name "$REAL_NODE" --server "$server" \
 		--token-file "$REAL_TOKEN" --discovery-token-ca-cert-hash "$hash" --wait=540 --json \
 		>"$WORK/real.status.json" || rc=$?
@@ -122,11 +126,19 @@ step_real_up() {
 	[ "$rc" -eq 0 ] || fail "usernode up exited $rc after ${secs}s"
 	real_note "TIMING real_node_ready_s=$secs"
 
+	real_node_ready_in_unit real
+}
+
+# real_node_ready_in_unit TAG: the Node REAL_NODE is Ready, and $WORK/TAG.status.json (up --json) names it
+# with pids, every one in alice's unit app.slice/usernode-REAL_NODE.service; "name state state_dir pids"
+# go to $WORK/TAG.node (for step_down_purge).
+real_node_ready_in_unit() {
+	local tag=$1 name pids pid cg unit_cg
 	[ "$(kc get node "$REAL_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
 		fail "up returned but the Node is not Ready: $(kc get node "$REAL_NODE" -o wide 2>&1)"
 	kc get node "$REAL_NODE" -o wide
-	report node "$WORK/real.status.json" >"$WORK/real.node" || fail "status --json names no single node"
-	read -r name _ _ pids <"$WORK/real.node"
+	report node "$WORK/$tag.status.json" >"$WORK/$tag.node" || fail "status --json names no single node"
+	read -r name _ _ pids <"$WORK/$tag.node"
 	[ "$name" = "$REAL_NODE" ] || fail "status --json names $name"
 	[ "$pids" != - ] || fail "status lists no pids"
 	# The admin's path: the node is alice's user unit, every process in its cgroup.
@@ -151,7 +163,7 @@ step_real_node_labels() {
 		[ "$value" = available ] || bad="$bad usernode.io/$feature=${value:-(none)}"
 	done
 	[ -z "$bad" ] || fail "labels:$bad"
-	real_note "REAL node labels usernode.io/limits.memory, limits.cpu, limits.pids = available"
+	real_note "REAL $REAL_NODE: node labels usernode.io/limits.memory, limits.cpu, limits.pids = available"
 }
 
 # No registry: the pause image (built by payload.sh) and busybox (prepare) imported into the node.
@@ -196,8 +208,8 @@ step_real_pod_limits() {
 	kc wait --for=condition=Ready pod/limits --timeout=360s ||
 		fail "pod not Running: $(kc get pod limits -o wide 2>&1; kc get events --field-selector involvedObject.name=limits 2>&1 | tail -n 5)"
 	secs=$(since "$started")
-	real_note "TIMING real_pod_running_s=$secs"
-	real_note "TIMING real_pod_running_after_up_s=$(since "$(cat "$WORK/real.up-started")")"
+	real_note "TIMING ${REAL_TAG}_pod_running_s=$secs"
+	real_note "TIMING ${REAL_TAG}_pod_running_after_up_s=$(since "$(cat "$WORK/$REAL_TAG.up-started")")"
 	kc get pod limits -o wide
 
 	cid=$(kc get pod limits -o jsonpath='{.status.containerStatuses[0].containerID}')
@@ -224,7 +236,7 @@ step_real_pod_limits() {
 		echo "container $f: $(cg_value "$cg" "$f")"
 		echo "pod $f: $(cg_value "$pod_cg" "$f")"
 	done
-	real_note "REAL pod limits in $cg: memory.max=$mem cpu.max=\"$cpu\" memory.swap.max=$(cg_value "$cg" memory.swap.max); pod pids.max=$pids"
+	real_note "REAL $REAL_NODE: pod limits in $cg: memory.max=$mem cpu.max=\"$cpu\" memory.swap.max=$(cg_value "$cg" memory.swap.max); pod pids.max=$pids"
 	[ "$mem" = "$REAL_MEMORY_MAX" ] || fail "memory.max of $cg is $mem, want $REAL_MEMORY_MAX"
 	[ "$cpu" = "$REAL_CPU_MAX" ] || fail "cpu.max of $cg is '$cpu', want '$REAL_CPU_MAX'"
 	[ "$pids" = "$REAL_PIDS_MAX" ] || fail "pids.max of the pod's cgroup $pod_cg is $pids, want $REAL_PIDS_MAX"
@@ -265,9 +277,8 @@ step_real_down_purge() {
 	fi
 }
 
-# The control plane stops, its namespace goes, and unsetup takes back what real.setup did.
-step_real_cleanup() {
-	real_env
+# The control plane (if it still runs) stops and its network namespace goes.
+real_control_plane_stop() {
 	rm -f "$REAL_TOKEN"
 	if [ -s "$REAL_CP/env" ]; then
 		k8s_control_plane_stop "$REAL_CP"
@@ -275,9 +286,22 @@ step_real_cleanup() {
 		trap - EXIT
 		rm -rf "$REAL_CP"
 	fi
-	usernode unsetup --user "$ALICE"
-	[ ! -e "/var/lib/usernode/setup/$ALICE.manifest" ] || fail "/var/lib/usernode/setup/$ALICE.manifest is still there"
 	if ip netns list | grep -F usernode-cp-; then
 		fail "the control plane's network namespace is still there"
 	fi
+}
+
+# Once the joined node is gone, its control plane goes too: the vanilla steps after it need the guest's
+# CPUs and memory for a whole cluster of alice's.
+step_real_control_plane_stop() {
+	real_env
+	real_control_plane_stop
+}
+
+# Whatever still runs of the control plane stops, and unsetup takes back what real.setup did.
+step_real_cleanup() {
+	real_env
+	real_control_plane_stop
+	usernode unsetup --user "$ALICE"
+	[ ! -e "/var/lib/usernode/setup/$ALICE.manifest" ] || fail "/var/lib/usernode/setup/$ALICE.manifest is still there"
 }

@@ -1,0 +1,171 @@
+# Scenario steps for a node that brings its own cluster: `usernode up --engine kubelet` without --server,
+# the control plane's binaries and etcd on the PATH it is given (k8s/, as real.up has it; kube-proxy from
+# k8s/vanilla/), run as alice's user unit like the joined node of steps-real.sh. The images it needs wait
+# in her ~/.local/share/usernode/images/ (the node imports them as it starts): pause, busybox and, when the
+# payload has it, CoreDNS, so the cluster runs its DNS. Reuses real.setup's setup and the real.* helpers
+# (kc, pod checks, log collection) aimed at this node; runs after the joined node and its control plane
+# are gone. Lines of $WORK/real.report go to out.log after the steps.
+# shellcheck shell=bash
+
+VANILLA_NODE=vanilla
+VANILLA_JOINED=$REAL_NODE
+VANILLA_KUBECONFIG=/home/$ALICE/.kube/usernode-$VANILLA_NODE.yaml
+VANILLA_IMAGES=/home/$ALICE/.local/share/usernode/images
+# kube-proxy only on this node's PATH (the joined node's steps run without it).
+VANILLA_PATH=$REAL_BIN/vanilla:$REAL_PATH
+VANILLA_COREDNS=$REAL_BIN/coredns-oci.tar
+
+# real_env, and the real.* helpers aimed at this node: its name, its kubeconfig (the admin's, that up
+# wrote), its TIMING keys and $WORK files (vanilla.*), its logs under artifacts/real/vanilla.
+vanilla_env() {
+	real_env
+	REAL_NODE=$VANILLA_NODE REAL_TAG=vanilla REAL_LOGS=vanilla
+	kc() { "$REAL_BIN/kubectl" --kubeconfig "$VANILLA_KUBECONFIG" "$@"; }
+}
+
+vanilla_state_dir() { echo "/run/user/$(alice_uid)/usernode/$VANILLA_NODE"; }
+
+# The joined node is down (real.down-purge; if that failed, it goes now) and nothing of alice's runs;
+# then the images the node imports as it starts, hers and 0600, in her images directory.
+step_vanilla_images() {
+	local home=/home/$ALICE d left
+	vanilla_env
+	if [ -d "/run/user/$(alice_uid)/usernode/$VANILLA_JOINED" ] ||
+		[ -d "$home/.local/share/usernode/nodes/$VANILLA_JOINED" ]; then
+		echo "node $VANILLA_JOINED is still there: down --purge"
+		as_alice um usernode down --name "$VANILLA_JOINED" --purge || true
+	fi
+	left=$(alice_processes_except "$(user_cgroup)/init.scope" "$(user_cgroup)/session.slice/dbus.service")
+	[ -z "$left" ] || fail "processes of $ALICE run before the vanilla node: $left"
+
+	for d in .local .local/share .local/share/usernode .local/share/usernode/images; do
+		[ -d "$home/$d" ] || install -d -o "$ALICE" -g "$ALICE" -m 0700 "$home/$d"
+	done
+	install -o "$ALICE" -g "$ALICE" -m 0600 "$REAL_BIN/pause-oci.tar" "$VANILLA_IMAGES/pause.tar"
+	install -o "$ALICE" -g "$ALICE" -m 0600 "$HELPERS/busybox-oci.tar" "$VANILLA_IMAGES/busybox.tar"
+	if [ -f "$VANILLA_COREDNS" ]; then
+		"$REAL_BIN/coredns" -version || true
+		install -o "$ALICE" -g "$ALICE" -m 0600 "$VANILLA_COREDNS" "$VANILLA_IMAGES/coredns.tar"
+	else
+		echo "no CoreDNS image on the payload disk: the node runs without cluster DNS"
+	fi
+	[ -x "$REAL_BIN/vanilla/kube-proxy" ] || echo "no kube-proxy on the payload disk: pods cannot reach Services"
+	ls -la "$VANILLA_IMAGES"
+}
+
+# up --wait returns when the Node is Ready: the whole cluster (etcd, the API server, the controller-manager,
+# the scheduler, the kubelet joining it, kube-proxy) as alice's unit, the admin's kubeconfig hers and 0600,
+# pointing at the API server published on 127.0.0.1.
+step_vanilla_up() {
+	local started secs rc=0 kubeconfig ip port warnings
+	vanilla_env
+	started=$(date +%s.%N)
+	echo "$started" >"$WORK/$REAL_TAG.up-started"
+	as_alice um env PATH="$VANILLA_PATH" usernode up --engine kubelet --name "$VANILLA_NODE" --wait=600 --json \
+		>"$WORK/vanilla.status.json" || rc=$?
+	secs=$(since "$started")
+	cat "$WORK/vanilla.status.json"
+	grep -a 'usernode' "$(vanilla_state_dir)/node.log" | tail -n 60 || true
+	[ "$rc" -eq 0 ] ||
+		fail "usernode up exited $rc after ${secs}s: $(tail -n 5 "$(vanilla_state_dir)/node.log" 2>&1 | paste -sd'|' -)"
+	real_note "TIMING vanilla_node_ready_s=$secs"
+	# How long the API server took inside the node, as its init says.
+	grep -ahom1 'the API server is ready after [0-9]* ms' "$(vanilla_state_dir)"/*.log |
+		sed 's/^/REAL vanilla: /' >>"$WORK/real.report" || true
+
+	kubeconfig=$(report nodekey "$WORK/vanilla.status.json" kubeconfig)
+	[ "$kubeconfig" = "$VANILLA_KUBECONFIG" ] || fail "up --json names the kubeconfig '$kubeconfig', want $VANILLA_KUBECONFIG"
+	[ "$(stat -c '%a %U' "$VANILLA_KUBECONFIG")" = "600 $ALICE" ] ||
+		fail "the kubeconfig is $(stat -c '%a %U' "$VANILLA_KUBECONFIG"), want 600 $ALICE"
+	read -r ip port < <(report port "$WORK/vanilla.status.json" 6443) || fail "up --json publishes no port 6443"
+	[ "$ip" = 127.0.0.1 ] || fail "the API server is published on $ip, want 127.0.0.1"
+	grep -q "https://127.0.0.1:$port" "$VANILLA_KUBECONFIG" || fail "the kubeconfig does not point at 127.0.0.1:$port"
+
+	real_node_ready_in_unit vanilla
+	[ "$(kc get --raw /readyz)" = ok ] || fail "the API server's /readyz is not ok"
+	kc get pods -A -o wide
+	warnings=$(report warnings "$WORK/vanilla.status.json")
+	echo "warnings: ${warnings:-(none)}"
+	real_note "REAL vanilla: up's warnings: ${warnings:-(none)}"
+	if [ -f "$VANILLA_COREDNS" ] && grep -q 'no cluster DNS' <<<"$warnings"; then
+		fail "CoreDNS's image was in the images directory, but up says: $warnings"
+	fi
+}
+
+# The node's labels say what the host enforces: here (cgroup v2, delegated) memory, cpu and pids limits.
+step_vanilla_node_labels() {
+	vanilla_env
+	step_real_node_labels
+}
+
+# A pod with limits runs, its container's cgroup has them (real.pod-limits' checks).
+step_vanilla_pod_limits() {
+	vanilla_env
+	step_real_pod_limits
+}
+
+resolver_phase() { kc get pod resolver -o jsonpath='{.status.phase}' 2>/dev/null || true; }
+
+# CoreDNS runs (its image was imported as the node started) and a pod resolves the cluster's names through
+# it; status no longer says the cluster has no DNS.
+step_vanilla_dns() {
+	local started svc_ip dns_ip phase out warnings deadline
+	vanilla_env
+	[ -f "$VANILLA_COREDNS" ] || skip "no coredns in USERNODE_K8S_BIN on the host: the cluster runs without DNS"
+	kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=600s ||
+		fail "CoreDNS is not Available: $(kc -n kube-system get pods -l k8s-app=kube-dns -o wide 2>&1 | tail -n 3 | paste -sd'|' -)"
+	real_note "TIMING vanilla_coredns_available_after_up_s=$(since "$(cat "$WORK/$REAL_TAG.up-started")")"
+	kc -n kube-system get deployment,pods,services -o wide
+	svc_ip=$(kc get service kubernetes -o jsonpath='{.spec.clusterIP}')
+	dns_ip=$(kc -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}')
+	if [ -z "$svc_ip" ] || [ -z "$dns_ip" ]; then
+		fail "no Service IP: kubernetes '$svc_ip', kube-dns '$dns_ip'"
+	fi
+
+	started=$(date +%s.%N)
+	# A few tries: kube-proxy programs the Service's rules on its own time, under TCG seconds late.
+	pod_yaml resolver Never '{memory: 32Mi}' \
+		'["/bin/sh", "-c", "cat /etc/resolv.conf; for i in 1 2 3 4 5 6 7 8 9 10; do nslookup kubernetes.default.svc.cluster.local && exit 0; echo try $i failed; sleep 6; done; exit 1"]' |
+		kc apply -f -
+	deadline=$((SECONDS + 420))
+	phase=$(resolver_phase)
+	until [ "$phase" = Succeeded ] || [ "$phase" = Failed ] || [ "$SECONDS" -ge "$deadline" ]; do
+		sleep 3
+		phase=$(resolver_phase)
+	done
+	out=$(kc logs resolver 2>&1 || true)
+	echo "$out"
+	[ "$phase" = Succeeded ] ||
+		fail "pod resolver is '$phase': $(kc get pod resolver -o wide 2>&1 | tail -n 1); $(tail -n 4 <<<"$out" | paste -sd'|' -)"
+	real_note "TIMING vanilla_dns_resolved_s=$(since "$started")"
+	grep -q "^nameserver $dns_ip\$" <<<"$out" || fail "the pod's resolver is not the cluster DNS $dns_ip: $out"
+	grep -Eq "^Address:[[:space:]]+${svc_ip//./\\.}\$" <<<"$out" ||
+		fail "kubernetes.default.svc.cluster.local did not resolve to the kubernetes Service $svc_ip: $out"
+	real_note "REAL vanilla: CoreDNS Available; a pod resolved kubernetes.default.svc.cluster.local through $dns_ip to $svc_ip ($(grep -c 'failed$' <<<"$out") failed tries first)"
+	kc delete pod resolver --wait=false
+
+	as_alice um usernode status --name "$VANILLA_NODE" --json >"$WORK/vanilla.status-dns.json" ||
+		fail "usernode status failed: $(cat "$WORK/vanilla.status-dns.json")"
+	cat "$WORK/vanilla.status-dns.json"
+	warnings=$(report warnings "$WORK/vanilla.status-dns.json")
+	! grep -q 'no cluster DNS' <<<"$warnings" || fail "status still says: $warnings"
+	real_note "REAL vanilla: status warnings with CoreDNS running: ${warnings:-(none)}"
+}
+
+# down --purge as alice leaves nothing (step_down_purge's checks: processes, cgroups, mounts, files named
+# after the node), not the admin's kubeconfig, not the node's data; the cluster went with the node, so down
+# has no Node of its own to leave.
+step_vanilla_down_purge() {
+	local data_dir
+	vanilla_env
+	real_collect
+	data_dir=$(report nodekey "$WORK/vanilla.status.json" data_dir)
+	step_down_purge um vanilla
+	! grep -q 'could not remove itself\|kubectl delete node' "$WORK/vanilla.down" ||
+		fail "down --purge tried to leave the cluster it took along: $(cat "$WORK/vanilla.down")"
+	[ ! -e "$VANILLA_KUBECONFIG" ] || fail "down --purge left $VANILLA_KUBECONFIG"
+	[ -z "$data_dir" ] || [ ! -e "$data_dir" ] || fail "down --purge left the data dir $data_dir"
+	[ ! -e "/home/$ALICE/.local/share/usernode/nodes/$VANILLA_NODE" ] || fail "down --purge left the node's data"
+	# The images are alice's, not the node's: they stay; the scenario takes them back.
+	rm -rf "$VANILLA_IMAGES"
+}
