@@ -69,10 +69,12 @@ static int set_params(struct init *in) {
         in->containerd_config = xstrdup_printf("%s/containerd/config.toml", in->runtime_dir);
         in->containerd_opt = xstrdup_printf("%s/containerd/opt", in->data_dir);
         in->kubelet_dir = xstrdup_printf("%s/kubelet", in->data_dir);
+        /* Without a cluster, the kubelet's pods are static ones, from manifests the user writes. */
+        in->static_pod_dir = in->server ? NULL : xstrdup_printf("%s/" NODE_STATIC_PODS, in->data_dir);
         in->crun = init_find_binary("crun");
         in->runc = init_find_binary("runc");
         if (!in->containerd_root || !in->containerd_state || !in->containerd_address || !in->containerd_config ||
-            !in->containerd_opt || !in->kubelet_dir)
+            !in->containerd_opt || !in->kubelet_dir || (!in->server && !in->static_pod_dir))
                 return -ENOMEM;
         in->params = (struct kubelet_params) {
                 .root = in->containerd_root, .state = in->containerd_state, .address = in->containerd_address,
@@ -82,6 +84,7 @@ static int set_params(struct init *in) {
                 .crun_binary = in->crun ? in->crun : "crun", .runc_binary = in->runc ? in->runc : "runc",
                 .runtime = in->crun ? "crun" : "runc", .disable_cgroup = !init_cgroup_delegated(),
                 .cgroup_driver = "cgroupfs", .sandbox_image = in->sandbox_image,
+                .static_pod_dir = in->static_pod_dir,
         };
         return 0;
 }
@@ -98,7 +101,8 @@ static int prepare_dirs(struct init *in) {
         /* containerd keeps task state that a killed run leaves behind: start clean. */
         (void) node_rm_rf(in->params.state);
         if (init_mkdir_p(in->params.root) < 0 || init_mkdir_p(in->params.state) < 0 ||
-            init_mkdir_p(INIT_CNI_CONF_DIR) < 0 || init_mkdir_p(in->params.kubelet_dir) < 0) {
+            init_mkdir_p(INIT_CNI_CONF_DIR) < 0 || init_mkdir_p(in->params.kubelet_dir) < 0 ||
+            (in->static_pod_dir && init_mkdir_p(in->static_pod_dir) < 0)) {
                 init_stage(in, "error cannot create the node's directories: %s", strerror(errno));
                 return -errno;
         }

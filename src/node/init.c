@@ -373,6 +373,7 @@ static void init_done(struct init *in) {
         free(in->kubelet_dir);
         free(in->crun);
         free(in->runc);
+        free(in->static_pod_dir);
 }
 
 int kubelet_init_main(int argc, char **argv) {

@@ -48,7 +48,7 @@ struct init {
         struct kubelet_params params;
         /* What params points to, owned here. */
         char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
-                *kubelet_dir, *crun, *runc;
+                *kubelet_dir, *static_pod_dir, *crun, *runc;
 };
 
 /* init.c */

@@ -66,14 +66,19 @@ static int ours(struct json_object *c, const struct kubelet_params *p) {
         r = r ?: set(c, "failSwapOn", json_object_new_boolean(0));
         r = r ?: set(c, "containerRuntimeEndpoint", json_object_new_string(endpoint));
         r = r ?: set(anon, "enabled", json_object_new_boolean(0));
-        r = r ?: set(webhook, "enabled", json_object_new_boolean(1));
+        /* Callers of the kubelet's API are the cluster's (its CA, its webhook). Without a cluster there is
+         * nobody to ask, and the kubelet refuses to start with a webhook: no authenticator at all, so every
+         * request is refused as unauthenticated before any authorization. */
+        r = r ?: set(webhook, "enabled", json_object_new_boolean(p->client_ca_file != NULL));
         if (p->client_ca_file)
                 r = r ?: set(x509, "clientCAFile", json_object_new_string(p->client_ca_file));
         else
                 json_object_object_del(x509, "clientCAFile");
-        r = r ?: set(authz, "mode", json_object_new_string("Webhook"));
+        r = r ?: set(authz, "mode", json_object_new_string(p->client_ca_file ? "Webhook" : "AlwaysAllow"));
         r = r ?: set(c, "volumePluginDir", json_object_new_string(plugins));
         r = r ?: set(c, "resolvConf", json_object_new_string("/etc/resolv.conf"));
+        if (p->static_pod_dir)
+                r = r ?: set(c, "staticPodPath", json_object_new_string(p->static_pod_dir));
         r = r ?: set(c, "readOnlyPort", json_object_new_int(0));
         r = r ?: set(c, "healthzBindAddress", json_object_new_string("127.0.0.1"));
         if (p->port)

@@ -298,6 +298,7 @@ int node_purge_files(const struct node *n, struct un_error *err);
 #define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
 #define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
 #define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
+#define NODE_STATIC_PODS "manifests"    /* a kubelet without a cluster runs the pods whose manifests are here */
 /* The control plane a node brings along (no --server): its PKI (pki.c), etcd's data, the components'
  * kubeconfigs (0600, keys embedded). */
 #define NODE_PKI "pki"
@@ -351,6 +352,7 @@ struct kubelet_params {
         const char *sandbox_image;      /* the pause image containerd runs pods in */
         const char *cluster_config;     /* the cluster's KubeletConfiguration (YAML), NULL: none */
         const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
+        const char *static_pod_dir;     /* standalone: the static pods' manifests; NULL: none */
         bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
         int64_t pod_pids_limit;
         uint16_t port;                  /* the kubelet's; 0: its default */

@@ -284,6 +284,13 @@ START_TEST(test_golden_templates) {
         free(b);
         ck_assert_msg(kubelet_render_kubelet_config(&params, &a, &err) == 0, "%s", err.msg);
         assert_golden("kubelet-config.json", a);
+        ck_assert_ptr_null(strstr(a, "staticPodPath"));
+        free(a);
+        /* Without a cluster: the static pods' directory. */
+        struct kubelet_params standalone = params;
+        standalone.static_pod_dir = "/home/alice/.local/share/usernode/nodes/n1/manifests";
+        ck_assert_msg(kubelet_render_kubelet_config(&standalone, &a, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_nonnull(strstr(a, "\"staticPodPath\": \"/home/alice/.local/share/usernode/nodes/n1/manifests\""));
         free(a);
 
         /* Joined to a kubeadm cluster: its settings, adapted (cgroupfs, our CA path, no static pods). */

@@ -8,7 +8,7 @@
 # 99 the harness itself failed or the guest overran its time limit.
 # Results stay in $USERNODE_VM_OUT (default: a new /tmp/usernode-vm.*): out.log,
 # artifacts/steps/*.log, serial.log, timings. USERNODE_VM_TIMEOUT bounds the boot
-# (default 1500 s for the scenario, 2700 s with its real Kubernetes part, 600 s for
+# (default 1500 s for the scenario, 3900 s with its real Kubernetes part, 600 s for
 # --smoke). USERNODE_K8S_BIN: the upstream Kubernetes binaries for that part (payload.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -51,7 +51,7 @@ image_s=$(vm_elapsed "$started")
 "$VM_DIR/payload.sh" "$out/payload" "$build"
 if [ -d "$out/payload/k8s" ]; then
 	# A control plane and a real kubelet in the guest: more time, and memory for them.
-	limit=${USERNODE_VM_TIMEOUT:-2700}
+	limit=${USERNODE_VM_TIMEOUT:-3900}
 	export USERNODE_VM_MEM=${USERNODE_VM_MEM:-3072}
 elif [ "$build" != --smoke ]; then
 	limit=${USERNODE_VM_TIMEOUT:-1500}

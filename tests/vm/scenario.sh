@@ -4,7 +4,8 @@
 # (linger, as after a real setup), once CI style (no linger, no user bus, a job
 # service with delegated controllers) for the direct-supervision path. With real
 # Kubernetes binaries on the payload disk (issue 15), alice's manager also runs a
-# node that joins a real control plane, with pods whose limits the kernel enforces.
+# node that joins a real control plane, with pods whose limits the kernel enforces,
+# then a node that brings its own cluster (no --server), with CoreDNS.
 # One line per step, then "N passed, N failed"; exits 1 when a step failed.
 # Step logs: $ARTIFACTS/steps/.
 set -euo pipefail
@@ -15,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/guest/steps-host.sh"
 . "$here/guest/steps-node.sh"
 . "$here/guest/steps-real.sh"
+. "$here/guest/steps-vanilla.sh"
 step_dispatch "$@"
 
 step prepare 120 prepare_guest
@@ -69,6 +71,16 @@ else
 	step real.pod-limits 420 step_real_pod_limits
 	step real.pod-oom 300 step_real_pod_oom
 	step real.down-purge 240 step_real_down_purge
+	step real.control-plane-stop 120 step_real_control_plane_stop
+	# A node that brings its own cluster (no --server): etcd, the API server, the controller-manager, the
+	# scheduler, the kubelet, kube-proxy and CoreDNS, all in alice's unit; under TCG each Go binary's start
+	# takes seconds, hence the limits.
+	step vanilla.images 120 step_vanilla_images
+	step vanilla.up 900 step_vanilla_up
+	step vanilla.node-labels 120 step_vanilla_node_labels
+	step vanilla.pod-limits 600 step_vanilla_pod_limits
+	step vanilla.dns 1080 step_vanilla_dns
+	step vanilla.down-purge 300 step_vanilla_down_purge
 	step real.cleanup 180 step_real_cleanup
 	# What the real part measured: TIMING lines go to the host's timings too (check-vm.sh).
 	[ ! -s "$WORK/real.report" ] || cat "$WORK/real.report"

@@ -19,6 +19,7 @@ VANILLA_COREDNS=$REAL_BIN/coredns-oci.tar
 # wrote), its TIMING keys and $WORK files (vanilla.*), its logs under artifacts/real/vanilla.
 vanilla_env() {
 	real_env
+	# shellcheck disable=SC2034 # read by real_collect
 	REAL_NODE=$VANILLA_NODE REAL_TAG=vanilla REAL_LOGS=vanilla
 	kc() { "$REAL_BIN/kubectl" --kubeconfig "$VANILLA_KUBECONFIG" "$@"; }
 }
@@ -124,6 +125,7 @@ step_vanilla_dns() {
 
 	started=$(date +%s.%N)
 	# A few tries: kube-proxy programs the Service's rules on its own time, under TCG seconds late.
+	# shellcheck disable=SC2016 # expanded by the pod's shell
 	pod_yaml resolver Never '{memory: 32Mi}' \
 		'["/bin/sh", "-c", "cat /etc/resolv.conf; for i in 1 2 3 4 5 6 7 8 9 10; do nslookup kubernetes.default.svc.cluster.local && exit 0; echo try $i failed; sleep 6; done; exit 1"]' |
 		kc apply -f -
