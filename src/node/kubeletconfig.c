@@ -67,8 +67,8 @@ static int ours(struct json_object *c, const struct kubelet_params *p) {
         r = r ?: set(c, "containerRuntimeEndpoint", json_object_new_string(endpoint));
         r = r ?: set(anon, "enabled", json_object_new_boolean(0));
         /* Callers of the kubelet's API are the cluster's (its CA, its webhook). Without a cluster there is
-         * nobody to ask, and the kubelet refuses to start with a webhook: no authenticator at all, so every
-         * request is refused as unauthenticated before any authorization. */
+         * nobody to ask, and the kubelet refuses to start with a webhook: neither a CA nor a webhook, so every
+         * caller is refused as unauthenticated (401; static-real.sh) before any authorization. */
         r = r ?: set(webhook, "enabled", json_object_new_boolean(p->client_ca_file != NULL));
         if (p->client_ca_file)
                 r = r ?: set(x509, "clientCAFile", json_object_new_string(p->client_ca_file));

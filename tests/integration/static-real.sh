@@ -60,6 +60,9 @@ retry 120 said || fail "the static pod did not run: $(tail -n 20 "$WORK/xdg/user
 as_user "$USERNODE" exec --name static -- ctr -n k8s.io tasks ls >"$WORK/tasks" || fail "ctr tasks ls"
 [ "$(grep -c RUNNING "$WORK/tasks")" -ge 2 ] || fail "the pod's sandbox and container are not running: $(cat "$WORK/tasks")"
 
+# Its API answers nobody: there is no cluster to authenticate a caller.
+code=$(as_user "$USERNODE" exec --name static -- curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1:10250/pods || :)
+[ "$code" = 401 ] || fail "the kubelet's API answered an anonymous caller with $code"
 as_user "$USERNODE" down --name static --purge >/dev/null 2>&1 || fail "down --purge"
 [ ! -e "$data" ] || fail "down --purge left $data"
 ! pgrep -u "$TEST_USER" -f '^(kubelet|containerd|sleep) ' >/dev/null || fail "processes left: $(pgrep -a -u "$TEST_USER")"
