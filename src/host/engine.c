@@ -24,6 +24,11 @@ static const struct engine_needs engines[_ENGINE_MAX] = {
                 .net_packages = "slirp4netns",
                 .embeds_rootlesskit = true,
                 .needs_ip_forward = true,
+                /* Its rootless port controller (pkg/rootlessports) reconciles every port of its rootlesskit
+                 * against its own list, on each Service change: a port added beside it would be removed. */
+                .publish_why_not = "k3s's rootless port controller owns the ports of its built-in rootlesskit and "
+                                   "removes any other; with k3s, publish a Service through k3s (a LoadBalancer "
+                                   "with servicelb), or use --engine kubelet",
         },
         [ENGINE_KUBELET] = {
                 .name = "kubelet",

@@ -41,6 +41,8 @@ struct engine_needs {
         /* What it runs to bring a cluster of its own when it joins none (NULL-terminated; none: its own
          * binary does, as k3s server). */
         const char *const *control_plane_binaries;
+        /* Why `up --publish` cannot forward ports into its nodes (NULL: it can). */
+        const char *publish_why_not;
 };
 
 const struct engine_needs *engine_needs(enum engine e);

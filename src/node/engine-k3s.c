@@ -65,7 +65,11 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                     strv_push(&argv, "--token-file") < 0 || strv_push(&argv, token) < 0)
                         return un_error(err, ENOMEM, "k3s engine");
         } else if (strv_push(&argv, a_kc) < 0 || strv_push(&argv, "--write-kubeconfig-mode=0600") < 0 ||
-                   strv_push(&argv, a_cluster) < 0 || strv_push(&argv, a_service) < 0)
+                   strv_push(&argv, a_cluster) < 0 || strv_push(&argv, a_service) < 0 ||
+                   /* Its rootless port controller forwards every LoadBalancer port and NodePort of servicelb to
+                    * the host's every address, and traefik asks for 80 and 443: neither unless the user adds
+                    * them (a k3s config file's "disable" list is theirs to change). */
+                   strv_push(&argv, "--disable=servicelb,traefik") < 0)
                 return un_error(err, ENOMEM, "k3s engine");
         if (a_resolv && strv_push(&argv, a_resolv) < 0)
                 return un_error(err, ENOMEM, "k3s engine");

@@ -28,6 +28,13 @@ export PATH="$top_srcdir/tests/stand-ins:\$PATH" STANDIN_RECORD="$WORK/home/k3s.
 U="$USERNODE"
 failing=\$("\$U" check --engine k3s --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
+# --publish cannot work beside k3s's own port controller: refused, with why, before anything is made.
+if "\$U" up --engine k3s --name k3s-golden --publish 127.0.0.1:18080:80 \$ign >"\$HOME/publish.out" 2>&1; then
+        fail "up --engine k3s --publish was accepted"
+fi
+grep -q "publish does nothing with --engine k3s: k3s's rootless port controller" "\$HOME/publish.out" ||
+        fail "no reason for refusing --publish: \$(cat "\$HOME/publish.out")"
+[ ! -e "\$XDG_RUNTIME_DIR/usernode/k3s-golden" ] || fail "a refused up made the node's directory"
 out=\$("\$U" up --engine k3s --name k3s-golden --wait=30 --json \$ign)
 [ "\$(echo "\$out" | jq -r .state)" = running ] || fail "k3s node not running: \$out"
 kc=\$(echo "\$out" | jq -r .kubeconfig)

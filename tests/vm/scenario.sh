@@ -79,7 +79,8 @@ else
 	step vanilla.up 900 step_vanilla_up
 	step vanilla.node-labels 120 step_vanilla_node_labels
 	step vanilla.pod-limits 600 step_vanilla_pod_limits
-	step vanilla.dns 1080 step_vanilla_dns
+	step vanilla.coredns-up 900 step_vanilla_coredns_up
+	step vanilla.dns 900 step_vanilla_dns
 	step vanilla.down-purge 300 step_vanilla_down_purge
 	step real.cleanup 180 step_real_cleanup
 	# What the real part measured: TIMING lines go to the host's timings too (check-vm.sh).

@@ -46,6 +46,24 @@ real_env() {
 
 kc() { k8s_kubectl "$@"; }
 
+# kc_apply: kubectl apply of stdin, again (3 tries) when the API server let the request time out, as a
+# control plane under TCG on a loaded host sometimes does ("Client.Timeout exceeded while awaiting headers").
+kc_apply() {
+	local f i
+	f=$(mktemp "$WORK/apply.XXXXXX")
+	cat >"$f"
+	for i in 1 2 3; do
+		if kc apply -f "$f"; then
+			rm -f "$f"
+			return 0
+		fi
+		echo "kubectl apply failed (try $i)"
+		sleep 5
+	done
+	rm -f "$f"
+	return 1
+}
+
 real_note() { echo "$*" >>"$WORK/real.report"; }
 
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -204,7 +222,7 @@ step_real_pod_limits() {
 	local -a found
 	real_env
 	started=$(date +%s.%N)
-	pod_yaml limits Always '{memory: 64Mi, cpu: 200m}' '["/bin/sleep", "86397"]' | kc apply -f -
+	pod_yaml limits Always '{memory: 64Mi, cpu: 200m}' '["/bin/sleep", "86397"]' | kc_apply
 	kc wait --for=condition=Ready pod/limits --timeout=360s ||
 		fail "pod not Running: $(kc get pod limits -o wide 2>&1; kc get events --field-selector involvedObject.name=limits 2>&1 | tail -n 5)"
 	secs=$(since "$started")
@@ -251,7 +269,7 @@ step_real_pod_oom() {
 	local reason code
 	real_env
 	pod_yaml hog Never '{memory: 64Mi}' '["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]' |
-		kc apply -f -
+		kc_apply
 	kc wait --for=jsonpath='{.status.phase}'=Failed pod/hog --timeout=240s ||
 		fail "pod hog did not fail: $(kc get pod hog -o wide 2>&1)"
 	kc get pod hog -o jsonpath='{.status.containerStatuses[0].state}'
