@@ -59,8 +59,12 @@ printf 'net: auto\nwait: 7\nnodes:\n  n2:\n    port-driver: builtin\n' >"$WORK/e
 [ "$(val cluster-cidr)" = 10.63.0.0/16 ] || fail "flag --cluster-cidr lost"
 [ "$(val publish)" = "127.0.0.1:19000:90/tcp" ] || fail "flags' --publish do not replace the file's"
 
-# k3s from the file, joining a server: `k3s agent`.
+# k3s from the file, joining a server: `k3s agent`. The user's default ports cannot be published with k3s:
+# refused until the file empties the list.
 printf 'engine: k3s\nserver: https://192.0.2.10:6443\ntoken: K10abc::server:def\n' >"$WORK/agent.yaml"
+chmod 600 "$WORK/agent.yaml"
+expect_exit 2 "$U" up --config "$WORK/agent.yaml" --dry-run
+printf 'publish: []\n' >>"$WORK/agent.yaml"
 # A file holding a token is a secret: refused while others can read it.
 chmod 644 "$WORK/agent.yaml"
 expect_exit 2 "$U" up --config "$WORK/agent.yaml" --dry-run
