@@ -142,6 +142,7 @@ fi
 as_user "$USERNODE" down --name vanilla --purge >"$WORK/down.out" 2>&1 || fail "down --purge: $(cat "$WORK/down.out")"
 ! grep -q "could not remove itself" "$WORK/down.out" || fail "down --purge tried to leave the cluster it took along: $(cat "$WORK/down.out")"
 [ ! -e "$kubeconfig" ] || fail "down --purge left the kubeconfig"
+! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "the API server's port $port still answers after down --purge"
 ! compgen -G "$WORK/home/.local/share/usernode/nodes/vanilla" >/dev/null || fail "down --purge left the node's data"
 ! pgrep -u "$TEST_USER" -f '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet) ' >/dev/null ||
         fail "processes left: $(pgrep -a -u "$TEST_USER")"
