@@ -56,22 +56,23 @@ step_vanilla_images() {
 # vanilla_up KEY: up as alice, --wait for the Node Ready; "TIMING KEY=seconds"; up's --json in
 # $WORK/vanilla.status.json, its start time in $WORK/vanilla.up-started; then vanilla_up_checks.
 vanilla_up() {
-	local key=$1 started secs rc=0
+	local key=$1 started secs rc=0 log seen=0 stages
+	log=$(vanilla_state_dir)/node.log
+	# node.log grows across starts: this start's lines are those after the ones already there.
+	[ ! -f "$log" ] || seen=$(wc -l <"$log")
 	started=$(date +%s.%N)
 	echo "$started" >"$WORK/$REAL_TAG.up-started"
 	as_alice um env PATH="$VANILLA_PATH" usernode up --engine kubelet --name "$VANILLA_NODE" --wait=600 --json \
-		>"$WORK/vanilla.status.json" || rc=$?
+		>"$WORK/vanilla.status.json" 2>"$WORK/vanilla.$key.err" || rc=$?
 	secs=$(since "$started")
-	cat "$WORK/vanilla.status.json"
-	grep -a 'usernode' "$(vanilla_state_dir)/node.log" | tail -n 60 || true
-	[ "$rc" -eq 0 ] ||
-		fail "usernode up exited $rc after ${secs}s: $(grep -a 'usernode' "$(vanilla_state_dir)/node.log" 2>&1 | tail -n 3 | paste -sd'|' -)"
+	cat "$WORK/vanilla.status.json" "$WORK/vanilla.$key.err"
+	tail -n +$((seen + 1)) "$log" | grep -a 'usernode' >"$WORK/vanilla.$key.log" || true
+	cat "$WORK/vanilla.$key.log"
+	[ "$rc" -eq 0 ] || fail "usernode up exited $rc after ${secs}s: $(tail -n 3 "$WORK/vanilla.$key.log" | paste -sd'|' -)"
 	real_note "TIMING $key=$secs"
-	# How long the API server and the imports took inside the node, as its init says.
-	grep -ahom1 'the API server is ready after [0-9]* ms' "$(vanilla_state_dir)/node.log" |
-		sed "s/^/REAL vanilla ($key): /" >>"$WORK/real.report" || true
-	grep -ahom1 'image archive(s) imported in [0-9]* ms' "$(vanilla_state_dir)/node.log" |
-		sed "s/^/REAL vanilla ($key): /" >>"$WORK/real.report" || true
+	# What this start took, as up (its stages) and the node's init (node.log) say.
+	stages=$(sed -n 's/^usernode: \([a-z-]*\) *ready after \([0-9]*\) ms$/\1 \2 ms/p' "$WORK/vanilla.$key.err" | paste -sd, -)
+	real_note "REAL vanilla ($key): stages ready after: ${stages:-(none logged)}; $(grep -aom1 'the API server is ready after [0-9]* ms' "$WORK/vanilla.$key.log" || echo 'the API server: no line')"
 	vanilla_up_checks
 }
 
