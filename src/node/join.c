@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "join.h"
 #include "kubeapi.h"
 #include "util.h"
@@ -174,72 +175,6 @@ bool join_pem_valid(const char *pem) {
         return strstr(pem, "-----BEGIN CERTIFICATE-----") && join_pins_of_pem(pem, &pins, &n) >= 0;
 }
 
-/* base64url without padding (RFC 7515 section 2). */
-static char *base64url(const unsigned char *data, size_t len) {
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        char *out = malloc(len / 3 * 4 + 5), *p = out;
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i += 3) {
-                uint32_t v = (uint32_t) data[i] << 16 | (i + 1 < len ? (uint32_t) data[i + 1] << 8 : 0) |
-                             (i + 2 < len ? data[i + 2] : 0);
-
-                *p++ = alphabet[v >> 18 & 63];
-                *p++ = alphabet[v >> 12 & 63];
-                if (i + 1 < len)
-                        *p++ = alphabet[v >> 6 & 63];
-                if (i + 2 < len)
-                        *p++ = alphabet[v & 63];
-        }
-        *p = '\0';
-        return out;
-}
-
-/* Decodes base64url (no padding) or standard base64 (with padding); NUL-terminates. */
-static int base64_decode(const char *s, unsigned char **ret, size_t *ret_len) {
-        size_t n = strlen(s), k = 0;
-        unsigned char *out = malloc(n / 4 * 3 + 4);
-        uint32_t acc = 0;
-        unsigned bits = 0;
-
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                char c = s[i];
-                int v;
-
-                if (c >= 'A' && c <= 'Z')
-                        v = c - 'A';
-                else if (c >= 'a' && c <= 'z')
-                        v = c - 'a' + 26;
-                else if (c >= '0' && c <= '9')
-                        v = c - '0' + 52;
-                else if (c == '+' || c == '-')
-                        v = 62;
-                else if (c == '/' || c == '_')
-                        v = 63;
-                else if (c == '=' && (i + 1 == n || (i + 2 == n && s[i + 1] == '=')))
-                        break;
-                else if (c == '\n' || c == '\r')
-                        continue;
-                else {
-                        free(out);
-                        return -EINVAL;
-                }
-                acc = acc << 6 | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[k++] = (unsigned char) (acc >> bits);
-                }
-        }
-        out[k] = '\0';
-        *ret = out;
-        *ret_len = k;
-        return 0;
-}
-
 int join_jws_verify(const char *detached, const char *payload, const struct join_token *t) {
         const char *dots = strstr(detached, "..");
         _cleanup_free_ char *header_b64 = NULL, *payload_b64 = NULL, *signing_input = NULL, *expected = NULL;
@@ -253,7 +188,7 @@ int join_jws_verify(const char *detached, const char *payload, const struct join
         if (!dots || strchr(dots + 2, '.') || dots == detached)
                 return -EINVAL;
         header_b64 = strndup(detached, (size_t) (dots - detached));
-        if (!header_b64 || base64_decode(header_b64, &header, &header_len) < 0)
+        if (!header_b64 || base64_decode(header_b64, BASE64_URL, &header, &header_len) < 0)
                 return -EINVAL;
         h = json_tokener_parse((const char *) header);
         ok = h && streq_ptr(json_object_get_string(json_get(h, "alg", json_type_string)), "HS256") &&
@@ -261,13 +196,13 @@ int join_jws_verify(const char *detached, const char *payload, const struct join
         json_object_put(h);
         if (!ok)
                 return -EINVAL;
-        payload_b64 = base64url((const unsigned char *) payload, strlen(payload));
+        payload_b64 = base64_encode(payload, strlen(payload), BASE64_URL);
         signing_input = payload_b64 ? xstrdup_printf("%s.%s", header_b64, payload_b64) : NULL;
         if (!signing_input ||
             !HMAC(EVP_sha256(), t->secret, (int) strlen(t->secret), (const unsigned char *) signing_input,
                   strlen(signing_input), mac, &mac_len))
                 return -ENOMEM;
-        expected = base64url(mac, mac_len);
+        expected = base64_encode(mac, mac_len, BASE64_URL);
         if (!expected)
                 return -ENOMEM;
         return strlen(expected) == strlen(dots + 2) && CRYPTO_memcmp(expected, dots + 2, strlen(expected)) == 0
@@ -316,7 +251,7 @@ static int cluster_info_ca(const char *kubeconfig, char **ret, struct un_error *
                 return un_error(err, EINVAL, "cluster-info's kubeconfig holds no CA certificate");
         if (r < 0)
                 return r;
-        r = base64_decode(data, &pem, &len);
+        r = base64_decode(data, BASE64_STD, &pem, &len);
         if (r < 0 || strlen((char *) pem) != len || !join_pem_valid((char *) pem)) {
                 free(pem);
                 return un_error(err, EINVAL, "cluster-info's kubeconfig holds no CA certificate");

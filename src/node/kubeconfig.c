@@ -8,17 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "kubeconfig.h"
 #include "util.h"
 
 static json_object *base64_string(const char *s) {
-        size_t n = strlen(s);
-        _cleanup_free_ char *out = malloc(4 * ((n + 2) / 3) + 1);
+        _cleanup_free_ char *out = base64_encode(s, strlen(s), BASE64_STD);
 
-        if (!out)
-                return NULL;
-        EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) s, (int) n);
-        return json_object_new_string(out);
+        return out ? json_object_new_string(out) : NULL;
 }
 
 /* Adds key: value when value is given (embedded: base64), false on ENOMEM. */

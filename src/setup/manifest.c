@@ -4,71 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base64.h"
 #include "host.h"
 #include "manifest.h"
 #include "util.h"
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *manifest_base64_encode(const void *data, size_t len) {
-        const unsigned char *p = data;
-        char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < len; i += 3) {
-                uint32_t v = (uint32_t) p[i] << 16 | (i + 1 < len ? (uint32_t) p[i + 1] << 8 : 0) |
-                             (i + 2 < len ? p[i + 2] : 0);
-
-                *o++ = b64[v >> 18 & 63];
-                *o++ = b64[v >> 12 & 63];
-                *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
-                *o++ = i + 2 < len ? b64[v & 63] : '=';
-        }
-        *o = '\0';
-        return out;
-}
-
-int manifest_base64_decode(const char *s, char **ret, size_t *ret_len) {
-        size_t n = strlen(s), len = 0;
-        _cleanup_free_ char *out = NULL;
-
-        if (n % 4 != 0)
-                return -EINVAL;
-        out = malloc(n / 4 * 3 + 1);
-        if (!out)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i += 4) {
-                uint32_t v = 0;
-                unsigned pad = 0;
-
-                for (size_t k = 0; k < 4; k++) {
-                        char ch = s[i + k];
-                        const char *c;
-
-                        if (ch == '=') {
-                                if (i + 4 != n || k < 2 || (k == 2 && s[i + 3] != '='))
-                                        return -EINVAL;
-                                pad++;
-                                v <<= 6;
-                                continue;
-                        }
-                        c = strchr(b64, ch);
-                        if (!c || pad)
-                                return -EINVAL;
-                        v = v << 6 | (uint32_t) (c - b64);
-                }
-                out[len++] = (char) (v >> 16);
-                if (pad < 2)
-                        out[len++] = (char) (v >> 8);
-                if (pad < 1)
-                        out[len++] = (char) v;
-        }
-        out[len] = '\0';
-        *ret = TAKE_PTR(out);
-        *ret_len = len;
-        return 0;
-}
 
 static void manifest_file_done(struct manifest_file *f) {
         free(f->path);
@@ -214,7 +153,7 @@ char *manifest_format(const struct manifest *m, size_t *ret_len) {
                 if (f->prev_absent)
                         r = buf_printf(&b, "file %s new=%s prev=absent\n", f->path, f->new_hash);
                 else {
-                        _cleanup_free_ char *data = manifest_base64_encode(f->prev, f->prev_len);
+                        _cleanup_free_ char *data = base64_encode(f->prev, f->prev_len, BASE64_STD);
                         char hash[SHA256_HEX_LEN + 1];
 
                         sha256_hex(f->prev, f->prev_len, hash);
@@ -225,7 +164,7 @@ char *manifest_format(const struct manifest *m, size_t *ret_len) {
                 }
         }
         for (size_t i = 0; r >= 0 && i < m->n_lines; i++) {
-                _cleanup_free_ char *data = manifest_base64_encode(m->lines[i].line, strlen(m->lines[i].line));
+                _cleanup_free_ char *data = base64_encode(m->lines[i].line, strlen(m->lines[i].line), BASE64_STD);
 
                 r = data ? buf_printf(&b, "line %s %s%s%s\n", m->lines[i].path, data,
                                       m->lines[i].created ? " created" : "", m->lines[i].added_eol ? " added-eol" : "")
@@ -290,7 +229,7 @@ static int parse_record(struct manifest *m, char **w, size_t n) {
                                 return -EBADMSG;
                         errno = 0;
                         mode = (uint32_t) strtoul(ms, &end, 8);
-                        if (errno || *end || mode > 07777 || manifest_base64_decode(d, &data, &len) < 0)
+                        if (errno || *end || mode > 07777 || base64_decode(d, BASE64_STD, (unsigned char **) &data, &len) < 0)
                                 return -EBADMSG;
                         sha256_hex(data, len, hash);
                         if (strcmp(hash, prev) != 0)
@@ -314,7 +253,7 @@ static int parse_record(struct manifest *m, char **w, size_t n) {
                                 added_eol = true;
                         else
                                 return -EBADMSG;
-                if (manifest_base64_decode(w[2], &line, &len) < 0 || strlen(line) != len)
+                if (base64_decode(w[2], BASE64_STD, (unsigned char **) &line, &len) < 0 || strlen(line) != len)
                         return -EBADMSG;
                 r = manifest_add_line(m, w[1], line, created, added_eol);
                 return r == -EINVAL ? -EBADMSG : r;

@@ -79,10 +79,6 @@ int manifest_add_line(struct manifest *m, const char *path, const char *line, bo
 int manifest_add_sysctl(struct manifest *m, const char *key, const char *prev, const char *value);
 void manifest_remove_file(struct manifest *m, size_t i);
 
-/* base64 (RFC 4648, with padding): the old contents in the manifest. */
-char *manifest_base64_encode(const void *data, size_t len);
-int manifest_base64_decode(const char *s, char **ret, size_t *ret_len);
-
 /* MANIFEST_DIR/NAME.manifest */
 char *manifest_path_for(const char *name);
 /* Reads and parses the manifest at path; a missing one is no error (*ret_exists false). */

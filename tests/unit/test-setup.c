@@ -30,39 +30,6 @@ START_TEST(test_sha256) {
 }
 END_TEST
 
-START_TEST(test_base64) {
-        static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-        static const char *const coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
-        char *out;
-        size_t len;
-
-        for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
-                out = manifest_base64_encode(plain[i], strlen(plain[i]));
-                ck_assert_str_eq(out, coded[i]);
-                free(out);
-                ck_assert_int_eq(manifest_base64_decode(coded[i], &out, &len), 0);
-                ck_assert_uint_eq(len, strlen(plain[i]));
-                ck_assert_str_eq(out, plain[i]);
-                free(out);
-        }
-        ck_assert_int_eq(manifest_base64_decode("Zg=", &out, &len), -EINVAL);
-        ck_assert_int_eq(manifest_base64_decode("Z=g=", &out, &len), -EINVAL);
-        ck_assert_int_eq(manifest_base64_decode("Zg==Zg==", &out, &len), -EINVAL);
-        ck_assert_int_eq(manifest_base64_decode("Z!==", &out, &len), -EINVAL);
-        /* Binary with NUL bytes survives. */
-        out = manifest_base64_encode("a\0b\n", 4);
-        {
-                char *back;
-
-                ck_assert_int_eq(manifest_base64_decode(out, &back, &len), 0);
-                ck_assert_uint_eq(len, 4);
-                ck_assert_int_eq(memcmp(back, "a\0b\n", 4), 0);
-                free(back);
-        }
-        free(out);
-}
-END_TEST
-
 START_TEST(test_manifest_roundtrip) {
         struct manifest m = { .user = strdup("alice"), .uid = 1000 }, back = {};
         struct manifest_file *f;
@@ -187,7 +154,6 @@ Suite *setup_suite(void) {
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_sha256);
-        tcase_add_test(tc, test_base64);
         tcase_add_test(tc, test_manifest_roundtrip);
         tcase_add_test(tc, test_diff);
         tcase_add_test(tc, test_parse_delegate);

@@ -4,8 +4,53 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base64.h"
 #include "suites.h"
 #include "util.h"
+
+START_TEST(test_base64) {
+        static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+        static const char *const std[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+        static const char *const url[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy" };
+        static const char *const bad_std[] = { "Zg=", "Z=g=", "Zg==Zg==", "Z!==", "Zg", "Z===", "Zh==", "Zm9=", "Zm-_" };
+        static const char *const bad_url[] = { "Zg==", "Z", "Zm+/", "Zh" };
+        unsigned char *out;
+        char *text;
+        size_t len;
+
+        for (size_t i = 0; i < ELEMENTSOF(plain); i++) {
+                text = base64_encode(plain[i], strlen(plain[i]), BASE64_STD);
+                ck_assert_str_eq(text, std[i]);
+                free(text);
+                text = base64_encode(plain[i], strlen(plain[i]), BASE64_URL);
+                ck_assert_str_eq(text, url[i]);
+                free(text);
+                ck_assert_int_eq(base64_decode(std[i], BASE64_STD, &out, &len), 0);
+                ck_assert_uint_eq(len, strlen(plain[i]));
+                ck_assert_str_eq((char *) out, plain[i]);
+                free(out);
+                ck_assert_int_eq(base64_decode(url[i], BASE64_URL, &out, &len), 0);
+                ck_assert_uint_eq(len, strlen(plain[i]));
+                ck_assert_str_eq((char *) out, plain[i]);
+                free(out);
+        }
+        /* One text per value: padding where due only, no stray bits, each form its own alphabet. */
+        for (size_t i = 0; i < ELEMENTSOF(bad_std); i++)
+                ck_assert_msg(base64_decode(bad_std[i], BASE64_STD, &out, &len) == -EINVAL, "took %s", bad_std[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad_url); i++)
+                ck_assert_msg(base64_decode(bad_url[i], BASE64_URL, &out, &len) == -EINVAL, "took %s", bad_url[i]);
+        /* Binary with NUL bytes and the alphabets' last two digits survive. */
+        static const unsigned char bin[] = { 'a', 0, 'b', '\n', 0xfb, 0xff, 0xbf };
+        for (int form = BASE64_STD; form <= BASE64_URL; form++) {
+                text = base64_encode(bin, sizeof bin, (enum base64_form) form);
+                ck_assert_int_eq(base64_decode(text, (enum base64_form) form, &out, &len), 0);
+                ck_assert_uint_eq(len, sizeof bin);
+                ck_assert_int_eq(memcmp(out, bin, sizeof bin), 0);
+                free(out);
+                free(text);
+        }
+}
+END_TEST
 
 START_TEST(test_parse_u32) {
         uint32_t v;
@@ -100,6 +145,7 @@ Suite *util_suite(void) {
         Suite *s = suite_create("util");
         TCase *tc = tcase_create("core");
 
+        tcase_add_test(tc, test_base64);
         tcase_add_test(tc, test_parse_u32);
         tcase_add_test(tc, test_parse_i64);
         tcase_add_test(tc, test_line_next);
