@@ -8,13 +8,6 @@
 #include <unistd.h>
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-/* The larger of two values of one type, each evaluated once. */
-#define MAX(a, b)                                   \
-        ({                                          \
-                __typeof__(a) _a = (a);             \
-                __typeof__(b) _b = (b);             \
-                _a > _b ? _a : _b;                  \
-        })
 /* A macro's value as a string literal: STRINGIFY(28633) is "28633". */
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)

@@ -31,7 +31,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         };
         const struct host *h = host_live();
         struct up_cidrs nets;
-        char mtu[16], pids[24], port[8], wait[16];
+        char mtu[16], pids[24], port[8];
         int r;
 
         if (!state)
@@ -76,11 +76,6 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                                  push_pair(&argv, "--service-cidr", nets.service) < 0))
                 return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
-                return un_error(err, ENOMEM, "kubelet engine");
-        /* A slow machine (a software-emulated VM: the API server's first start took 60 s) waited for with a
-         * longer --wait: the init does not give up before `up` does. */
-        snprintf(wait, sizeof wait, "%u", o->wait ? o->wait_sec : 0u);
-        if (o->wait && push_pair(&argv, "--ready-timeout", wait) < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
         images = node_images_dir();
         if (images && access(images, F_OK) == 0 && push_pair(&argv, "--images-dir", images) < 0)

@@ -60,17 +60,7 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         in->server = INIT_CONTROLPLANE_SERVER;
                         continue;
                 }
-                else if (strcmp(argv[i], "--ready-timeout") == 0) {
-                        uint32_t v;
-
-                        if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 || v > 86400) {
-                                fprintf(stderr, "usernode __node-init: bad --ready-timeout\n");
-                                return -EINVAL;
-                        }
-                        in->ready_timeout_ms = (uint64_t) v * 1000u;
-                        i++;
-                        continue;
-                } else if (strcmp(argv[i], "--mtu") == 0 || strcmp(argv[i], "--kubelet-port") == 0) {
+                else if (strcmp(argv[i], "--mtu") == 0 || strcmp(argv[i], "--kubelet-port") == 0) {
                         bool mtu = argv[i][2] == 'm';
                         uint32_t v;
 

@@ -32,7 +32,6 @@ struct init {
         uint32_t kubelet_port;
         int64_t pod_pids_limit;
         bool containerd_only;
-        uint64_t ready_timeout_ms;      /* up --wait's bound: the init's own waits are at least that long */
         int stage_fd;
         int notify_fd;
         int signal_fd;
