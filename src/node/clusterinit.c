@@ -302,14 +302,12 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
 }
 
 int clusterinit_node_pod_cidr(const struct kubeapi *admin, const char *node, const char *cidr, struct un_error *err) {
-        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", node);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", node),
+                            *what = xstrdup_printf("setting the pod CIDR of node %s", node);
         struct json_object *patch = json_object_new_object(), *spec = json_object_new_object(),
                            *cidrs = json_object_new_array();
-        struct kubeapi_reply reply = {};
-        char msg[256];
-        int r;
 
-        if (!path || !patch || !spec || !cidrs) {
+        if (!path || !what || !patch || !spec || !cidrs) {
                 json_object_put(patch);
                 json_object_put(spec);
                 json_object_put(cidrs);
@@ -319,13 +317,5 @@ int clusterinit_node_pod_cidr(const struct kubeapi *admin, const char *node, con
         json_object_object_add(spec, "podCIDR", json_object_new_string(cidr));
         json_object_object_add(spec, "podCIDRs", cidrs);
         json_object_object_add(patch, "spec", spec);
-        r = kubeapi_request(admin, "PATCH", path, json_object_to_json_string(patch), &reply, err);
-        json_object_put(patch);
-        if (r < 0)
-                return r;
-        if (reply.status != 200)
-                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "setting the pod CIDR of node %s: %s",
-                             node, kubeapi_status_message(&reply, msg, sizeof msg));
-        kubeapi_reply_done(&reply);
-        return r;
+        return kubeapi_patch(admin, path, patch, what, err);
 }

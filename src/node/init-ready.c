@@ -184,7 +184,7 @@ static void label_node(struct init *in, struct node_wait *w, uint64_t now) {
                 if (r < 0)
                         fprintf(stderr, "usernode-init: %s\n", err.msg);
                 /* A slow or busy API server: again next round; only a refusal is final. */
-                w->labelled = r >= 0 || r == -EACCES;
+                w->labelled = r >= 0 || r == -EACCES || r == -EINVAL || r == -ENOENT;
         } else if (now - w->start >= FEATURES_WAIT_MS * 1000ull)
                 w->labelled = true;
 }

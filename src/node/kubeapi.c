@@ -171,6 +171,28 @@ out:
         return r;
 }
 
+int kubeapi_patch(const struct kubeapi *a, const char *path, struct json_object *patch, const char *what,
+                  struct un_error *err) {
+        const char *body = patch ? json_object_to_json_string(patch) : NULL;
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        r = body ? kubeapi_request(a, "PATCH", path, body, &reply, err) : un_error(err, ENOMEM, "%s", what);
+        json_object_put(patch);
+        if (r < 0)
+                return r;
+        if (reply.status != 200)
+                r = un_error(err,
+                             reply.status == 404                           ? ENOENT
+                             : reply.status == 401 || reply.status == 403 ? EACCES
+                             : reply.status == 429 || reply.status >= 500 ? EAGAIN
+                                                                          : EINVAL,
+                             "%s: %s", what, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        return r;
+}
+
 const char *kubeapi_status_message(const struct kubeapi_reply *r, char *buf, size_t size) {
         struct json_object *o = r->body ? json_tokener_parse(r->body) : NULL, *m;
 

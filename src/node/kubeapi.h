@@ -34,6 +34,13 @@ void kubeapi_reply_done(struct kubeapi_reply *r);
 int kubeapi_request(const struct kubeapi *a, const char *method, const char *path, const char *body,
                     struct kubeapi_reply *ret, struct un_error *err);
 
+/* PATCHes path with patch (a strategic merge patch; taken, freed here): 0 when the API server answers 200,
+ * else -errno by its answer (-ENOENT 404, -EACCES 401/403, -EAGAIN 429 and 5xx: worth again, -EINVAL another refusal) with
+ * err saying "WHAT: its message". */
+struct json_object;
+int kubeapi_patch(const struct kubeapi *a, const char *path, struct json_object *patch, const char *what,
+                  struct un_error *err);
+
 /* "Unauthorized", "Forbidden", … : the message of a Kubernetes Status object, else the HTTP reason. */
 const char *kubeapi_status_message(const struct kubeapi_reply *r, char *buf, size_t size);
 

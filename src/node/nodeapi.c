@@ -161,14 +161,12 @@ int node_api_get(const struct node_api *a, struct node_object *ret, struct un_er
 
 int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err) {
         const struct kubeapi api = as_kubelet(a, 5000);
-        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name),
+                            *what = xstrdup_printf("labelling node %s", a->name);
         struct json_object *patch = json_object_new_object(), *meta = json_object_new_object(),
                            *l = json_object_new_object();
-        struct kubeapi_reply reply = {};
-        char msg[256];
-        int r;
 
-        if (!path || !patch || !meta || !l) {
+        if (!path || !what || !patch || !meta || !l) {
                 json_object_put(patch);
                 json_object_put(meta);
                 json_object_put(l);
@@ -183,15 +181,7 @@ int node_api_label(const struct node_api *a, char *const *labels, struct un_erro
         }
         json_object_object_add(meta, "labels", l);
         json_object_object_add(patch, "metadata", meta);
-        r = kubeapi_request(&api, "PATCH", path, json_object_to_json_string(patch), &reply, err);
-        json_object_put(patch);
-        if (r < 0)
-                return r;
-        if (reply.status != 200)
-                r = un_error(err, reply.status >= 500 || reply.status == 429 ? EAGAIN : EACCES, "labelling node %s: %s",
-                             a->name, kubeapi_status_message(&reply, msg, sizeof msg));
-        kubeapi_reply_done(&reply);
-        return r;
+        return kubeapi_patch(&api, path, patch, what, err);
 }
 
 int node_api_delete(const struct node_api *a, struct un_error *err) {
@@ -319,16 +309,15 @@ int node_api_may_list(const struct node_api *a, const char *path, struct un_erro
 int node_api_set_not_ready(const struct node_api *a, const char *reason, const char *message, unsigned timeout_ms,
                            struct un_error *err) {
         const struct kubeapi api = as_kubelet(a, timeout_ms);
-        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s/status", a->name);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s/status", a->name),
+                            *what = xstrdup_printf("marking node %s not ready", a->name);
         struct json_object *patch = json_object_new_object(), *status = json_object_new_object(),
                            *conds = json_object_new_array(), *c = json_object_new_object();
-        struct kubeapi_reply reply = {};
-        char now[32], msg[256];
+        char now[32];
         time_t t = time(NULL);
         struct tm tm;
-        int r;
 
-        if (!path || !patch || !status || !conds || !c || !gmtime_r(&t, &tm)) {
+        if (!path || !what || !patch || !status || !conds || !c || !gmtime_r(&t, &tm)) {
                 json_object_put(patch);
                 json_object_put(status);
                 json_object_put(conds);
@@ -345,15 +334,7 @@ int node_api_set_not_ready(const struct node_api *a, const char *reason, const c
         json_object_array_add(conds, c);
         json_object_object_add(status, "conditions", conds);
         json_object_object_add(patch, "status", status);
-        r = kubeapi_request(&api, "PATCH", path, json_object_to_json_string(patch), &reply, err);
-        json_object_put(patch);
-        if (r < 0)
-                return r;
-        if (reply.status != 200)
-                r = un_error(err, reply.status == 404 ? ENOENT : EACCES, "marking node %s not ready: %s", a->name,
-                             kubeapi_status_message(&reply, msg, sizeof msg));
-        kubeapi_reply_done(&reply);
-        return r;
+        return kubeapi_patch(&api, path, patch, what, err);
 }
 
 int node_api_list_pods(const struct node_api *a, struct json_object **ret_list, struct un_error *err) {
