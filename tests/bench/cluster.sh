@@ -33,11 +33,8 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 k8s_images
-images=$WORK/home/.local/share/usernode/images
-install -d -o "$TEST_USER" -m 0700 "$WORK/home/.local" "$WORK/home/.local/share" "$WORK/home/.local/share/usernode" "$images"
-for f in "$WORK"/img/*.tar; do
-        install -o "$TEST_USER" -m 0600 "$f" "$images/"
-done
+k8s_user_images pause busybox $([ ! -f "$WORK/img/coredns.tar" ] || echo coredns)
+images=$K8S_IMAGES
 failing=$(as_user "$USERNODE" check --engine kubelet --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")' || :)
 ign=${failing:+--ignore=$failing}
 

@@ -10,15 +10,7 @@
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
-[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
-k8s_require
-for b in rootlesskit slirp4netns containerd ctr crun newuidmap jq; do
-        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
-done
-[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
-ensure_test_user
-runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kube-apiserver" ||
-        skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kube-apiserver"
+k8s_node_require kube-apiserver
 
 k8s_user_work cluster-real
 cleanup() {
@@ -35,11 +27,7 @@ kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
 k8s_images
 # The sandbox image and busybox wait in the user's images directory: every node imports them as it starts.
-images=$WORK/home/.local/share/usernode/images
-install -d -o "$TEST_USER" -m 0700 "$WORK/home/.local" "$WORK/home/.local/share" "$WORK/home/.local/share/usernode" "$images"
-for i in pause busybox; do
-        install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$images/$i.tar"
-done
+k8s_user_images pause busybox
 
 # cgroup v1 here: the limits checks fail, the node runs without limits (its labels say so).
 ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
@@ -100,7 +88,7 @@ dns_ip=$(kc get service kubernetes -o jsonpath='{.spec.clusterIP}' | sed 's/\.1$
 resolv=$(kc exec hello -- cat /etc/resolv.conf)
 ! grep -q "nameserver $dns_ip" <<<"$resolv" || fail "the pod's resolver is the cluster DNS that does not run: $resolv"
 if [ -f "$WORK/img/coredns.tar" ]; then
-        install -o "$TEST_USER" -m 0600 "$WORK/img/coredns.tar" "$images/coredns.tar"
+        k8s_user_images coredns
 else
         echo "cluster-real: no coredns in $USERNODE_K8S_BIN: the cluster DNS part is not run"
 fi

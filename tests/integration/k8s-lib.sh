@@ -18,6 +18,20 @@ k8s_require() {
         command -v ip >/dev/null || skip "iproute2 is not installed"
 }
 
+# k8s_node_require BINARY [WHY]: what a test that runs a node of the upstream binaries as the test user needs
+# (root, the binaries, the host's node tools, the CNI plugins, the test user able to run USERNODE_K8S_BIN/BINARY),
+# or it skips with the reason.
+k8s_node_require() {
+        [ "$(id -u)" -eq 0 ] || skip "needs root ${2:-to create the test user}"
+        k8s_require
+        for b in rootlesskit slirp4netns containerd ctr crun newuidmap jq; do
+                command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
+        done
+        [ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
+        ensure_test_user
+        runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/$1" || skip "$TEST_USER cannot run $USERNODE_K8S_BIN/$1"
+}
+
 # k8s_user_work NAME: WORK, a fresh directory /tmp/usernode-NAME.* that the test user can reach, with the
 # user's xdg/ (0700) and home/, and img/ with the images a node imports (k8s_images). as_user runs a command
 # as the test user there, the upstream binaries first on its PATH, nothing else of root's environment.
@@ -55,6 +69,17 @@ k8s_images() {
                         '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait; done"]'
         fi
         chmod -R a+rX "$WORK/img"
+}
+
+# k8s_user_images NAME...: $WORK/img/NAME.tar into the test user's images directory (K8S_IMAGES, created),
+# which every node imports as it starts.
+k8s_user_images() {
+        K8S_IMAGES=$WORK/home/.local/share/usernode/images
+        install -d -o "$TEST_USER" -m 0700 "$WORK/home/.local" "$WORK/home/.local/share" \
+                "$WORK/home/.local/share/usernode" "$K8S_IMAGES"
+        for i in "$@"; do
+                install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$K8S_IMAGES/$i.tar"
+        done
 }
 
 # retry SECONDS CMD...: runs CMD until it succeeds, at most SECONDS (a bounded wait for a server's

@@ -7,14 +7,7 @@
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
-[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
-k8s_require
-for b in rootlesskit slirp4netns containerd ctr crun newuidmap jq; do
-        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
-done
-[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
-ensure_test_user
-runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kubelet" || skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kubelet"
+k8s_node_require kubelet
 
 k8s_user_work static-real
 cleanup() {
@@ -23,11 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 k8s_images
-images=$WORK/home/.local/share/usernode/images
-install -d -o "$TEST_USER" -m 0700 "$WORK/home/.local" "$WORK/home/.local/share" "$WORK/home/.local/share/usernode" "$images"
-for i in pause busybox; do
-        install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$images/$i.tar"
-done
+k8s_user_images pause busybox
 # The kubelet alone: with the control plane's binaries on PATH the node would bring a cluster.
 mkdir -p "$WORK/bin"
 ln -s "$USERNODE_K8S_BIN/kubelet" "$WORK/bin/kubelet"

@@ -10,15 +10,7 @@
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for the control plane's network namespace and the test user"
-k8s_require
-for b in rootlesskit slirp4netns containerd ctr crun newuidmap jq; do
-        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
-done
-[ -x /usr/lib/cni/bridge ] || skip "containernetworking-plugins is not installed"
-ensure_test_user
-# The test user runs the node binaries from USERNODE_K8S_BIN.
-runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/kubelet" || skip "$TEST_USER cannot run $USERNODE_K8S_BIN/kubelet"
+k8s_node_require kubelet "for the control plane's network namespace and the test user"
 
 k8s_user_work up-real
 pf_pid=
