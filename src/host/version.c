@@ -59,6 +59,26 @@ static int path_trusted(const char *path, uid_t as) {
         }
 }
 
+/* A pseudo-terminal as a pipe would be: p[0] the side we read (the master), p[1] the child's. */
+static int terminal_open(int p[2]) {
+        char name[64];
+        int master, slave;
+
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return negative_errno();
+        if (grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0 ||
+            (slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+                int r = negative_errno();
+
+                close(master);
+                return r;
+        }
+        p[0] = master;
+        p[1] = slave;
+        return 0;
+}
+
 static int spawn_one(struct version_query *q) {
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
         /* As root, it runs as the user the check is for, with no groups and no capabilities. */
@@ -70,8 +90,12 @@ static int spawn_one(struct version_query *q) {
                 if (r < 0)
                         return r;
         }
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return negative_errno();
+        if (q->terminal)
+                r = terminal_open(p);
+        else
+                r = pipe2(p, O_CLOEXEC) < 0 ? negative_errno() : 0;
+        if (r < 0)
+                return r;
         /* Its own process group, so that a wrapper script's children die with it at the deadline. A version
          * query needs no privilege, and no setuid bit or file capability may add any. */
         r = proc_exec_start(&(struct proc_exec) {
@@ -210,6 +234,23 @@ int version_extract(const char *text, char *buf, size_t size) {
                 return 0;
         }
         return -ENOENT;
+}
+
+int version_extract_word(const char *text, char *buf, size_t size) {
+        size_t line = strcspn(text, "\r\n"), at, n;
+
+        at = strcspn(text, " \t");
+        if (at >= line)
+                return -ENOENT;
+        at += strspn(text + at, " \t");
+        n = strcspn(text + at, " \t\r\n");
+        if (n == 0 || at + n > line || (n == 7 && strncmp(text + at, "unknown", 7) == 0))
+                return -ENOENT;
+        if (n >= size)
+                return -ENOBUFS;
+        memcpy(buf, text + at, n);
+        buf[n] = '\0';
+        return 0;
 }
 
 static const char *next_number(const char *s, unsigned long *ret) {

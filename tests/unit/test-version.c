@@ -2,9 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "version.h"
@@ -26,6 +29,21 @@ START_TEST(test_extract) {
         ck_assert_int_eq(version_extract("abc1.2 7 7.", v, sizeof v), -ENOENT);
         ck_assert_int_eq(version_extract("", v, sizeof v), -ENOENT);
         ck_assert_int_eq(version_extract("1.2.3456789012345678901234567890123456789", v, sizeof v), -ENOBUFS);
+}
+END_TEST
+
+/* passt's own forms: upstream's date and commit, Debian's package version, and bookworm's none. */
+START_TEST(test_extract_word) {
+        char v[40];
+
+        ck_assert_int_eq(version_extract_word("pasta 2025_05_12.8ec1341\r\nCopyright Red Hat\r\n", v, sizeof v), 0);
+        ck_assert_str_eq(v, "2025_05_12.8ec1341");
+        ck_assert_int_eq(version_extract_word("pasta 0.0~git20250503.587980c-2+deb13u1\n", v, sizeof v), 0);
+        ck_assert_str_eq(v, "0.0~git20250503.587980c-2+deb13u1");
+        ck_assert_int_eq(version_extract_word("pasta unknown version\nCopyright Red Hat\n", v, sizeof v), -ENOENT);
+        ck_assert_int_eq(version_extract_word("pasta\n2025_05_12.8ec1341\n", v, sizeof v), -ENOENT);
+        ck_assert_int_eq(version_extract_word("", v, sizeof v), -ENOENT);
+        ck_assert_int_eq(version_extract_word("pasta 0123456789012345678901234567890123456789x", v, sizeof v), -ENOBUFS);
 }
 END_TEST
 
@@ -72,6 +90,33 @@ START_TEST(test_run) {
 }
 END_TEST
 
+/* A tool that writes its version only to a terminal, as passt does: read with .terminal, nothing without. */
+START_TEST(test_run_terminal) {
+        char dir[] = "/tmp/usernode-test-version.XXXXXX", path[64], v[40];
+        struct version_query q[2] = {};
+        FILE *f;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(chmod(dir, 0755), 0);
+        snprintf(path, sizeof path, "%s/pasta", dir);
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs("#!/bin/sh\n[ -t 1 ] && echo 'pasta 2025_05_12.8ec1341'\nexit 0\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(chmod(path, 0755), 0);
+        q[0] = (struct version_query) { .path = path, .terminal = true };
+        q[1] = (struct version_query) { .path = path };
+        ck_assert_int_eq(version_query_run(q, 2, 5000), 0);
+        ck_assert_msg(q[0].exited && q[0].exit_status == 0, "%s", q[0].output);
+        ck_assert_int_eq(version_extract_word(q[0].output, v, sizeof v), 0);
+        ck_assert_str_eq(v, "2025_05_12.8ec1341");
+        ck_assert(q[1].exited);
+        ck_assert_str_eq(q[1].output, "");
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(test_run_bounded_output) {
         /* A chatty binary: output is truncated to the buffer, and the child is still reaped. */
         struct version_query q = { .path = "/usr/bin/yes", .arg = "y" };
@@ -87,7 +132,9 @@ Suite *version_suite(void) {
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_extract);
+        tcase_add_test(tc, test_extract_word);
         tcase_add_test(tc, test_compare);
+        tcase_add_test(tc, test_run_terminal);
         tcase_add_test(tc, test_run);
         tcase_add_test(tc, test_run_bounded_output);
         suite_add_tcase(s, tc);
