@@ -142,7 +142,7 @@ static const struct verb {
           "\n"
           "Exit status: 0 ready, 1 not ready, 2 usage error, 3 internal error.\n" },
         { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_DRY_RUN,
-          "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns]\n"
+          "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns|implicit]\n"
           "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
           "     [--server URL --token-file F --discovery-token-ca-cert-hash sha256:H] [--node-ip IP]\n"
           "     [--cidr NET] [--cluster-cidr NET] [--service-cidr NET] [--pod-pids-limit N]\n"
@@ -151,7 +151,8 @@ static const struct verb {
           "\n"
           "      --engine E        k3s or kubelet (default: k3s when it is on PATH, else kubelet)\n"
           "      --net D           network driver (default auto: the fastest usable)\n"
-          "      --port-driver P   builtin (fast) or slirp4netns (keeps the source IP)\n"
+          "      --port-driver P   builtin (fast) or slirp4netns (keeps the source IP); implicit, with\n"
+          "                        --net pasta: every port the node listens on, on every host address\n"
           "      --name N          the node's name (default \"default\")\n"
           "      --ephemeral       a fresh name (ci-XXXXXXXX) and all state in one private directory\n"
           "      --wait[=SECS]     block until ready (default 120 s), one line per stage; exit 1 on timeout\n"

@@ -120,7 +120,7 @@ int verb_up_parse_option(struct cli *c, int opt, char *arg) {
                 enum port_driver d;
 
                 if (port_driver_from_string(arg, &d) < 0) {
-                        fprintf(stderr, "usernode: --port-driver must be builtin or slirp4netns\n");
+                        fprintf(stderr, "usernode: --port-driver must be builtin, slirp4netns or implicit\n");
                         return -EINVAL;
                 }
                 c->port_driver = arg;
@@ -470,6 +470,7 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         _cleanup_(node_done) struct node n = { .lock_fd = -EBADF };
         /* The live host, for everything up reads and writes on it. */
         const struct host *h = host_live();
+        struct un_error err = {};
         bool engine_set = false;
         int r;
 
@@ -491,6 +492,10 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         if (r == 0 && o.n_publish > 0 && engine_needs(o.engine)->publish_why_not) {
                 fprintf(stderr, "usernode up: --publish does nothing with --engine %s: %s\n", engine_to_string(o.engine),
                         engine_needs(o.engine)->publish_why_not);
+                r = EXIT_USAGE;
+        }
+        if (r == 0 && net_options_check(&o, &err) < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
                 r = EXIT_USAGE;
         }
         if (r == 0)

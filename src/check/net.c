@@ -138,20 +138,16 @@ static int describe_drivers(struct buf *found, const struct net_driver_facts *d)
                                                                        : "present, no /etc/lxc/lxc-usernet entry for the user");
 }
 
-/* Why faster drivers the host has were passed over: " (pasta needs rootlesskit >= 2.0 ...)". */
+/* Why faster drivers the host has were passed over with up's default port driver: " (pasta: needs rootlesskit
+ * >= 2.0 ...)". */
 static int describe_passed_over(struct buf *why, const struct check_ctx *c, const struct net_driver_facts *d,
                                 enum net_driver_id pick) {
         const struct engine_needs *needs = engine_needs(c->engine);
+        _cleanup_free_ char *drivers = NULL;
 
-        for (size_t i = 0; i < needs->n_net_drivers && needs->net_drivers[i] != pick; i++) {
-                const char *reason = NULL;
-
-                if (net_driver_installed(d, needs->net_drivers[i]) &&
-                    net_driver_usable(d, c->engine, needs->net_drivers[i], &reason) < 0 &&
-                    buf_printf(why, "%s%s: %s", why->len ? "; " : " (", net_driver_to_string(needs->net_drivers[i]),
-                               reason) < 0)
-                        return -ENOMEM;
-        }
+        if (net_driver_passed_over(d, c->engine, PORT_DRIVER_DEFAULT, pick, &drivers) < 0 ||
+            (drivers && buf_printf(why, " (%s", drivers) < 0))
+                return -ENOMEM;
         if (needs->net_drivers_why && buf_printf(why, "%s%s", why->len ? "; " : " (", needs->net_drivers_why) < 0)
                 return -ENOMEM;
         return why->len ? buf_puts(why, ")") : 0;
@@ -166,7 +162,7 @@ static int check_driver(struct check_ctx *c, struct report *r, const struct net_
 
         if (describe_drivers(&found, d) < 0)
                 goto oom;
-        if (net_driver_choose(d, c->engine, &pick, &reason) >= 0) {
+        if (net_driver_choose(d, c->engine, PORT_DRIVER_DEFAULT, &pick, &reason) >= 0) {
                 if (describe_passed_over(&why, c, d, pick) < 0)
                         goto oom;
                 k = report_add(r, "net.driver", CHECK_PASS, NULL, "%s; up --net auto picks %s%s", found.data,
@@ -176,14 +172,16 @@ static int check_driver(struct check_ctx *c, struct report *r, const struct net_
                 return k;
         }
         fix = check_install_command(c, engine_needs(c->engine)->net_packages);
-        if (!fix)
+        if (!fix || describe_passed_over(&why, c, d, _NET_DRIVER_MAX) < 0)
                 goto oom;
-        k = report_add(r, "net.driver", CHECK_FAIL, fix, "%s: no network driver usable by %s", found.data,
-                       engine_needs(c->engine)->net_runner);
+        k = report_add(r, "net.driver", CHECK_FAIL, fix, "%s: no network driver usable by %s%s", found.data,
+                       engine_needs(c->engine)->net_runner, why.data ? why.data : "");
         buf_free(&found);
+        buf_free(&why);
         return k;
 oom:
         buf_free(&found);
+        buf_free(&why);
         return -ENOMEM;
 }
 

@@ -26,6 +26,48 @@ static const char *const lxc_user_nic_paths[] = {
         "/usr/libexec/lxc/lxc-user-nic", "/usr/lib/lxc/lxc-user-nic", "/usr/lib64/lxc/lxc-user-nic",
 };
 
+static const char *const port_driver_names[_PORT_DRIVER_MAX] = {
+        [PORT_DRIVER_BUILTIN] = "builtin",
+        [PORT_DRIVER_SLIRP4NETNS] = "slirp4netns",
+        [PORT_DRIVER_IMPLICIT] = "implicit",
+};
+
+const char *port_driver_to_string(enum port_driver p) {
+        return (unsigned) p < _PORT_DRIVER_MAX ? port_driver_names[p] : NULL;
+}
+
+int port_driver_from_string(const char *s, enum port_driver *ret) {
+        for (enum port_driver p = 0; p < _PORT_DRIVER_MAX; p++)
+                if (strcmp(s, port_driver_names[p]) == 0) {
+                        *ret = p;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+bool port_driver_explicit(enum port_driver p) {
+        return p != PORT_DRIVER_IMPLICIT;
+}
+
+/* rootlesskit 2.0 refuses pasta with any port driver but "implicit" (pasta's --tcp-ports=auto
+ * --udp-ports=auto) and "none"; its slirp4netns port driver talks to slirp4netns's own API socket. */
+int port_driver_allowed(enum net_driver_id d, enum port_driver p, const char **ret_reason) {
+        if (d == NET_DRIVER_PASTA && p != PORT_DRIVER_IMPLICIT) {
+                *ret_reason = "rootlesskit runs pasta only with pasta's own forwarding (--port-driver implicit), "
+                              "which publishes every port the node listens on, on every address of this host";
+                return -EOPNOTSUPP;
+        }
+        if (d != NET_DRIVER_PASTA && p == PORT_DRIVER_IMPLICIT) {
+                *ret_reason = "--port-driver implicit is pasta's own forwarding: it needs --net pasta";
+                return -EOPNOTSUPP;
+        }
+        if (d != NET_DRIVER_SLIRP4NETNS && p == PORT_DRIVER_SLIRP4NETNS) {
+                *ret_reason = "--port-driver slirp4netns needs --net slirp4netns";
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
 const char *net_driver_to_string(enum net_driver_id d) {
         return (unsigned) d < _NET_DRIVER_MAX ? net_driver_names[d] : NULL;
 }
@@ -68,14 +110,14 @@ static int user_group_names(const struct host *h, const char *user, gid_t gid, c
         return 0;
 }
 
-static void version_text(const struct version_query *q, char *buf, size_t size) {
+static void version_text(const struct version_query *q, bool word, char *buf, size_t size) {
         char v[48];
 
         if (q->spawn_error < 0)
                 snprintf(buf, size, "does not run: %s", strerror(-q->spawn_error));
         else if (q->timed_out)
                 snprintf(buf, size, "version not read within %u ms", NET_DRIVER_VERSION_TIMEOUT_MS);
-        else if (version_extract(q->output, v, sizeof v) >= 0)
+        else if ((word ? version_extract_word : version_extract)(q->output, v, sizeof v) >= 0)
                 snprintf(buf, size, "%s", v);
         else
                 snprintf(buf, size, "version unknown");
@@ -86,10 +128,11 @@ static int read_versions(struct net_driver_facts *f) {
                 const char *path;
                 char *text;
                 size_t size;
+                bool passt;     /* "pasta 2025_05_12.8ec1341", written only to a terminal */
         } tools[] = {
-                { f->pasta, f->v_pasta, sizeof f->v_pasta },
-                { f->slirp4netns, f->v_slirp4netns, sizeof f->v_slirp4netns },
-                { f->rootlesskit, f->v_rootlesskit, sizeof f->v_rootlesskit },
+                { f->pasta, f->v_pasta, sizeof f->v_pasta, true },
+                { f->slirp4netns, f->v_slirp4netns, sizeof f->v_slirp4netns, false },
+                { f->rootlesskit, f->v_rootlesskit, sizeof f->v_rootlesskit, false },
         };
         struct version_query q[ELEMENTSOF(tools)] = {};
         size_t n = 0, at[ELEMENTSOF(tools)];
@@ -97,6 +140,7 @@ static int read_versions(struct net_driver_facts *f) {
         for (size_t i = 0; i < ELEMENTSOF(tools); i++)
                 if (tools[i].path) {
                         at[i] = n;
+                        q[n].terminal = tools[i].passt;
                         q[n++].path = tools[i].path;
                 }
         if (n == 0)
@@ -106,7 +150,7 @@ static int read_versions(struct net_driver_facts *f) {
         f->versions_read = true;
         for (size_t i = 0; i < ELEMENTSOF(tools); i++)
                 if (tools[i].path)
-                        version_text(&q[at[i]], tools[i].text, tools[i].size);
+                        version_text(&q[at[i]], tools[i].passt, tools[i].text, tools[i].size);
         return 0;
 }
 
@@ -218,18 +262,39 @@ int net_driver_usable(const struct net_driver_facts *f, enum engine e, enum net_
         }
 }
 
-int net_driver_choose(const struct net_driver_facts *f, enum engine e, enum net_driver_id *ret,
+int net_driver_choose(const struct net_driver_facts *f, enum engine e, enum port_driver p, enum net_driver_id *ret,
                       const char **ret_reason) {
         const struct engine_needs *needs = engine_needs(e);
         const char *reason = "the engine drives no network driver";
 
         for (size_t i = 0; i < needs->n_net_drivers; i++)
-                if (net_driver_usable(f, e, needs->net_drivers[i], &reason) >= 0) {
+                if (net_driver_usable(f, e, needs->net_drivers[i], &reason) >= 0 &&
+                    port_driver_allowed(needs->net_drivers[i], p, &reason) >= 0) {
                         *ret = needs->net_drivers[i];
                         return 0;
                 }
         *ret_reason = reason;
         return -ENOENT;
+}
+
+int net_driver_passed_over(const struct net_driver_facts *f, enum engine e, enum port_driver p, enum net_driver_id pick,
+                           char **ret) {
+        const struct engine_needs *needs = engine_needs(e);
+        struct buf why = {};
+
+        for (size_t i = 0; i < needs->n_net_drivers && needs->net_drivers[i] != pick; i++) {
+                enum net_driver_id d = needs->net_drivers[i];
+                const char *reason = NULL;
+
+                if (net_driver_installed(f, d) &&
+                    (net_driver_usable(f, e, d, &reason) < 0 || port_driver_allowed(d, p, &reason) < 0) &&
+                    buf_printf(&why, "%s%s: %s", why.len ? "; " : "", net_driver_to_string(d), reason) < 0) {
+                        buf_free(&why);
+                        return -ENOMEM;
+                }
+        }
+        *ret = why.len ? buf_steal(&why) : NULL;
+        return 0;
 }
 
 bool net_driver_installed(const struct net_driver_facts *f, enum net_driver_id d) {

@@ -31,13 +31,37 @@ int net_driver_facts_load(const struct host *h, const char *user, gid_t gid, boo
                           struct net_driver_facts *ret);
 void net_driver_facts_done(struct net_driver_facts *f);
 
+/* How rootlesskit publishes the node's ports on the host. */
+enum port_driver {
+        PORT_DRIVER_BUILTIN,            /* the ports usernode asks for, where it asks; source IP not kept */
+        PORT_DRIVER_SLIRP4NETNS,        /* the same through slirp4netns: slower, source IP kept */
+        PORT_DRIVER_IMPLICIT,           /* pasta's own: every port bound in the node, on every host address */
+        _PORT_DRIVER_MAX,
+};
+
+/* What up asks for when the user names no port driver. */
+#define PORT_DRIVER_DEFAULT PORT_DRIVER_BUILTIN
+
+const char *port_driver_to_string(enum port_driver d);
+int port_driver_from_string(const char *s, enum port_driver *ret);
+/* Whether rootlesskit runs network driver d with port driver p; else *ret_reason (static text) says why.
+ * The same for every rootlesskit that has d at all: pasta (2.0 and later) takes only its own forwarding. */
+int port_driver_allowed(enum net_driver_id d, enum port_driver p, const char **ret_reason);
+/* Whether p publishes only the ports asked for, each where asked. */
+bool port_driver_explicit(enum port_driver p);
+
 const char *net_driver_to_string(enum net_driver_id d);
 int net_driver_from_string(const char *s, enum net_driver_id *ret);
 /* 0 when engine e can run its node with driver d on these facts; else -errno and *ret_reason (static
  * text) says why. */
 int net_driver_usable(const struct net_driver_facts *f, enum engine e, enum net_driver_id d, const char **ret_reason);
-/* The one rule for `up --net auto`, which `check` reports: the first usable driver in the engine's
- * order. -ENOENT when none is, *ret_reason then the last one's reason. */
-int net_driver_choose(const struct net_driver_facts *f, enum engine e, enum net_driver_id *ret,
+/* The one rule for `up --net auto`, which `check` reports: the first driver in the engine's order that is
+ * usable and runs with port driver p (up's, PORT_DRIVER_DEFAULT unless the user named one). -ENOENT when
+ * none is, *ret_reason then the last one's reason. */
+int net_driver_choose(const struct net_driver_facts *f, enum engine e, enum port_driver p, enum net_driver_id *ret,
                       const char **ret_reason);
+/* Why each driver of e's order that the host has was not taken with port driver p, before pick (every one
+ * when pick is _NET_DRIVER_MAX): "pasta: ...; lxc-user-nic: ...". *ret NULL when there is none. */
+int net_driver_passed_over(const struct net_driver_facts *f, enum engine e, enum port_driver p, enum net_driver_id pick,
+                           char **ret);
 bool net_driver_installed(const struct net_driver_facts *f, enum net_driver_id d);

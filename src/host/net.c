@@ -169,3 +169,16 @@ int net_source_address(const struct sockaddr_in *dst, struct in_addr *ret) {
         *ret = src.sin_addr;
         return 0;
 }
+
+int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons(port) };
+        socklen_t len = sizeof sa;
+
+        if (fd < 0)
+                return negative_errno();
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return negative_errno();
+        *ret_port = ntohs(sa.sin_port);
+        return 0;
+}

@@ -24,6 +24,10 @@ int proc_net_tcp_listening(const char *text, uint16_t port);
  * allows at least one veth. */
 bool lxc_usernet_allows(const char *text, const char *user, char * const *groups);
 
+/* Whether TCP port (0: any) can be bound on addr now; *ret_port the port bound. -EADDRINUSE when taken,
+ * -EADDRNOTAVAIL when addr is not this host's. The port is free again when this returns. */
+int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port);
+
 /* The address this host sends from towards dst, as its routing says: a connected UDP socket asks the
  * kernel, nothing is sent. */
 int net_source_address(const struct sockaddr_in *dst, struct in_addr *ret);

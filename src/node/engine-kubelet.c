@@ -36,12 +36,9 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
 
         if (!state)
                 return un_error(err, ENOMEM, "kubelet engine");
-        r = net_driver_pick(o->net, &c.net, err);
+        r = net_driver_pick(o->net, o->port_driver, &c.net, err);
         if (r < 0)
                 return r;
-        if (o->port_driver == PORT_DRIVER_SLIRP4NETNS && strcmp(c.net->name, "slirp4netns") != 0)
-                return un_error(err, EINVAL, "--port-driver slirp4netns needs --net slirp4netns (the network is %s)",
-                                c.net->name);
         r = up_pick_cidrs(o, &nets, err);
         if (r < 0)
                 return r;

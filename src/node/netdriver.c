@@ -87,7 +87,30 @@ static int live_facts(struct net_driver_facts *ret, struct un_error *err) {
         return 0;
 }
 
-int net_driver_pick(const char *requested, const struct net_driver **ret, struct un_error *err) {
+int net_options_check(const struct up_options *o, struct un_error *err) {
+        enum net_driver_id d;
+        const char *reason;
+
+        /* k3s runs its own rootlesskit, with slirp4netns (its engine refuses any other --net). */
+        if (o->engine == ENGINE_K3S)
+                return port_driver_allowed(NET_DRIVER_SLIRP4NETNS, o->port_driver, &reason) < 0
+                               ? un_error(err, EINVAL, "--engine k3s with --port-driver %s: %s",
+                                          port_driver_to_string(o->port_driver), reason)
+                               : 0;
+        if (o->net && strcmp(o->net, "auto") != 0 && net_driver_from_string(o->net, &d) >= 0 &&
+            port_driver_allowed(d, o->port_driver, &reason) < 0)
+                return un_error(err, EINVAL, "--net %s with --port-driver %s: %s", o->net,
+                                port_driver_to_string(o->port_driver), reason);
+        if (port_driver_explicit(o->port_driver))
+                return 0;
+        if (o->n_publish > 0)
+                return un_error(err, EINVAL, "--publish needs a port driver that publishes what it is asked "
+                                "(builtin or slirp4netns): with --port-driver implicit pasta publishes every port the "
+                                "node listens on, under its own number, on every address of this host");
+        return 0;
+}
+
+int net_driver_pick(const char *requested, enum port_driver p, const struct net_driver **ret, struct un_error *err) {
         const enum engine e = ENGINE_KUBELET;   /* k3s drives its own rootlesskit */
         struct net_driver_facts f = { .tun = -1 };
         enum net_driver_id d;
@@ -100,13 +123,19 @@ int net_driver_pick(const char *requested, const struct net_driver **ret, struct
         if (r < 0)
                 return r;
         if (!requested || strcmp(requested, "auto") == 0) {
-                r = net_driver_choose(&f, e, &d, &reason);
-                if (r < 0)
-                        r = un_error(err, ENOENT, "no usable network driver (%s: %s)",
-                                     net_driver_to_string(engine_needs(e)->net_drivers[engine_needs(e)->n_net_drivers - 1]),
-                                     reason);
+                r = net_driver_choose(&f, e, p, &d, &reason);
+                if (r < 0) {
+                        _cleanup_free_ char *why = NULL;
+
+                        r = net_driver_passed_over(&f, e, p, _NET_DRIVER_MAX, &why);
+                        r = r < 0 ? un_error(err, -r, "network drivers")
+                                  : un_error(err, ENOENT, "no usable network driver with --port-driver %s (%s)",
+                                             port_driver_to_string(p), why ? why : reason);
+                }
         } else {
                 r = net_driver_usable(&f, e, d, &reason);
+                if (r >= 0)
+                        r = port_driver_allowed(d, p, &reason);
                 if (r < 0)
                         r = un_error(err, -r, "--net %s cannot be used here: %s", net_driver_to_string(d), reason);
         }
@@ -114,19 +143,5 @@ int net_driver_pick(const char *requested, const struct net_driver **ret, struct
         if (r < 0)
                 return r;
         *ret = &drivers[d];
-        return 0;
-}
-
-const char *port_driver_to_string(enum port_driver d) {
-        return d == PORT_DRIVER_SLIRP4NETNS ? "slirp4netns" : "builtin";
-}
-
-int port_driver_from_string(const char *s, enum port_driver *ret) {
-        if (strcmp(s, "builtin") == 0)
-                *ret = PORT_DRIVER_BUILTIN;
-        else if (strcmp(s, "slirp4netns") == 0)
-                *ret = PORT_DRIVER_SLIRP4NETNS;
-        else
-                return -EINVAL;
         return 0;
 }

@@ -16,6 +16,7 @@
 #include "controlplane.h"
 #include "host.h"
 #include "kubeconfig.h"
+#include "net.h"
 #include "pki.h"
 #include "up.h"
 #include "util.h"
@@ -27,18 +28,12 @@ bool node_brought_cluster(const struct node *n) {
 }
 
 /* 0 with *ret_port when port (0: any) is free on 127.0.0.1. */
-static int loopback_port_free(uint16_t port, uint16_t *ret_port) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                                  .sin_port = htons(port) };
-        socklen_t len = sizeof sa;
+/* Where the API server is published: the host's 127.0.0.1; with pasta's implicit forwarding every address,
+ * under its own port. */
+static int apiserver_port_free(const struct up_options *o, uint16_t port, uint16_t *ret_port) {
+        const struct in_addr where = { .s_addr = htonl(port_driver_explicit(o->port_driver) ? INADDR_LOOPBACK : INADDR_ANY) };
 
-        if (fd < 0)
-                return negative_errno();
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
-                return negative_errno();
-        *ret_port = ntohs(sa.sin_port);
-        return 0;
+        return net_tcp_port_free(where, port, ret_port);
 }
 
 int node_cluster_address(struct up_options *o, struct un_error *err) {
@@ -50,15 +45,25 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
         o->control_plane = engine_brings_control_plane(h, o->engine, NULL);
         if (!o->control_plane)
                 return 0;
+        if (!port_driver_explicit(o->port_driver)) {
+                if (o->apiserver_port && o->apiserver_port != CONTROLPLANE_APISERVER_PORT)
+                        return un_error(err, EINVAL, "--apiserver-port %u: with --port-driver implicit the API server is "
+                                        "published under its own port, %u", (unsigned) o->apiserver_port,
+                                        CONTROLPLANE_APISERVER_PORT);
+                r = apiserver_port_free(o, CONTROLPLANE_APISERVER_PORT, &o->apiserver_port);
+                return r < 0 ? un_error(err, -r, "port %u is not free on this host: with --port-driver implicit the API "
+                                        "server is published there, on every address", CONTROLPLANE_APISERVER_PORT)
+                             : 0;
+        }
         if (o->apiserver_port) {
-                r = loopback_port_free(o->apiserver_port, &o->apiserver_port);
+                r = apiserver_port_free(o, o->apiserver_port, &o->apiserver_port);
                 return r < 0 ? un_error(err, -r, "--apiserver-port %u: 127.0.0.1:%u is not free", (unsigned) o->apiserver_port,
                                         (unsigned) o->apiserver_port)
                              : 0;
         }
-        r = loopback_port_free(CONTROLPLANE_APISERVER_PORT, &o->apiserver_port);
+        r = apiserver_port_free(o, CONTROLPLANE_APISERVER_PORT, &o->apiserver_port);
         if (r == -EADDRINUSE)
-                r = loopback_port_free(0, &o->apiserver_port);
+                r = apiserver_port_free(o, 0, &o->apiserver_port);
         return r < 0 ? un_error(err, -r, "no free port on 127.0.0.1 for the API server") : 0;
 }
 

@@ -181,21 +181,6 @@ static int server_address(const char *server, struct sockaddr_in *ret, struct un
 }
 
 /* 0 when port is free on addr, -EADDRINUSE, or -EADDRNOTAVAIL when addr is not this host's. */
-static int port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons(port) };
-        socklen_t len = sizeof sa;
-
-        if (fd < 0)
-                return -errno;
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
-        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
-                return -errno;
-        *ret_port = ntohs(sa.sin_port);
-        return 0;
-}
-
 int node_join_address(struct up_options *o, struct un_error *err) {
         struct sockaddr_in server;
         struct in_addr ip;
@@ -219,10 +204,15 @@ int node_join_address(struct up_options *o, struct un_error *err) {
                 o->node_ip = o->node_ip_buf;
         }
         /* The API server reaches the kubelet (logs, exec, port-forward) at the node's address: 10250 unless
-         * another node of this host has it. */
-        r = port_free(ip, UP_KUBELET_PORT, &o->kubelet_port);
-        if (r == -EADDRINUSE)
-                r = port_free(ip, 0, &o->kubelet_port);
+         * another node of this host has it. pasta's implicit forwarding publishes it on every address. */
+        r = net_tcp_port_free(ip, 0, &o->kubelet_port);
+        if (r >= 0) {
+                const struct in_addr where = port_driver_explicit(o->port_driver) ? ip : (struct in_addr) { INADDR_ANY };
+
+                r = net_tcp_port_free(where, UP_KUBELET_PORT, &o->kubelet_port);
+                if (r == -EADDRINUSE)
+                        r = net_tcp_port_free(where, 0, &o->kubelet_port);
+        }
         if (r == -EADDRNOTAVAIL)
                 return un_error(err, EINVAL, "--node-ip %s is not an address of this host: the kubelet's port is "
                                 "published there", o->node_ip);

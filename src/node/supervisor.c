@@ -94,10 +94,13 @@ static void sv_fail(struct supervisor *s, const char *msg) {
         sv_progress(s, "error", msg);
 }
 
-/* Publishes the ports asked for with --publish through rootlesskit's API socket. */
+/* Publishes the ports asked for with --publish through rootlesskit's API socket. pasta's implicit forwarding
+ * publishes every port the node listens on by itself: there is nothing to ask. */
 static int sv_publish(struct supervisor *s) {
         _cleanup_free_ char *api = xstrdup_printf("%s/api.sock", s->rk_state_dir);
 
+        if (!port_driver_explicit(s->opts->port_driver))
+                return 0;
         if (!api)
                 return -ENOMEM;
         for (size_t i = 0; i < s->status.n_ports; i++) {
@@ -464,14 +467,16 @@ static int sv_status_init(struct supervisor *s) {
 
                 *p = (struct node_port) { .proto = "tcp", .host_port = o->kubelet_port, .node_port = o->kubelet_port,
                                           .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "%s", o->node_ip);
+                snprintf(p->host_ip, sizeof p->host_ip, "%s",
+                         port_driver_explicit(o->port_driver) ? o->node_ip : "0.0.0.0");
         }
-        /* The API server of the cluster the node brings along, on the host's loopback only. */
+        /* The API server of the cluster the node brings along, on the host's loopback only (pasta's implicit
+         * forwarding: on every address). */
         if (o->control_plane && o->apiserver_port && s->status.n_ports < NODE_PORTS_MAX) {
                 struct node_port *p = &s->status.ports[s->status.n_ports++];
 
                 *p = (struct node_port) { .proto = "tcp", .host_port = o->apiserver_port, .node_port = 6443, .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "127.0.0.1");
+                snprintf(p->host_ip, sizeof p->host_ip, "%s", port_driver_explicit(o->port_driver) ? "127.0.0.1" : "0.0.0.0");
         }
         s->rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s->status, NODE_STARTING);

@@ -8,18 +8,13 @@
 #include "checks.h"
 #include "error.h"
 #include "join.h"
+#include "net-driver.h"
 #include "node.h"
 #include "util.h"
 
 /* `up`, `down`, `status`, `exec`: the user's side of usernode (DESIGN.md "up: engines and networking").
  * The verbs (verbs-up.c, verbs-node.c) fill struct up_options and call these; engines and network drivers plug
  * in through the two interfaces below. */
-
-enum port_driver {
-        PORT_DRIVER_BUILTIN,            /* fast, source IP not kept */
-        PORT_DRIVER_SLIRP4NETNS,        /* slower, source IP kept */
-        _PORT_DRIVER_MAX,
-};
 
 #define UP_WAIT_DEFAULT_SEC 120u
 /* The pause image of Kubernetes 1.28 (kubeadm's): import it on a host without a registry. */
@@ -95,10 +90,11 @@ struct net_driver {
 };
 
 const struct net_driver *net_driver_find(const char *name);
-/* "auto" takes what net_driver_choose() takes for the kubelet engine; a named one must be usable. */
-int net_driver_pick(const char *requested, const struct net_driver **ret, struct un_error *err);
-const char *port_driver_to_string(enum port_driver d);
-int port_driver_from_string(const char *s, enum port_driver *ret);
+/* "auto" takes what net_driver_choose() takes for the kubelet engine with port driver p; a named one must be
+ * usable, and run with p. */
+int net_driver_pick(const char *requested, enum port_driver p, const struct net_driver **ret, struct un_error *err);
+/* Usage errors of --net and --port-driver together, known before anything runs: -EINVAL, err says why. */
+int net_options_check(const struct up_options *o, struct un_error *err);
 
 /* nodecgroup.c: the node's own cgroup on a cgroup v2 host with delegation. */
 #define NODE_CGROUP_EVACUATE "init"     /* rootlesskit --evacuate-cgroup2: the leaf its processes go to */

@@ -165,7 +165,7 @@ static int apply_one(const struct config *cfg, const char *node, struct up_optio
                 o->net = e->values[0];
         }
         if ((e = config_get(cfg, node, "port-driver")) && port_driver_from_string(e->values[0], &o->port_driver) < 0)
-                return bad(e, err, "builtin or slirp4netns");
+                return bad(e, err, "builtin, slirp4netns or implicit");
         if ((e = config_get(cfg, node, "wait")) && up_wait_parse(e->values[0], &o->wait, &o->wait_sec) < 0)
                 return bad(e, err, "true, false or seconds (1-86400)");
         if ((e = config_get(cfg, node, "foreground")))

@@ -94,5 +94,26 @@ bad 'engine: k3s\n  net: x: y\n' ''
 expect_exit 2 "$U" up --config "$WORK/no-such.yaml" --dry-run
 expect_exit 2 "$U" up --cidr 10.1.2.3/8 --dry-run
 expect_exit 2 "$U" up --cluster-cidr nonsense --dry-run
+# A network driver and a port driver rootlesskit does not run together: a usage error, whatever is installed.
+# up_refused ARGS PATTERN: up ARGS exits 2 and says PATTERN.
+up_refused() {
+        set +e
+        "$U" up --engine kubelet $1 --dry-run >/dev/null 2>"$WORK/err"
+        rc=$?
+        set -e
+        [ "$rc" = 2 ] || fail "up $1 exited $rc"
+        grep -q -- "$2" "$WORK/err" || fail "up $1: $(cat "$WORK/err")"
+}
+up_refused "--net pasta" "only with pasta's own forwarding (--port-driver implicit)"
+up_refused "--net pasta --port-driver slirp4netns" "only with pasta's own forwarding"
+up_refused "--net slirp4netns --port-driver implicit" "it needs --net pasta"
+up_refused "--net lxc-user-nic --port-driver slirp4netns" "needs --net slirp4netns"
+up_refused "--net pasta --port-driver implicit --publish 18080:80" "--publish needs a port driver that publishes"
+up_refused "--port-driver none" "--port-driver must be builtin, slirp4netns or implicit"
+printf 'net: pasta\n' >"$WORK/pasta.yaml"
+up_refused "--config $WORK/pasta.yaml" "--net pasta with --port-driver builtin"
+XDG_CONFIG_HOME=$WORK/none "$U" up --engine k3s --port-driver implicit --dry-run >/dev/null 2>"$WORK/err" &&
+        fail "k3s with --port-driver implicit started"
+grep -q -- "--engine k3s with --port-driver implicit" "$WORK/err" || fail "k3s implicit: $(cat "$WORK/err")"
 [ ! -e "$XDG_RUNTIME_DIR/usernode" ] || [ -z "$(ls -A "$XDG_RUNTIME_DIR/usernode")" ] || fail "dry-run left state"
 echo "up-config: ok"

@@ -35,6 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 mkdir -p "$WORK/xdg" "$WORK/home" && chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
 
 # What setup --fast-net and systemd-networkd would give: the bridge with an address, DHCP on it;
@@ -98,10 +99,19 @@ got=\$("\$U" exec --name slow -- getent hosts usernode.test | cut -d' ' -f1)
 [ "\$got" = 10.44.0.99 ] || fail "usernode.test resolved to '\$got' over slirp4netns"
 [ "\$("\$U" exec --name slow -- cat /sys/class/net/tap0/mtu)" = 65520 ] || fail "slirp4netns MTU is not 65520"
 "\$U" down --name slow --purge
+# pasta only with its own forwarding, which the user must ask for: a usage error otherwise, before anything runs.
+set +e
+"\$U" up --engine kubelet --name p --net pasta \$ign 2>"\$HOME/pasta.err"
+rc=\$?
+set -e
+[ "\$rc" = 2 ] || fail "--net pasta without --port-driver implicit exited \$rc"
+grep -q -- "--port-driver implicit" "\$HOME/pasta.err" || fail "pasta usage error: \$(cat "\$HOME/pasta.err")"
+[ ! -e "\$XDG_RUNTIME_DIR/usernode/p" ] || fail "the refused pasta node left its state directory"
 # A driver that cannot run here says why.
 rootlesskit --help >"\$HOME/rootlesskit-help" 2>&1 || true
 if ! grep -q pasta "\$HOME/rootlesskit-help"; then
-        "\$U" up --engine kubelet --name p --net pasta \$ign 2>"\$HOME/pasta.err" && fail "--net pasta started"
+        "\$U" up --engine kubelet --name p --net pasta --port-driver implicit \$ign 2>"\$HOME/pasta.err" &&
+                fail "--net pasta started"
         grep -q "has no --net=pasta" "\$HOME/pasta.err" || fail "pasta refusal: \$(cat "\$HOME/pasta.err")"
 fi
 echo "up-net: ok"

@@ -7,6 +7,7 @@
 
 #include "host.h"
 #include "net.h"
+#include "net-driver.h"
 #include "suites.h"
 #include "util.h"
 
@@ -112,6 +113,54 @@ START_TEST(test_lxc_usernet) {
 }
 END_TEST
 
+/* What rootlesskit runs together, and the one choice check and up --net auto make from it. */
+START_TEST(test_net_driver_port_rules) {
+        struct net_driver_facts f = { .rootlesskit = "/usr/bin/rootlesskit", .slirp4netns = "/usr/bin/slirp4netns",
+                                      .pasta = "/usr/bin/pasta", .versions_read = true, .tun = 1 };
+        enum net_driver_id d;
+        enum port_driver p;
+        const char *reason = NULL;
+
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_SLIRP4NETNS, PORT_DRIVER_BUILTIN, &reason), 0);
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_SLIRP4NETNS, PORT_DRIVER_SLIRP4NETNS, &reason), 0);
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_SLIRP4NETNS, PORT_DRIVER_IMPLICIT, &reason), -EOPNOTSUPP);
+        ck_assert_ptr_nonnull(strstr(reason, "needs --net pasta"));
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_PASTA, PORT_DRIVER_BUILTIN, &reason), -EOPNOTSUPP);
+        ck_assert_ptr_nonnull(strstr(reason, "every address of this host"));
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_PASTA, PORT_DRIVER_SLIRP4NETNS, &reason), -EOPNOTSUPP);
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_PASTA, PORT_DRIVER_IMPLICIT, &reason), 0);
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_LXC_USER_NIC, PORT_DRIVER_BUILTIN, &reason), 0);
+        ck_assert_int_eq(port_driver_allowed(NET_DRIVER_LXC_USER_NIC, PORT_DRIVER_SLIRP4NETNS, &reason), -EOPNOTSUPP);
+        ck_assert(port_driver_explicit(PORT_DRIVER_BUILTIN) && !port_driver_explicit(PORT_DRIVER_IMPLICIT));
+        ck_assert_int_eq(port_driver_from_string("implicit", &p), 0);
+        ck_assert_int_eq(p, PORT_DRIVER_IMPLICIT);
+        ck_assert_int_eq(port_driver_from_string("none", &p), -EINVAL);
+
+        /* Debian 13: rootlesskit 2.0.2 drives pasta, but only with pasta's own forwarding. */
+        strcpy(f.v_rootlesskit, "2.0.2");
+        ck_assert_int_eq(net_driver_usable(&f, ENGINE_KUBELET, NET_DRIVER_PASTA, &reason), 0);
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_DEFAULT, &d, &reason), 0);
+        ck_assert_int_eq(d, NET_DRIVER_SLIRP4NETNS);
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_IMPLICIT, &d, &reason), 0);
+        ck_assert_int_eq(d, NET_DRIVER_PASTA);
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_SLIRP4NETNS, &d, &reason), 0);
+        ck_assert_int_eq(d, NET_DRIVER_SLIRP4NETNS);
+
+        /* Debian 12: rootlesskit 1.1 has no pasta at all. */
+        strcpy(f.v_rootlesskit, "1.1.0");
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_DEFAULT, &d, &reason), 0);
+        ck_assert_int_eq(d, NET_DRIVER_SLIRP4NETNS);
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_IMPLICIT, &d, &reason), -ENOENT);
+
+        /* Without slirp4netns, the default port driver leaves nothing to pick even where pasta runs. */
+        f.slirp4netns = NULL;
+        strcpy(f.v_rootlesskit, "2.0.2");
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_DEFAULT, &d, &reason), -ENOENT);
+        ck_assert_int_eq(net_driver_choose(&f, ENGINE_KUBELET, PORT_DRIVER_IMPLICIT, &d, &reason), 0);
+        ck_assert_int_eq(d, NET_DRIVER_PASTA);
+}
+END_TEST
+
 Suite *net_suite(void) {
         Suite *s = suite_create("net");
         TCase *tc = tcase_create("core");
@@ -120,6 +169,7 @@ Suite *net_suite(void) {
         tcase_add_test(tc, test_nameserver_usable);
         tcase_add_test(tc, test_proc_net_tcp);
         tcase_add_test(tc, test_lxc_usernet);
+        tcase_add_test(tc, test_net_driver_port_rules);
         suite_add_tcase(s, tc);
         return s;
 }

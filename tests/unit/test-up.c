@@ -93,7 +93,7 @@ static void expect_bad(const char *text, const char *where, const char *what) {
 START_TEST(test_config_bad_values) {
         expect_bad("engine: docker\n", "cfg.yaml:1:9", "k3s or kubelet");
         expect_bad("net: vpnkit\n", "cfg.yaml:1:6", "auto, slirp4netns");
-        expect_bad("port-driver: socat\n", "cfg.yaml:1:14", "builtin or slirp4netns");
+        expect_bad("port-driver: socat\n", "cfg.yaml:1:14", "builtin, slirp4netns or implicit");
         expect_bad("wait: 0\n", "cfg.yaml:1:7", "seconds");
         expect_bad("wait: soon\n", "cfg.yaml:1:7", "seconds");
         expect_bad("wait: 99999999999999999999\n", "cfg.yaml:1:7", "seconds");
@@ -290,7 +290,7 @@ START_TEST(test_rootlesskit_argv) {
 
         ck_assert_ptr_nonnull(d);
         ck_assert_ptr_null(net_driver_find("vpnkit"));
-        ck_assert_int_eq(net_driver_pick("vpnkit", &d, &err), -EINVAL);
+        ck_assert_int_eq(net_driver_pick("vpnkit", PORT_DRIVER_DEFAULT, &d, &err), -EINVAL);
         ck_assert_int_eq(rootlesskit_argv(&c, &o, &argv), 0);
         ck_assert_str_eq(argv[1], "--net=slirp4netns");
         ck_assert(strv_contains(argv, "--mtu=65520"));
@@ -298,6 +298,13 @@ START_TEST(test_rootlesskit_argv) {
         ck_assert(strv_contains(argv, "--subid-source=static"));
         ck_assert(strv_contains(argv, "--disable-host-loopback"));
         ck_assert_uint_eq(net_driver_find("pasta")->mtu(), 65520);
+        strv_free(argv);
+        argv = NULL;
+        c.net = net_driver_find("pasta");
+        c.port_driver = PORT_DRIVER_IMPLICIT;
+        ck_assert_int_eq(rootlesskit_argv(&c, &o, &argv), 0);
+        ck_assert_str_eq(argv[1], "--net=pasta");
+        ck_assert(strv_contains(argv, "--port-driver=implicit"));
 }
 END_TEST
 
