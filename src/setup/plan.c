@@ -317,7 +317,7 @@ int setup_plan_run_tool(const struct host *h, const char *name, const char *a1, 
         argv[0] = exe;
         r = spawn_capture(argv, 64 * 1024, 30000, false, NULL, &status);     /* modprobe: needs root */
         if (r < 0 || status != 0)
-                return setup_plan_note(&p->notes, "warning: %s %s %s failed (%s)", name, a1, strempty(a2),
-                                       r < 0 ? strerror(-r) : "non-zero exit status");
+                return setup_plan_note(&p->notes, "warning: %s %s%s%s failed (%s)", name, a1, a2 ? " " : "",
+                                       strempty(a2), r < 0 ? strerror(-r) : "non-zero exit status");
         return 0;
 }

@@ -392,16 +392,40 @@ static void undo_bus_settings(struct unsetup_ctx *run) {
                 setup_plan_note(&s->p.notes, "warning: cannot disable linger: %s", e.msg);
 }
 
+/* The kernel's count of users of a loaded module (rules, sockets, other modules); -errno when unknown. */
+static int module_users(const struct host *h, const char *module) {
+        _cleanup_free_ char *path = xstrdup_printf("/sys/module/%s/refcnt", module), *line = NULL;
+        uint32_t n;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = host_read_line(h, path, &line);
+        if (r < 0)
+                return r;
+        return parse_u32(line, &n) < 0 || n > INT32_MAX ? -EBADMSG : (int) n;
+}
+
 /* Modules setup loaded go again, newest first: rmmod, not modprobe -r, which would also take away
- * dependencies that were loaded before setup. One in use stays, and rmmod says why. */
+ * dependencies that were loaded before setup. One still in use (a node's iptables rules hold nf_tables)
+ * stays loaded, and the note says so. */
 static void unload_modules(struct unsetup_ctx *run) {
         struct setup_session *s = &run->s;
 
         for (size_t i = strv_length(s->m.modules); i-- > 0;) {
-                if (s->h->offline)
-                        setup_plan_note(&s->p.todo, "rmmod %s", s->m.modules[i]);
-                else
-                        (void) setup_plan_run_tool(s->h, "rmmod", s->m.modules[i], NULL, &s->p);
+                const char *m = s->m.modules[i];
+                int users;
+
+                if (s->h->offline) {
+                        setup_plan_note(&s->p.todo, "rmmod %s", m);
+                        continue;
+                }
+                users = module_users(s->h, m);
+                if (users > 0)
+                        setup_plan_note(&s->p.notes, "%s is in use (%d users, e.g. a node's firewall rules): left loaded; "
+                                        "'sudo rmmod %s' once nothing uses it", m, users, m);
+                else if (users == 0)
+                        (void) setup_plan_run_tool(s->h, "rmmod", m, NULL, &s->p);
         }
 }
 
