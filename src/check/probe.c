@@ -515,7 +515,8 @@ static int probe_exec_child(int sock, const struct probe_child_args *a, struct p
         char *argv[] = { (char *) "usernode", (char *) PROBE_CHILD_VERB, drop, uid, gid, groups, su, sg, parent,
                          (char *) strempty(a->user->name), NULL };
         char *envp[] = { NULL };
-        _cleanup_free_ char *self = NULL;
+        char self[32];
+        _cleanup_close_ int exe = -EBADF, opened = -EBADF;
         size_t n = 0;
 
         snprintf(drop, sizeof drop, "%d", a->cr->drop ? 1 : 0);
@@ -526,11 +527,16 @@ static int probe_exec_child(int sock, const struct probe_child_args *a, struct p
         snprintf(su, sizeof su, "%u:%u", a->subuid->start, a->subuid->count);
         snprintf(sg, sizeof sg, "%u:%u", a->subgid->start, a->subgid->count);
         snprintf(parent, sizeof parent, "%d", (int) a->parent);
-        /* The binary by its path: a tool running us (valgrind) answers for /proc/self/exe's name, not for an
-         * exec of it. */
-        self = realpath("/proc/self/exe", NULL);
-        if (!self)
+        /* This very image, through a descriptor: not what its path names by now (a package upgrade replaces it),
+         * and reached even where the user may not walk that path (a build in root's 0700 home, run for the user
+         * by root). Above PROBE_SOCK_FD, which the child's socket takes. */
+        opened = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+        if (opened < 0)
                 return negative_errno();
+        exe = fcntl(opened, F_DUPFD_CLOEXEC, PROBE_SOCK_FD + 1);
+        if (exe < 0)
+                return negative_errno();
+        snprintf(self, sizeof self, "/proc/self/fd/%d", exe);
         return proc_exec_start(&(struct proc_exec) {
                                        .path = self, .argv = argv, .envp = envp, .keep_fd = sock,
                                        .keep_fd_as = PROBE_SOCK_FD,

@@ -39,6 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 mkdir -p "$WORK/xdg" "$WORK/home"
 chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
 chmod 0700 "$WORK/xdg"

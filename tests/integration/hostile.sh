@@ -13,6 +13,7 @@ read -r -a args < "$base/args"
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
+reachable_copy "$work"
 canary="CANARY-$$-$RANDOM"
 # Outside every root: what a symlink escape would read. Shaped like lines each parser would quote back.
 printf '%s:1:1\n%s x\nID=%s\n[Service]\nDelegate=%s\n' "$canary" "$canary" "$canary" "$canary" > "$work/secret"

@@ -25,6 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/pki"
 chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
 chmod 0700 "$WORK/xdg"

@@ -38,6 +38,7 @@ k8s_node_require() {
 k8s_user_work() {
         WORK=$(mktemp -d "/tmp/usernode-$1.XXXXXX")
         chmod 0755 "$WORK"
+        reachable_copy "$WORK"
         mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/img"
         chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
         chmod 0700 "$WORK/xdg"

@@ -37,29 +37,29 @@ ensure_test_user() {
         done
         chmod 0666 /dev/net/tun 2>/dev/null || :
         [ ! -e /dev/fuse ] || chmod 0666 /dev/fuse 2>/dev/null || :
-        ensure_tree_reachable
 }
 
-# ensure_tree_reachable: TEST_USER runs the built binary and reads the scripts of this tree. A
-# checkout in a fresh `mktemp -d` directory (0700, root's) is not reachable: such a directory
-# directly under /tmp gets search permission for others (0711: no listing); anywhere else the
-# test skips with the reason rather than open a directory of root's.
-ensure_tree_reachable() {
-        for p in "$USERNODE" "$top_srcdir/tests/integration/lib.sh"; do
-                d=$(cd "$(dirname "$p")" && pwd -P)
-                while [ "$d" != / ]; do
-                        if [ "$(stat -c %A "$d" | cut -c10)" != x ] && [ "$(stat -c %A "$d" | cut -c10)" != t ]; then
-                                case $d in
-                                /tmp/*/* | /tmp) skip "$TEST_USER cannot reach $d (mode $(stat -c %a "$d")): build in a directory others can traverse" ;;
-                                /tmp/*) [ "$(stat -c %u "$d")" -eq 0 ] ||
-                                                skip "$TEST_USER cannot reach $d, which is not root's"
-                                        chmod o+x "$d" ;;
-                                *) skip "$TEST_USER cannot reach $d (mode $(stat -c %a "$d")): build in a directory others can traverse" ;;
-                                esac
-                        fi
-                        d=$(dirname "$d")
-                done
-        done
+# reachable_copy DIR: (as root) what the test runs as other users (TEST_USER, nobody) is usernode, the unit
+# test binary and this tree's scripts and templates. Where others cannot walk to them (a clone in root's
+# 0700 home or in a fresh `mktemp -d`), DIR, the test's own directory, gets a copy of them, and USERNODE,
+# top_srcdir and top_builddir name the copy from here on. No directory of the tree or of a user is opened.
+reachable_copy() {
+        dir=$1
+        [ "$(id -u)" -eq 0 ] || return 0
+        if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+                'test -x "$1" && test -r "$2/tests/integration/lib.sh"' sh "$USERNODE" "$top_srcdir" 2>/dev/null; then
+                return 0
+        fi
+        chmod 0755 "$dir"
+        mkdir -p "$dir/tree"
+        cp -a "$top_srcdir/tests" "$dir/tree/"
+        [ ! -d "$top_srcdir/templates" ] || cp -a "$top_srcdir/templates" "$dir/tree/"
+        [ ! -x "${top_builddir:-.}/tests/unit/test-usernode" ] ||
+                cp "${top_builddir:-.}/tests/unit/test-usernode" "$dir/tree/tests/unit/"
+        cp "$USERNODE" "$dir/tree/usernode"
+        chmod -R a+rX "$dir/tree"
+        USERNODE=$dir/tree/usernode top_srcdir=$dir/tree top_builddir=$dir/tree
+        export USERNODE top_srcdir top_builddir
 }
 
 # as_test_user CMD...: runs CMD as TEST_USER with a clean login-like environment (extra VAR=value

@@ -23,6 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 mkdir -p "$WORK/home"
 chown "$TEST_USER:" "$WORK/home"
 

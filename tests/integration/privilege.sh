@@ -13,6 +13,7 @@ base=$top_srcdir/tests/fixtures/debian12-ready
 work=$(mktemp -d)
 chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
+reachable_copy "$work"
 canary="PRIV-CANARY-$$-$RANDOM"
 mkdir -p "$work/outside"
 for f in shadow passwd subuid sysctl.conf; do printf '%s:%s:1:1\n' "$canary" "$f" > "$work/outside/$f"; done

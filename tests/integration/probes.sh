@@ -18,6 +18,7 @@ as_user unshare --user true 2>/dev/null || skip "$test_user cannot create user n
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 0755 "$work"
+reachable_copy "$work"
 
 # check exits 1 when some other check fails on this host (cgroup v1 here); 2 and 3 are errors.
 set +e

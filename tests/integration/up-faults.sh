@@ -32,6 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 mkdir -p "$WORK/xdg" "$WORK/home" "$WORK/small"
 chown "$TEST_USER:" "$WORK/xdg" "$WORK/home"
 chmod 0700 "$WORK/xdg"

@@ -24,6 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 0755 "$WORK"
+reachable_copy "$WORK"
 
 make_busybox_oci "$WORK/busybox-oci.tar" "$WORK"
 chmod -R a+rX "$WORK"
