@@ -498,6 +498,10 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
                 r = EXIT_USAGE;
         }
+        if (r == 0 && !port_driver_explicit(o.port_driver))
+                fprintf(stderr, "usernode up: warning: --port-driver implicit: every port that listens in the node, "
+                        "its loopback included (the kubelet, containerd's streams, etcd), is reachable on every "
+                        "address of this host\n");
         if (r == 0)
                 r = up_find_paths(c, &o, &config, &self);
         if (r != 0)

@@ -17,9 +17,42 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/guest/steps-node.sh"
 . "$here/guest/steps-real.sh"
 . "$here/guest/steps-vanilla.sh"
+. "$here/guest/steps-stable.sh"
 step_dispatch "$@"
 
 step prepare 120 prepare_guest
+
+# The current Debian stable (13): the default up with the user manager, a container with a memory limit,
+# down --purge, unsetup; what its rootlesskit 2 and pasta change; with real Kubernetes, a cluster of its own.
+. /etc/os-release
+if [ "$VERSION_CODENAME" = trixie ]; then
+	step um.check-before 60 step_check_before um
+	step um.setup 120 step_setup um
+	step um.delegation-live 90 step_um_delegation
+	step um.check-after 60 step_check_after um
+	step stable.net-driver 60 step_stable_net_driver
+	step um.up 300 step_up um
+	step um.kubelet-recorded 30 step_kubelet_recorded
+	step um.container-memory-max 180 step_container_memory_max um
+	step um.down-purge 120 step_down_purge um
+	step stable.pasta-implicit 300 step_stable_pasta_implicit
+	step um.unsetup-restores 120 step_unsetup um
+	step um.check-restored 90 step_check_restored um
+	if [ -z "$(real_unavailable)" ]; then
+		step real.setup 120 step_real_setup
+		step vanilla.images 120 step_vanilla_images
+		step vanilla.up 900 step_vanilla_up
+		step vanilla.node-labels 120 step_vanilla_node_labels
+		step vanilla.pod-limits 600 step_vanilla_pod_limits
+		step vanilla.down-purge 300 step_vanilla_down_purge
+		step real.cleanup 180 step_real_cleanup
+		[ ! -s "$WORK/real.report" ] || cat "$WORK/real.report"
+	else
+		step real.kubernetes 10 step_real_skip
+	fi
+	step_summary
+	exit
+fi
 
 # Alice's user manager runs (linger), as setup leaves it.
 step um.check-before 60 step_check_before um
