@@ -81,8 +81,8 @@ static int terminal_open(int p[2]) {
 
 static int spawn_one(struct version_query *q) {
         char *argv[] = { (char *) q->path, (char *) (q->arg ? q->arg : "--version"), NULL };
-        /* An environment made for it, never ours: as root, ours is root's, and the user it runs as could read it
-         * in /proc/PID/environ while it runs. */
+        /* As root, an environment made for it, never ours: ours is root's, and the user it runs as could read it
+         * in /proc/PID/environ while it runs. A user's own query keeps the user's own. */
         char *envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LANG=C",
                          NULL };
         /* As root, it runs as the user the check is for, with no groups and no capabilities. */
@@ -103,7 +103,7 @@ static int spawn_one(struct version_query *q) {
         /* Its own process group, so that a wrapper script's children die with it at the deadline. A version
          * query needs no privilege, and no setuid bit or file capability may add any. */
         r = proc_exec_start(&(struct proc_exec) {
-                                    .argv = argv, .envp = envp, .keep_fd = -1,
+                                    .argv = argv, .envp = geteuid() == 0 ? envp : NULL, .keep_fd = -1,
                                     .stdio = { PROC_STDIO_NULL, p[1], p[1] },
                                     .creds = geteuid() == 0 ? &creds : NULL,
                                     .flags = PROC_NEW_PGRP | PROC_DEATHSIG | PROC_NO_NEW_PRIVS,
