@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "rm-rf.h"
 #include "template.h"
 #include "up.h"
 #include "util.h"
@@ -52,7 +53,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 return r;
         /* rootlesskit refuses a state dir left by a run that was killed. */
         if (!o->dry_run)
-                (void) node_rm_rf(state);
+                (void) rm_rf(state);
         r = rootlesskit_argv(&c, o, &argv);
         if (r < 0)
                 return un_error(err, -r, "rootlesskit arguments");

@@ -13,6 +13,7 @@
 
 #include "host.h"
 #include "init.h"
+#include "rm-rf.h"
 #include "util.h"
 
 int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err) {
@@ -99,7 +100,7 @@ static int prepare_dirs(struct init *in) {
                 return -errno;
         }
         /* containerd keeps task state that a killed run leaves behind: start clean. */
-        (void) node_rm_rf(in->params.state);
+        (void) rm_rf(in->params.state);
         if (init_mkdir_p(in->params.root) < 0 || init_mkdir_p(in->params.state) < 0 ||
             init_mkdir_p(INIT_CNI_CONF_DIR) < 0 || init_mkdir_p(in->params.kubelet_dir) < 0 ||
             (in->static_pod_dir && init_mkdir_p(in->static_pod_dir) < 0)) {

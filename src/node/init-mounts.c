@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "host.h"
 #include "init.h"
+#include "rm-rf.h"
 #include "util.h"
 
 static bool is_fs(const char *path, long magic) {
@@ -139,7 +140,7 @@ const char *init_probe_snapshotter(struct init *in) {
                 (void) umount2(m, MNT_DETACH);
         }
         if (base)
-                (void) node_rm_rf(base);
+                (void) rm_rf(base);
         if (ok)
                 return "overlayfs";
         if (host_find_executable(h, "containerd-fuse-overlayfs-grpc", &plugin) >= 0 && access("/dev/fuse", R_OK | W_OK) == 0)
@@ -195,9 +196,9 @@ void init_purge(struct init *in) {
                 umount_under(cstate);
         if (lower)
                 umount_under(lower);
-        (void) node_rm_rf(in->data_dir);
+        (void) rm_rf(in->data_dir);
         if (cstate)
-                (void) node_rm_rf(cstate);
+                (void) rm_rf(cstate);
         if (lower)
-                (void) node_rm_rf(lower);
+                (void) rm_rf(lower);
 }

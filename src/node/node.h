@@ -113,11 +113,6 @@ char *node_runtime_path(const struct node *n, const char *name);
 char *node_data_path(const struct node *n, const char *name);
 void node_done(struct node *n);
 
-/* Removes a directory tree bottom-up, by descriptor: never following a symlink (a directory swapped for
- * one meanwhile included), never crossing a mount, with no PATH_MAX limit on the depth.
- * Returns 0, or the first error (the walk goes on). */
-int node_rm_rf(const char *path);
-
 /* status.c, status-read.c: status.json, written by the supervisor, read by status, down and exec. */
 const char *node_state_to_string(enum node_state s);
 int node_state_from_string(const char *s, enum node_state *ret);

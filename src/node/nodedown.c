@@ -14,6 +14,7 @@
 
 #include "nodeapi.h"
 #include "process.h"
+#include "rm-rf.h"
 #include "up.h"
 #include "util.h"
 
@@ -127,7 +128,7 @@ static int down_remove_state(const struct node *n, const char *kubeconfig, struc
                 if (r < 0)
                         return r;
         }
-        if (node_rm_rf(n->runtime_dir) < 0 || access(n->runtime_dir, F_OK) == 0 || access(n->data_dir, F_OK) == 0)
+        if (rm_rf(n->runtime_dir) < 0 || access(n->runtime_dir, F_OK) == 0 || access(n->data_dir, F_OK) == 0)
                 return un_error(err, EBUSY, "could not remove all of %s and %s", n->runtime_dir, n->data_dir);
         if (kubeconfig)
                 (void) unlink(kubeconfig);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "process.h"
+#include "rm-rf.h"
 #include "subid.h"
 #include "up.h"
 #include "util.h"
@@ -115,7 +116,7 @@ int node_purge_files(const struct node *n, struct un_error *err) {
         /* Without a recorded map the node most likely never had sub-IDs at work: everything is ours. Unless
          * the map could not be recorded (a full disk): then it was rootlesskit's, made from /etc/sub[ug]id. */
         if (purge_read_map(n, "uid_map", &uid_map) < 0 || purge_read_map(n, "gid_map", &gid_map) < 0) {
-                if (node_rm_rf(n->data_dir) >= 0)
+                if (rm_rf(n->data_dir) >= 0)
                         return 0;
                 strv_free(uid_map);
                 strv_free(gid_map);
@@ -151,7 +152,7 @@ int node_purge_files(const struct node *n, struct un_error *err) {
                 /* The parent maps us once we are in the namespace; EOF without a byte means it failed. */
                 if (read(go[0], &c, 1) != 1)
                         _exit(3);
-                _exit(node_rm_rf(n->data_dir) < 0 ? 1 : 0);
+                _exit(rm_rf(n->data_dir) < 0 ? 1 : 0);
         }
         close(go[0]);
         close(ready[1]);

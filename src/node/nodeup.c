@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "process.h"
+#include "rm-rf.h"
 #include "up.h"
 #include "util.h"
 
@@ -176,7 +177,7 @@ int node_up_join(struct node_up *u, struct un_error *err) {
         if (r < 0) {
                 progress_fail(u->progress_fd, err->msg);
                 if (u->n->ephemeral)
-                        (void) node_rm_rf(u->n->runtime_dir);
+                        (void) rm_rf(u->n->runtime_dir);
         }
         return r;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "process.h"
+#include "rm-rf.h"
 #include "up.h"
 #include "util.h"
 
@@ -499,8 +500,8 @@ static void sv_end(struct supervisor *s) {
                 /* The init removed what sub-IDs own from inside the namespace; what is left is ours. */
                 if (access(n->data_dir, F_OK) == 0)
                         (void) node_purge_files(n, NULL);
-                (void) node_rm_rf(n->data_dir);
-                (void) node_rm_rf(n->runtime_dir);
+                (void) rm_rf(n->data_dir);
+                (void) rm_rf(n->runtime_dir);
                 /* Started as a user unit: its file goes with the node. */
                 if (getenv("USERNODE_UNIT"))
                         (void) userunit_remove(n);

@@ -15,6 +15,7 @@
 #include "host.h"
 #include "netlink.h"
 #include "node.h"
+#include "rm-rf.h"
 #include "suites.h"
 #include "up.h"
 #include "util.h"
@@ -258,7 +259,7 @@ START_TEST(test_resolv_conf) {
         ck_assert_int_eq(resolv(&text), 0);
         ck_assert_ptr_nonnull(strstr(text, "nameserver 10.9.9.9\n"));
         free(text);
-        ck_assert_int_eq(node_rm_rf(root), 0);
+        ck_assert_int_eq(rm_rf(root), 0);
 }
 END_TEST
 
@@ -274,7 +275,7 @@ START_TEST(test_subid_source) {
         put("/etc/nsswitch.conf", "passwd: files\n  subid:   sss\n", 29);
         ck_assert(!rootlesskit_subids_static(&h));
         host_done(&h);
-        ck_assert_int_eq(node_rm_rf(root), 0);
+        ck_assert_int_eq(rm_rf(root), 0);
 }
 END_TEST
 
