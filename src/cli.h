@@ -9,6 +9,7 @@
 
 #include "join.h"
 #include "node.h"
+#include "nodeapi.h"
 #include "setup.h"
 #include "up.h"
 

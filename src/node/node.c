@@ -13,17 +13,8 @@
 #include <uuid/uuid.h>
 
 #include "node.h"
+#include "nodeapi.h"
 #include "util.h"
-
-bool node_name_valid(const char *name) {
-        size_t n = strlen(name);
-
-        if (n == 0 || n > NODE_NAME_MAX)
-                return false;
-        if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
-                return false;
-        return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
 
 int node_name_ephemeral(char **ret) {
         uuid_t u;

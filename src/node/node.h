@@ -13,7 +13,6 @@
  * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
  * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under
  * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
-#define NODE_NAME_MAX 48
 #define NODE_PORTS_MAX 32
 #define NODE_WARNINGS_MAX 8
 #define NODE_WARNING_MAX 1024u          /* bytes of one warning */
@@ -84,8 +83,6 @@ struct node_status {
         size_t n_warnings;
 };
 
-/* A name: [a-z0-9][a-z0-9_.-]*, at most NODE_NAME_MAX bytes. It becomes a directory and a unit name. */
-bool node_name_valid(const char *name);
 /* A fresh "ci-" + 8 hex digits of a random UUID (libuuid). */
 int node_name_ephemeral(char **ret);
 

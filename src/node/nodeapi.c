@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* A joined node's own requests to its cluster, with the kubelet's credentials: its Node object (ready,
- * pod CIDR, labels, deletion), and with the bootstrap token, what became of its certificate request. */
+/* A node as its cluster knows it: its name's rule, and a joined node's own requests to its cluster, with the
+ * kubelet's credentials: its Node object (ready, pod CIDR, labels, deletion), and with the bootstrap token,
+ * what became of its certificate request. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +17,16 @@
 #include "up.h"
 #include "util.h"
 #include "yamljson.h"
+
+bool node_name_valid(const char *name) {
+        size_t n = strlen(name);
+
+        if (n == 0 || n > NODE_NAME_MAX)
+                return false;
+        if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+                return false;
+        return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
 
 void node_api_done(struct node_api *a) {
         free(a->server);

@@ -8,6 +8,11 @@
 
 struct json_object;
 
+/* A node's name: [a-z0-9][a-z0-9_.-]*, at most NODE_NAME_MAX bytes. It is its Node's name in the cluster and, on
+ * the host, a directory and a unit name. */
+#define NODE_NAME_MAX 48
+bool node_name_valid(const char *name);
+
 /* A joined node's requests to its cluster as the node itself: the kubelet's client certificate (under
  * the node's data directory) and the cluster's CA that `up` verified. */
 struct node_api {

@@ -25,8 +25,8 @@
 #include "controlplane.h"
 #include "host.h"
 #include "join.h"
-#include "node.h"
 #include "kubeconfig.h"
+#include "nodeapi.h"
 #include "pki.h"
 #include "util.h"
 

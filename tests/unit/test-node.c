@@ -7,6 +7,7 @@
 
 #include "host.h"
 #include "node.h"
+#include "nodeapi.h"
 #include "suites.h"
 #include "up.h"
 #include "util.h"
