@@ -12,6 +12,7 @@
 #include "checks.h"
 #include "cli.h"
 #include "conffile.h"
+#include "netlink.h"
 #include "up.h"
 #include "util.h"
 
@@ -91,7 +92,7 @@ static int up_parse_join_option(struct cli *c, int opt, char *arg) {
 static int up_parse_cidr_option(struct cli *c, int opt, const char *arg) {
         if (opt != OPT_CIDR && opt != OPT_CLUSTER_CIDR && opt != OPT_SERVICE_CIDR)
                 return 0;
-        if (!up_cidr_valid(arg)) {
+        if (!net_cidr_ipv4_valid(arg)) {
                 fprintf(stderr, "usernode: --%s takes an IPv4 network with its host bits clear (10.42.0.0/16), "
                         "not '%s'\n", opt == OPT_CIDR ? "cidr" : opt == OPT_CLUSTER_CIDR ? "cluster-cidr" : "service-cidr",
                         arg);

@@ -84,6 +84,12 @@ const char *net_prefix_to_string(const struct net_prefix *p, char *buf, size_t s
         return buf;
 }
 
+bool net_cidr_ipv4_valid(const char *s) {
+        struct net_prefix p;
+
+        return strlen(s) < 48 && net_prefix_parse(s, &p) >= 0 && p.family == AF_INET;
+}
+
 bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b) {
         struct net_prefix x, y;
 

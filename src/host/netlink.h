@@ -47,6 +47,9 @@ int net_prefix_parse(const char *s, struct net_prefix *ret);
 /* Writes "10.42.0.0/16" into buf (INET6_ADDRSTRLEN + 4 bytes are enough). */
 const char *net_prefix_to_string(const struct net_prefix *p, char *buf, size_t size);
 bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b);
+/* An IPv4 network with its host bits clear, in fewer than 48 bytes: what up's --cidr, --cluster-cidr and
+ * --service-cidr take, and a pod CIDR the node's network can have. */
+bool net_cidr_ipv4_valid(const char *s);
 
 /* Parses one buffer of rtnetlink dump replies (RTM_NEWADDR, RTM_NEWROUTE) into t, checking each
  * message's sequence number and port id (0 accepts any, as mnl_cb_run does). Returns 1 when more

@@ -13,6 +13,7 @@
 
 #include "host.h"
 #include "init.h"
+#include "netlink.h"
 #include "rm-rf.h"
 #include "util.h"
 
@@ -55,7 +56,7 @@ static char *pod_cidr_load(struct init *in) {
 
         if (!path)
                 return NULL;
-        if (host_read_line(h, path, &line) < 0 || !up_cidr_valid(line)) {
+        if (host_read_line(h, path, &line) < 0 || !net_cidr_ipv4_valid(line)) {
                 free(line);
                 line = NULL;
         }

@@ -13,6 +13,7 @@
 
 #include "cri.h"
 #include "init.h"
+#include "netlink.h"
 #include "nodeapi.h"
 #include "util.h"
 
@@ -146,7 +147,7 @@ static int follow_pod_cidr(struct init *in, const struct node_object *o, uint64_
         struct un_error err = {};
         int r;
 
-        if (o->pod_cidr && !up_cidr_valid(o->pod_cidr)) {
+        if (o->pod_cidr && !net_cidr_ipv4_valid(o->pod_cidr)) {
                 init_stage(in, "error the cluster gave node %s the pod CIDR '%.64s', not an IPv4 network", in->name,
                            o->pod_cidr);
                 return -EINVAL;

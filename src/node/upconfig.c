@@ -87,12 +87,6 @@ int up_wait_parse(const char *s, bool *ret_wait, unsigned *ret_sec) {
         return 0;
 }
 
-bool up_cidr_valid(const char *s) {
-        struct net_prefix p;
-
-        return strlen(s) < 48 && net_prefix_parse(s, &p) >= 0 && p.family == AF_INET;
-}
-
 static char *user_config_path(void) {
         const char *x = secure_getenv("XDG_CONFIG_HOME"), *home = secure_getenv("HOME");
 
@@ -221,7 +215,7 @@ static int apply_one(const struct config *cfg, const char *node, struct up_optio
         };
         for (size_t i = 0; i < ELEMENTSOF(cidrs); i++)
                 if ((e = config_get(cfg, node, cidrs[i].key))) {
-                        if (!up_cidr_valid(e->values[0]))
+                        if (!net_cidr_ipv4_valid(e->values[0]))
                                 return bad(e, err, "an IPv4 network with its host bits clear (10.42.0.0/16)");
                         *(const char **) ((char *) o + cidrs[i].offset) = e->values[0];
                 }
