@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "conffile.h"
 #include "netlink.h"
+#include "podlimits.h"
 #include "up.h"
 #include "util.h"
 

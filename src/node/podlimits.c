@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The cluster's view of limits a node cannot enforce. The node's labels say it once for the scheduler; a
- * pod that sets such a limit anyway gets an Event saying it runs without it, where its owner looks
- * (`kubectl describe pod`, `kubectl get events`). */
+/* Pod limits: the PIDs each pod may have (up's --pod-pids-limit, the kubelet's podPidsLimit), and the
+ * cluster's view of limits a node cannot enforce. The node's labels say it once for the scheduler; a pod that
+ * sets such a limit anyway gets an Event saying it runs without it, where its owner looks (`kubectl describe
+ * pod`, `kubectl get events`). */
 #include "config.h"
 
 #include <errno.h>
@@ -16,6 +17,15 @@
 #include "yamljson.h"
 
 #define POD_LIMITS_WARNED_MAX 4096      /* UIDs remembered: far above a kubelet's maxPods */
+
+int up_pod_pids_limit_parse(const char *s, int64_t *ret) {
+        int64_t v;
+
+        if (parse_i64(s, &v) < 0 || (v != -1 && (v < 16 || v > 4194304)))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
 
 static const struct {
         unsigned bit;

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <stdint.h>
+
 #include "error.h"
 
 struct json_object;
 struct node_api;
+
+/* The kubelet's podPidsLimit unless up is told otherwise. */
+#define UP_POD_PIDS_LIMIT_DEFAULT 4096
+/* up's --pod-pids-limit: -1 (no limit) or 16-4194304 (the kernel's pid_max limit). */
+int up_pod_pids_limit_parse(const char *s, int64_t *ret);
 
 /* Pod limits a host may be unable to enforce (cgroup v1, no delegation): the pods still run, without them. */
 enum {

@@ -145,9 +145,6 @@ char *up_server_url(const char *s);
 /* "sha256:" and 64 hex digits: 0, else -EINVAL. */
 int up_ca_cert_hash_valid(const char *s);
 bool up_node_ip_valid(const char *s);
-#define UP_POD_PIDS_LIMIT_DEFAULT 4096
-/* -1 (no limit) or 16-4194304 (the kernel's pid_max limit). */
-int up_pod_pids_limit_parse(const char *s, int64_t *ret);
 bool up_ignore_id_valid(const char *s);
 /* NULL or "true": wait with the default; "false"; or seconds 1-86400. */
 int up_wait_parse(const char *s, bool *ret_wait, unsigned *ret_sec);

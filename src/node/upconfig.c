@@ -12,6 +12,7 @@
 
 #include "conffile.h"
 #include "netlink.h"
+#include "podlimits.h"
 #include "up.h"
 #include "util.h"
 
@@ -54,15 +55,6 @@ bool up_node_ip_valid(const char *s) {
 
         return strlen(s) < 16 && inet_pton(AF_INET, s, &a) == 1 && a.s_addr != htonl(INADDR_ANY) &&
                (ntohl(a.s_addr) >> 24) != 127;
-}
-
-int up_pod_pids_limit_parse(const char *s, int64_t *ret) {
-        int64_t v;
-
-        if (parse_i64(s, &v) < 0 || (v != -1 && (v < 16 || v > 4194304)))
-                return -EINVAL;
-        *ret = v;
-        return 0;
 }
 
 bool up_ignore_id_valid(const char *s) {
