@@ -12,6 +12,7 @@
 #include "checks.h"
 #include "cli.h"
 #include "conffile.h"
+#include "driver.h"
 #include "netlink.h"
 #include "podlimits.h"
 #include "up.h"

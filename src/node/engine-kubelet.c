@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver.h"
 #include "host.h"
 #include "rm-rf.h"
+#include "rootlesskit.h"
 #include "template.h"
 #include "up.h"
 #include "util.h"
@@ -54,7 +56,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         /* rootlesskit refuses a state dir left by a run that was killed. */
         if (!o->dry_run)
                 (void) rm_rf(state);
-        r = rootlesskit_argv(&c, o, &argv);
+        r = rootlesskit_argv(&c, &argv);
         if (r < 0)
                 return un_error(err, -r, "rootlesskit arguments");
         snprintf(mtu, sizeof mtu, "%u", c.mtu);

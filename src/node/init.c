@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "init.h"
 #include "netlink.h"
 #include "nodeapi.h"

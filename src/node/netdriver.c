@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "host.h"
 #include "net-driver.h"
-#include "up.h"
 #include "util.h"
 
-static int slirp4netns_args(const struct up_options *o, char ***argv) {
+static int slirp4netns_args(char ***argv) {
         return strv_push(argv, "--net=slirp4netns");
 }
 
@@ -21,11 +21,11 @@ static unsigned tap_mtu(void) {
         return UP_MTU;
 }
 
-static int pasta_args(const struct up_options *o, char ***argv) {
+static int pasta_args(char ***argv) {
         return strv_push(argv, "--net=pasta");
 }
 
-static int lxc_user_nic_args(const struct up_options *o, char ***argv) {
+static int lxc_user_nic_args(char ***argv) {
         const struct host *h = host_live();
         struct net_driver_facts f = { .tun = -1 };
         _cleanup_free_ char *bin = NULL;
@@ -84,29 +84,6 @@ static int live_facts(struct net_driver_facts *ret, struct un_error *err) {
         if (r < 0)
                 return un_error(err, -r, "network drivers");
         ret->tun = access("/dev/net/tun", R_OK | W_OK) >= 0;
-        return 0;
-}
-
-int net_options_check(const struct up_options *o, struct un_error *err) {
-        enum net_driver_id d;
-        const char *reason;
-
-        /* k3s runs its own rootlesskit, with slirp4netns (its engine refuses any other --net). */
-        if (o->engine == ENGINE_K3S)
-                return port_driver_allowed(NET_DRIVER_SLIRP4NETNS, o->port_driver, &reason) < 0
-                               ? un_error(err, EINVAL, "--engine k3s with --port-driver %s: %s",
-                                          port_driver_to_string(o->port_driver), reason)
-                               : 0;
-        if (o->net && strcmp(o->net, "auto") != 0 && net_driver_from_string(o->net, &d) >= 0 &&
-            port_driver_allowed(d, o->port_driver, &reason) < 0)
-                return un_error(err, EINVAL, "--net %s with --port-driver %s: %s", o->net,
-                                port_driver_to_string(o->port_driver), reason);
-        if (port_driver_explicit(o->port_driver))
-                return 0;
-        if (o->n_publish > 0)
-                return un_error(err, EINVAL, "--publish needs a port driver that publishes what it is asked "
-                                "(builtin or slirp4netns): with --port-driver implicit pasta publishes every port the "
-                                "node listens on, under its own number, on every address of this host");
         return 0;
 }
 

@@ -7,13 +7,13 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "port.h"
 
 /* A node of one user: its name, where its state lives, its status file and its lock (node.c, status.c,
- * status-read.c, port.c, log.c).
+ * status-read.c, log.c).
  * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
  * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under
  * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
-#define NODE_PORTS_MAX 32
 #define NODE_WARNINGS_MAX 8
 #define NODE_WARNING_MAX 1024u          /* bytes of one warning */
 #define NODE_STATUS_MAX (64u * 1024u)
@@ -47,14 +47,6 @@ enum node_pid {
         NODE_PID_CONTAINERD,
         NODE_PID_ENGINE,        /* kubelet, or k3s for the k3s engine */
         _NODE_PID_MAX,
-};
-
-struct node_port {
-        char proto[4];          /* "tcp" or "udp" */
-        char host_ip[46];       /* "127.0.0.1" */
-        uint16_t host_port;
-        uint16_t node_port;
-        int64_t id;             /* rootlesskit's port id, -1 before it is forwarded */
 };
 
 struct node_status {
@@ -140,6 +132,3 @@ int node_status_read(const struct node *n, struct node_status *ret, struct un_er
  * a pointer into it, copied from there (at most max bytes): what `up` quotes when a part of the node fails. */
 #define NODE_LOG_READ_MAX (16u * 1024u * 1024u)
 char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max);
-
-/* port.c: "8080:80", "127.0.0.1:8080:80", "8053:53/udp" -> a port. The host IP defaults to 127.0.0.1. */
-int node_port_parse(const char *s, struct node_port *ret);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node.h"
+#include "port.h"
 #include "util.h"
 
 int node_port_parse(const char *s, struct node_port *ret) {

@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node.h"
 #include "process.h"
-#include "up.h"
+#include "rootlesskit.h"
 #include "util.h"
 
 /* rootlesskit writes child_pid a moment after the child runs: until then, find its child that lives

@@ -12,14 +12,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "driver.h"
 #include "host.h"
-#include "up.h"
+#include "port.h"
+#include "rootlesskit.h"
 #include "util.h"
 
 #define API_TIMEOUT_MS 5000
 #define API_REPLY_MAX 16384
 
-int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options *o, char ***ret) {
+int rootlesskit_argv(const struct rootlesskit_config *c, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *mtu = NULL, *pd = NULL, *sd = NULL, *cidr = NULL;
         int r;
@@ -34,7 +36,7 @@ int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options
         r = strv_push(&argv, "rootlesskit");
         if (r < 0)
                 return r;
-        r = c->net->rootlesskit_args(o, &argv);
+        r = c->net->rootlesskit_args(&argv);
         if (r < 0)
                 return r;
         const char *const args[] = {

@@ -24,6 +24,7 @@
 
 #include "process.h"
 #include "rm-rf.h"
+#include "rootlesskit.h"
 #include "up.h"
 #include "util.h"
 

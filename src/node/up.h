@@ -13,13 +13,12 @@
 #include "util.h"
 
 /* `up`, `down`, `status`, `exec`: the user's side of usernode (DESIGN.md "up: engines and networking").
- * The verbs (verbs-up.c, verbs-node.c) fill struct up_options and call these; engines and network drivers plug
- * in through the two interfaces below. */
+ * The verbs (verbs-up.c, verbs-node.c) fill struct up_options and call these; engines plug in through the
+ * interface below, network drivers through driver.h's. */
 
 #define UP_WAIT_DEFAULT_SEC 120u
 /* The pause image of Kubernetes 1.28 (kubeadm's): import it on a host without a registry. */
 #define UP_SANDBOX_IMAGE "registry.k8s.io/pause:3.9"
-#define UP_MTU 65520u
 
 struct up_options {
         enum engine engine;
@@ -80,21 +79,6 @@ int up_node_resolv_conf(const struct host *h, char **ret);
  * host's serves. Not written with dry_run (the path is still returned). */
 int node_resolv_conf_file(const struct node *n, const struct up_options *o, char **ret_path, struct un_error *err);
 
-/* A network driver for the node's namespace, as rootlesskit runs it (which one: host/net-driver.h). */
-struct net_driver {
-        const char *name;
-        /* Appends its rootlesskit arguments (--net=... and driver options). */
-        int (*rootlesskit_args)(const struct up_options *o, char ***argv);
-        /* The MTU inside the node: 65520 for the tap drivers, the bridge's for a veth. */
-        unsigned (*mtu)(void);
-};
-
-const struct net_driver *net_driver_find(const char *name);
-/* "auto" takes what net_driver_choose() takes for the kubelet engine with port driver p; a named one must be
- * usable, and run with p. */
-int net_driver_pick(const char *requested, enum port_driver p, const struct net_driver **ret, struct un_error *err);
-/* Usage errors of --net and --port-driver together, known before anything runs: -EINVAL, err says why. */
-int net_options_check(const struct up_options *o, struct un_error *err);
 
 /* nodecgroup.c: the node's own cgroup on a cgroup v2 host with delegation. */
 #define NODE_CGROUP_EVACUATE "init"     /* rootlesskit --evacuate-cgroup2: the leaf its processes go to */
@@ -148,6 +132,8 @@ bool up_node_ip_valid(const char *s);
 bool up_ignore_id_valid(const char *s);
 /* NULL or "true": wait with the default; "false"; or seconds 1-86400. */
 int up_wait_parse(const char *s, bool *ret_wait, unsigned *ret_sec);
+/* Usage errors of --net and --port-driver together, known before anything runs: -EINVAL, err says why. */
+int net_options_check(const struct up_options *o, struct un_error *err);
 
 /* The readiness stages, in order; --wait prints one line per stage. */
 enum up_stage {
@@ -167,42 +153,6 @@ int up_stage_from_string(const char *s, enum up_stage *ret);
 #define UP_STAGE_FD 50
 /* A progress line from the supervisor to `up`, at most (longer ones are cut). */
 #define STAGE_LINE_MAX 1024
-
-/* rootlesskit.c */
-struct rootlesskit_config {
-        const struct net_driver *net;
-        enum port_driver port_driver;
-        unsigned mtu;
-        const char *state_dir;
-        const char *cidr;               /* NULL: rootlesskit's default */
-        bool ipv6;
-        bool subid_static;              /* read /etc/subuid itself: four getsubids runs cost ~90 ms */
-        const char *evacuate_cgroup2;   /* --evacuate-cgroup2=NAME: the node has a cgroup of its own */
-};
-/* Whether /etc/subuid and /etc/subgid are the whole truth: nsswitch.conf names no "subid:" source. */
-bool rootlesskit_subids_static(const struct host *h);
-/* "rootlesskit --net=... ... --state-dir DIR" (without the child command). */
-int rootlesskit_argv(const struct rootlesskit_config *c, const struct up_options *o, char ***ret);
-/* Forwards a port through rootlesskit's API socket (POST /v1/ports); sets p->id. */
-int rootlesskit_add_port(const char *api_socket, struct node_port *p, struct un_error *err);
-/* GET /v1/info: 0 when the API answers. */
-int rootlesskit_info(const char *api_socket, struct un_error *err);
-/* Reads DIR/child_pid. */
-int rootlesskit_child_pid(const char *state_dir, pid_t *ret);
-/* Builds the HTTP request for a port; exposed for tests. */
-char *rootlesskit_port_request(const struct node_port *p);
-/* Parses the body of the answer to POST /v1/ports: {"id":N,...}. */
-int rootlesskit_parse_port_reply(const char *http, int64_t *ret_id);
-/* rootlesskit-tree.c: what a running rootlesskit (PID rk) started, as /proc shows it. */
-/* Its child in another PID namespace, the node's first process: 0 while there is none. */
-pid_t rootlesskit_find_child(pid_t rk);
-/* Its network helper (slirp4netns or pasta; its name into ret_comm): 0 while there is none, -errno when rk is
- * gone. */
-pid_t rootlesskit_find_net_helper(pid_t rk, char *ret_comm, size_t size);
-/* Whether it was started with --net=slirp4netns. */
-bool rootlesskit_runs_slirp4netns(pid_t rk);
-/* rootlesskit's own last error in the node's log (node.log): NULL when none. */
-char *rootlesskit_last_error(const char *node_log);
 
 /* preflight.c: the checks of `up`, run in a child beside the node's start. */
 struct preflight {

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "conffile.h"
+#include "driver.h"
+#include "net-driver.h"
 #include "netlink.h"
 #include "podlimits.h"
 #include "up.h"
@@ -76,6 +78,29 @@ int up_wait_parse(const char *s, bool *ret_wait, unsigned *ret_sec) {
                 return -EINVAL;
         *ret_wait = true;
         *ret_sec = v;
+        return 0;
+}
+
+int net_options_check(const struct up_options *o, struct un_error *err) {
+        enum net_driver_id d;
+        const char *reason;
+
+        /* k3s runs its own rootlesskit, with slirp4netns (its engine refuses any other --net). */
+        if (o->engine == ENGINE_K3S)
+                return port_driver_allowed(NET_DRIVER_SLIRP4NETNS, o->port_driver, &reason) < 0
+                               ? un_error(err, EINVAL, "--engine k3s with --port-driver %s: %s",
+                                          port_driver_to_string(o->port_driver), reason)
+                               : 0;
+        if (o->net && strcmp(o->net, "auto") != 0 && net_driver_from_string(o->net, &d) >= 0 &&
+            port_driver_allowed(d, o->port_driver, &reason) < 0)
+                return un_error(err, EINVAL, "--net %s with --port-driver %s: %s", o->net,
+                                port_driver_to_string(o->port_driver), reason);
+        if (port_driver_explicit(o->port_driver))
+                return 0;
+        if (o->n_publish > 0)
+                return un_error(err, EINVAL, "--publish needs a port driver that publishes what it is asked "
+                                "(builtin or slirp4netns): with --port-driver implicit pasta publishes every port the "
+                                "node listens on, under its own number, on every address of this host");
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "host.h"
 #include "node.h"
 #include "nodeapi.h"
+#include "rootlesskit.h"
 #include "suites.h"
 #include "up.h"
 #include "util.h"

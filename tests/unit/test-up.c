@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "conffile.h"
+#include "driver.h"
 #include "host.h"
 #include "netlink.h"
 #include "node.h"
 #include "rm-rf.h"
+#include "rootlesskit.h"
 #include "suites.h"
 #include "up.h"
 #include "util.h"
@@ -285,14 +287,13 @@ START_TEST(test_rootlesskit_argv) {
                 .net = d, .mtu = 65520, .state_dir = "/run/user/1000/usernode/n1/rootlesskit", .cidr = "10.41.0.0/16",
                 .subid_static = true,
         };
-        struct up_options o = {};
         _cleanup_strv_free_ char **argv = NULL;
         struct un_error err = {};
 
         ck_assert_ptr_nonnull(d);
         ck_assert_ptr_null(net_driver_find("vpnkit"));
         ck_assert_int_eq(net_driver_pick("vpnkit", PORT_DRIVER_DEFAULT, &d, &err), -EINVAL);
-        ck_assert_int_eq(rootlesskit_argv(&c, &o, &argv), 0);
+        ck_assert_int_eq(rootlesskit_argv(&c, &argv), 0);
         ck_assert_str_eq(argv[1], "--net=slirp4netns");
         ck_assert(strv_contains(argv, "--mtu=65520"));
         ck_assert(strv_contains(argv, "--cidr=10.41.0.0/16"));
@@ -303,7 +304,7 @@ START_TEST(test_rootlesskit_argv) {
         argv = NULL;
         c.net = net_driver_find("pasta");
         c.port_driver = PORT_DRIVER_IMPLICIT;
-        ck_assert_int_eq(rootlesskit_argv(&c, &o, &argv), 0);
+        ck_assert_int_eq(rootlesskit_argv(&c, &argv), 0);
         ck_assert_str_eq(argv[1], "--net=pasta");
         ck_assert(strv_contains(argv, "--port-driver=implicit"));
 }
