@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "init.h"
 #include "join.h"
 #include "node.h"
 #include "nodeapi.h"

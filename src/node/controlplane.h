@@ -24,6 +24,12 @@ enum controlplane_component {
 #define CONTROLPLANE_COREDNS_IMAGE "registry.k8s.io/coredns/coredns:v1.10.1"
 #define CONTROLPLANE_DNS_HOST 10u               /* its Service: the service network's tenth address */
 
+/* Where a node keeps the control plane it brings along, under its data directory: the PKI (pki.c), etcd's
+ * data, the components' kubeconfigs (0600, keys embedded). */
+#define NODE_PKI "pki"
+#define NODE_ETCD "etcd"
+#define NODE_CONTROLPLANE "controlplane"
+
 struct controlplane {
         const char *pki_dir;            /* pki.c's directory */
         const char *etcd_dir;           /* etcd's data, kept across down/up */

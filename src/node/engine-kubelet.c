@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kubelet engine (usernetes-style): usernode runs rootlesskit, and inside it usernode's own init
  * (init.c) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
- * to the supervisor through the stage pipe. Here: the command, and the containerd and CNI files. */
+ * to the supervisor through the stage pipe. Here: the command. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,9 +11,9 @@
 
 #include "driver.h"
 #include "host.h"
+#include "init.h"
 #include "rm-rf.h"
 #include "rootlesskit.h"
-#include "template.h"
 #include "up.h"
 #include "util.h"
 
@@ -91,41 +91,3 @@ const struct node_engine engine_kubelet = {
         .command = command,
         .has_init = true,
 };
-
-int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err) {
-        const struct template_var vars[] = {
-                { "root", p->root },
-                { "state", p->state },
-                { "address", p->address },
-                { "snapshotter", p->snapshotter },
-                { "runtime", p->runtime },
-                { "crun_binary", p->crun_binary },
-                { "runc_binary", p->runc_binary },
-                { "disable_cgroup", p->disable_cgroup ? "true" : "false" },
-                { "cni_bin_dir", p->cni_bin_dir },
-                { "cni_conf_dir", p->cni_conf_dir },
-                { "opt_dir", p->opt_dir },
-                { "sandbox_image", p->sandbox_image },
-        };
-
-        return template_load_render("containerd-config.toml.in", vars, ELEMENTSOF(vars), ret, err);
-}
-
-int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
-                       struct un_error *err) {
-        char mtu[16];
-        const struct template_var vars[] = { { "pod_cidr", p->pod_cidr }, { "mtu", mtu } };
-        int r;
-
-        snprintf(mtu, sizeof mtu, "%u", p->mtu);
-        r = template_load_render("cni-bridge.conflist.in", vars, ELEMENTSOF(vars), ret_conflist, err);
-        if (r < 0)
-                return r;
-        r = template_load_render("cni-loopback.conf.in", vars, 0, ret_loopback, err);
-        if (r < 0) {
-                free(*ret_conflist);
-                *ret_conflist = NULL;
-        }
-        return r;
-}
-

@@ -15,6 +15,7 @@
 #include "init.h"
 #include "netlink.h"
 #include "rm-rf.h"
+#include "template.h"
 #include "util.h"
 
 int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err) {
@@ -153,4 +154,41 @@ int init_read_features(struct init *in, char ***ret) {
         if (r < 0)
                 return r;
         return strv_split(text, "\n", ret);
+}
+
+int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err) {
+        const struct template_var vars[] = {
+                { "root", p->root },
+                { "state", p->state },
+                { "address", p->address },
+                { "snapshotter", p->snapshotter },
+                { "runtime", p->runtime },
+                { "crun_binary", p->crun_binary },
+                { "runc_binary", p->runc_binary },
+                { "disable_cgroup", p->disable_cgroup ? "true" : "false" },
+                { "cni_bin_dir", p->cni_bin_dir },
+                { "cni_conf_dir", p->cni_conf_dir },
+                { "opt_dir", p->opt_dir },
+                { "sandbox_image", p->sandbox_image },
+        };
+
+        return template_load_render("containerd-config.toml.in", vars, ELEMENTSOF(vars), ret, err);
+}
+
+int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
+                       struct un_error *err) {
+        char mtu[16];
+        const struct template_var vars[] = { { "pod_cidr", p->pod_cidr }, { "mtu", mtu } };
+        int r;
+
+        snprintf(mtu, sizeof mtu, "%u", p->mtu);
+        r = template_load_render("cni-bridge.conflist.in", vars, ELEMENTSOF(vars), ret_conflist, err);
+        if (r < 0)
+                return r;
+        r = template_load_render("cni-loopback.conf.in", vars, 0, ret_loopback, err);
+        if (r < 0) {
+                free(*ret_conflist);
+                *ret_conflist = NULL;
+        }
+        return r;
 }

@@ -15,6 +15,7 @@
 
 #include "host.h"
 #include "init.h"
+#include "log.h"
 #include "nodeapi.h"
 #include "util.h"
 

@@ -9,13 +9,61 @@
 #include "macro.h"
 #include "process.h"
 #include "controlplane.h"
-#include "up.h"
 
 /* usernode's init inside the node's namespaces (kubelet engine), shared by its files: init.c runs the
  * sequence, init-base.c holds what all of them use (the stage line, file writes, binaries), init-mounts.c
  * mounts, init-config.c writes the node's files, init-daemons.c starts and
  * watches containerd, the kubelet and kube-proxy, init-ready.c waits for each to be ready. */
 
+/* What the user's side knows of the init: how it is started and what it takes. */
+
+/* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
+int kubelet_init_main(int argc, char **argv);
+/* The environment variable naming the stage pipe's fd in the init (kubelet engine). */
+#define UP_STAGE_FD_ENV "USERNODE_STAGE_FD"
+/* The kubelet's port, unless `up` publishes it at another. */
+#define UP_KUBELET_PORT 10250
+/* The pause image of Kubernetes 1.28 (kubeadm's): import it on a host without a registry. */
+#define UP_SANDBOX_IMAGE "registry.k8s.io/pause:3.9"
+/* The prefix of the labels `up` writes from its checks ("features" in the runtime dir), which the init takes
+ * to the Node. */
+#define UP_LABEL_PREFIX "usernode.io/"
+/* Under the node's data directory: a kubelet without a cluster runs the pods whose manifests are here. */
+#define NODE_STATIC_PODS "manifests"
+
+/* The files the init renders for containerd, the CNI plugins and the kubelet (init-config.c, kubeletconfig.c),
+ * exposed for golden tests. */
+struct kubelet_params {
+        const char *root;               /* containerd root (data) */
+        const char *state;              /* containerd state (runtime) */
+        const char *address;            /* containerd socket */
+        const char *snapshotter;        /* overlayfs, fuse-overlayfs, native */
+        const char *runtime;            /* crun or runc: the default */
+        const char *crun_binary;
+        const char *runc_binary;
+        bool disable_cgroup;
+        const char *cni_bin_dir;
+        const char *cni_conf_dir;
+        const char *pod_cidr;
+        unsigned mtu;
+        const char *cgroup_driver;      /* cgroupfs or systemd */
+        const char *kubelet_dir;
+        const char *opt_dir;
+        const char *sandbox_image;      /* the pause image containerd runs pods in */
+        const char *cluster_config;     /* the cluster's KubeletConfiguration (YAML), NULL: none */
+        const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
+        const char *static_pod_dir;     /* standalone: the static pods' manifests; NULL: none */
+        bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
+        int64_t pod_pids_limit;
+        uint16_t port;                  /* the kubelet's; 0: its default */
+};
+int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err);
+int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
+                       struct un_error *err);
+/* The cluster's configuration adapted to this node, usernode's settings over it (JSON). */
+int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, struct un_error *err);
+
+/* What the init's files share. */
 #define INIT_CNI_CONF_DIR "/etc/cni/net.d"
 #define INIT_CNI_BIN_DIR "/opt/cni/bin"
 

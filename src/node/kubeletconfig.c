@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "up.h"
+#include "init.h"
 #include "util.h"
 #include "yamljson.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "host.h"
-#include "node.h"
+#include "log.h"
 #include "util.h"
 
 char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max) {

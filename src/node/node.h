@@ -10,7 +10,7 @@
 #include "port.h"
 
 /* A node of one user: its name, where its state lives, its status file and its lock (node.c, status.c,
- * status-read.c, log.c).
+ * status-read.c).
  * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
  * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under
  * ~/.local/share/usernode/nodes/NAME. An ephemeral node keeps both in the runtime directory. */
@@ -127,8 +127,3 @@ int node_status_write(const struct node *n, const struct node_status *s, struct 
  * -ERANGE for what is too long or too large, -EPROTO for another schema. */
 int node_status_parse(const char *text, struct node_status *ret);
 int node_status_read(const struct node *n, struct node_status *ret, struct un_error *err);
-
-/* log.c: the last line of a log (node.log, kubelet.log; at most NODE_LOG_READ_MAX bytes read) for which match() returns
- * a pointer into it, copied from there (at most max bytes): what `up` quotes when a part of the node fails. */
-#define NODE_LOG_READ_MAX (16u * 1024u * 1024u)
-char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max);

@@ -14,7 +14,6 @@
 #include "join.h"
 #include "kubeapi.h"
 #include "nodeapi.h"
-#include "up.h"
 #include "util.h"
 #include "yamljson.h"
 

@@ -13,6 +13,14 @@ struct json_object;
 #define NODE_NAME_MAX 48
 bool node_name_valid(const char *name);
 
+/* The kubelet's files under the node's data directory: its credentials in the cluster, which `up` writes,
+ * the kubelet and the init read, and the node's requests below are made with. */
+#define NODE_KUBELET_CA "kubelet/pki/ca.crt"                    /* the cluster's CA, verified */
+#define NODE_KUBELET_BOOTSTRAP "kubelet/bootstrap-kubeconfig.json"      /* 0600: holds the token until the CSR */
+#define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
+#define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
+#define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
+
 /* A joined node's requests to its cluster as the node itself: the kubelet's client certificate (under
  * the node's data directory) and the cluster's CA that `up` verified. */
 struct node_api {

@@ -17,6 +17,7 @@
 #include "host.h"
 #include "kubeconfig.h"
 #include "net.h"
+#include "nodeapi.h"
 #include "pki.h"
 #include "up.h"
 #include "util.h"

@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "init.h"
 #include "join.h"
 #include "kubeconfig.h"
 #include "net.h"
+#include "nodeapi.h"
 #include "up.h"
 #include "util.h"
 

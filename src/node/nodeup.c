@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "process.h"
 #include "rm-rf.h"
 #include "up.h"

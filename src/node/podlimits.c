@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "init.h"
 #include "nodeapi.h"
 #include "podlimits.h"
-#include "up.h"
 #include "util.h"
 #include "yamljson.h"
 

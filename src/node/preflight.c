@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "process.h"
 #include "report.h"
 #include "rules.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node.h"
+#include "log.h"
 #include "process.h"
 #include "rootlesskit.h"
 #include "util.h"

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init.h"
 #include "process.h"
 #include "rm-rf.h"
 #include "rootlesskit.h"

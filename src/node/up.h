@@ -17,8 +17,6 @@
  * interface below, network drivers through driver.h's. */
 
 #define UP_WAIT_DEFAULT_SEC 120u
-/* The pause image of Kubernetes 1.28 (kubeadm's): import it on a host without a registry. */
-#define UP_SANDBOX_IMAGE "registry.k8s.io/pause:3.9"
 
 struct up_options {
         enum engine engine;
@@ -147,8 +145,6 @@ enum up_stage {
 const char *up_stage_to_string(enum up_stage s);
 int up_stage_from_string(const char *s, enum up_stage *ret);
 
-/* The environment variable naming the stage pipe's fd in the init (kubelet engine). */
-#define UP_STAGE_FD_ENV "USERNODE_STAGE_FD"
 /* The fd the stage pipe gets in the rootlesskit command: high, so rootlesskit's own fds never clobber it. */
 #define UP_STAGE_FD 50
 /* A progress line from the supervisor to `up`, at most (longer ones are cut). */
@@ -165,7 +161,6 @@ struct preflight {
         char **failed;                  /* failing check IDs not ignored */
         char **labels;                  /* "usernode.io/FEATURE=STATUS" */
 };
-#define UP_LABEL_PREFIX "usernode.io/"
 int preflight_start(const struct up_options *o, struct preflight *p, struct un_error *err);
 /* Reads what is there: 1 once done, 0 when more is to come, -errno. */
 int preflight_read(struct preflight *p);
@@ -234,23 +229,11 @@ int node_exec(const char *name, char **argv, int *ret_status, struct un_error *e
  * the node's ID map. */
 int node_purge_files(const struct node *n, struct un_error *err);
 
-/* nodejoin.c: the kubelet's files under the node's data directory, shared by `up` and the init. */
-#define NODE_KUBELET_CA "kubelet/pki/ca.crt"                    /* the cluster's CA, verified */
-#define NODE_KUBELET_BOOTSTRAP "kubelet/bootstrap-kubeconfig.json"      /* 0600: holds the token until the CSR */
-#define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
-#define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
-#define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
-#define NODE_STATIC_PODS "manifests"    /* a kubelet without a cluster runs the pods whose manifests are here */
-/* The control plane a node brings along (no --server): its PKI (pki.c), etcd's data, the components'
- * kubeconfigs (0600, keys embedded). */
-#define NODE_PKI "pki"
-#define NODE_ETCD "etcd"
-#define NODE_CONTROLPLANE "controlplane"
+/* nodejoin.c */
 #define NODE_K3S_TOKEN "k3s-token"                              /* 0600: k3s agent --token-file */
 /* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
  * Without a token, a node that joined before is started as it is. */
 int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
-#define UP_KUBELET_PORT 10250
 /* The node's address (--node-ip, else this host's source address towards the server) and the port the
  * kubelet is published at there (10250 unless taken). */
 int node_join_address(struct up_options *o, struct un_error *err);
@@ -270,40 +253,6 @@ int node_cluster_address(struct up_options *o, struct un_error *err);
 int node_cluster_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
 /* Whether the node brought its own cluster (its PKI is in its data). */
 bool node_brought_cluster(const struct node *n);
-
-/* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
-int kubelet_init_main(int argc, char **argv);
-
-/* Template rendering of the kubelet engine, exposed for golden tests. */
-struct kubelet_params {
-        const char *root;               /* containerd root (data) */
-        const char *state;              /* containerd state (runtime) */
-        const char *address;            /* containerd socket */
-        const char *snapshotter;        /* overlayfs, fuse-overlayfs, native */
-        const char *runtime;            /* crun or runc: the default */
-        const char *crun_binary;
-        const char *runc_binary;
-        bool disable_cgroup;
-        const char *cni_bin_dir;
-        const char *cni_conf_dir;
-        const char *pod_cidr;
-        unsigned mtu;
-        const char *cgroup_driver;      /* cgroupfs or systemd */
-        const char *kubelet_dir;
-        const char *opt_dir;
-        const char *sandbox_image;      /* the pause image containerd runs pods in */
-        const char *cluster_config;     /* the cluster's KubeletConfiguration (YAML), NULL: none */
-        const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
-        const char *static_pod_dir;     /* standalone: the static pods' manifests; NULL: none */
-        bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
-        int64_t pod_pids_limit;
-        uint16_t port;                  /* the kubelet's; 0: its default */
-};
-int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err);
-int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
-                       struct un_error *err);
-/* kubeletconfig.c: the cluster's configuration adapted to this node, usernode's settings over it (JSON). */
-int kubelet_render_kubelet_config(const struct kubelet_params *p, char **ret, struct un_error *err);
 
 /* engine-k3s.c */
 /* The stable kubeconfig path of a node: ~/.kube/usernode-NAME.yaml, or the state dir when ephemeral. */

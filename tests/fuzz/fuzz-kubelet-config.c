@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cluster's kubelet-config, as a joined node takes it (the server chooses its content). */
 #include "fuzz.h"
-#include "up.h"
+#include "init.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *text = fuzz_text(data, size), *out = NULL;

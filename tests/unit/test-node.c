@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "init.h"
 #include "node.h"
 #include "nodeapi.h"
 #include "rootlesskit.h"
