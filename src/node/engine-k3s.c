@@ -15,14 +15,6 @@
 #include "up.h"
 #include "util.h"
 
-char *node_kubeconfig_path(const struct node *n) {
-        const char *home = secure_getenv("HOME");
-
-        if (n->ephemeral || !home || home[0] != '/')
-                return node_runtime_path(n, "kubeconfig.yaml");
-        return xstrdup_printf("%s/.kube/usernode-%s.yaml", home, n->name);
-}
-
 static int command(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
                    struct un_error *err) {
         _cleanup_strv_free_ char **argv = NULL, **env = NULL;

@@ -258,6 +258,14 @@ int node_supervisor_pidfd(const struct node *n, pid_t pid) {
         return -ESRCH;
 }
 
+char *node_kubeconfig_path(const struct node *n) {
+        const char *home = secure_getenv("HOME");
+
+        if (n->ephemeral || !home || home[0] != '/')
+                return node_runtime_path(n, "kubeconfig.yaml");
+        return xstrdup_printf("%s/.kube/usernode-%s.yaml", home, n->name);
+}
+
 void node_done(struct node *n) {
         free(n->name);
         free(n->runtime_dir);

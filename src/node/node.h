@@ -100,6 +100,8 @@ bool node_is_locked(const struct node *n);
 /* A path inside the runtime dir ("status.json", "rootlesskit", ...). NULL on OOM. */
 char *node_runtime_path(const struct node *n, const char *name);
 char *node_data_path(const struct node *n, const char *name);
+/* The stable kubeconfig path of a node: ~/.kube/usernode-NAME.yaml, or the state dir when ephemeral. */
+char *node_kubeconfig_path(const struct node *n);
 void node_done(struct node *n);
 
 /* status.c, status-read.c: status.json, written by the supervisor, read by status, down and exec. */

@@ -254,10 +254,6 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
 /* Whether the node brought its own cluster (its PKI is in its data). */
 bool node_brought_cluster(const struct node *n);
 
-/* engine-k3s.c */
-/* The stable kubeconfig path of a node: ~/.kube/usernode-NAME.yaml, or the state dir when ephemeral. */
-char *node_kubeconfig_path(const struct node *n);
-
 /* userunit.c */
 /* Whether a systemd user manager runs for this user (its private socket answers on the user bus). */
 bool userunit_available(void);
