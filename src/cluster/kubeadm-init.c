@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "clusterinit.h"
+#include "kubeadm-init.h"
 #include "kubeconfig.h"
 #include "template.h"
 #include "util.h"

@@ -62,7 +62,7 @@ char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid);
  * line; -EINVAL: not a clean absolute path (relative, "..", "//", a cgroupns-escaped view). */
 int cgroup_v2_path_from_proc(const char *text, char **ret);
 
-/* Where a node on a cgroup v2 host gets a cgroup of its own (nodecgroup.c does it). */
+/* Where a node on a cgroup v2 host gets a cgroup of its own (node/cgroup.c makes it). */
 enum node_cgroup_plan {
         NODE_CGROUP_NONE,       /* no delegated cgroup: the node runs without cgroup limits */
         NODE_CGROUP_CURRENT,    /* the caller's cgroup: ours, and the caller is alone in it */

@@ -10,12 +10,12 @@
 #include "log.h"
 #include "util.h"
 
-char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max) {
+char *log_last_match(const char *path, const char *(*match)(const char *line), size_t max) {
         _cleanup_free_ char *text = NULL;
         const struct host *h = host_live();
         char *found = NULL, *cursor, *line;
 
-        if (host_read_file(h, path, NODE_LOG_READ_MAX, &text, NULL) < 0) {
+        if (host_read_file(h, path, LOG_READ_MAX, &text, NULL) < 0) {
                 return NULL;
         }
         cursor = text;

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/* The last line of a log (node.log, kubelet.log; at most NODE_LOG_READ_MAX bytes read) for which match() returns
+/* The last line of a log (node.log, kubelet.log; at most LOG_READ_MAX bytes read) for which match() returns
  * a pointer into it, copied from there (at most max bytes): what `up` quotes when a part of the node fails. */
-#define NODE_LOG_READ_MAX (16u * 1024u * 1024u)
-char *node_log_last_match(const char *path, const char *(*match)(const char *line), size_t max);
+#define LOG_READ_MAX (16u * 1024u * 1024u)
+char *log_last_match(const char *path, const char *(*match)(const char *line), size_t max);

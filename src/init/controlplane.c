@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control plane a node brings along when it joins no cluster (--control-plane): etcd, then the API
- * server until it is ready, then what `kubeadm init` sets up for joining nodes (clusterinit.c), then the
- * controller-manager and the scheduler. The node's kubelet then joins it with the certificate `up` issued
- * it (nodecluster.c); other nodes join with a bootstrap token and a CSR, as with kubeadm. */
+ * server until it is ready, then what `kubeadm init` sets up for joining nodes (cluster/kubeadm-init.c),
+ * then the controller-manager and the scheduler. The node's kubelet then joins it with the certificate `up`
+ * issued it (node/cluster.c); other nodes join with a bootstrap token and a CSR, as with kubeadm. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clusterinit.h"
 #include "controlplane.h"
 #include "cri.h"
 #include "host.h"
 #include "init.h"
+#include "kubeadm-init.h"
 #include "kubeapi.h"
 #include "log.h"
 #include "net.h"
@@ -87,7 +87,7 @@ static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
                 }
                 if (now_usec() >= deadline) {
                         _cleanup_free_ char *log = xstrdup_printf("%s/apiserver.log", in->runtime_dir);
-                        _cleanup_free_ char *last = log ? node_log_last_match(log, klog_error, 300) : NULL;
+                        _cleanup_free_ char *last = log ? log_last_match(log, klog_error, 300) : NULL;
 
                         init_stage(in, "error the API server is not ready after %d s%s%s", APISERVER_READY_MS / 1000,
                                    last ? ": " : "; see apiserver.log", last ? last : "");

@@ -34,7 +34,7 @@ static const char *klog_error(const char *line) {
 static char *kubelet_last_error(struct init *in) {
         _cleanup_free_ char *path = xstrdup_printf("%s/kubelet.log", in->runtime_dir);
 
-        return path ? node_log_last_match(path, klog_error, 600) : NULL;
+        return path ? log_last_match(path, klog_error, 600) : NULL;
 }
 
 void init_stage_kubelet_failed(struct init *in, const char *what) {

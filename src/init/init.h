@@ -10,14 +10,15 @@
 #include "process.h"
 #include "controlplane.h"
 
-/* usernode's init inside the node's namespaces (kubelet engine), shared by its files: init.c runs the
- * sequence, init-base.c holds what all of them use (the stage line, file writes, binaries), init-mounts.c
- * mounts, init-config.c writes the node's files, init-daemons.c starts and
- * watches containerd, the kubelet and kube-proxy, init-ready.c waits for each to be ready. */
+/* usernode's init inside the node's namespaces (kubelet engine), shared by its files: main.c runs the
+ * sequence, base.c holds what all of them use (the stage line, file writes, binaries), mounts.c mounts,
+ * config.c writes the node's files, daemons.c starts and watches containerd, the kubelet and kube-proxy,
+ * images.c imports the user's image archives, controlplane.c runs the cluster a node brings along,
+ * ready.c waits for each to be ready. */
 
 /* What the user's side knows of the init: how it is started and what it takes. */
 
-/* init.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
+/* main.c: usernode's init inside the namespace (argv[0] is "__node-init"). */
 int kubelet_init_main(int argc, char **argv);
 /* The environment variable naming the stage pipe's fd in the init (kubelet engine). */
 #define UP_STAGE_FD_ENV "USERNODE_STAGE_FD"
@@ -31,7 +32,7 @@ int kubelet_init_main(int argc, char **argv);
 /* Under the node's data directory: a kubelet without a cluster runs the pods whose manifests are here. */
 #define NODE_STATIC_PODS "manifests"
 
-/* The files the init renders for containerd, the CNI plugins and the kubelet (init-config.c, kubeletconfig.c),
+/* The files the init renders for containerd, the CNI plugins and the kubelet (config.c, kubeletconfig.c),
  * exposed for golden tests. */
 struct kubelet_params {
         const char *root;               /* containerd root (data) */
@@ -85,9 +86,9 @@ struct init {
         int signal_fd;
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
         struct proc containerd, kubelet, kube_proxy;
-        bool control_plane;             /* the node brings its own cluster (init-controlplane.c) */
+        bool control_plane;             /* the node brings its own cluster (controlplane.c) */
         const char *service_cidr;
-        const char *images_dir;         /* archives imported at each start (init-images.c); NULL: none */
+        const char *images_dir;         /* archives imported at each start (images.c); NULL: none */
         struct init_import imports[INIT_IMAGES_MAX];
         size_t n_imports;
         struct proc cp[_CONTROLPLANE_MAX];
@@ -99,12 +100,16 @@ struct init {
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
 };
 
-/* init.c */
+/* base.c */
 /* One line to the supervisor through the stage pipe ("stage NAME", "pid WHAT N", "error TEXT", "warn TEXT")
  * and to the node's log. */
 void init_stage(struct init *in, const char *fmt, ...) _printf_(2, 3);
+/* Writes path through a temporary file and rename; no symlink-refusing host layer (see there). */
+int init_write_file(const char *path, const char *text, struct un_error *err);
+int init_mkdir_p(const char *path);
+char *init_find_binary(const char *name);
 
-/* init-mounts.c */
+/* mounts.c */
 /* /sys/fs/cgroup/unified hidden on a hybrid host, /opt/cni/bin, /var/log: staged errors. */
 int init_mount(struct init *in);
 /* Whether the node has a cgroup v2 tree of its own with the memory controller for its children. */
@@ -116,10 +121,7 @@ int init_install_resolv_conf(const char *src);
 /* down --purge: unmounts what the node mounted under its directories, then removes them. */
 void init_purge(struct init *in);
 
-/* init-config.c */
-/* Writes path through a temporary file and rename; no symlink-refusing host layer (see there). */
-int init_write_file(const char *path, const char *text, struct un_error *err);
-int init_mkdir_p(const char *path);
+/* config.c */
 /* Fills in->params and writes containerd's config and, when it is known already, the CNI config. */
 int init_install_config(struct init *in);
 /* The CNI config for pod_cidr (the bridge's file last: containerd watches the directory). */
@@ -129,7 +131,7 @@ void init_pod_cidr_save(struct init *in, const char *cidr);
 /* The labels `up` wrote from its checks (one "KEY=VALUE" per line); -ENOENT until it has. */
 int init_read_features(struct init *in, char ***ret);
 
-/* init-controlplane.c */
+/* controlplane.c */
 /* Where the node's kubelet and the control plane's components reach the API server, inside the node. */
 #define INIT_CONTROLPLANE_SERVER "https://127.0.0.1:6443"
 /* etcd, the API server (ready), kubeadm's cluster objects, the controller-manager and the scheduler. */
@@ -141,8 +143,7 @@ int init_wait_cluster_usable(struct init *in);
  * node has (its CNI config). Errors go to the log. */
 int init_control_plane_assign_pod_cidr(struct init *in);
 
-/* init-daemons.c */
-char *init_find_binary(const char *name);
+/* daemons.c */
 /* Starts argv with its output appended to RUNTIME/log. */
 int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret, struct un_error *err);
 /* Opens the notify socket, starts containerd with its config. */
@@ -160,14 +161,14 @@ int init_exit_code(const struct proc *p);
 /* Stages what went wrong with the kubelet, quoting its last error from kubelet.log. */
 void init_stage_kubelet_failed(struct init *in, const char *what);
 
-/* init-images.c */
+/* images.c */
 /* Starts importing every NAME.tar of images_dir into the node's image store (once the CRI answers);
  * what cannot be imported is a staged warning. */
 int init_images_start(struct init *in);
 /* Waits for the imports started: 0, or -EINTR when a signal asks the init to stop. */
 int init_images_wait(struct init *in);
 
-/* init-ready.c */
+/* ready.c */
 /* containerd's CRI answers (its READY=1 comes before its CRI plugin has restored its state). */
 int init_wait_cri(struct init *in);
 /* A standalone kubelet's healthz says ok. */

@@ -113,7 +113,7 @@ static const char *rootlesskit_any_error(const char *line) {
 /* The parent's error says what failed; its child, left without a parent, only says that it is gone ("parsing
  * message from fd 3: EOF"): the parent's wins when there is one. */
 char *rootlesskit_last_error(const char *node_log) {
-        char *found = node_log_last_match(node_log, rootlesskit_parent_error, 400);
+        char *found = log_last_match(node_log, rootlesskit_parent_error, 400);
 
-        return found ? found : node_log_last_match(node_log, rootlesskit_any_error, 400);
+        return found ? found : log_last_match(node_log, rootlesskit_any_error, 400);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cluster a kubelet node brings along when it joins none: prepared by `up` before the node starts
  * (its PKI, kubeconfigs, the kubelet's bootstrap token), run inside the node by the init
- * (init-controlplane.c), reached by the user at 127.0.0.1:PORT through ~/.kube/usernode-NAME.yaml. */
+ * (init/controlplane.c), reached by the user at 127.0.0.1:PORT through ~/.kube/usernode-NAME.yaml. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -92,7 +92,7 @@ static char *kubelet_cluster_config(const char *service_cidr) {
 /* The kubelet's own credentials, issued by the cluster's CA as the controller-manager would sign its CSR
  * (system:node:NAME in system:nodes), where a TLS bootstrap leaves them: the node is Ready without waiting
  * for the controller-manager's CSR approval (~5 s of its start on 2 cores). Other nodes join with a
- * bootstrap token (init-controlplane.c sets kubeadm's objects up); this one renews its certificate as they
+ * bootstrap token (init/controlplane.c sets kubeadm's objects up); this one renews its certificate as they
  * do, through a CSR of its own. */
 static int kubelet_credentials(const struct host *h, const struct node *n, const char *pki, struct un_error *err) {
         _cleanup_free_ char *ca_file = xstrdup_printf("%s/ca.crt", pki), *crt_file = xstrdup_printf("%s/kubelet.crt", pki),

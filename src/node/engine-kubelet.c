@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kubelet engine (usernetes-style): usernode runs rootlesskit, and inside it usernode's own init
- * (init.c) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
+ * (src/init/) mounts what the node needs, starts containerd and then the kubelet, reporting each stage
  * to the supervisor through the stage pipe. Here: the command. */
 #include "config.h"
 

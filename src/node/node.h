@@ -9,7 +9,7 @@
 #include "error.h"
 #include "port.h"
 
-/* A node of one user: its name, where its state lives, its status file and its lock (node.c, status.c,
+/* A node of one user: its name, where its state lives, its status file and its lock (dirs.c, status.c,
  * status-read.c).
  * Runtime state (sockets, logs, status, rootlesskit and containerd state) lives under
  * $XDG_RUNTIME_DIR/usernode/NAME; data (containerd root, kubelet and k3s data) under

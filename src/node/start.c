@@ -69,7 +69,7 @@ static const char *node_log_error(const char *line) {
 char *node_up_last_error(const struct node *n) {
         _cleanup_free_ char *path = node_runtime_path(n, "node.log");
 
-        return path ? node_log_last_match(path, node_log_error, 300) : NULL;
+        return path ? log_last_match(path, node_log_error, 300) : NULL;
 }
 
 /* Stops a supervisor whose node the checks refused: an ephemeral node leaves nothing behind. */

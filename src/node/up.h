@@ -39,7 +39,7 @@ struct up_options {
         const char *node_ip;            /* the address the cluster reaches the node at; NULL: picked */
         char node_ip_buf[16];
         uint16_t kubelet_port;          /* published on node_ip; picked by node_join_address */
-        bool control_plane;             /* no --server: the node brings its own cluster (nodecluster.c) */
+        bool control_plane;             /* no --server: the node brings its own cluster (cluster.c) */
         uint16_t apiserver_port;        /* its API server on the host's 127.0.0.1 */
         int64_t pod_pids_limit;         /* kubelet's podPidsLimit; -1: none */
         bool json;
@@ -78,7 +78,7 @@ int up_node_resolv_conf(const struct host *h, char **ret);
 int node_resolv_conf_file(const struct node *n, const struct up_options *o, char **ret_path, struct un_error *err);
 
 
-/* nodecgroup.c: the node's own cgroup on a cgroup v2 host with delegation. */
+/* cgroup.c: the node's own cgroup on a cgroup v2 host with delegation. */
 #define NODE_CGROUP_EVACUATE "init"     /* rootlesskit --evacuate-cgroup2: the leaf its processes go to */
 struct node_cgroup {
         char *path;                     /* below /sys/fs/cgroup; NULL: the node runs without cgroups */
@@ -178,7 +178,7 @@ void preflight_done(struct preflight *p);
  * words to human (--foreground); what happened, to the node's status. */
 int supervisor_run(struct node *n, const struct up_options *o, int progress_fd, FILE *human, uint64_t t0);
 
-/* nodeup.c: `up` from the user's side, in steps that the verb takes in order: each failing one returns
+/* start.c: `up` from the user's side, in steps that the verb takes in order: each failing one returns
  * -errno (err says why, where it takes one), and the verb picks the exit code by the step. */
 struct node_up {
         const struct up_options *o;
@@ -218,18 +218,18 @@ void node_up_done(struct node_up *u);
 /* The last error line of the node's log: for a timeout that would otherwise say only which stage did not come. */
 char *node_up_last_error(const struct node *n);
 
-/* nodedown.c: stops the node in order; with purge removes all of its state. */
+/* down.c: stops the node in order; with purge removes all of its state. */
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err);
-/* nodestatus.c: the status object with liveness checked against the processes. */
+/* status-live.c: the status object with liveness checked against the processes. */
 int node_status_get(const char *name, struct node_status *ret, struct un_error *err);
-/* nodeexec.c: runs argv inside the node's namespaces and waits for it: *ret_status is its exit status (128 +
+/* exec.c: runs argv inside the node's namespaces and waits for it: *ret_status is its exit status (128 +
  * signal when killed), 127 when it could not run (err says why, although 0 is returned). */
 int node_exec(const char *name, char **argv, int *ret_status, struct un_error *err);
-/* nodepurge.c: removes the node's directories, files of sub-IDs included, from a fresh user namespace with
+/* purge.c: removes the node's directories, files of sub-IDs included, from a fresh user namespace with
  * the node's ID map. */
 int node_purge_files(const struct node *n, struct un_error *err);
 
-/* nodejoin.c */
+/* join.c */
 #define NODE_K3S_TOKEN "k3s-token"                              /* 0600: k3s agent --token-file */
 /* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
  * Without a token, a node that joined before is started as it is. */
@@ -243,7 +243,7 @@ struct host;
 int node_join_write_bootstrap(const struct host *h, const struct node *n, const char *server, const char *ca_pem,
                               const char *token, struct un_error *err);
 
-/* nodecluster.c: the cluster a kubelet node brings along. Wanted for the kubelet engine without --server
+/* cluster.c: the cluster a kubelet node brings along. Wanted for the kubelet engine without --server
  * when kube-apiserver, kube-controller-manager, kube-scheduler and etcd are on PATH (check reports the same
  * from engine.c's table); sets o->control_plane and the host port of the API server (6443 on 127.0.0.1
  * unless taken). */

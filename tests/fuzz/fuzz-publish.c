@@ -2,7 +2,7 @@
 #include <assert.h>
 
 #include "fuzz.h"
-#include "node.h"
+#include "port.h"
 
 /* --publish "[IP:]HOSTPORT:NODEPORT[/PROTO]". */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "clusterinit.h"
 #include "controlplane.h"
+#include "kubeadm-init.h"
 #include "suites.h"
 #include "util.h"
 
