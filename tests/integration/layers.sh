@@ -5,9 +5,14 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 command -v nm >/dev/null || skip "nm is not installed (binutils)"
+layers=(basic host check setup cluster net init node)
+declare -A level=([basic]=0 [host]=1 [check]=2 [setup]=2 [cluster]=2 [net]=2 [init]=3 [node]=4) owner=()
+for d in "${top_srcdir:-.}"/src/*/; do
+        d=$(basename "$d")
+        [ -n "${level[$d]:-}" ] || fail "src/$d is in no layer of this table"
+done
 cd "${top_builddir:-.}" || fail "no build directory"
-declare -A level=([basic]=0 [host]=1 [check]=2 [setup]=2 [node]=3) owner=()
-for l in basic host check setup node; do
+for l in "${layers[@]}"; do
         [ -f "lib$l.a" ] || fail "lib$l.a is not built"
         while read -r sym; do
                 owner[$sym]=$l
@@ -15,7 +20,7 @@ for l in basic host check setup node; do
 done
 bad=0
 checked=0
-for l in basic host check setup node; do
+for l in "${layers[@]}"; do
         while read -r object sym; do
                 checked=$((checked + 1))
                 o=${owner[$sym]:-}
@@ -28,4 +33,4 @@ for l in basic host check setup node; do
 done
 [ "$checked" -gt 100 ] || fail "only $checked undefined symbols read: nm's output was not understood"
 [ "$bad" = 0 ] || fail "a layer calls upward"
-echo "layers: $checked references across src/basic, host, check, setup and node, none upward"
+echo "layers: $checked references across ${layers[*]/#/src/}, none upward"
