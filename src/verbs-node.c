@@ -38,7 +38,7 @@ static void status_ask_cluster(struct node_status *s) {
         struct un_error err = {};
         char own[64];
 
-        if (!streq_ptr(s->engine, "kubelet") || s->state != NODE_RUNNING || !s->data_dir)
+        if (!streq_ptr(s->engine, "kubelet") || (s->state != NODE_RUNNING && s->state != NODE_DEGRADED) || !s->data_dir)
                 return;
         /* Its kubelet's kubeconfig names the API server inside the node; from here, the published port. */
         if (node_api_open(s->data_dir, node_status_apiserver(s, own, sizeof own) >= 0 ? own : NULL,
@@ -90,6 +90,13 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                 for (size_t i = 0; i < s.n_ports; i++)
                         printf("port:        %s:%u -> %u/%s\n", s.ports[i].host_ip, (unsigned) s.ports[i].host_port,
                                (unsigned) s.ports[i].node_port, s.ports[i].proto);
+                for (size_t i = 0; i < s.n_daemons; i++) {
+                        const struct node_daemon *d = &s.daemons[i];
+
+                        printf("daemon:      %-23s %-10s since %s, %u restart%s%s%s\n", d->name, d->state, d->since,
+                               d->restarts, d->restarts == 1 ? "" : "s", d->last_error ? "; last: " : "",
+                               strempty(d->last_error));
+                }
                 for (size_t i = 0; i < s.n_warnings; i++)
                         printf("warning:     %s\n", s.warnings[i]);
                 if (s.last_error)

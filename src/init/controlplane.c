@@ -45,23 +45,28 @@ static int read_data(struct init *in, const char *rel, char **ret) {
         return path ? host_read_live(path, 64 * 1024, ret) : -ENOMEM;
 }
 
-static int start(struct init *in, const struct controlplane *cp, enum controlplane_component c) {
+static int spawn(struct init *in, const struct controlplane *cp, enum controlplane_component c, struct un_error *err) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *log = xstrdup_printf("%s.log", controlplane_component_to_string(c));
-        struct un_error err = {};
         int r;
 
         if (!log)
-                return -ENOMEM;
-        r = controlplane_argv(cp, c, &argv, &err);
+                return un_error(err, ENOMEM, "%s", controlplane_component_to_string(c));
+        r = controlplane_argv(cp, c, &argv, err);
         if (r >= 0)
-                r = init_spawn_logged(in, log, argv, NULL, &in->cp[c], &err);
-        if (r < 0) {
+                r = init_spawn_logged(in, log, argv, NULL, &in->cp[c], err);
+        if (r >= 0)
+                init_stage(in, "pid %s %d", controlplane_component_to_string(c), (int) in->cp[c].pid);
+        return r;
+}
+
+static int start(struct init *in, const struct controlplane *cp, enum controlplane_component c) {
+        struct un_error err = {};
+        int r = spawn(in, cp, c, &err);
+
+        if (r < 0)
                 init_stage(in, "error %s", err.msg);
-                return r;
-        }
-        init_stage(in, "pid %s %d", controlplane_component_to_string(c), (int) in->cp[c].pid);
-        return 0;
+        return r;
 }
 
 static const char *klog_error(const char *line) {
@@ -158,25 +163,46 @@ static int apply_cluster_objects(struct init *in, const char *ca_pem, const char
         return r;
 }
 
-int init_run_control_plane(struct init *in) {
-        _cleanup_free_ char *pki = xstrdup_printf("%s/" NODE_PKI, in->data_dir),
-                            *etcd = xstrdup_printf("%s/" NODE_ETCD, in->data_dir),
-                            *conf = xstrdup_printf("%s/" NODE_CONTROLPLANE, in->data_dir), *ca_pem = NULL;
+/* The directories and the address the components' command lines name. */
+struct cp_dirs {
+        char *pki, *etcd, *conf;
         char advertise[INET_ADDRSTRLEN];
+};
+
+static void cp_dirs_done(struct cp_dirs *d) {
+        free(d->pki);
+        free(d->etcd);
+        free(d->conf);
+}
+
+/* The control plane of this node, its strings in dirs. */
+static int cp_settings(struct init *in, struct cp_dirs *dirs, struct controlplane *ret) {
+        dirs->pki = xstrdup_printf("%s/" NODE_PKI, in->data_dir);
+        dirs->etcd = xstrdup_printf("%s/" NODE_ETCD, in->data_dir);
+        dirs->conf = xstrdup_printf("%s/" NODE_CONTROLPLANE, in->data_dir);
+        if (!dirs->pki || !dirs->etcd || !dirs->conf)
+                return -ENOMEM;
+        advertise_address(dirs->advertise);
+        *ret = (struct controlplane) {
+                .pki_dir = dirs->pki, .etcd_dir = dirs->etcd, .conf_dir = dirs->conf, .node_name = in->name,
+                .advertise_ip = dirs->advertise, .service_cidr = in->service_cidr,
+        };
+        return 0;
+}
+
+int init_run_control_plane(struct init *in) {
+        _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
+        _cleanup_free_ char *ca_pem = NULL;
+        struct controlplane cp;
         struct un_error err = {};
         int r;
 
-        if (!pki || !etcd || !conf)
+        if (cp_settings(in, &dirs, &cp) < 0)
                 return -ENOMEM;
         if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0) {
-                init_stage(in, "error no cluster CA under %s: up writes it before the node starts", pki);
+                init_stage(in, "error no cluster CA under %s: up writes it before the node starts", dirs.pki);
                 return -ENOENT;
         }
-        advertise_address(advertise);
-        const struct controlplane cp = {
-                .pki_dir = pki, .etcd_dir = etcd, .conf_dir = conf, .node_name = in->name, .advertise_ip = advertise,
-                .service_cidr = in->service_cidr,
-        };
         /* The one node has the whole cluster network (no CIDR allocation): CNI is ready when the kubelet starts. */
         r = init_write_cni(in, in->pod_cidr, &err);
         if (r < 0) {
@@ -199,9 +225,18 @@ int init_run_control_plane(struct init *in) {
                 r = init_images_wait(in);
         if (r >= 0) {
                 cluster_dns_decide(in);
-                r = apply_cluster_objects(in, ca_pem, advertise);
+                r = apply_cluster_objects(in, ca_pem, dirs.advertise);
         }
         return r;
+}
+
+int init_restart_control_plane(struct init *in, enum controlplane_component c, struct un_error *err) {
+        _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
+        struct controlplane cp;
+
+        if (cp_settings(in, &dirs, &cp) < 0)
+                return un_error(err, ENOMEM, "%s", controlplane_component_to_string(c));
+        return spawn(in, &cp, c, err);
 }
 
 /* The admin's client certificate and key, PEM, for requests as the cluster's admin. */

@@ -80,50 +80,53 @@ int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms) {
 }
 
 int init_idle_for(struct init *in, int timeout_ms) {
-        struct proc *procs[] = { &in->containerd, &in->kubelet, &in->kube_proxy, &in->cp[CONTROLPLANE_ETCD],
-                                 &in->cp[CONTROLPLANE_APISERVER], &in->cp[CONTROLPLANE_CONTROLLER_MANAGER],
-                                 &in->cp[CONTROLPLANE_SCHEDULER] };
-        static const char *const names[] = { "containerd", "kubelet", "kube-proxy", "etcd", "apiserver",
-                                             "controller-manager", "scheduler" };
-        struct pollfd pf[2 + ELEMENTSOF(procs)] = { { .fd = in->signal_fd, .events = POLLIN },
-                                                    { .fd = in->notify_fd, .events = POLLIN } };
+        struct pollfd pf[2 + _INIT_DAEMON_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
+                                                   { .fd = in->notify_fd, .events = POLLIN } };
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(procs); i++)
-                pf[2 + i] = (struct pollfd) { .fd = procs[i]->pid > 0 ? procs[i]->pidfd : -1, .events = POLLIN };
-        r = poll(pf, ELEMENTSOF(pf), timeout_ms);
+        for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
+                const struct proc *p = init_daemon_proc(in, d);
+
+                pf[2 + d] = (struct pollfd) { .fd = p->pid > 0 ? p->pidfd : -1, .events = POLLIN };
+        }
+        r = poll(pf, ELEMENTSOF(pf), in->healing ? init_health_timeout_ms(in, timeout_ms) : timeout_ms);
         if (r < 0)
                 return errno == EINTR ? 0 : -errno;
         if (pf[0].revents)
                 return -EINTR;
         if (pf[1].revents)
                 (void) notify_socket_read_ready(in->notify_fd);
-        for (size_t i = 0; i < ELEMENTSOF(procs); i++)
-                if (pf[2 + i].revents) {
-                        (void) proc_try_reap(procs[i]);
-                        if (procs[i] == &in->kubelet) {
-                                char what[64];
+        for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
+                struct proc *p = init_daemon_proc(in, d);
 
-                                snprintf(what, sizeof what, "kubelet exited with status %d", init_exit_code(procs[i]));
-                                init_stage_kubelet_failed(in, what);
-                        } else
-                                init_stage(in, "error %s exited with status %d; see %s/%s.log", names[i],
-                                           init_exit_code(procs[i]), in->runtime_dir,
-                                           procs[i] == &in->containerd ? "node" : names[i]);
-                        return -ECHILD;
+                if (!pf[2 + d].revents)
+                        continue;
+                (void) proc_try_reap(p);
+                if (in->healing) {
+                        init_health_exited(in, d);
+                        continue;
                 }
+                if (d == INIT_DAEMON_KUBELET) {
+                        char what[64];
+
+                        snprintf(what, sizeof what, "kubelet exited with status %d", init_exit_code(p));
+                        init_stage_kubelet_failed(in, what);
+                } else
+                        init_stage(in, "error %s exited with status %d; see %s/%s", init_daemon_to_string(d),
+                                   init_exit_code(p), in->runtime_dir, init_daemon_log(d));
+                return -ECHILD;
+        }
+        if (in->healing)
+                init_health_restart_due(in);
         return 0;
 }
 
-int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret,
-                      struct un_error *err) {
-        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->runtime_dir, log);
-        _cleanup_close_ int fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)
-                                      : -ENOMEM;
+static int spawn_containerd(struct init *in, struct un_error *err) {
+        char *argv[] = { (char *) "containerd", (char *) "--config", in->containerd_config, NULL };
+        char *env[] = { in->notify_env, NULL };
 
-        if (fd < 0)
-                return un_error(err, fd == -ENOMEM ? ENOMEM : errno, "cannot open %s", strna(path));
-        return proc_spawn(argv, env, fd, -1, -1, ret, err);
+        /* Its output goes where the init's goes: node.log. */
+        return proc_spawn(argv, env, -1, -1, -1, &in->containerd, err);
 }
 
 int init_start_containerd(struct init *in, struct un_error *err) {
@@ -135,11 +138,7 @@ int init_start_containerd(struct init *in, struct un_error *err) {
         in->notify_env = xstrdup_printf("NOTIFY_SOCKET=%s", notify);
         if (in->notify_fd < 0 || !in->notify_env)
                 return -EIO;
-
-        char *argv[] = { (char *) "containerd", (char *) "--config", in->containerd_config, NULL };
-        char *env[] = { in->notify_env, NULL };
-        /* Its output goes where the init's goes: node.log. */
-        return proc_spawn(argv, env, -1, -1, -1, &in->containerd, err);
+        return spawn_containerd(in, err);
 }
 
 /* The kubelet's config (usernode's settings over the cluster's), written where --config reads it. */
@@ -256,4 +255,42 @@ bool init_kube_proxy_allowed(struct init *in) {
                                "with: kubectl create clusterrolebinding usernode-node-proxier "
                                "--clusterrole=system:node-proxier --group=system:nodes", in->name);
         return r != 0;
+}
+
+int init_daemon_start(struct init *in, enum init_daemon d, struct un_error *err) {
+        static const enum controlplane_component components[_INIT_DAEMON_MAX] = {
+                [INIT_DAEMON_ETCD] = CONTROLPLANE_ETCD,
+                [INIT_DAEMON_APISERVER] = CONTROLPLANE_APISERVER,
+                [INIT_DAEMON_CONTROLLER_MANAGER] = CONTROLPLANE_CONTROLLER_MANAGER,
+                [INIT_DAEMON_SCHEDULER] = CONTROLPLANE_SCHEDULER,
+        };
+        int r;
+
+        switch (d) {
+        case INIT_DAEMON_CONTAINERD:
+                r = spawn_containerd(in, err);
+                if (r >= 0)
+                        init_stage(in, "pid containerd %d", (int) in->containerd.pid);
+                return r;
+        case INIT_DAEMON_KUBELET:
+                r = init_start_kubelet(in, in->kubelet_bin, err);
+                if (r >= 0)
+                        init_stage(in, "pid engine %d", (int) in->kubelet.pid);
+                return r;
+        case INIT_DAEMON_KUBE_PROXY:
+                return init_start_kube_proxy(in, in->kube_proxy_bin, err);
+        default:
+                return init_restart_control_plane(in, components[d], err);
+        }
+}
+
+int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret,
+                      struct un_error *err) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->runtime_dir, log);
+        _cleanup_close_ int fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600)
+                                      : -ENOMEM;
+
+        if (fd < 0)
+                return un_error(err, fd == -ENOMEM ? ENOMEM : errno, "cannot open %s", strna(path));
+        return proc_spawn(argv, env, fd, -1, -1, ret, err);
 }

@@ -75,6 +75,35 @@ struct init_import {
         char name[256];
 };
 
+/* The node's daemons, in the order they are started again (what one needs comes before it). */
+enum init_daemon {
+        INIT_DAEMON_CONTAINERD,
+        INIT_DAEMON_ETCD,
+        INIT_DAEMON_APISERVER,
+        INIT_DAEMON_CONTROLLER_MANAGER,
+        INIT_DAEMON_SCHEDULER,
+        INIT_DAEMON_KUBELET,
+        INIT_DAEMON_KUBE_PROXY,
+        _INIT_DAEMON_MAX,
+};
+
+/* Deaths within restart.c's interval after which a daemon is not started again (systemd's StartLimitBurst). */
+#define INIT_START_LIMIT_BURST 5u
+
+enum init_health_state { INIT_HEALTH_RUNNING, INIT_HEALTH_RESTARTING, INIT_HEALTH_FAILED };
+
+/* A daemon's life since the node was ready (restart.c). */
+struct init_health {
+        bool tracked;                   /* it ran when the node became ready */
+        enum init_health_state state;
+        unsigned restarts;
+        time_t since;                   /* wall clock of the state's start */
+        uint64_t exits[INIT_START_LIMIT_BURST];  /* monotonic µs of its last exits */
+        unsigned next_exit;
+        uint64_t restart_at;            /* monotonic µs when it is to be started again; 0: not */
+        char last_error[256];           /* how it last ended, with its log's last error line */
+};
+
 struct init {
         const char *name, *runtime_dir, *data_dir, *server, *pod_cidr, *resolv_conf, *node_ip, *sandbox_image;
         unsigned mtu;
@@ -98,6 +127,9 @@ struct init {
         /* What params points to, owned here. */
         char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
+        char *kubelet_bin, *kube_proxy_bin;     /* as found on PATH at the start; run again from there */
+        bool healing;                   /* the node has been ready: a daemon's death restarts it (restart.c) */
+        struct init_health health[_INIT_DAEMON_MAX];
 };
 
 /* base.c */
@@ -136,6 +168,8 @@ int init_read_features(struct init *in, char ***ret);
 #define INIT_CONTROLPLANE_SERVER "https://127.0.0.1:6443"
 /* etcd, the API server (ready), kubeadm's cluster objects, the controller-manager and the scheduler. */
 int init_run_control_plane(struct init *in);
+/* One component started again with the command line it had (its pid staged). */
+int init_restart_control_plane(struct init *in, enum controlplane_component c, struct un_error *err);
 /* Until the cluster takes a pod in its default namespace: the controller-manager made its default
  * ServiceAccount (a pod applied before that is refused). */
 int init_wait_cluster_usable(struct init *in);
@@ -143,7 +177,23 @@ int init_wait_cluster_usable(struct init *in);
  * node has (its CNI config). Errors go to the log. */
 int init_control_plane_assign_pod_cidr(struct init *in);
 
+/* restart.c */
+const char *init_daemon_to_string(enum init_daemon d);
+struct proc *init_daemon_proc(struct init *in, enum init_daemon d);
+/* Its log under the runtime directory (containerd's output goes to the node's own log). */
+const char *init_daemon_log(enum init_daemon d);
+/* The node is ready: the daemons running now are watched and started again when they exit. */
+void init_health_begin(struct init *in);
+/* d exited (reaped): schedules its restart after a back-off, or gives it up past the start limit. */
+void init_health_exited(struct init *in, enum init_daemon d);
+/* timeout_ms (-1: none) shortened to the next restart that is due. */
+int init_health_timeout_ms(const struct init *in, int timeout_ms);
+/* Starts every daemon whose restart is due and whose dependency runs. */
+void init_health_restart_due(struct init *in);
+
 /* daemons.c */
+/* Starts d again as it was started first (the control plane's in controlplane.c). */
+int init_daemon_start(struct init *in, enum init_daemon d, struct un_error *err);
 /* Starts argv with its output appended to RUNTIME/log. */
 int init_spawn_logged(struct init *in, const char *log, char **argv, char **env, struct proc *ret, struct un_error *err);
 /* Opens the notify socket, starts containerd with its config. */
@@ -155,7 +205,8 @@ bool init_kube_proxy_allowed(struct init *in);
 /* Waits until child sends READY=1, dies, a signal asks us to stop, or timeout_ms pass (-1: no bound).
  * 0 ready, -ECHILD died, -EINTR stop, -ETIME timeout. */
 int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms);
-/* Waits up to timeout_ms for a stop signal or a child's death: -EINTR, -ECHILD (with the error staged), 0. */
+/* Waits up to timeout_ms for a stop signal or a child's death: -EINTR, -ECHILD (with the error staged), 0.
+ * Once the node is healing, a death is not an error: the daemon is started again (restart.c). */
 int init_idle_for(struct init *in, int timeout_ms);
 int init_exit_code(const struct proc *p);
 /* Stages what went wrong with the kubelet, quoting its last error from kubelet.log. */

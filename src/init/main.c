@@ -223,19 +223,19 @@ static int wait_standalone_ready(struct init *in) {
 
 /* kube-proxy when there is one and the cluster lets the node's credentials read what it needs. */
 static int run_kube_proxy(struct init *in) {
-        _cleanup_free_ char *proxy = init_find_binary("kube-proxy");
         struct un_error err = {};
         int r;
 
-        if (proxy && !init_kube_proxy_allowed(in)) {
-                free(proxy);
-                proxy = NULL;
+        in->kube_proxy_bin = init_find_binary("kube-proxy");
+        if (in->kube_proxy_bin && !init_kube_proxy_allowed(in)) {
+                free(in->kube_proxy_bin);
+                in->kube_proxy_bin = NULL;
         }
-        if (!proxy) {
+        if (!in->kube_proxy_bin) {
                 fprintf(stderr, "usernode-init: no kube-proxy on PATH: pods on this node cannot reach Services\n");
                 return 0;
         }
-        r = init_start_kube_proxy(in, proxy, &err);
+        r = init_start_kube_proxy(in, in->kube_proxy_bin, &err);
         if (r < 0) {
                 init_stage(in, "error %s", err.msg);
                 return r;
@@ -262,7 +262,6 @@ static int wait_joined_ready(struct init *in) {
 }
 
 static int init_run(struct init *in) {
-        _cleanup_free_ char *kubelet = NULL;
         int r;
 
         r = setup_namespace(in);
@@ -286,10 +285,10 @@ static int init_run(struct init *in) {
         r = init_images_wait(in);
         if (r < 0)
                 return r;
-        kubelet = init_find_binary("kubelet");
-        if (!kubelet)
+        in->kubelet_bin = init_find_binary("kubelet");
+        if (!in->kubelet_bin)
                 return run_without_kubelet(in);
-        r = run_kubelet(in, kubelet);
+        r = run_kubelet(in, in->kubelet_bin);
         if (r < 0)
                 return r;
         if (!in->server)
@@ -306,8 +305,8 @@ static unsigned unenforced_limits(struct init *in) {
         return pod_limits_unenforced(labels);
 }
 
-/* Idles until told to stop or until containerd, the kubelet or kube-proxy dies. On a host that cannot
- * enforce some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them. */
+/* Idles until told to stop, starting again each daemon that dies (restart.c). On a host that cannot enforce
+ * some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them. */
 static int init_idle(struct init *in) {
         const unsigned unenforced = unenforced_limits(in);
         _cleanup_strv_free_ char **warned = NULL;
@@ -323,6 +322,7 @@ static int init_idle(struct init *in) {
                         node_api_done(&api);
                 }
         }
+        init_health_begin(in);
         for (;;) {
                 if (api.name) {
                         struct un_error err = {};
@@ -375,6 +375,8 @@ static void init_done(struct init *in) {
         free(in->crun);
         free(in->runc);
         free(in->static_pod_dir);
+        free(in->kubelet_bin);
+        free(in->kube_proxy_bin);
 }
 
 int kubelet_init_main(int argc, char **argv) {

@@ -85,7 +85,7 @@ int node_exec(const char *name, char **argv, int *ret_status, struct un_error *e
         if (r < 0)
                 return r;
         child = s.pids[NODE_PID_CHILD];
-        if (s.state != NODE_RUNNING && s.state != NODE_STARTING) {
+        if (!node_state_alive(s.state)) {
                 r = un_error(err, ESRCH, "node '%s' is %s, not running", name, node_state_to_string(s.state));
                 node_status_done(&s);
                 return r;

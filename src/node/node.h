@@ -19,6 +19,16 @@
 #define NODE_STATUS_MAX (64u * 1024u)
 #define NODE_STATUS_SCHEMA "usernode.node/v1"
 #define NODE_STATUS_STRING_MAX 4096u
+#define NODE_DAEMONS_MAX 8
+
+/* A daemon of the node as its init last told (init/restart.c), once the node has been ready. */
+struct node_daemon {
+        char name[32];
+        char state[16];                 /* running, restarting or failed */
+        uint32_t restarts;
+        char since[32];                 /* RFC 3339 UTC */
+        char *last_error;               /* how it last ended; NULL: it never did */
+};
 
 struct node {
         char *name;
@@ -35,6 +45,7 @@ enum node_state {
         NODE_STOPPING,
         NODE_STOPPED,
         NODE_FAILED,
+        NODE_DEGRADED,          /* runs, but a daemon of it kept dying and is not started again */
         _NODE_STATE_MAX,
 };
 
@@ -73,6 +84,8 @@ struct node_status {
         /* What the node runs without and why (the init's "warn" lines: no kube-proxy, no cluster DNS). */
         char *warnings[NODE_WARNINGS_MAX];
         size_t n_warnings;
+        struct node_daemon daemons[NODE_DAEMONS_MAX];
+        size_t n_daemons;
 };
 
 /* A fresh "ci-" + 8 hex digits of a random UUID (libuuid). */
@@ -115,6 +128,12 @@ bool node_status_string_valid(const char *s);
 void node_status_init(struct node_status *s);
 void node_status_done(struct node_status *s);
 int node_status_set_state(struct node_status *s, enum node_state state);
+/* Whether the node's processes run (starting, running or degraded). */
+bool node_state_alive(enum node_state state);
+/* Records what the init says of a daemon ("kubelet", "restarting", 2, a wall-clock second, why or NULL),
+ * replacing what it said before; -EINVAL for what the status file could not hold, -E2BIG past NODE_DAEMONS_MAX. */
+int node_status_set_daemon(struct node_status *s, const char *name, const char *state, uint32_t restarts,
+                           int64_t since_sec, const char *last_error);
 /* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */
 int node_status_add_warning(struct node_status *s, const char *text);
 /* The URL of the API server a node that brought its own cluster publishes on the host (https://127.0.0.1:PORT);

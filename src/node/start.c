@@ -37,6 +37,8 @@ static void progress_line(struct buf *held, FILE *out, const struct up_options *
                 snprintf(msg, sizeof msg, "usernode: %-10s ready after %u ms\n", text, ms);
         else if (startswith(line, "warn "))
                 snprintf(msg, sizeof msg, "usernode: warning: %s\n", text);
+        else if (startswith(line, "degraded "))
+                snprintf(msg, sizeof msg, "usernode: node degraded after %u ms: %s\n", ms, text);
         else
                 snprintf(msg, sizeof msg, "usernode: node failed after %u ms: %s\n", ms, text);
         if (held)

@@ -28,7 +28,7 @@ int node_status_get(const char *name, struct node_status *ret, struct un_error *
         }
         r = node_status_read(&n, &s, err);
         if (r >= 0 && !node_is_locked(&n) &&
-            (s.state == NODE_STARTING || s.state == NODE_RUNNING || s.state == NODE_STOPPING)) {
+            (node_state_alive(s.state) || s.state == NODE_STOPPING)) {
                 /* The supervisor died without writing its last word. */
                 (void) node_status_set_state(&s, NODE_FAILED);
                 if (!s.last_error)

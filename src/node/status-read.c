@@ -168,6 +168,67 @@ static int status_warnings(struct json_object *a, struct node_status *s) {
         return 0;
 }
 
+/* A bounded string of the status file into a fixed buffer. */
+static int fixed_string(struct json_object *v, char *dst, size_t size) {
+        const char *s = status_string(v);
+
+        if (!s || strlen(s) >= size)
+                return -EINVAL;
+        strcpy(dst, s);
+        return 0;
+}
+
+static int daemon_field(struct node_daemon *d, const char *key, struct json_object *v) {
+        int64_t n;
+        int r;
+
+        if (strcmp(key, "name") == 0)
+                return fixed_string(v, d->name, sizeof d->name);
+        if (strcmp(key, "state") == 0) {
+                r = fixed_string(v, d->state, sizeof d->state);
+                return r < 0 || strv_contains((char *[]) { "running", "restarting", "failed", NULL }, d->state) ? r
+                                                                                                                  : -EINVAL;
+        }
+        if (strcmp(key, "since") == 0)
+                return fixed_string(v, d->since, sizeof d->since);
+        if (strcmp(key, "last_error") == 0)
+                return status_opt_string(v, &d->last_error);
+        if (strcmp(key, "restarts") == 0) {
+                r = status_int(v, 0, UINT32_MAX, &n);
+                if (r >= 0)
+                        d->restarts = (uint32_t) n;
+                return r;
+        }
+        return -EINVAL;
+}
+
+static int status_daemons(struct json_object *a, struct node_status *s) {
+        size_t n;
+
+        if (!json_object_is_type(a, json_type_array))
+                return -EINVAL;
+        n = json_object_array_length(a);
+        if (n > NODE_DAEMONS_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *o = json_object_array_get_idx(a, i);
+
+                if (!json_object_is_type(o, json_type_object))
+                        return -EINVAL;
+                s->daemons[i] = (struct node_daemon) {};
+                s->n_daemons = i + 1;
+                json_object_object_foreach(o, key, v) {
+                        int r = daemon_field(&s->daemons[i], key, v);
+
+                        if (r < 0)
+                                return r;
+                }
+                if (!s->daemons[i].name[0] || !s->daemons[i].state[0])
+                        return -EINVAL;
+        }
+        return 0;
+}
+
 static int status_field(struct node_status *s, const char *key, struct json_object *v) {
         static const struct {
                 const char *key;
@@ -192,6 +253,8 @@ static int status_field(struct node_status *s, const char *key, struct json_obje
                 return status_ports(v, s);
         if (strcmp(key, "warnings") == 0)
                 return status_warnings(v, s);
+        if (strcmp(key, "daemons") == 0)
+                return status_daemons(v, s);
         /* Written from the ports, read back from them. */
         if (strcmp(key, "apiserver") == 0)
                 return json_object_is_type(v, json_type_null) || status_string(v) ? 0 : -EINVAL;

@@ -16,7 +16,7 @@
 
 static const char *const state_names[_NODE_STATE_MAX] = {
         [NODE_STARTING] = "starting", [NODE_RUNNING] = "running", [NODE_STOPPING] = "stopping",
-        [NODE_STOPPED] = "stopped",   [NODE_FAILED] = "failed",
+        [NODE_STOPPED] = "stopped",   [NODE_FAILED] = "failed",    [NODE_DEGRADED] = "degraded",
 };
 
 static const char *const pid_names[_NODE_PID_MAX] = {
@@ -74,7 +74,49 @@ void node_status_done(struct node_status *s) {
         free(s->last_error);
         for (size_t i = 0; i < s->n_warnings; i++)
                 free(s->warnings[i]);
+        for (size_t i = 0; i < s->n_daemons; i++)
+                free(s->daemons[i].last_error);
         *s = (struct node_status) {};
+}
+
+bool node_state_alive(enum node_state state) {
+        return state == NODE_STARTING || state == NODE_RUNNING || state == NODE_DEGRADED;
+}
+
+static int rfc3339(int64_t sec, long msec, char *buf, size_t size) {
+        time_t t = (time_t) sec;
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm))
+                return -EINVAL;
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
+        return 0;
+}
+
+int node_status_set_daemon(struct node_status *s, const char *name, const char *state, uint32_t restarts,
+                           int64_t since_sec, const char *last_error) {
+        struct node_daemon d = { .restarts = restarts };
+        size_t i = 0;
+
+        if (strlen(name) >= sizeof d.name || strlen(state) >= sizeof d.state ||
+            (last_error && !node_status_string_valid(last_error)) || rfc3339(since_sec, 0, d.since, sizeof d.since) < 0)
+                return -EINVAL;
+        strcpy(d.name, name);
+        strcpy(d.state, state);
+        if (last_error && !(d.last_error = strdup(last_error)))
+                return -ENOMEM;
+        while (i < s->n_daemons && strcmp(s->daemons[i].name, name) != 0)
+                i++;
+        if (i == NODE_DAEMONS_MAX) {
+                free(d.last_error);
+                return -E2BIG;
+        }
+        if (i == s->n_daemons)
+                s->n_daemons++;
+        free(s->daemons[i].last_error);
+        s->daemons[i] = d;
+        return 0;
 }
 
 int node_status_add_warning(struct node_status *s, const char *text) {
@@ -94,14 +136,11 @@ int node_status_add_warning(struct node_status *s, const char *text) {
 
 int node_status_set_state(struct node_status *s, enum node_state state) {
         struct timespec ts;
-        struct tm tm;
         char buf[64];
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        if (!gmtime_r(&ts.tv_sec, &tm))
+        if (rfc3339(ts.tv_sec, ts.tv_nsec / 1000000, buf, sizeof buf) < 0)
                 return -EINVAL;
-        snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
         free(s->since);
         s->since = strdup(buf);
         s->state = state;
@@ -162,6 +201,17 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
         json_begin_array(&j, "warnings");
         for (size_t i = 0; i < s->n_warnings; i++)
                 json_string(&j, NULL, s->warnings[i]);
+        json_end_array(&j);
+        json_begin_array(&j, "daemons");
+        for (size_t i = 0; i < s->n_daemons; i++) {
+                json_begin_object(&j, NULL);
+                json_string(&j, "name", s->daemons[i].name);
+                json_string(&j, "state", s->daemons[i].state);
+                json_int(&j, "restarts", s->daemons[i].restarts);
+                json_string(&j, "since", s->daemons[i].since);
+                json_string(&j, "last_error", s->daemons[i].last_error);
+                json_end_object(&j);
+        }
         json_end_array(&j);
         if (s->node_known) {
                 json_begin_object(&j, "node");

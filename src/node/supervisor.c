@@ -203,7 +203,25 @@ static int sv_stage(struct supervisor *s, enum up_stage st) {
         return 0;
 }
 
-/* One line from the init: "stage NAME", "pid NAME NSPID", "warn TEXT" or "error TEXT". */
+/* "NAME STATE RESTARTS SINCE [WHY]" from the init (init/restart.c), into the status. */
+static int sv_daemon(struct supervisor *s, const char *arg) {
+        char name[32], state[16];
+        unsigned restarts;
+        long long since;
+        int at = 0;
+
+        if (sscanf(arg, "%31s %15s %u %lld%n", name, state, &restarts, &since, &at) != 4)
+                return 0;
+        arg += at;
+        if (*arg == ' ')
+                arg++;
+        if (node_status_set_daemon(&s->status, name, state, restarts, since, *arg ? arg : NULL) >= 0)
+                sv_save(s);
+        return 0;
+}
+
+/* One line from the init: "stage NAME", "pid NAME NSPID", "warn TEXT", "error TEXT", and once the node is
+ * ready "daemon NAME STATE RESTARTS SINCE [WHY]" and "degraded TEXT". */
 static int sv_line(struct supervisor *s, char *line) {
         const char *arg;
 
@@ -237,6 +255,16 @@ static int sv_line(struct supervisor *s, char *line) {
         if ((arg = startswith(line, "error "))) {
                 sv_fail(s, arg);
                 return -EIO;
+        }
+        if ((arg = startswith(line, "daemon ")))
+                return sv_daemon(s, arg);
+        if ((arg = startswith(line, "degraded "))) {
+                sv_progress(s, "degraded", arg);
+                free(s->status.last_error);
+                s->status.last_error = strdup(arg);
+                (void) node_status_set_state(&s->status, NODE_DEGRADED);
+                sv_save(s);
+                return 0;
         }
         if ((arg = startswith(line, "warn "))) {
                 sv_progress(s, "warn", arg);

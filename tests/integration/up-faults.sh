@@ -1,8 +1,8 @@
 #!/bin/bash
 # Faults during `up --wait`, as an ordinary user: rootlesskit, slirp4netns or containerd killed at random
 # moments, a full disk under the state and data dirs, the published port already taken. `up` exits 1
-# naming the part that failed (or, when the kill came after it returned, `status` does), and
-# `down --purge` then leaves no process, mount or file. Then UP_FAULT_CYCLES (100) up/down --purge
+# naming the part that failed (or, when the kill came after it returned, `status` does; containerd the node's
+# init starts again), and `down --purge` then leaves no process, mount or file. Then UP_FAULT_CYCLES (100) up/down --purge
 # cycles, each checked for leftovers.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
@@ -82,8 +82,8 @@ leftovers() {   # leftovers CONTEXT XDG HOME
 }
 
 # 1. Kills at random moments. up either fails naming the part, or (the kill came after it returned)
-# status does; down --purge cleans up either way.
-kills=0; failed_up=0; failed_after=0; missed=0
+# status does, or, for containerd, the node heals (its init starts it again); down --purge cleans up either way.
+kills=0; failed_up=0; failed_after=0; healed=0; missed=0
 for comp in rootlesskit slirp4netns containerd; do
         for trial in \$(seq 1 \${UP_FAULT_KILLS:-8}); do
                 delay=\$(awk -v r=\$RANDOM 'BEGIN { printf "%.3f", (r % 400) / 1000 }')
@@ -105,6 +105,18 @@ for comp in rootlesskit slirp4netns containerd; do
                 elif [ "\$rc" -eq 1 ]; then
                         grep -q "\$comp" "\$HOME/up.err" || fail "\$comp killed after \${delay}s: up's error does not name it: \$(cat "\$HOME/up.err")"
                         failed_up=\$((failed_up + 1))
+                elif [ "\$rc" -eq 0 ] && [ "\$comp" = containerd ]; then
+                        # After up returned the node heals: its init starts containerd again.
+                        for i in \$(seq 1 100); do
+                                jq -e '.daemons[] | select(.name == "containerd") | .restarts >= 1 and .state == "running"' \\
+                                        "\$XDG_RUNTIME_DIR/usernode/f/status.json" >/dev/null 2>&1 && break
+                                sleep 0.1
+                        done
+                        jq -e '.daemons[] | select(.name == "containerd") | .restarts >= 1 and .state == "running"' \\
+                                "\$XDG_RUNTIME_DIR/usernode/f/status.json" >/dev/null ||
+                                fail "containerd killed after up returned was not started again: \$(cat "\$XDG_RUNTIME_DIR/usernode/f/status.json")"
+                        "\$U" status --name f >/dev/null || fail "containerd killed after up returned: the node is not running"
+                        healed=\$((healed + 1))
                 elif [ "\$rc" -eq 0 ]; then
                         # The kill landed after up returned: the supervisor notices within a moment.
                         for i in \$(seq 1 50); do "\$U" status --name f >/dev/null 2>&1 || break; sleep 0.1; done
@@ -121,7 +133,7 @@ for comp in rootlesskit slirp4netns containerd; do
                 leftovers "\$comp killed after \${delay}s" "\$XDG_RUNTIME_DIR" "\$HOME"
         done
 done
-echo "kills: \$kills runs; up failed naming the part \$failed_up times, status did after up returned \$failed_after times, the part was not running yet \$missed times; nothing left"
+echo "kills: \$kills runs; up failed naming the part \$failed_up times, status did after up returned \$failed_after times, containerd was started again after up returned \$healed times, the part was not running yet \$missed times; nothing left"
 
 # 2. A full disk under the runtime and data dirs: no byte free, then a few KiB free (a status file fits,
 # containerd's database does not).

@@ -61,7 +61,12 @@ START_TEST(test_status_roundtrip) {
         ck_assert_int_eq(node_status_add_warning(&s, "no cluster DNS: `ctr` \"quoted\""), 0);
         ck_assert_int_eq(node_status_add_warning(&s, "no cluster DNS: `ctr` \"quoted\""), 0);
         ck_assert_int_eq(node_status_add_warning(&s, "kube-proxy not started"), 0);
-        ck_assert_int_eq(node_status_set_state(&s, NODE_RUNNING), 0);
+        ck_assert_int_eq(node_status_set_daemon(&s, "kubelet", "running", 0, 1765000000, NULL), 0);
+        ck_assert_int_eq(node_status_set_daemon(&s, "etcd", "restarting", 1, 1765000001, "exited with status 2"), 0);
+        ck_assert_int_eq(node_status_set_daemon(&s, "kubelet", "failed", 5, 1765000002, "exited: E1207 boom"), 0);
+        ck_assert_int_eq(node_status_set_daemon(&s, "kube-scheduler-with-a-far-too-long-name", "running", 0, 0, NULL),
+                         -EINVAL);
+        ck_assert_int_eq(node_status_set_state(&s, NODE_DEGRADED), 0);
         f = open_memstream(&text, &len);
         node_status_print_json(f, &s);
         fclose(f);
@@ -69,7 +74,16 @@ START_TEST(test_status_roundtrip) {
         ck_assert_str_eq(t.name, "n1");
         ck_assert_str_eq(t.engine, "kubelet");
         ck_assert_str_eq(t.last_error, s.last_error);
-        ck_assert_int_eq(t.state, NODE_RUNNING);
+        ck_assert_int_eq(t.state, NODE_DEGRADED);
+        ck_assert(node_state_alive(t.state));
+        ck_assert_uint_eq(t.n_daemons, 2);
+        ck_assert_str_eq(t.daemons[0].name, "kubelet");
+        ck_assert_str_eq(t.daemons[0].state, "failed");
+        ck_assert_uint_eq(t.daemons[0].restarts, 5);
+        ck_assert_str_eq(t.daemons[0].since, "2025-12-06T05:46:42.000Z");
+        ck_assert_str_eq(t.daemons[0].last_error, "exited: E1207 boom");
+        ck_assert_str_eq(t.daemons[1].name, "etcd");
+        ck_assert_uint_eq(t.daemons[1].restarts, 1);
         ck_assert_int_eq(t.pids[NODE_PID_SUPERVISOR], 42);
         ck_assert_int_eq(t.pids[NODE_PID_CONTAINERD], 4242);
         ck_assert(t.ephemeral);
@@ -149,6 +163,11 @@ START_TEST(test_status_hostile) {
                 "{\"name\":\"x\",\"warnings\":\"one\"}",
                 "{\"name\":\"x\",\"warnings\":[1]}",
                 "{\"name\":\"x\",\"warnings\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]}",
+                "{\"name\":\"x\",\"daemons\":[{\"name\":\"kubelet\",\"state\":\"sleeping\"}]}",
+                "{\"name\":\"x\",\"daemons\":[{\"name\":\"kubelet\",\"state\":\"running\",\"restarts\":-1}]}",
+                "{\"name\":\"x\",\"daemons\":[{\"state\":\"running\"}]}",
+                "{\"name\":\"x\",\"daemons\":[{\"name\":\"k\",\"state\":\"running\",\"pid\":1}]}",
+                "{\"name\":\"x\",\"state\":\"degraded!\"}",
                 "{\"name\":\"\xc0\x80\"}",         /* overlong UTF-8, which json-c takes */
                 "{\"name\":\"\xed\xa0\x80\"}",     /* a UTF-16 surrogate in UTF-8, which json-c takes */
         };
