@@ -129,9 +129,11 @@ step_unsetup() {
 
 step_check_restored() {
 	local mode=$1 rc file=$WORK/$1.check-restored.json
-	# Linger off: logind stops the user manager; check must not see it.
-	wait_until 60 sh -c "! systemctl -q is-active user@$(alice_uid).service" ||
-		fail "user@$(alice_uid).service still runs after unsetup"
+	# Linger off: logind stops the user manager; check must not see it. Not only no longer active: a manager
+	# still deactivating (is-active already answers no) keeps its cgroup, which check rightly reads as delegation.
+	wait_until 60 sh -c "case \$(systemctl show -P ActiveState user@$(alice_uid).service) in inactive | failed) ;; *) exit 1 ;; esac &&
+		[ ! -e /sys/fs/cgroup$(user_cgroup) ]" ||
+		fail "user@$(alice_uid).service still runs after unsetup: $(systemctl show -P ActiveState "user@$(alice_uid).service")"
 	rc=$(check_json "$file" --user "$ALICE" --engine kubelet)
 	assert_unprepared "$file" "$rc"
 	if ! diff -u <(report signature "$WORK/$mode.check-before.json") <(report signature "$file"); then
