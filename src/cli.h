@@ -60,6 +60,8 @@ enum {
         OPT_NODE_IP,
         OPT_POD_PIDS_LIMIT,
         OPT_APISERVER_PORT,
+        OPT_APISERVER_ADDRESS,
+        OPT_TTL,
 };
 
 struct cli {
@@ -89,6 +91,8 @@ struct cli {
         bool unsafe_skip_ca_verification;
         const char *node_ip;
         uint16_t apiserver_port;
+        const char *apiserver_address;
+        unsigned ttl_sec;               /* join-command's token; 0: the default */
         int64_t pod_pids_limit;
         bool pod_pids_limit_given;
         struct node_port publish[NODE_PORTS_MAX];
@@ -121,4 +125,5 @@ int verb_up_parse_option(struct cli *c, int opt, char *arg);
 /* verbs-node.c: the node once started. */
 int verb_down(const struct cli *c, int argc, char **argv);
 int verb_status(const struct cli *c, int argc, char **argv);
+int verb_join_command(const struct cli *c, int argc, char **argv);
 int verb_exec(const struct cli *c, int argc, char **argv);

@@ -37,6 +37,8 @@ enum {
         TAKES_SETUP = 1u << 11,         /* --no-linger --delegate --subids --fast-net --privileged-ports ... */
         TAKES_FORCE = 1u << 12,
         TAKES_LIST_IDS = 1u << 13,
+        TAKES_TOKEN_FILE = 1u << 14,
+        TAKES_TTL = 1u << 15,
 };
 
 static const struct option options[] = {
@@ -78,6 +80,8 @@ static const struct option options[] = {
         { "discovery-token-unsafe-skip-ca-verification", no_argument, NULL, OPT_UNSAFE_SKIP_CA },
         { "node-ip", required_argument, NULL, OPT_NODE_IP },
         { "apiserver-port", required_argument, NULL, OPT_APISERVER_PORT },
+        { "apiserver-address", required_argument, NULL, OPT_APISERVER_ADDRESS },
+        { "ttl", required_argument, NULL, OPT_TTL },
         { "pod-pids-limit", required_argument, NULL, OPT_POD_PIDS_LIMIT },
         {}
 };
@@ -106,13 +110,14 @@ static const struct {
         { OPT_CIDR, TAKES_UP },
         { OPT_CLUSTER_CIDR, TAKES_UP },
         { OPT_SERVICE_CIDR, TAKES_UP },
-        { OPT_TOKEN_FILE, TAKES_UP },
+        { OPT_TOKEN_FILE, TAKES_TOKEN_FILE },
+        { OPT_TTL, TAKES_TTL },
         { OPT_CA_CERT_HASH, TAKES_UP },
         { OPT_CA_FILE, TAKES_UP },
         { OPT_UNSAFE_SKIP_CA, TAKES_UP },
         { OPT_NODE_IP, TAKES_UP },
         { OPT_POD_PIDS_LIMIT, TAKES_UP },
-        { OPT_APISERVER_PORT, TAKES_UP },
+        { OPT_APISERVER_PORT, TAKES_UP },      { OPT_APISERVER_ADDRESS, TAKES_UP },
 };
 
 
@@ -141,7 +146,7 @@ static const struct verb {
           "                      (\"check ID\" or \"feature ID\"), and exit\n"
           "\n"
           "Exit status: 0 ready, 1 not ready, 2 usage error, 3 internal error.\n" },
-        { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_DRY_RUN,
+        { "up", verb_up, TAKES_ENGINE | TAKES_JSON | TAKES_IGNORE | TAKES_NAME | TAKES_UP | TAKES_TOKEN_FILE | TAKES_DRY_RUN,
           "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns|implicit]\n"
           "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
           "     [--server URL --token-file F --discovery-token-ca-cert-hash sha256:H] [--node-ip IP]\n"
@@ -169,6 +174,8 @@ static const struct verb {
           "      --pod-pids-limit N  processes per pod (default 4096; -1: no limit)\n"
           "      --apiserver-port P  without --server: the host port (127.0.0.1) of the cluster the node\n"
           "                        brings along (default 6443, or a free one when taken)\n"
+          "      --apiserver-address IP  without --server: publish that API server on IP, an address of\n"
+          "                        this host others reach, so that other nodes can join (default 127.0.0.1)\n"
           "      --cidr NET        rootlesskit's slirp4netns network (default 10.41.0.0/16 unless taken)\n"
           "      --cluster-cidr NET  pods (default 10.42.0.0/16 unless taken)\n"
           "      --service-cidr NET  services, k3s server (default 10.43.0.0/16 unless taken)\n"
@@ -183,6 +190,13 @@ static const struct verb {
           "      --purge           also remove all of its state, files owned by sub-IDs included\n" },
         { "status", verb_status, TAKES_NAME | TAKES_JSON, "status [--name N] [--json]",
           "Shows what runs, since when, kubeconfig, forwarded ports, containerd socket and the last error.\n" },
+        { "join-command", verb_join_command, TAKES_NAME | TAKES_TTL | TAKES_TOKEN_FILE,
+          "join-command [--name N] [--ttl SECS] [--token-file F]",
+          "Prints the line another host runs to join the cluster node N brought along (kubeadm's join line, with\n"
+          "usernode up in front): a fresh bootstrap token, the CA's hash, the API server's published address.\n"
+          "\n"
+          "      --ttl SECS        how long the token joins (default 3600, at most a week)\n"
+          "      --token-file F    write the token to F (0600) and name the file on the line, not the token\n" },
         { "exec", verb_exec, TAKES_NAME, "exec [--name N] -- CMD...",
           "Runs CMD inside the node's namespaces (ctr, crictl, a shell for debugging).\n" },
         { "setup", verb_setup, TAKES_ROOT | TAKES_USER | TAKES_DRY_RUN | TAKES_SETUP | TAKES_FORCE,
@@ -319,6 +333,16 @@ static int parse_common_option(int opt, char *optarg) {
         case OPT_PURGE:
                 arg.purge = true;
                 return 1;
+        case OPT_TTL: {
+                uint32_t v;
+
+                if (parse_u32(optarg, &v) < 0 || v < 60 || v > 7 * 86400) {
+                        fprintf(stderr, "usernode: --ttl takes seconds, 60 to 604800\n");
+                        return -EINVAL;
+                }
+                arg.ttl_sec = v;
+                return 1;
+        }
         case OPT_DRY_RUN:
                 arg.setup.dry_run = true;
                 return 1;

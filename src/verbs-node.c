@@ -107,6 +107,38 @@ int verb_status(const struct cli *c, int argc, char **argv) {
         return r;
 }
 
+#define JOIN_TOKEN_TTL_DEFAULT_SEC 3600u
+
+int verb_join_command(const struct cli *c, int argc, char **argv) {
+        _cleanup_free_ char *line = NULL;
+        struct node_status s;
+        struct un_error err = {};
+        char url[64];
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "usernode join-command: unexpected argument '%s'\n", argv[1]);
+                return EXIT_USAGE;
+        }
+        r = node_status_get(cli_node_name(c), &s, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode join-command: %s\n", err.msg);
+                return EXIT_NOT_READY;
+        }
+        r = node_join_line(&s, c->ttl_sec ? c->ttl_sec : JOIN_TOKEN_TTL_DEFAULT_SEC, c->token_file, &line, &err);
+        if (r >= 0 && node_status_apiserver(&s, url, sizeof url) >= 0 && startswith(url, "https://127."))
+                fprintf(stderr, "usernode join-command: warning: node %s publishes its API server on %s: only nodes "
+                        "of this host reach it (up --apiserver-address IP publishes it where others do)\n", s.name,
+                        url + strlen("https://"));
+        node_status_done(&s);
+        if (r < 0) {
+                fprintf(stderr, "usernode join-command: %s\n", err.msg);
+                return r == -ESRCH || r == -ENOENT ? EXIT_NOT_READY : EXIT_INTERNAL;
+        }
+        printf("%s\n", line);
+        return EXIT_READY;
+}
+
 int verb_exec(const struct cli *c, int argc, char **argv) {
         struct un_error err = {};
         int r, status;

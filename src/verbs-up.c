@@ -3,6 +3,7 @@
  * the checks and its stages shown. Its steps return 0 to go on, or the exit code to stop with. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,16 @@ int verb_up_parse_option(struct cli *c, int opt, char *arg) {
                 c->apiserver_port = (uint16_t) port;
                 return 1;
         }
+        case OPT_APISERVER_ADDRESS: {
+                struct in_addr a;
+
+                if (strlen(arg) >= INET_ADDRSTRLEN || inet_pton(AF_INET, arg, &a) != 1 || a.s_addr == htonl(INADDR_ANY)) {
+                        fprintf(stderr, "usernode: --apiserver-address takes one IPv4 address of this host\n");
+                        return -EINVAL;
+                }
+                c->apiserver_address = arg;
+                return 1;
+        }
         case OPT_POD_PIDS_LIMIT:
                 if (up_pod_pids_limit_parse(arg, &c->pod_pids_limit) < 0) {
                         fprintf(stderr, "usernode: --pod-pids-limit takes -1 (no limit) or 16-4194304\n");
@@ -194,7 +205,8 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
         if (o->node_ip)
                 printf("node-ip: %s\nkubelet-port: %u\n", o->node_ip, (unsigned) o->kubelet_port);
         if (o->control_plane)
-                printf("control-plane: yes\napiserver: https://127.0.0.1:%u\n", (unsigned) o->apiserver_port);
+                printf("control-plane: yes\napiserver: https://%s:%u\n", up_apiserver_address(o),
+                       (unsigned) o->apiserver_port);
         for (size_t i = 0; i < o->n_publish; i++)
                 printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
                        (unsigned) o->publish[i].node_port, o->publish[i].proto);
@@ -264,6 +276,8 @@ static void up_apply_flags(const struct cli *c, struct up_options *o) {
                 o->node_ip = c->node_ip;
         if (c->apiserver_port)
                 o->apiserver_port = c->apiserver_port;
+        if (c->apiserver_address)
+                o->apiserver_address = c->apiserver_address;
         if (c->pod_pids_limit_given)
                 o->pod_pids_limit = c->pod_pids_limit;
         if (c->ignore)

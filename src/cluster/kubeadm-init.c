@@ -164,24 +164,25 @@ static int service_account(const struct kubeapi *api, const char *ns, const char
         return r;
 }
 
-static int token_secret(const struct clusterinit *c, struct un_error *err) {
-        _cleanup_free_ char *name = xstrdup_printf("bootstrap-token-%s", c->token->id);
+int clusterinit_token_create(const struct kubeapi *admin, const struct join_token *token, unsigned ttl_sec,
+                             struct un_error *err) {
+        _cleanup_free_ char *name = xstrdup_printf("bootstrap-token-%s", token->id);
         struct json_object *o = object("v1", "Secret", "kube-system", name ? name : ""), *data = json_object_new_object();
-        time_t expires = time(NULL) + (time_t) c->token_ttl_sec;
+        time_t expires = time(NULL) + (time_t) ttl_sec;
         char when[32];
         struct tm tm;
         int r;
 
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&expires, &tm));
         json_object_object_add(o, "type", json_object_new_string("bootstrap.kubernetes.io/token"));
-        json_object_object_add(data, "token-id", json_object_new_string(c->token->id));
-        json_object_object_add(data, "token-secret", json_object_new_string(c->token->secret));
+        json_object_object_add(data, "token-id", json_object_new_string(token->id));
+        json_object_object_add(data, "token-secret", json_object_new_string(token->secret));
         json_object_object_add(data, "expiration", json_object_new_string(when));
         json_object_object_add(data, "usage-bootstrap-authentication", json_object_new_string("true"));
         json_object_object_add(data, "usage-bootstrap-signing", json_object_new_string("true"));
         json_object_object_add(data, "auth-extra-groups", json_object_new_string(CLUSTERINIT_TOKEN_GROUP));
         json_object_object_add(o, "stringData", data);
-        r = name ? apply(c->admin, "/api/v1/namespaces/kube-system/secrets", name, o, true, err)
+        r = name ? apply(admin, "/api/v1/namespaces/kube-system/secrets", name, o, true, err)
                  : un_error(err, ENOMEM, "token");
         json_object_put(o);
         return r;
@@ -259,7 +260,7 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         static const char *const anonymous[] = { "User:system:anonymous", NULL };
         int r;
 
-        r = token_secret(c, err);
+        r = clusterinit_token_create(c->admin, c->token, c->token_ttl_sec, err);
         /* A token's holder may ask for a kubelet certificate, and has it approved; a node renews its own. */
         if (r >= 0)
                 r = bind(c->admin, NULL, "kubeadm:kubelet-bootstrap", "ClusterRole", "system:node-bootstrapper",

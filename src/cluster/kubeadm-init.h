@@ -14,6 +14,10 @@
 
 /* A fresh token, from the kernel's random bytes, in kubeadm's alphabet. */
 int clusterinit_token_generate(struct join_token *ret);
+/* Its bootstrap-token Secret, valid for ttl_sec, for authentication and cluster-info's signature, in kubeadm's
+ * group for joining nodes (replaced when it exists). */
+int clusterinit_token_create(const struct kubeapi *admin, const struct join_token *token, unsigned ttl_sec,
+                             struct un_error *err);
 
 struct clusterinit {
         const struct kubeapi *admin;    /* the API server, as the cluster's admin */

@@ -126,7 +126,8 @@ static void cluster_dns_decide(struct init *in) {
 /* kubeadm's objects for joining nodes, with the node's bootstrap token, as the cluster's admin. */
 static int apply_cluster_objects(struct init *in, const char *ca_pem, const char *advertise) {
         _cleanup_free_ char *client = NULL, *kubelet_config = NULL,
-                            *server = xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
+                            *server = in->apiserver_url ? strdup(in->apiserver_url)
+                                                        : xstrdup_printf("https://%s:%u", advertise, CONTROLPLANE_APISERVER_PORT);
         char dns_ip[INET_ADDRSTRLEN];
         struct join_token token;
         struct un_error err = {};
@@ -186,13 +187,25 @@ static int cp_settings(struct init *in, struct cp_dirs *dirs, struct controlplan
         *ret = (struct controlplane) {
                 .pki_dir = dirs->pki, .etcd_dir = dirs->etcd, .conf_dir = dirs->conf, .node_name = in->name,
                 .advertise_ip = dirs->advertise, .service_cidr = in->service_cidr,
+                .cluster_cidr = in->apiserver_url ? in->pod_cidr : NULL,
         };
         return 0;
+}
+
+/* The first /24 of the cluster network (itself when it is that small already). */
+static int own_pod_cidr(struct init *in, char *buf, size_t size) {
+        const char *slash = strchr(in->pod_cidr, '/');
+        uint32_t prefix;
+
+        if (!in->apiserver_url || !slash || parse_u32(slash + 1, &prefix) < 0 || prefix >= 24)
+                return snprintf(buf, size, "%s", in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
+        return snprintf(buf, size, "%.*s/24", (int) (slash - in->pod_cidr), in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
 }
 
 int init_run_control_plane(struct init *in) {
         _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
         _cleanup_free_ char *ca_pem = NULL;
+        char own[48];
         struct controlplane cp;
         struct un_error err = {};
         int r;
@@ -203,8 +216,14 @@ int init_run_control_plane(struct init *in) {
                 init_stage(in, "error no cluster CA under %s: up writes it before the node starts", dirs.pki);
                 return -ENOENT;
         }
-        /* The one node has the whole cluster network (no CIDR allocation): CNI is ready when the kubelet starts. */
-        r = init_write_cni(in, in->pod_cidr, &err);
+        /* This node's pods' network before the kubelet starts: the whole cluster network when no other node will
+         * join, else its first /24 (the controller-manager gives the next ones to the nodes that join). */
+        r = own_pod_cidr(in, own, sizeof own);
+        if (r < 0) {
+                init_stage(in, "error the cluster network %s has no /24 for this node", in->pod_cidr);
+                return r;
+        }
+        r = init_write_cni(in, own, &err);
         if (r < 0) {
                 init_stage(in, "error %s", err.msg);
                 return r;

@@ -117,6 +117,7 @@ struct init {
         struct proc containerd, kubelet, kube_proxy;
         bool control_plane;             /* the node brings its own cluster (controlplane.c) */
         const char *service_cidr;
+        const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
         const char *images_dir;         /* archives imported at each start (images.c); NULL: none */
         struct init_import imports[INIT_IMAGES_MAX];
         size_t n_imports;

@@ -55,6 +55,8 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->service_cidr;
                 else if (strcmp(argv[i], "--images-dir") == 0)
                         dst = &in->images_dir;
+                else if (strcmp(argv[i], "--apiserver-url") == 0)
+                        dst = &in->apiserver_url;
                 else if (strcmp(argv[i], "--control-plane") == 0) {
                         in->control_plane = true;
                         /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */

@@ -29,11 +29,21 @@ bool node_brought_cluster(const struct node *n) {
 }
 
 /* 0 with *ret_port when port (0: any) is free on 127.0.0.1. */
-/* Where the API server is published: the host's 127.0.0.1; with pasta's implicit forwarding every address,
- * under its own port. */
-static int apiserver_port_free(const struct up_options *o, uint16_t port, uint16_t *ret_port) {
-        const struct in_addr where = { .s_addr = htonl(port_driver_explicit(o->port_driver) ? INADDR_LOOPBACK : INADDR_ANY) };
+const char *up_apiserver_address(const struct up_options *o) {
+        return o->apiserver_address ? o->apiserver_address : "127.0.0.1";
+}
 
+bool up_cluster_joinable(const struct up_options *o) {
+        return o->apiserver_address && strncmp(o->apiserver_address, "127.", 4) != 0;
+}
+
+/* Where the API server is published: the host's 127.0.0.1 or --apiserver-address; with pasta's implicit
+ * forwarding every address, under its own port. */
+static int apiserver_port_free(const struct up_options *o, uint16_t port, uint16_t *ret_port) {
+        struct in_addr where = { .s_addr = htonl(INADDR_ANY) };
+
+        if (port_driver_explicit(o->port_driver) && inet_pton(AF_INET, up_apiserver_address(o), &where) != 1)
+                return -EINVAL;
         return net_tcp_port_free(where, port, ret_port);
 }
 
@@ -45,7 +55,20 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
                 return 0;
         o->control_plane = engine_brings_control_plane(h, o->engine, NULL);
         if (!o->control_plane)
-                return 0;
+                return o->apiserver_address ? un_error(err, EINVAL, "--apiserver-address: this node brings no cluster "
+                                                       "along (no control plane's binaries on PATH, or --server)")
+                                            : 0;
+        if (o->apiserver_address && !port_driver_explicit(o->port_driver))
+                return un_error(err, EINVAL, "--apiserver-address with --port-driver implicit: pasta publishes the API "
+                                "server on every address of this host");
+        if (o->apiserver_address) {
+                uint16_t any;
+
+                r = apiserver_port_free(o, 0, &any);
+                if (r == -EADDRNOTAVAIL)
+                        return un_error(err, EINVAL, "--apiserver-address %s is not an address of this host",
+                                        o->apiserver_address);
+        }
         if (!port_driver_explicit(o->port_driver)) {
                 if (o->apiserver_port && o->apiserver_port != CONTROLPLANE_APISERVER_PORT)
                         return un_error(err, EINVAL, "--apiserver-port %u: with --port-driver implicit the API server is "
@@ -58,14 +81,14 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
         }
         if (o->apiserver_port) {
                 r = apiserver_port_free(o, o->apiserver_port, &o->apiserver_port);
-                return r < 0 ? un_error(err, -r, "--apiserver-port %u: 127.0.0.1:%u is not free", (unsigned) o->apiserver_port,
-                                        (unsigned) o->apiserver_port)
+                return r < 0 ? un_error(err, -r, "--apiserver-port %u: %s:%u is not free", (unsigned) o->apiserver_port,
+                                        up_apiserver_address(o), (unsigned) o->apiserver_port)
                              : 0;
         }
         r = apiserver_port_free(o, CONTROLPLANE_APISERVER_PORT, &o->apiserver_port);
         if (r == -EADDRINUSE)
                 r = apiserver_port_free(o, 0, &o->apiserver_port);
-        return r < 0 ? un_error(err, -r, "no free port on 127.0.0.1 for the API server") : 0;
+        return r < 0 ? un_error(err, -r, "no free port on %s for the API server", up_apiserver_address(o)) : 0;
 }
 
 /* kube-system/kubelet-config of the cluster, and the node's kubelet reads it the same way as a joined
@@ -144,13 +167,16 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
         r = up_pick_cidrs(o, &nets, err);
         if (r < 0)
                 return r;
-        const struct pki_request req = { .node_name = n->name, .service_cidr = nets.service };
+        /* Other nodes verify the API server at the address it is published on. */
+        char *const joinable_ips[] = { (char *) up_apiserver_address(o), NULL };
+        const struct pki_request req = { .node_name = n->name, .service_cidr = nets.service,
+                                         .extra_ips = up_cluster_joinable(o) ? joinable_ips : NULL };
         r = pki_ensure(pki, &req, err);
         if (r < 0)
                 return r;
         cm = xstrdup_printf("%s/controller-manager.conf", conf);
         sched = xstrdup_printf("%s/scheduler.conf", conf);
-        server = xstrdup_printf("https://127.0.0.1:%u", (unsigned) o->apiserver_port);
+        server = xstrdup_printf("https://%s:%u", up_apiserver_address(o), (unsigned) o->apiserver_port);
         admin_dir = strdup(admin);
         text = kubelet_cluster_config(nets.service);
         if (!cm || !sched || !server || !admin_dir || !text)

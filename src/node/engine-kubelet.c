@@ -75,6 +75,13 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         if (o->control_plane && (strv_push(&argv, "--control-plane") < 0 ||
                                  push_pair(&argv, "--service-cidr", nets.service) < 0))
                 return un_error(err, ENOMEM, "kubelet engine");
+        if (o->control_plane && up_cluster_joinable(o)) {
+                _cleanup_free_ char *url = xstrdup_printf("https://%s:%u", up_apiserver_address(o),
+                                                          (unsigned) o->apiserver_port);
+
+                if (!url || push_pair(&argv, "--apiserver-url", url) < 0)
+                        return un_error(err, ENOMEM, "kubelet engine");
+        }
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
         images = node_images_dir();

@@ -136,7 +136,8 @@ int node_status_set_daemon(struct node_status *s, const char *name, const char *
                            int64_t since_sec, const char *last_error);
 /* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */
 int node_status_add_warning(struct node_status *s, const char *text);
-/* The URL of the API server a node that brought its own cluster publishes on the host (https://127.0.0.1:PORT);
+/* The URL of the API server a node that brought its own cluster publishes on the host (https://127.0.0.1:PORT,
+ * or the address it was published on);
  * -ENOENT for a node without one. */
 int node_status_apiserver(const struct node_status *s, char *buf, size_t size);
 /* Writes the status object (JSON, usernode.node/v1) to f. */

@@ -153,9 +153,10 @@ int node_status_apiserver(const struct node_status *s, char *buf, size_t size) {
         if (!streq_ptr(s->engine, "kubelet") || !s->kubeconfig)
                 return -ENOENT;
         for (size_t i = 0; i < s->n_ports; i++)
-                if (s->ports[i].node_port == 6443 && strcmp(s->ports[i].proto, "tcp") == 0 &&
-                    strcmp(s->ports[i].host_ip, "127.0.0.1") == 0) {
-                        int n = snprintf(buf, size, "https://127.0.0.1:%u", (unsigned) s->ports[i].host_port);
+                if (s->ports[i].node_port == 6443 && strcmp(s->ports[i].proto, "tcp") == 0) {
+                        /* Published on every address (pasta's own forwarding): reached on loopback. */
+                        const char *ip = strcmp(s->ports[i].host_ip, "0.0.0.0") == 0 ? "127.0.0.1" : s->ports[i].host_ip;
+                        int n = snprintf(buf, size, "https://%s:%u", ip, (unsigned) s->ports[i].host_port);
 
                         return n > 0 && (size_t) n < size ? 0 : -ENOBUFS;
                 }

@@ -501,13 +501,14 @@ static int sv_status_init(struct supervisor *s) {
                 snprintf(p->host_ip, sizeof p->host_ip, "%s",
                          port_driver_explicit(o->port_driver) ? o->node_ip : "0.0.0.0");
         }
-        /* The API server of the cluster the node brings along, on the host's loopback only (pasta's implicit
+        /* The API server of the cluster the node brings along, on the host's loopback or --apiserver-address (pasta's implicit
          * forwarding: on every address). */
         if (o->control_plane && o->apiserver_port && s->status.n_ports < NODE_PORTS_MAX) {
                 struct node_port *p = &s->status.ports[s->status.n_ports++];
 
                 *p = (struct node_port) { .proto = "tcp", .host_port = o->apiserver_port, .node_port = 6443, .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "%s", port_driver_explicit(o->port_driver) ? "127.0.0.1" : "0.0.0.0");
+                snprintf(p->host_ip, sizeof p->host_ip, "%s",
+                         port_driver_explicit(o->port_driver) ? up_apiserver_address(o) : "0.0.0.0");
         }
         s->rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s->status, NODE_STARTING);

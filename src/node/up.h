@@ -40,7 +40,8 @@ struct up_options {
         char node_ip_buf[16];
         uint16_t kubelet_port;          /* published on node_ip; picked by node_join_address */
         bool control_plane;             /* no --server: the node brings its own cluster (cluster.c) */
-        uint16_t apiserver_port;        /* its API server on the host's 127.0.0.1 */
+        uint16_t apiserver_port;        /* its API server on the host at apiserver_address */
+        const char *apiserver_address;  /* NULL: 127.0.0.1; another: other nodes can join the cluster */
         int64_t pod_pids_limit;         /* kubelet's podPidsLimit; -1: none */
         bool json;
         char **ignore;                  /* check IDs (and patterns) that do not decide readiness */
@@ -248,6 +249,15 @@ int node_join_write_bootstrap(const struct host *h, const struct node *n, const 
  * from engine.c's table); sets o->control_plane and the host port of the API server (6443 on 127.0.0.1
  * unless taken). */
 int node_cluster_address(struct up_options *o, struct un_error *err);
+/* join-line.c: the line another host runs to join the cluster node s brought along, with a fresh bootstrap token
+ * valid for ttl_sec (in token_file, 0600, when given; else on the line). */
+int node_join_line(const struct node_status *s, unsigned ttl_sec, const char *token_file, char **ret_line,
+                   struct un_error *err);
+/* Where the API server of the cluster the node brings along is reached from the host: --apiserver-address, else
+ * 127.0.0.1. */
+const char *up_apiserver_address(const struct up_options *o);
+/* Whether other nodes can join that cluster: its API server published on an address others reach. */
+bool up_cluster_joinable(const struct up_options *o);
 /* Before the node starts: its PKI, the components' kubeconfigs, the admin's kubeconfig
  * (~/.kube/usernode-NAME.yaml), the kubelet's CA, bootstrap token and settings. */
 int node_cluster_prepare(const struct node *n, const struct up_options *o, struct un_error *err);

@@ -112,6 +112,11 @@ up_refused "--net pasta --port-driver implicit --publish 18080:80" "--publish ne
 up_refused "--port-driver none" "--port-driver must be builtin, slirp4netns or implicit"
 printf 'net: pasta\n' >"$WORK/pasta.yaml"
 up_refused "--config $WORK/pasta.yaml" "--net pasta with --port-driver builtin"
+# --apiserver-address: one IPv4 address, not the wildcard, of this host, for a node that brings its cluster along.
+expect_exit 2 "$U" up --engine kubelet --apiserver-address 999.1.1.1 --dry-run
+expect_exit 2 "$U" up --engine kubelet --apiserver-address 0.0.0.0 --dry-run
+# 192.0.2.0/24 (TEST-NET-1) is no address of this host, or there is no cluster to publish: refused either way.
+expect_exit 2 "$U" up --engine kubelet --apiserver-address 192.0.2.77 --dry-run
 XDG_CONFIG_HOME=$WORK/none "$U" up --engine k3s --port-driver implicit --dry-run >/dev/null 2>"$WORK/err" &&
         fail "k3s with --port-driver implicit started"
 grep -q -- "--engine k3s with --port-driver implicit" "$WORK/err" || fail "k3s implicit: $(cat "$WORK/err")"
