@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cri.h"
 #include "init.h"
+#include "log.h"
 #include "netlink.h"
 #include "nodeapi.h"
 #include "util.h"
@@ -21,6 +23,33 @@
 #define POD_CIDR_WAIT_MS 2000           /* after registration: the controller-manager allocates at once, if at all */
 #define FEATURES_WAIT_MS 10000          /* `up` writes them once its checks are done */
 #define KUBELET_HEALTHZ_PORT 10248u
+
+/* containerd's word on why its CRI plugin did not load (a full disk, a bad config): the error of its "failed to
+ * load plugin io.containerd.grpc.v1.cri" line in node.log. */
+static const char *cri_plugin_error(const char *line) {
+        const char *e;
+
+        if (!strstr(line, "failed to load plugin io.containerd.grpc.v1.cri"))
+                return NULL;
+        e = strstr(line, "error=");
+        return e ? e + strlen("error=") : line;
+}
+
+/* A directory of the node's whose filesystem is (nearly) full: containerd's database does not fit there, and
+ * nor do its log lines saying so. NULL when both have room. */
+static const char *full_dir(struct init *in, unsigned long long *ret_kib) {
+        const char *dirs[] = { in->runtime_dir, in->data_dir };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                struct statvfs v;
+
+                if (statvfs(dirs[i], &v) >= 0 && (unsigned long long) v.f_bavail * v.f_frsize < 1024ull * 1024) {
+                        *ret_kib = (unsigned long long) v.f_bavail * v.f_frsize / 1024;
+                        return dirs[i];
+                }
+        }
+        return NULL;
+}
 
 int init_wait_cri(struct init *in) {
         uint64_t deadline = now_usec() + 60000000ull;
@@ -32,7 +61,17 @@ int init_wait_cri(struct init *in) {
                 if (r > 0)
                         return 0;
                 if (r == -EPROTONOSUPPORT) {
-                        init_stage(in, "error %s; see %s/node.log", err.msg, in->runtime_dir);
+                        _cleanup_free_ char *log = xstrdup_printf("%s/node.log", in->runtime_dir);
+                        _cleanup_free_ char *why = log ? log_last_match(log, cri_plugin_error, 400) : NULL;
+                        unsigned long long kib = 0;
+                        const char *full = full_dir(in, &kib);
+
+                        if (full)
+                                init_stage(in, "error %s: no space left on the device of %s (%llu KiB free) for its "
+                                               "database; see %s/node.log", err.msg, full, kib, in->runtime_dir);
+                        else
+                                init_stage(in, "error %s%s%s; see %s/node.log", err.msg,
+                                           why ? ": its CRI plugin did not load: " : "", strempty(why), in->runtime_dir);
                         return r;
                 }
                 if (now_usec() >= deadline) {
