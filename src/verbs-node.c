@@ -2,6 +2,7 @@
 /* The verbs for a node once started: down, status, exec. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "checks.h"
 #include "cli.h"
 #include "conffile.h"
+#include "net.h"
 #include "nodeapi.h"
 #include "up.h"
 #include "util.h"
@@ -113,7 +115,7 @@ int verb_join_command(const struct cli *c, int argc, char **argv) {
         _cleanup_free_ char *line = NULL;
         struct node_status s;
         struct un_error err = {};
-        char url[64];
+        char url[64], ip[INET_ADDRSTRLEN];
         int r;
 
         if (argc > 1) {
@@ -126,10 +128,12 @@ int verb_join_command(const struct cli *c, int argc, char **argv) {
                 return EXIT_NOT_READY;
         }
         r = node_join_line(&s, c->ttl_sec ? c->ttl_sec : JOIN_TOKEN_TTL_DEFAULT_SEC, c->token_file, &line, &err);
-        if (r >= 0 && node_status_apiserver(&s, url, sizeof url) >= 0 && startswith(url, "https://127."))
+        /* "https://IP:PORT": the address the API server is published on. */
+        if (r >= 0 && node_status_apiserver(&s, url, sizeof url) >= 0 &&
+            snprintf(ip, sizeof ip, "%.*s", (int) strcspn(url + strlen("https://"), ":"), url + strlen("https://")) > 0 &&
+            net_ipv4_loopback(ip))
                 fprintf(stderr, "usernode join-command: warning: node %s publishes its API server on %s: only nodes "
-                        "of this host reach it (up --apiserver-address IP publishes it where others do)\n", s.name,
-                        url + strlen("https://"));
+                        "of this host reach it (up --apiserver-address IP publishes it where others do)\n", s.name, ip);
         node_status_done(&s);
         if (r < 0) {
                 fprintf(stderr, "usernode join-command: %s\n", err.msg);

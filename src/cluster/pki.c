@@ -709,6 +709,22 @@ int pki_kubeconfig(const char *dir, const char *client, const char *server, cons
         return pki_file_write(&out, name, text, strlen(text), 0600, err);
 }
 
+int pki_admin_client(const char *dir, char **ret_pem) {
+        _cleanup_free_ char *p_cert = xstrdup_printf("%s/admin.crt", dir), *p_key = xstrdup_printf("%s/admin.key", dir),
+                            *cert = NULL, *key = NULL;
+        int r = -EIO;
+
+        if (!p_cert || !p_key)
+                return -ENOMEM;
+        if (host_read_live(p_cert, 64 * 1024, &cert) >= 0 && host_read_live(p_key, 64 * 1024, &key) >= 0) {
+                *ret_pem = xstrdup_printf("%s%s", cert, key);
+                r = *ret_pem ? 0 : -ENOMEM;
+        }
+        if (key)
+                explicit_bzero(key, strlen(key));
+        return r;
+}
+
 int pki_ca_pin(const char *dir, char *buf, size_t size) {
         _cleanup_(host_done) struct host h = { .root_fd = -EBADF };
         _cleanup_free_ struct join_pin *pins = NULL;

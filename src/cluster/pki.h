@@ -34,6 +34,10 @@ int pki_ensure(const char *dir, const struct pki_request *req, struct un_error *
 int pki_kubeconfig(const char *dir, const char *client, const char *server, const char *path,
                    struct un_error *err);
 
+/* The cluster admin's client certificate and key of dir, as one PEM (the caller wipes and frees it): what
+ * requests as the cluster's admin present. -EIO when either cannot be read. */
+int pki_admin_client(const char *dir, char **ret_pem);
+
 /* "sha256:" + 64 hex digits of dir/ca.crt's public key, as kubeadm's --discovery-token-ca-cert-hash;
  * -ENOBUFS when size is below 72. */
 #define PKI_PIN_MAX 72u

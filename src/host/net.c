@@ -182,3 +182,9 @@ int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
         *ret_port = ntohs(sa.sin_port);
         return 0;
 }
+
+bool net_ipv4_loopback(const char *ip) {
+        struct in_addr a;
+
+        return inet_pton(AF_INET, ip, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}

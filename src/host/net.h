@@ -24,6 +24,9 @@ int proc_net_tcp_listening(const char *text, uint16_t port);
  * allows at least one veth. */
 bool lxc_usernet_allows(const char *text, const char *user, char * const *groups);
 
+/* Whether an IPv4 address (text) is in 127.0.0.0/8: reached from this host only. */
+bool net_ipv4_loopback(const char *ip);
+
 /* Whether TCP port (0: any) can be bound on addr now; *ret_port the port bound. -EADDRINUSE when taken,
  * -EADDRNOTAVAIL when addr is not this host's. The port is free again when this returns. */
 int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "net.h"
 #include "nodeapi.h"
+#include "pki.h"
 #include "util.h"
 
 /* A first start takes 4 s here, 42-61 s in a software-emulated VM: the bound only decides when the init gives
@@ -260,13 +261,9 @@ int init_restart_control_plane(struct init *in, enum controlplane_component c, s
 
 /* The admin's client certificate and key, PEM, for requests as the cluster's admin. */
 static int admin_credentials(struct init *in, char **ret) {
-        _cleanup_free_ char *cert = NULL, *key = NULL;
+        _cleanup_free_ char *pki = xstrdup_printf("%s/" NODE_PKI, in->data_dir);
 
-        if (read_data(in, NODE_PKI "/admin.crt", &cert) < 0 || read_data(in, NODE_PKI "/admin.key", &key) < 0)
-                return -EIO;
-        *ret = xstrdup_printf("%s%s", cert, key);
-        explicit_bzero(key, strlen(key));
-        return *ret ? 0 : -ENOMEM;
+        return pki ? pki_admin_client(pki, ret) : -ENOMEM;
 }
 
 int init_wait_cluster_usable(struct init *in) {

@@ -34,7 +34,7 @@ const char *up_apiserver_address(const struct up_options *o) {
 }
 
 bool up_cluster_joinable(const struct up_options *o) {
-        return o->apiserver_address && strncmp(o->apiserver_address, "127.", 4) != 0;
+        return o->apiserver_address && !net_ipv4_loopback(o->apiserver_address);
 }
 
 /* Where the API server is published: the host's 127.0.0.1 or --apiserver-address; with pasta's implicit

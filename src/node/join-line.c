@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "controlplane.h"
 #include "host.h"
@@ -19,57 +20,27 @@
 #include "up.h"
 #include "util.h"
 
-/* The admin's client certificate and key (PEM, to be wiped) and the CA of the node's PKI. */
-static int admin_credentials(const char *pki, char **ret_client, char **ret_ca, struct un_error *err) {
-        _cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *p_ca = xstrdup_printf("%s/ca.crt", pki),
-                            *p_cert = xstrdup_printf("%s/admin.crt", pki), *p_key = xstrdup_printf("%s/admin.key", pki);
-
-        if (!p_ca || !p_cert || !p_key)
-                return un_error(err, ENOMEM, "join line");
-        if (host_read_live(p_ca, 64 * 1024, &ca) < 0 || host_read_live(p_cert, 64 * 1024, &cert) < 0 ||
-            host_read_live(p_key, 64 * 1024, &key) < 0) {
-                if (key)
-                        explicit_bzero(key, strlen(key));
-                return un_error(err, EIO, "cannot read the cluster admin's certificate under %s", pki);
-        }
-        *ret_client = xstrdup_printf("%s%s", cert, key);
-        explicit_bzero(key, strlen(key));
-        if (!*ret_client)
-                return un_error(err, ENOMEM, "join line");
-        *ret_ca = TAKE_PTR(ca);
-        return 0;
-}
-
-/* The token, alone on a line, in a file of the user's (0600, written atomically, not through a symlink). */
+/* The token, alone on a line, in a file of the user's: 0600, written atomically, never through a symlink
+ * (host_write_atomic refuses one anywhere on the path). */
 static int token_file_write(const char *path, const char *token, struct un_error *err) {
-        _cleanup_free_ char *dir = strdup(path), *abs = NULL, *full = NULL, *text = xstrdup_printf("%s\n", token);
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        char *slash = dir ? strrchr(dir, '/') : NULL;
+        _cleanup_free_ char *cwd = path[0] == '/' ? NULL : getcwd(NULL, 0), *full = NULL,
+                            *text = xstrdup_printf("%s\n", token);
         int r;
 
-        if (!dir || !text)
-                return un_error(err, ENOMEM, "token file");
-        if (!*base) {
+        if (path[0] != '/' && !cwd)
+                return un_error(err, errno, "--token-file %s", path);
+        full = cwd ? xstrdup_printf("%s/%s", cwd, path) : strdup(path);
+        r = full && text ? host_write_atomic(host_live(), full, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err)
+                         : un_error(err, ENOMEM, "token file");
+        if (text)
                 explicit_bzero(text, strlen(text));
-                return un_error(err, EINVAL, "--token-file %s names a directory", path);
-        }
-        /* Its directory resolved; the file itself is never followed. */
-        if (slash)
-                *slash = '\0';
-        abs = realpath(!slash ? "." : dir[0] ? dir : "/", NULL);
-        full = abs ? xstrdup_printf("%s/%s", strcmp(abs, "/") == 0 ? "" : abs, base) : NULL;
-        if (!full)
-                r = un_error(err, abs ? ENOMEM : errno, "--token-file %s", path);
-        else
-                r = host_write_atomic(host_live(), full, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
-        explicit_bzero(text, strlen(text));
         return r;
 }
 
 int node_join_line(const struct node_status *s, unsigned ttl_sec, const char *token_file, char **ret_line,
                    struct un_error *err) {
         _cleanup_free_ char *pki = s->data_dir ? xstrdup_printf("%s/" NODE_PKI, s->data_dir) : NULL, *client = NULL,
-                            *ca = NULL;
+                            *ca = NULL, *ca_path = NULL;
         char url[64], pin[PKI_PIN_MAX], token[24];
         struct join_token t;
         const char *hostport;
@@ -83,9 +54,9 @@ int node_join_line(const struct node_status *s, unsigned ttl_sec, const char *to
         r = pki_ca_pin(pki, pin, sizeof pin);
         if (r < 0)
                 return un_error(err, -r, "the CA of node '%s' under %s", s->name, pki);
-        r = admin_credentials(pki, &client, &ca, err);
-        if (r < 0)
-                return r;
+        ca_path = xstrdup_printf("%s/ca.crt", pki);
+        if (!ca_path || host_read_live(ca_path, 64 * 1024, &ca) < 0 || pki_admin_client(pki, &client) < 0)
+                return un_error(err, EIO, "cannot read the cluster admin's certificate under %s", pki);
         r = clusterinit_token_generate(&t);
         if (r >= 0) {
                 const struct kubeapi admin = { .server = url, .ca_pem = ca, .client_cert = client, .timeout_ms = 10000 };

@@ -39,16 +39,7 @@ cleanup() {
         rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$H"
-ip netns add "$C"
-ip link add "pdh$$" mtu 65520 type veth peer name "pdc$$" mtu 65520
-ip link set "pdh$$" netns "$H"
-ip link set "pdc$$" netns "$C"
-ip -n "$H" addr add "198.18.$N.1/30" dev "pdh$$"
-ip -n "$C" addr add "198.18.$N.2/30" dev "pdc$$"
-for ns in "$H" "$C"; do ip -n "$ns" link set lo up; done
-ip -n "$H" link set "pdh$$" up
-ip -n "$C" link set "pdc$$" up
+veth_hosts "$H" "$C" "198.18.$N.1/30" "198.18.$N.2/30" 65520
 
 # on_host CMD...: CMD in the host namespace, in BENCH_ROOT when given (pivot_root, not chroot: a chrooted
 # process may not make user namespaces); as_user: the same as BENCH_USER with a clean environment.

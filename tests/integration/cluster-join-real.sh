@@ -24,18 +24,7 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-ip netns add "$A"
-ip netns add "$B"
-ip link add "uja$$" type veth peer name "ujb$$"
-ip link set "uja$$" netns "$A"
-ip link set "ujb$$" netns "$B"
-ip -n "$A" addr add "$IP_A/24" dev "uja$$"
-ip -n "$B" addr add "$IP_B/24" dev "ujb$$"
-for ns in "$A" "$B"; do
-        ip -n "$ns" link set lo up
-done
-ip -n "$A" link set "uja$$" up
-ip -n "$B" link set "ujb$$" up
+veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
 
 # on a|b CMD...: CMD as the test user on host A or B, with a runtime and a home directory of that host's.
 for h in a b; do

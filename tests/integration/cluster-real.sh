@@ -58,6 +58,17 @@ kc -n kube-system get secrets -o name | grep -q '^secret/bootstrap-token-' || fa
 [ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
 as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
 grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
+# A join line for it, its token in a file named relative to the working directory; published on 127.0.0.1, only
+# this host's nodes can use it, and join-command says so.
+# shellcheck disable=SC2016 # expanded by the user's shell
+as_user sh -c 'cd "$HOME" && exec "$1" join-command --name vanilla --token-file join-token' _ "$USERNODE" \
+        >"$WORK/line" 2>"$WORK/line.err" || fail "join-command: $(cat "$WORK/line.err")"
+grep -qE "^usernode up --engine kubelet --server 127.0.0.1:$port --token-file join-token --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}\$" \
+        "$WORK/line" || fail "join-command: $(cat "$WORK/line")"
+grep -q "only nodes of this host reach it" "$WORK/line.err" || fail "join-command does not warn of 127.0.0.1: $(cat "$WORK/line.err")"
+[ "$(stat -c '%a %U' "$WORK/home/join-token")" = "600 $TEST_USER" ] || fail "the token file is not the user's 0600"
+kc -n kube-system get secret "bootstrap-token-$(cut -d. -f1 "$WORK/home/join-token")" >/dev/null ||
+        fail "join-command's token is no bootstrap token of the cluster"
 # A fresh node's image store has no CoreDNS: no cluster DNS, and status says so.
 grep -q "^warning: *no cluster DNS: CoreDNS's image registry.k8s.io/coredns/coredns:v1.10.1 is not in the node's image store" \
         "$WORK/status" || fail "status does not say the cluster has no DNS: $(cat "$WORK/status")"

@@ -62,6 +62,23 @@ reachable_copy() {
         export USERNODE top_srcdir top_builddir
 }
 
+# veth_hosts NS_A NS_B ADDR_A/PREFIX ADDR_B/PREFIX [MTU]: two network namespaces of the test's own joined by a
+# veth pair, their loopback up: hosts whose traffic never leaves the machine. The caller deletes them.
+veth_hosts() {
+        ip netns add "$1"
+        ip netns add "$2"
+        ip link add "uvh$$" ${5:+mtu "$5"} type veth peer name "uvp$$" ${5:+mtu "$5"}
+        ip link set "uvh$$" netns "$1"
+        ip link set "uvp$$" netns "$2"
+        ip -n "$1" addr add "$3" dev "uvh$$"
+        ip -n "$2" addr add "$4" dev "uvp$$"
+        for ns in "$1" "$2"; do
+                ip -n "$ns" link set lo up
+        done
+        ip -n "$1" link set "uvh$$" up
+        ip -n "$2" link set "uvp$$" up
+}
+
 # as_test_user CMD...: runs CMD as TEST_USER with a clean login-like environment (extra VAR=value
 # words may come first, as with env).
 as_test_user() {

@@ -110,6 +110,8 @@ START_TEST(test_lxc_usernet) {
         ck_assert(!lxc_usernet_allows(text, "frank", NULL));
         ck_assert(!lxc_usernet_allows("", "bob", NULL));
         ck_assert(!lxc_usernet_allows("bob veth lxcbr0 99999999999999999999\n", "bob", NULL));
+        ck_assert(net_ipv4_loopback("127.0.0.1") && net_ipv4_loopback("127.255.3.4"));
+        ck_assert(!net_ipv4_loopback("10.251.0.1") && !net_ipv4_loopback("128.0.0.1") && !net_ipv4_loopback("garbage"));
 }
 END_TEST
 
