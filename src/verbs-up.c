@@ -365,6 +365,8 @@ static int up_find_node(const struct cli *c, struct up_options *o, char **ret_na
         r = node_join_address(o, &err);
         if (r >= 0)
                 r = node_cluster_address(o, &err);
+        if (r >= 0)
+                r = node_overlay_address(o, &err);
         if (r < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
                 return r == -EINVAL ? EXIT_USAGE : EXIT_NOT_READY;

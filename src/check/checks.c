@@ -31,7 +31,7 @@ static const struct {
         { check_sysctl, { "sysctl.ip_forward", "sysctl.ping_group_range", "sysctl.unprivileged_port_start",
                           "sysctl.rp_filter" } },
         { check_kmod, { "kmod.*" } },
-        { check_engine, { "engine.k3s", "engine.kubelet" } },
+        { check_engine, { "engine.k3s", "engine.kubelet", "engine.overlay" } },
         { check_limits, { "limits.nofile", "limits.inotify" } },
         { check_memory, { "memory.swap" } },
         { check_templates, { "templates.override" } },

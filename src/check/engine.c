@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 
 #include "checks.h"
+#include "netlink.h"
 #include "util.h"
 #include "version.h"
 
@@ -322,6 +323,24 @@ out:
         return k;
 }
 
+/* What carries a kubelet node's pod traffic to the pods of the cluster's other nodes: flanneld (flannel's vxlan
+ * backend), which up runs inside the node when it is on PATH (node/overlay.c). A node alone needs none. */
+static int check_overlay(struct check_ctx *c, struct report *r) {
+        _cleanup_free_ char *flanneld = NULL;
+
+        if (c->engine == ENGINE_K3S)
+                return report_add(r, "engine.overlay", CHECK_SKIP, NULL, "k3s runs the flannel built into it");
+        if (host_find_executable(c->host, "flanneld", &flanneld) < 0)
+                return report_add(r, "engine.overlay", CHECK_WARN,
+                                  "install flanneld (flannel's release binary; v0.13.0 verified) on PATH",
+                                  "no flanneld on PATH: a node in a cluster of several (up --server, or "
+                                  "--apiserver-address) has no pod network to the others: its pods and theirs do not "
+                                  "reach each other");
+        return report_add(r, "engine.overlay", CHECK_PASS, NULL,
+                          "flanneld at %s: a node in a cluster of several carries its pods' traffic to the others' "
+                          "over VXLAN, UDP port %u published at the node's address", flanneld, USERNODE_OVERLAY_PORT);
+}
+
 int check_engine(struct check_ctx *c, struct report *r) {
         int k;
 
@@ -334,5 +353,5 @@ int check_engine(struct check_ctx *c, struct report *r) {
                 if (k >= 0)
                         k = check_kubelet(c, r);
         }
-        return k;
+        return k < 0 ? k : check_overlay(c, r);
 }

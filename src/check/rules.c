@@ -46,7 +46,7 @@ static const struct feature_rule rules[] = {
         { "network.ipv6", { { "net.driver", U, A }, { "net.ipv6", U, U } } },
         { "network.multi-node", {
                 { "net.driver", U, A }, { "kmod.vxlan", U, U }, { "sysctl.rp_filter", D, D },
-                { "sysctl.ip_forward", U, D } } },
+                { "sysctl.ip_forward", U, D }, { "engine.overlay", U, U } } },
         { "network.icmp", { { "sysctl.ping_group_range", U, U } } },
         { "storage.overlayfs", { { "fs.overlay", U, D } } },
         { "storage.block-volumes", { { REASON_ROOTLESS, U, U } } },

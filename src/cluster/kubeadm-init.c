@@ -116,23 +116,29 @@ static int bind(const struct kubeapi *api, const char *ns, const char *name, con
         return r;
 }
 
-/* A Role that may get one named ConfigMap. */
-static int role_get_configmap(const struct kubeapi *api, const char *ns, const char *name, const char *configmap,
-                              struct un_error *err) {
-        struct json_object *o = object("rbac.authorization.k8s.io/v1", "Role", ns, name);
+/* A Role in ns (NULL: a ClusterRole) that may do verb to resource (core API group), to the one named
+ * resource_name when not NULL. */
+static int role(const struct kubeapi *api, const char *ns, const char *name, const char *resource,
+                const char *resource_name, const char *verb, struct un_error *err) {
+        struct json_object *o = object("rbac.authorization.k8s.io/v1", ns ? "Role" : "ClusterRole", ns, name);
         struct json_object *rules = json_object_new_array(), *rule = json_object_new_object();
         struct json_object *groups = json_object_new_array(), *resources = json_object_new_array(),
-                           *names = json_object_new_array(), *verbs = json_object_new_array();
-        _cleanup_free_ char *collection = xstrdup_printf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns);
+                           *verbs = json_object_new_array();
+        _cleanup_free_ char *collection = ns ? xstrdup_printf("/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles", ns)
+                                             : strdup("/apis/rbac.authorization.k8s.io/v1/clusterroles");
         int r;
 
         json_object_array_add(groups, json_object_new_string(""));
-        json_object_array_add(resources, json_object_new_string("configmaps"));
-        json_object_array_add(names, json_object_new_string(configmap));
-        json_object_array_add(verbs, json_object_new_string("get"));
+        json_object_array_add(resources, json_object_new_string(resource));
+        json_object_array_add(verbs, json_object_new_string(verb));
         json_object_object_add(rule, "apiGroups", groups);
         json_object_object_add(rule, "resources", resources);
-        json_object_object_add(rule, "resourceNames", names);
+        if (resource_name) {
+                struct json_object *names = json_object_new_array();
+
+                json_object_array_add(names, json_object_new_string(resource_name));
+                json_object_object_add(rule, "resourceNames", names);
+        }
         json_object_object_add(rule, "verbs", verbs);
         json_object_array_add(rules, rule);
         json_object_object_add(o, "rules", rules);
@@ -275,7 +281,7 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         if (r >= 0)
                 r = cluster_info(c, err);
         if (r >= 0)
-                r = role_get_configmap(c->admin, "kube-public", "kubeadm:bootstrap-signer-clusterinfo", "cluster-info", err);
+                r = role(c->admin, "kube-public", "kubeadm:bootstrap-signer-clusterinfo", "configmaps", "cluster-info", "get", err);
         if (r >= 0)
                 r = bind(c->admin, "kube-public", "kubeadm:bootstrap-signer-clusterinfo", "Role",
                          "kubeadm:bootstrap-signer-clusterinfo", anonymous, err);
@@ -283,13 +289,19 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         if (r >= 0)
                 r = configmap(c->admin, "kube-system", "kubelet-config", "kubelet", c->kubelet_config_yaml, true, err);
         if (r >= 0)
-                r = role_get_configmap(c->admin, "kube-system", "kubeadm:kubelet-config", "kubelet-config", err);
+                r = role(c->admin, "kube-system", "kubeadm:kubelet-config", "configmaps", "kubelet-config", "get", err);
         if (r >= 0)
                 r = bind(c->admin, "kube-system", "kubeadm:kubelet-config", "Role", "kubeadm:kubelet-config",
                          nodes_and_bootstrappers, err);
         /* kube-proxy runs inside each node with the node's credentials: it reads Services and EndpointSlices. */
         if (r >= 0)
                 r = bind(c->admin, NULL, "usernode:node-proxier", "ClusterRole", "system:node-proxier", nodes, err);
+        /* A node that leaves for good (down --purge) deletes its Node, and the other nodes' routes to its pods go
+         * with it; NodeRestriction lets a node delete no other. */
+        if (r >= 0)
+                r = role(c->admin, NULL, "usernode:node-leave", "nodes", NULL, "delete", err);
+        if (r >= 0)
+                r = bind(c->admin, NULL, "usernode:node-leave", "ClusterRole", "usernode:node-leave", nodes, err);
         /* What the controller-manager makes a few seconds into its start, made now: a pod applied in the
          * default namespace the moment the node is Ready is admitted (its ServiceAccount exists) and mounts its
          * token's CA at once. The controllers find them made and keep them. */

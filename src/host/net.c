@@ -170,8 +170,8 @@ int net_source_address(const struct sockaddr_in *dst, struct in_addr *ret) {
         return 0;
 }
 
-int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port) {
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int net_port_free(int type, struct in_addr addr, uint16_t port, uint16_t *ret_port) {
+        _cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr = addr, .sin_port = htons(port) };
         socklen_t len = sizeof sa;
 

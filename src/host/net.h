@@ -27,9 +27,10 @@ bool lxc_usernet_allows(const char *text, const char *user, char * const *groups
 /* Whether an IPv4 address (text) is in 127.0.0.0/8: reached from this host only. */
 bool net_ipv4_loopback(const char *ip);
 
-/* Whether TCP port (0: any) can be bound on addr now; *ret_port the port bound. -EADDRINUSE when taken,
- * -EADDRNOTAVAIL when addr is not this host's. The port is free again when this returns. */
-int net_tcp_port_free(struct in_addr addr, uint16_t port, uint16_t *ret_port);
+/* Whether a TCP (type SOCK_STREAM) or UDP (SOCK_DGRAM) port (0: any) can be bound on addr now; *ret_port the
+ * port bound. -EADDRINUSE when taken, -EADDRNOTAVAIL when addr is not this host's. The port is free again
+ * when this returns. */
+int net_port_free(int type, struct in_addr addr, uint16_t port, uint16_t *ret_port);
 
 /* The address this host sends from towards dst, as its routing says: a connected UDP socket asks the
  * kernel, nothing is sent. */

@@ -11,6 +11,10 @@
 #define USERNODE_POD_CIDR "10.42.0.0/16"
 #define USERNODE_SERVICE_CIDR "10.43.0.0/16"
 #define USERNODE_SLIRP_CIDR "10.41.0.0/16"
+/* The pod network's VXLAN between nodes: flannel's port (the Linux kernel's 8472, not IANA's 4789), and
+ * what its encapsulation adds to each packet (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */
+#define USERNODE_OVERLAY_PORT 8472
+#define USERNODE_OVERLAY_OVERHEAD 50
 
 /* Bound on the host addresses and routes looked at: a full BGP table is not a node host. */
 #define NET_HOST_ENTRIES_MAX 65536u

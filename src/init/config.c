@@ -83,7 +83,9 @@ static int set_params(struct init *in) {
                 .root = in->containerd_root, .state = in->containerd_state, .address = in->containerd_address,
                 .opt_dir = in->containerd_opt, .kubelet_dir = in->kubelet_dir,
                 .snapshotter = init_probe_snapshotter(in), .cni_bin_dir = INIT_CNI_BIN_DIR,
-                .cni_conf_dir = INIT_CNI_CONF_DIR, .pod_cidr = in->pod_cidr, .mtu = in->mtu,
+                .cni_conf_dir = INIT_CNI_CONF_DIR, .pod_cidr = in->pod_cidr,
+                /* Pods' packets to other nodes fit flannel.1 with its encapsulation. */
+                .mtu = in->overlay_address ? in->mtu - USERNODE_OVERLAY_OVERHEAD : in->mtu, .overlay = in->overlay_address,
                 .crun_binary = in->crun ? in->crun : "crun", .runc_binary = in->runc ? in->runc : "runc",
                 .runtime = in->crun ? "crun" : "runc", .disable_cgroup = !init_cgroup_delegated(),
                 .cgroup_driver = "cgroupfs", .sandbox_image = in->sandbox_image,
@@ -178,7 +180,10 @@ int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret,
 int kubelet_render_cni(const struct kubelet_params *p, char **ret_conflist, char **ret_loopback,
                        struct un_error *err) {
         char mtu[16];
-        const struct template_var vars[] = { { "pod_cidr", p->pod_cidr }, { "mtu", mtu } };
+        /* Without an overlay, what leaves the node's pod network is masqueraded by the bridge; with one, flannel
+         * masquerades only what leaves the cluster network, so pods on other nodes see the sender's own address. */
+        const struct template_var vars[] = { { "pod_cidr", p->pod_cidr }, { "mtu", mtu },
+                                             { "ip_masq", p->overlay ? "false" : "true" } };
         int r;
 
         snprintf(mtu, sizeof mtu, "%u", p->mtu);

@@ -111,9 +111,13 @@ int init_idle_for(struct init *in, int timeout_ms) {
 
                         snprintf(what, sizeof what, "kubelet exited with status %d", init_exit_code(p));
                         init_stage_kubelet_failed(in, what);
-                } else
-                        init_stage(in, "error %s exited with status %d; see %s/%s", init_daemon_to_string(d),
-                                   init_exit_code(p), in->runtime_dir, init_daemon_log(d));
+                } else {
+                        _cleanup_free_ char *log = xstrdup_printf("%s/%s", in->runtime_dir, init_daemon_log(d));
+                        _cleanup_free_ char *why = log ? log_last_match(log, init_error_line, 300) : NULL;
+
+                        init_stage(in, "error %s exited with status %d%s%s; see %s", init_daemon_to_string(d),
+                                   init_exit_code(p), why ? ": " : "", why ? why : "", strna(log));
+                }
                 return -ECHILD;
         }
         if (in->healing)
@@ -279,6 +283,8 @@ int init_daemon_start(struct init *in, enum init_daemon d, struct un_error *err)
                 return r;
         case INIT_DAEMON_KUBE_PROXY:
                 return init_start_kube_proxy(in, in->kube_proxy_bin, err);
+        case INIT_DAEMON_FLANNEL:
+                return init_start_flannel(in, err);
         default:
                 return init_restart_control_plane(in, components[d], err);
         }

@@ -13,7 +13,7 @@
 /* usernode's init inside the node's namespaces (kubelet engine), shared by its files: main.c runs the
  * sequence, base.c holds what all of them use (the stage line, file writes, binaries), mounts.c mounts,
  * config.c writes the node's files, daemons.c starts and watches containerd, the kubelet and kube-proxy,
- * images.c imports the user's image archives, controlplane.c runs the cluster a node brings along,
+ * overlay.c runs flannel's VXLAN to other nodes' pods, images.c imports the user's image archives, controlplane.c runs the cluster a node brings along,
  * ready.c waits for each to be ready. */
 
 /* What the user's side knows of the init: how it is started and what it takes. */
@@ -55,6 +55,7 @@ struct kubelet_params {
         const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
         const char *static_pod_dir;     /* standalone: the static pods' manifests; NULL: none */
         bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
+        bool overlay;                   /* flannel carries traffic to other nodes' pods: no masquerade to them */
         int64_t pod_pids_limit;
         uint16_t port;                  /* the kubelet's; 0: its default */
 };
@@ -84,6 +85,7 @@ enum init_daemon {
         INIT_DAEMON_SCHEDULER,
         INIT_DAEMON_KUBELET,
         INIT_DAEMON_KUBE_PROXY,
+        INIT_DAEMON_FLANNEL,
         _INIT_DAEMON_MAX,
 };
 
@@ -114,10 +116,11 @@ struct init {
         int notify_fd;
         int signal_fd;
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
-        struct proc containerd, kubelet, kube_proxy;
+        struct proc containerd, kubelet, kube_proxy, flannel;
         bool control_plane;             /* the node brings its own cluster (controlplane.c) */
         const char *service_cidr;
         const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
+        const char *overlay_address;    /* where other nodes send this one's pod traffic (flannel's public IP); NULL: none */
         const char *images_dir;         /* archives imported at each start (images.c); NULL: none */
         struct init_import imports[INIT_IMAGES_MAX];
         size_t n_imports;
@@ -128,7 +131,7 @@ struct init {
         /* What params points to, owned here. */
         char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
-        char *kubelet_bin, *kube_proxy_bin;     /* as found on PATH at the start; run again from there */
+        char *kubelet_bin, *kube_proxy_bin, *flannel_bin;      /* as found on PATH at the start; run again from there */
         bool healing;                   /* the node has been ready: a daemon's death restarts it (restart.c) */
         struct init_health health[_INIT_DAEMON_MAX];
 };
@@ -179,6 +182,9 @@ int init_wait_cluster_usable(struct init *in);
 int init_control_plane_assign_pod_cidr(struct init *in);
 
 /* restart.c */
+/* An error line of a Go daemon's log (log_last_match's match): klog's "E1207 ..." and "F1207 ...", logrus's
+ * level=error and fatal. */
+const char *init_error_line(const char *line);
 const char *init_daemon_to_string(enum init_daemon d);
 struct proc *init_daemon_proc(struct init *in, enum init_daemon d);
 /* Its log under the runtime directory (containerd's output goes to the node's own log). */
@@ -212,6 +218,12 @@ int init_idle_for(struct init *in, int timeout_ms);
 int init_exit_code(const struct proc *p);
 /* Stages what went wrong with the kubelet, quoting its last error from kubelet.log. */
 void init_stage_kubelet_failed(struct init *in, const char *what);
+
+/* overlay.c */
+/* A node with other nodes' pods to reach (--overlay-address): flanneld with the node's credentials, until it
+ * has its VXLAN device and the routes to the others (its subnet file). */
+int init_run_overlay(struct init *in);
+int init_start_flannel(struct init *in, struct un_error *err);
 
 /* images.c */
 /* Starts importing every NAME.tar of images_dir into the node's image store (once the CRI answers);

@@ -57,6 +57,8 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->images_dir;
                 else if (strcmp(argv[i], "--apiserver-url") == 0)
                         dst = &in->apiserver_url;
+                else if (strcmp(argv[i], "--overlay-address") == 0)
+                        dst = &in->overlay_address;
                 else if (strcmp(argv[i], "--control-plane") == 0) {
                         in->control_plane = true;
                         /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */
@@ -260,7 +262,15 @@ static int wait_joined_ready(struct init *in) {
         r = run_kube_proxy(in);
         if (r < 0)
                 return r;
-        return init_wait_node_ready(in);
+        r = init_wait_node_ready(in);
+        if (r < 0)
+                return r;
+        /* Ready when its pods reach the other nodes' too: the overlay needs the Node's pod CIDR. */
+        r = init_run_overlay(in);
+        if (r < 0)
+                return r;
+        init_stage(in, "stage api-ready");
+        return 0;
 }
 
 static int init_run(struct init *in) {
@@ -346,7 +356,8 @@ static int init_idle(struct init *in) {
 static void init_shutdown(struct init *in) {
         _cleanup_free_ char *purge = xstrdup_printf("%s/purge", in->runtime_dir);
 
-        /* In order: kube-proxy and the kubelet, then containerd, then what they left (shims, containers). */
+        /* In order: flannel, kube-proxy and the kubelet, then containerd, then what they left (shims, containers). */
+        proc_stop(&in->flannel, CHILD_STOP_MS);
         proc_stop(&in->kube_proxy, CHILD_STOP_MS);
         proc_stop(&in->kubelet, CHILD_STOP_MS);
         /* The cluster learns at once that this node is gone, not 40 s later from missed heartbeats. */
@@ -365,6 +376,7 @@ static void init_done(struct init *in) {
         proc_done(&in->containerd);
         proc_done(&in->kubelet);
         proc_done(&in->kube_proxy);
+        proc_done(&in->flannel);
         for (size_t c = 0; c < _CONTROLPLANE_MAX; c++)
                 proc_done(&in->cp[c]);
         free(in->notify_env);
@@ -379,13 +391,14 @@ static void init_done(struct init *in) {
         free(in->static_pod_dir);
         free(in->kubelet_bin);
         free(in->kube_proxy_bin);
+        free(in->flannel_bin);
 }
 
 int kubelet_init_main(int argc, char **argv) {
         struct init in = {
                 .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1,
                 .containerd = PROC_NULL, .kubelet = PROC_NULL, .kube_proxy = PROC_NULL,
-                .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
+                .flannel = PROC_NULL, .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
                 .sandbox_image = UP_SANDBOX_IMAGE,
         };
         int r;

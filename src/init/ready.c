@@ -278,8 +278,6 @@ int init_wait_node_ready(struct init *in) {
                 node_object_done(&o);
                 if (seen > 0) {
                         r = in->control_plane ? init_wait_cluster_usable(in) : 0;
-                        if (r >= 0)
-                                init_stage(in, "stage api-ready");
                         break;
                 }
                 if (seen < 0) {

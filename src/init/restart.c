@@ -35,6 +35,7 @@ static const struct {
         [INIT_DAEMON_SCHEDULER] = { "kube-scheduler", "scheduler.log", INIT_DAEMON_APISERVER },
         [INIT_DAEMON_KUBELET] = { "kubelet", "kubelet.log", INIT_DAEMON_CONTAINERD },
         [INIT_DAEMON_KUBE_PROXY] = { "kube-proxy", "kube-proxy.log", _INIT_DAEMON_MAX },
+        [INIT_DAEMON_FLANNEL] = { "flanneld", "flannel.log", _INIT_DAEMON_MAX },
 };
 
 static const char *const health_states[] = {
@@ -65,13 +66,14 @@ struct proc *init_daemon_proc(struct init *in, enum init_daemon d) {
                 return &in->kubelet;
         case INIT_DAEMON_KUBE_PROXY:
                 return &in->kube_proxy;
+        case INIT_DAEMON_FLANNEL:
+                return &in->flannel;
         default:
                 return NULL;
         }
 }
 
-/* An error line of a Go daemon's log: klog's "E1207 ..." and "F1207 ...", logrus's level=error and fatal. */
-static const char *error_line(const char *line) {
+const char *init_error_line(const char *line) {
         if ((line[0] == 'E' || line[0] == 'F') && strspn(line + 1, "0123456789") == 4)
                 return line;
         if (strstr(line, "level=error") || strstr(line, "level=fatal") || strstr(line, "\"level\":\"error\"") ||
@@ -116,7 +118,7 @@ static unsigned recent_exits(struct init_health *h, uint64_t now) {
 
 static void note_exit(struct init *in, enum init_daemon d, const char *how) {
         _cleanup_free_ char *log = xstrdup_printf("%s/%s", in->runtime_dir, init_daemon_log(d));
-        _cleanup_free_ char *last = log ? log_last_match(log, error_line, 200) : NULL;
+        _cleanup_free_ char *last = log ? log_last_match(log, init_error_line, 200) : NULL;
         struct init_health *h = &in->health[d];
         uint64_t now = now_usec();
         unsigned n, delay;

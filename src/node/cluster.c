@@ -44,7 +44,7 @@ static int apiserver_port_free(const struct up_options *o, uint16_t port, uint16
 
         if (port_driver_explicit(o->port_driver) && inet_pton(AF_INET, up_apiserver_address(o), &where) != 1)
                 return -EINVAL;
-        return net_tcp_port_free(where, port, ret_port);
+        return net_port_free(SOCK_STREAM, where, port, ret_port);
 }
 
 int node_cluster_address(struct up_options *o, struct un_error *err) {

@@ -82,6 +82,8 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                 if (!url || push_pair(&argv, "--apiserver-url", url) < 0)
                         return un_error(err, ENOMEM, "kubelet engine");
         }
+        if (o->overlay_address && push_pair(&argv, "--overlay-address", o->overlay_address) < 0)
+                return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
         images = node_images_dir();

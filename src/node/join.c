@@ -207,13 +207,13 @@ int node_join_address(struct up_options *o, struct un_error *err) {
         }
         /* The API server reaches the kubelet (logs, exec, port-forward) at the node's address: 10250 unless
          * another node of this host has it. pasta's implicit forwarding publishes it on every address. */
-        r = net_tcp_port_free(ip, 0, &o->kubelet_port);
+        r = net_port_free(SOCK_STREAM, ip, 0, &o->kubelet_port);
         if (r >= 0) {
                 const struct in_addr where = port_driver_explicit(o->port_driver) ? ip : (struct in_addr) { INADDR_ANY };
 
-                r = net_tcp_port_free(where, UP_KUBELET_PORT, &o->kubelet_port);
+                r = net_port_free(SOCK_STREAM, where, UP_KUBELET_PORT, &o->kubelet_port);
                 if (r == -EADDRINUSE)
-                        r = net_tcp_port_free(where, 0, &o->kubelet_port);
+                        r = net_port_free(SOCK_STREAM, where, 0, &o->kubelet_port);
         }
         if (r == -EADDRNOTAVAIL)
                 return un_error(err, EINVAL, "--node-ip %s is not an address of this host: the kubelet's port is "

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "netlink.h"
 #include "process.h"
 #include "rm-rf.h"
 #include "rootlesskit.h"
@@ -509,6 +510,15 @@ static int sv_status_init(struct supervisor *s) {
                 *p = (struct node_port) { .proto = "tcp", .host_port = o->apiserver_port, .node_port = 6443, .id = -1 };
                 snprintf(p->host_ip, sizeof p->host_ip, "%s",
                          port_driver_explicit(o->port_driver) ? up_apiserver_address(o) : "0.0.0.0");
+        }
+        /* The pod network's VXLAN, reached by the other nodes at this node's address. */
+        if (o->overlay_address && s->status.n_ports < NODE_PORTS_MAX) {
+                struct node_port *p = &s->status.ports[s->status.n_ports++];
+
+                *p = (struct node_port) { .proto = "udp", .host_port = USERNODE_OVERLAY_PORT, .node_port = USERNODE_OVERLAY_PORT,
+                                          .id = -1 };
+                snprintf(p->host_ip, sizeof p->host_ip, "%s",
+                         port_driver_explicit(o->port_driver) ? o->overlay_address : "0.0.0.0");
         }
         s->rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s->status, NODE_STARTING);

@@ -42,6 +42,7 @@ struct up_options {
         bool control_plane;             /* no --server: the node brings its own cluster (cluster.c) */
         uint16_t apiserver_port;        /* its API server on the host at apiserver_address */
         const char *apiserver_address;  /* NULL: 127.0.0.1; another: other nodes can join the cluster */
+        const char *overlay_address;    /* the pod network's UDP port published here (overlay.c); NULL: none */
         int64_t pod_pids_limit;         /* kubelet's podPidsLimit; -1: none */
         bool json;
         char **ignore;                  /* check IDs (and patterns) that do not decide readiness */
@@ -249,6 +250,9 @@ int node_join_write_bootstrap(const struct host *h, const struct node *n, const 
  * from engine.c's table); sets o->control_plane and the host port of the API server (6443 on 127.0.0.1
  * unless taken). */
 int node_cluster_address(struct up_options *o, struct un_error *err);
+/* overlay.c: a node in a cluster with other hosts' nodes (joined, or joinable) runs flannel's VXLAN when
+ * flanneld is on PATH: sets o->overlay_address to where its UDP port is published (after the two above). */
+int node_overlay_address(struct up_options *o, struct un_error *err);
 /* join-line.c: the line another host runs to join the cluster node s brought along, with a fresh bootstrap token
  * valid for ttl_sec (in token_file, 0600, when given; else on the line). */
 int node_join_line(const struct node_status *s, unsigned ttl_sec, const char *token_file, char **ret_line,

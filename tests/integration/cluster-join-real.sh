@@ -6,12 +6,18 @@
 # `join-command --token-file F` prints kubeadm's line with usernode up in front, the token in F (0600) and not on
 # the line; on host B the same user (another runtime and home directory) runs that line and the node joins: both
 # Nodes Ready, each with a pod CIDR of its own (A the cluster network's first /24, B another, from the
-# controller-manager). down --purge of both leaves no process.
+# controller-manager). Their pods reach each other over flannel's VXLAN (flanneld in each node, its UDP port
+# published at the host's address): HTTP from a pod on each host to the other's, the server seeing the client pod's
+# own address; 4 MiB through it (full-size segments: the MTU leaves room for the encapsulation); a ClusterIP Service
+# whose endpoint is on B reached from A's pod, by its DNS name. B stops and comes back (its Node NotReady, then
+# Ready with its pod CIDR, reached again); B's down --purge removes its Node and A's route to it; down --purge of
+# both leaves no process.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
 k8s_node_require kube-apiserver
+k8s_node_require flanneld "to run the pod network between hosts"
 k8s_user_work cluster-join
 N=$(( $$ % 250 + 2 ))
 A=usernode-ja-$$ B=usernode-jb-$$ IP_A=10.251.$N.1 IP_B=10.251.$N.2
@@ -24,7 +30,8 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
+# A path narrower than the nodes' interfaces: the overlay's packets are fragmented on it, never dropped.
+veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24" 1400
 
 # on a|b CMD...: CMD as the test user on host A or B, with a runtime and a home directory of that host's.
 for h in a b; do
@@ -43,7 +50,10 @@ k8s_images
 for h in a b; do
         install -d -o "$TEST_USER" -m 0700 "$WORK/$h/home/.local" "$WORK/$h/home/.local/share" \
                 "$WORK/$h/home/.local/share/usernode" "$WORK/$h/home/.local/share/usernode/images"
-        install -o "$TEST_USER" -m 0600 "$WORK/img/pause.tar" "$WORK/$h/home/.local/share/usernode/images/pause.tar"
+        for i in pause busybox coredns; do
+                [ ! -e "$WORK/img/$i.tar" ] ||
+                        install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/$i.tar"
+        done
 done
 ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
 
@@ -88,9 +98,99 @@ echo "cluster-join: hosta $cidr_a, hostb $cidr_b"
 [ "$cidr_a" = 10.42.0.0/24 ] || fail "hosta's pod CIDR is $cidr_a, not the cluster network's first /24"
 case $cidr_b in 10.42.*.0/24) [ "$cidr_b" != "$cidr_a" ] || fail "both nodes have $cidr_a" ;; *) fail "hostb's pod CIDR is '$cidr_b'" ;; esac
 
-for h in b a; do
-        on "$h" "$USERNODE" down --name "host$h" --purge >/dev/null || fail "down --purge on $h"
+# Each node tells the others where its VXLAN endpoint is through its own Node (flannel's annotations).
+for h in a b; do
+        ip=$IP_A
+        [ $h = a ] || ip=$IP_B
+        pub=$(kc get node "host$h" -o jsonpath='{.metadata.annotations.flannel\.alpha\.coreos\.com/public-ip}')
+        [ "$pub" = "$ip" ] || fail "host$h's Node names '$pub' as its VXLAN address, not $ip"
+        jq -e --arg ip "$ip" '.ports[] | select(.proto == "udp" and .host_port == 8472 and .node_port == 8472 and .host_ip == $ip)' \
+                "$WORK/$h/xdg/usernode/host$h/status.json" >/dev/null ||
+                fail "host$h publishes no 8472/udp on $ip: $(jq -c .ports "$WORK/$h/xdg/usernode/host$h/status.json")"
 done
+
+# A web server on each node that answers with the address it sees the client at, and 4 MiB.
+for h in a b; do
+        kc apply -f - >/dev/null <<EOF || fail "cannot create pod web-$h"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-$h
+  labels: {app: web-$h}
+spec:
+  nodeName: host$h
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www/cgi-bin && printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho \$REMOTE_ADDR\\\\n' >/tmp/www/cgi-bin/ip && chmod +x /tmp/www/cgi-bin/ip && dd if=/dev/zero of=/tmp/www/4m bs=1M count=4 2>/dev/null && exec httpd -f -p 8080 -h /tmp/www"]
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+EOF
+done
+kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=120s >/dev/null ||
+        fail "the web pods are not Ready: $(kc get pods -o wide 2>&1)"
+pod_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') pod_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
+echo "cluster-join: web-a $pod_a on hosta, web-b $pod_b on hostb"
+[ "${pod_a%.*}.0/24" = "$cidr_a" ] || fail "web-a's address $pod_a is not in hosta's $cidr_a"
+[ "${pod_b%.*}.0/24" = "$cidr_b" ] || fail "web-b's address $pod_b is not in hostb's $cidr_b"
+# get POD URL: what the pod fetches (busybox's wget -T crashes: a timeout around it instead); httpd gives the client's
+# address as an IPv4-mapped IPv6 one, "[::ffff:10.42.0.3]": printed as the IPv4 address.
+get() {
+        local body
+        body=$(kc exec "$1" -- timeout 10 wget -qO- "$2") || return 1
+        body=${body#[::ffff:}
+        echo "${body%]}"
+}
+for pair in "a $pod_a $pod_b" "b $pod_b $pod_a"; do
+        read -r from src dst <<<"$pair"
+        seen=$(get "web-$from" "http://$dst:8080/cgi-bin/ip") ||
+                fail "web-$from ($src) does not reach $dst: $(tail -n 5 "$WORK/$from/xdg/usernode/host$from/flannel.log")"
+        [ "$seen" = "$src" ] || fail "web-$from's request to $dst arrived from $seen, not from the pod's own $src"
+        size=$(kc exec "web-$from" -- sh -c "timeout 20 wget -qO- http://$dst:8080/4m | wc -c") || fail "4 MiB from $dst to web-$from"
+        [ "$size" -eq 4194304 ] || fail "web-$from got $size bytes of 4 MiB from $dst"
+done
+
+# A Service whose only endpoint is on B, from A's pod, by its name (cluster DNS, wherever CoreDNS runs).
+kc expose pod web-b --name web-b --port 80 --target-port 8080 >/dev/null || fail "kubectl expose"
+svc=$(kc get service web-b -o jsonpath='{.spec.clusterIP}')
+# kube-proxy on A follows the new Service through its watch: a bounded wait for it.
+retry 30 get web-a "http://$svc/cgi-bin/ip" || fail "web-a does not reach Service $svc on B"
+seen=$(get web-a "http://$svc/cgi-bin/ip") || fail "web-a reached Service $svc on B once only"
+[ "$seen" = "$pod_a" ] || fail "Service web-b saw web-a at $seen, not $pod_a"
+if [ -e "$WORK/img/coredns.tar" ]; then
+        kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=120s >/dev/null ||
+                fail "CoreDNS is not available: $(kc get pods -A -o wide 2>&1)"
+        seen=$(get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip) ||
+                fail "web-a does not reach web-b.default.svc.cluster.local: $(kc get pods -A -o wide 2>&1)"
+        [ "$seen" = "$pod_a" ] || fail "web-b by name saw $seen"
+fi
+
+# B stops and comes back: its Node NotReady at once, then Ready with the same pod CIDR, and A's pod reaches B's again
+# (its VXLAN endpoint is a new device: A's flanneld follows B's Node).
+on b "$USERNODE" down --name hostb >/dev/null || fail "down on B"
+[ "$(kc get node hostb -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ] ||
+        fail "hostb is still Ready after down"
+on b "$USERNODE" "${line[@]:1}" --name hostb ${ign:+--ignore "$ign"} --wait=180 >"$WORK/b.out" 2>"$WORK/b.err" ||
+        fail "up again on B: $(cat "$WORK/b.err"; tail -n 20 "$WORK/b/xdg/usernode/hostb/node.log")"
+[ "$(kc get node hostb -o jsonpath='{.spec.podCIDR}')" = "$cidr_b" ] || fail "hostb came back with another pod CIDR"
+reach_b() {
+        local ip
+        ip=$(kc get pod web-b -o jsonpath='{.status.podIP}') && [ -n "$ip" ] &&
+                [ "$(get web-a "http://$ip:8080/cgi-bin/ip")" = "$pod_a" ]
+}
+retry 120 reach_b || fail "web-a does not reach web-b after hostb came back: $(kc get pods -o wide 2>&1)"
+
+# B leaves for good: its Node goes, and with it A's route to its pods.
+init_a=$(jq -r .pids.init "$WORK/a/xdg/usernode/hosta/status.json")
+[ -n "$(nsenter -t "$init_a" -U -n ip route show "$cidr_b")" ] || fail "hosta has no route to $cidr_b"
+on b "$USERNODE" down --name hostb --purge >"$WORK/down.out" 2>&1 || fail "down --purge on B: $(cat "$WORK/down.out")"
+! kc get node hostb >/dev/null 2>&1 || fail "hostb's Node is left after down --purge: $(cat "$WORK/down.out")"
+route_gone() { [ -z "$(nsenter -t "$init_a" -U -n ip route show "$cidr_b")" ]; }
+retry 30 route_gone || fail "hosta still routes $cidr_b to the node that left"
+on a "$USERNODE" down --name hosta --purge >/dev/null || fail "down --purge on A"
 left=$(ps -u "$TEST_USER" -o stat=,pid= | awk '$1 !~ /^Z/ { print $2 }' | while read -r p; do
         grep -qzF "XDG_RUNTIME_DIR=$WORK/" "/proc/$p/environ" 2>/dev/null && echo "$p"; done || :)
 [ -z "$left" ] || fail "processes left: $left"

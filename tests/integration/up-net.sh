@@ -8,6 +8,9 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 
 BR=usernode0
+# A user of its own: the lxc-usernet line this test adds for it would make --net auto of the tests running meanwhile
+# as the shared test user take lxc-user-nic, and fail when this test removes the bridge.
+TEST_USER=usernode-nettest
 [ "$(id -u)" -eq 0 ] || skip "needs root to make the bridge and the test user"
 [ -z "${USERNODE_IN_NS:-}" ] || { "$@"; exit $?; }
 for b in rootlesskit slirp4netns containerd ctr dnsmasq ip unshare jq; do

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The pod network between nodes: flannel's vxlan backend (the overlay usernetes runs and k3s embeds), run
+ * inside the node's namespaces with the node's own credentials. flanneld reads the Node's pod CIDR, puts its
+ * VXLAN endpoint (flannel.1's MAC) and the node's address on this host (where its UDP port is published) in
+ * the Node's annotations, and watches the other Nodes': for each, a route to its pod CIDR through flannel.1
+ * and the forwarding entry that sends it to that node's address. It masquerades what leaves the cluster
+ * network and nothing inside it, so a pod on another node sees the sender's own address. */
+#include "config.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "log.h"
+#include "netlink.h"
+#include "nodeapi.h"
+#include "util.h"
+
+/* flanneld sets up its device and the routes to the nodes it knows within a second or two; one that cannot
+ * reach the API server logs and retries. */
+#define OVERLAY_READY_MS 60000u
+#define OVERLAY_POLL_MS 100
+
+static char *flannel_path(struct init *in, const char *name) {
+        return xstrdup_printf("%s/flannel/%s", in->runtime_dir, name);
+}
+
+/* The interface of the node's default route (rootlesskit's tap0, lxc-user-nic's eth0): where the VXLAN packets
+ * leave the node. flanneld would look for the one holding --public-ip, an address of the host only. */
+static int default_route_interface(char ret[static IF_NAMESIZE]) {
+        struct net_host_table t = {};
+        int r = netlink_load_host(&t);
+
+        if (r < 0)
+                return r;
+        r = -ENETUNREACH;
+        for (size_t i = 0; i < t.n; i++) {
+                const struct net_host_entry *e = &t.entries[i];
+
+                if (e->kind == NET_ENTRY_ROUTE && e->prefix.family == AF_INET && e->prefix.len == 0 && e->ifindex) {
+                        r = if_indextoname(e->ifindex, ret) ? 0 : -errno;
+                        break;
+                }
+        }
+        net_host_table_done(&t);
+        return r;
+}
+
+int init_start_flannel(struct init *in, struct un_error *err) {
+        _cleanup_free_ char *dir = xstrdup_printf("%s/flannel", in->runtime_dir);
+        _cleanup_free_ char *conf = flannel_path(in, "net-conf.json"), *subnet = flannel_path(in, "subnet.env");
+        _cleanup_free_ char *text = NULL, *a_kubeconfig = NULL, *a_conf = NULL, *a_subnet = NULL, *a_ip = NULL,
+                            *e_node = NULL, *a_iface = NULL;
+        char iface[IF_NAMESIZE];
+        int r;
+
+        r = default_route_interface(iface);
+        if (r < 0)
+                return un_error(err, -r, "no default route in the node for the pod network's VXLAN");
+        if (!dir || !conf || !subnet)
+                return un_error(err, ENOMEM, "flanneld");
+        if (init_mkdir_p(dir) < 0)
+                return un_error(err, errno, "cannot create %s", dir);
+        /* The cluster network as this node knows it; VNI 1 and port 8472, flannel's defaults. */
+        text = xstrdup_printf("{\"Network\": \"%s\", \"Backend\": {\"Type\": \"vxlan\", \"VNI\": 1, \"Port\": %u}}\n",
+                              in->pod_cidr, USERNODE_OVERLAY_PORT);
+        a_kubeconfig = xstrdup_printf("--kubeconfig-file=%s/%s", in->data_dir, NODE_KUBELET_KUBECONFIG);
+        a_conf = xstrdup_printf("--net-config-path=%s", conf);
+        a_subnet = xstrdup_printf("--subnet-file=%s", subnet);
+        a_ip = xstrdup_printf("--public-ip=%s", in->overlay_address);
+        a_iface = xstrdup_printf("--iface=%s", iface);
+        e_node = xstrdup_printf("NODE_NAME=%s", in->name);
+        if (!text || !a_kubeconfig || !a_conf || !a_subnet || !a_ip || !a_iface || !e_node)
+                return un_error(err, ENOMEM, "flanneld");
+        if (init_write_file(conf, text, err) < 0)
+                return -EIO;
+        /* Its subnet file says it is done: not one of an earlier run. */
+        if (unlink(subnet) < 0 && errno != ENOENT)
+                return un_error(err, errno, "cannot remove %s", subnet);
+        char *argv[] = { in->flannel_bin, (char *) "--kube-subnet-mgr", a_kubeconfig, a_conf, a_subnet, a_ip, a_iface,
+                         (char *) "--ip-masq", NULL };
+        char *env[] = { e_node, NULL };
+        return init_spawn_logged(in, "flannel.log", argv, env, &in->flannel, err);
+}
+
+static void stage_not_ready(struct init *in, const char *what) {
+        _cleanup_free_ char *log = xstrdup_printf("%s/flannel.log", in->runtime_dir);
+        _cleanup_free_ char *last = log ? log_last_match(log, init_error_line, 300) : NULL;
+
+        init_stage(in, "error %s%s%s; see %s/flannel.log", what, last ? ": " : "", last ? last : "", in->runtime_dir);
+}
+
+int init_run_overlay(struct init *in) {
+        _cleanup_free_ char *subnet = flannel_path(in, "subnet.env");
+        struct un_error err = {};
+        uint64_t start = now_usec();
+        int r;
+
+        if (!in->overlay_address)
+                return 0;
+        in->flannel_bin = init_find_binary("flanneld");
+        if (!in->flannel_bin || !subnet) {
+                init_stage(in, "error no flanneld on PATH in the node: pods here cannot reach other nodes' pods");
+                return -ENOENT;
+        }
+        r = init_start_flannel(in, &err);
+        if (r < 0) {
+                init_stage(in, "error %s", err.msg);
+                return r;
+        }
+        init_stage(in, "pid flanneld %d", (int) in->flannel.pid);
+        while (access(subnet, F_OK) < 0) {
+                if (now_usec() - start > OVERLAY_READY_MS * 1000ull) {
+                        stage_not_ready(in, "flanneld set up no pod network to the other nodes in time");
+                        return -ETIME;
+                }
+                /* flanneld's death is staged there, with its exit status. */
+                r = init_idle_for(in, OVERLAY_POLL_MS);
+                if (r < 0)
+                        return r;
+        }
+        fprintf(stderr, "usernode-init: flanneld carries pod traffic to the other nodes (%s:%u/udp)\n",
+                in->overlay_address, USERNODE_OVERLAY_PORT);
+        return 0;
+}
