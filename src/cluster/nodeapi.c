@@ -322,18 +322,24 @@ int node_api_set_not_ready(const struct node_api *a, const char *reason, const c
         _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s/status", a->name),
                             *what = xstrdup_printf("marking node %s not ready", a->name);
         struct json_object *patch = json_object_new_object(), *status = json_object_new_object(),
-                           *conds = json_object_new_array(), *c = json_object_new_object();
+                           *conds = json_object_new_array(), *c = json_object_new_object(),
+                           *replace = json_object_new_array(), *directive = json_object_new_object();
         char now[32];
         time_t t = time(NULL);
         struct tm tm;
 
-        if (!path || !what || !patch || !status || !conds || !c || !gmtime_r(&t, &tm)) {
+        if (!path || !what || !patch || !status || !conds || !c || !replace || !directive || !gmtime_r(&t, &tm)) {
                 json_object_put(patch);
                 json_object_put(status);
                 json_object_put(conds);
                 json_object_put(c);
+                json_object_put(replace);
+                json_object_put(directive);
                 return un_error(err, ENOMEM, "node status");
         }
+        /* A strategic merge patch replaces a list merged by key only when told to. */
+        json_object_object_add(directive, "$patch", json_object_new_string("replace"));
+        json_object_array_add(replace, directive);
         strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_object_object_add(c, "type", json_object_new_string("Ready"));
         json_object_object_add(c, "status", json_object_new_string("False"));
@@ -343,6 +349,9 @@ int node_api_set_not_ready(const struct node_api *a, const char *reason, const c
         json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
         json_object_array_add(conds, c);
         json_object_object_add(status, "conditions", conds);
+        /* No address either: the API server connects to none (logs, exec, attach, port-forward) while nobody but
+         * the kubelet should answer there. The kubelet posts its addresses again when it runs. */
+        json_object_object_add(status, "addresses", replace);
         json_object_object_add(patch, "status", status);
         return kubeapi_patch(&api, path, patch, what, err);
 }

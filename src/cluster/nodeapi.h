@@ -62,7 +62,10 @@ int node_api_csr_state(const char *data_dir, const char *server, char **ret_name
 int node_api_may_list(const struct node_api *a, const char *path, struct un_error *err);
 /* Sets the Node's Ready condition to False (reason, message) as its kubelet would: for a node that stops,
  * and before a kubelet starts again (a kubelet that finds its Node Ready skips its quick status updates
- * and reports its readiness only at its next sync, 10 s later). */
+ * and reports its readiness only at its next sync, 10 s later). Its addresses go too: while no kubelet runs,
+ * the API server has nothing to connect to, and another user who binds the node's published kubelet port
+ * gets no logs, exec or port-forward (an API server that does not verify kubelet certificates would talk to
+ * whoever answers there). */
 int node_api_set_not_ready(const struct node_api *a, const char *reason, const char *message, unsigned timeout_ms,
                            struct un_error *err);
 

@@ -13,9 +13,10 @@ set -o pipefail
 k8s_node_require kubelet "for the control plane's network namespace and the test user"
 
 k8s_user_work up-real
-pf_pid=
+pf_pid= thief=
 cleanup() {
         [ -z "$pf_pid" ] || kill "$pf_pid" 2>/dev/null || :
+        [ -z "$thief" ] || kill "$thief" 2>/dev/null || :
         for d in "$WORK"/xdg/usernode/*; do
                 [ -d "$d" ] || continue
                 as_user "$USERNODE" down --name "${d##*/}" --purge >/dev/null 2>&1 || :
@@ -164,10 +165,37 @@ pod_logs || fail "no pod logs under $data/log/pods"
 
 # down then up again: the same certificate (no new CSR), no token needed, the pod logs kept.
 as_user "$USERNODE" down --name real1 >/dev/null || fail "down"
+
+# While the node is down nobody answers for it: its Node names no address, so another user who binds the kubelet's
+# port gets nothing from the API server (kubeadm's does not verify the kubelet's serving certificate).
+[ -z "$(kc get node real1 -o jsonpath='{.status.addresses}')" ] ||
+        fail "the down node still names addresses: $(kc get node real1 -o jsonpath='{.status.addresses}')"
+kport=$(jq -r --arg ip "$K8S_HOST_IP" '.ports[] | select(.host_ip == $ip and .proto == "tcp") | .host_port' "$WORK/up.json")
+[ -n "$kport" ] || fail "up --json names no kubelet port on $K8S_HOST_IP: $(jq -c .ports "$WORK/up.json")"
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(8)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    print("connection", flush=True)
+    c.close()' "$K8S_HOST_IP" "$kport" >"$WORK/stolen" 2>&1 &
+thief=$!
+retry 10 grep -q listening "$WORK/stolen" || fail "the other user's listener did not start: $(cat "$WORK/stolen")"
+! kc logs web --request-timeout=10s >"$WORK/stolen-logs" 2>&1 || fail "kubectl logs answered for a down node: $(cat "$WORK/stolen-logs")"
+! kc exec web --request-timeout=10s -- true >/dev/null 2>&1 || fail "kubectl exec answered for a down node"
+kill "$thief"
+wait "$thief" 2>/dev/null || :
+thief=
+! grep -q connection "$WORK/stolen" || fail "the API server connected to another user's listener on $K8S_HOST_IP:$kport"
 as_user "$USERNODE" up --engine kubelet --name real1 --server "$server" --ignore "$ign" --wait=120 \
         >/dev/null 2>"$WORK/up2.err" || fail "up again: $(cat "$WORK/up2.err")"
 [ "$(kc get csr -o name | wc -l)" = 1 ] || fail "the restart made a new CSR: $(kc get csr)"
 pod_logs || fail "pod logs lost across down/up"
+retry 30 kc logs web --request-timeout=10s || fail "kubectl logs after up again: $(kc logs web 2>&1)"
 
 # down --purge: nothing left; the Node goes, or the admin is told how.
 as_user "$USERNODE" down --name real1 --purge >"$WORK/down.out" 2>&1 || fail "down --purge: $(cat "$WORK/down.out")"
