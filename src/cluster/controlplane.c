@@ -100,6 +100,8 @@ static int apiserver_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "kubelet-client-certificate", "%s/apiserver-kubelet-client.crt", p);
         r = r ?: flag(a, "kubelet-client-key", "%s/apiserver-kubelet-client.key", p);
         r = r ?: flag(a, "kubelet-preferred-address-types", "InternalIP,ExternalIP,Hostname");
+        /* Only a node's own kubelet answers for it: its serving certificate is the cluster's (serverTLSBootstrap). */
+        r = r ?: flag(a, "kubelet-certificate-authority", "%s/ca.crt", p);
         r = r ?: flag(a, "service-account-key-file", "%s/sa.pub", p);
         r = r ?: flag(a, "service-account-signing-key-file", "%s/sa.key", p);
         r = r ?: flag(a, "service-account-issuer", "https://kubernetes.default.svc.%s", CONTROLPLANE_DNS_DOMAIN);

@@ -231,3 +231,30 @@ int kubeconfig_cluster_field(const char *what, const char *text, const char *key
                 return un_error(err, ENOENT, "%s names no %s", what, key);
         return *ret ? 0 : un_error(err, ENOMEM, "%s", what);
 }
+
+int kubeapi_list(const struct kubeapi *a, const char *path, const char *what, struct json_object **ret,
+                 struct un_error *err) {
+        struct kubeapi_reply reply = {};
+        struct json_object *o;
+        char msg[256];
+        int r;
+
+        *ret = NULL;
+        r = kubeapi_request(a, "GET", path, NULL, &reply, err);
+        if (r < 0)
+                return r;
+        if (reply.status != 200) {
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "listing %s: %s", what,
+                             kubeapi_status_message(&reply, msg, sizeof msg));
+                kubeapi_reply_done(&reply);
+                return r;
+        }
+        o = json_tokener_parse(reply.body);
+        kubeapi_reply_done(&reply);
+        if (!json_get(o, "items", json_type_array)) {
+                json_object_put(o);
+                return un_error(err, EBADMSG, "listing %s: not a List", what);
+        }
+        *ret = o;
+        return 0;
+}

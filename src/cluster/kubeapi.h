@@ -41,6 +41,11 @@ struct json_object;
 int kubeapi_patch(const struct kubeapi *a, const char *path, struct json_object *patch, const char *what,
                   struct un_error *err);
 
+/* GETs path, a List: *ret the List (its "items" an array) to json_object_put. -EACCES 401/403, -EIO another status,
+ * -EBADMSG not a List, with err saying "listing WHAT: ...". */
+int kubeapi_list(const struct kubeapi *a, const char *path, const char *what, struct json_object **ret,
+                 struct un_error *err);
+
 /* "Unauthorized", "Forbidden", … : the message of a Kubernetes Status object, else the HTTP reason. */
 const char *kubeapi_status_message(const struct kubeapi_reply *r, char *buf, size_t size);
 

@@ -360,31 +360,12 @@ int node_api_list_pods(const struct node_api *a, struct json_object **ret_list, 
         const struct kubeapi api = as_kubelet(a, 5000);
         _cleanup_free_ char *path = xstrdup_printf("/api/v1/pods?fieldSelector=spec.nodeName%%3D%s&resourceVersion=0",
                                                    a->name);
-        struct kubeapi_reply reply = {};
-        struct json_object *o;
-        char msg[256];
-        int r;
+        _cleanup_free_ char *what = xstrdup_printf("the pods of node %s", a->name);
 
         *ret_list = NULL;
-        if (!path)
+        if (!path || !what)
                 return un_error(err, ENOMEM, "pods of node %s", a->name);
-        r = kubeapi_request(&api, "GET", path, NULL, &reply, err);
-        if (r < 0)
-                return r;
-        if (reply.status != 200) {
-                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "listing the pods of node %s: %s",
-                             a->name, kubeapi_status_message(&reply, msg, sizeof msg));
-                kubeapi_reply_done(&reply);
-                return r;
-        }
-        o = json_tokener_parse(reply.body);
-        kubeapi_reply_done(&reply);
-        if (!json_get(o, "items", json_type_array)) {
-                json_object_put(o);
-                return un_error(err, EBADMSG, "listing the pods of node %s: not a PodList", a->name);
-        }
-        *ret_list = o;
-        return 0;
+        return kubeapi_list(&api, path, what, ret_list, err);
 }
 
 static const char *pod_meta(struct json_object *pod, const char *key) {

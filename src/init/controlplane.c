@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "controlplane.h"
 #include "cri.h"
+#include "csr.h"
 #include "host.h"
 #include "init.h"
 #include "kubeadm-init.h"
@@ -300,6 +302,49 @@ int init_wait_cluster_usable(struct init *in) {
 out:
         explicit_bzero(client, strlen(client));
         return r;
+}
+
+void init_control_plane_decide_csrs(struct init *in) {
+        _cleanup_free_ char *ca_pem = NULL, *client = NULL;
+        struct un_error err = {};
+        int r;
+
+        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0 || admin_credentials(in, &client) < 0)
+                r = un_error(&err, EIO, "cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
+        else {
+                const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
+                                               .timeout_ms = 2000 };
+
+                r = csr_decide_kubelet_serving(&admin, stderr, &err);
+                explicit_bzero(client, strlen(client));
+        }
+        /* Each new error once: an API server that is away is not worth a line every 2 s. */
+        if (r < 0 && strcmp(err.msg, in->csr_error) != 0)
+                fprintf(stderr, "usernode-init: kubelet serving certificates: %s\n", err.msg);
+        snprintf(in->csr_error, sizeof in->csr_error, "%s", r < 0 ? err.msg : "");
+}
+
+int init_wait_serving_cert(struct init *in) {
+        _cleanup_free_ char *cert = xstrdup_printf("%s/kubelet/pki/kubelet-server-current.pem", in->data_dir);
+        uint64_t deadline = now_usec() + (uint64_t) APISERVER_READY_MS * 1000u;
+        int r;
+
+        if (!cert)
+                return -ENOMEM;
+        for (;;) {
+                init_control_plane_decide_csrs(in);
+                if (access(cert, F_OK) == 0)
+                        return 0;
+                if (now_usec() >= deadline) {
+                        init_stage(in, "error the kubelet got no serving certificate within 60 s (its request approved, "
+                                       "the controller-manager signs it); see %s/kubelet.log and %s/controller-manager.log",
+                                   in->runtime_dir, in->runtime_dir);
+                        return -ETIME;
+                }
+                r = init_idle_for(in, 100);
+                if (r < 0)
+                        return r;
+        }
 }
 
 int init_control_plane_assign_pod_cidr(struct init *in) {

@@ -132,6 +132,7 @@ struct init {
         char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
         char *kubelet_bin, *kube_proxy_bin, *flannel_bin;      /* as found on PATH at the start; run again from there */
+        char csr_error[sizeof ((struct un_error) {}).msg];            /* the last error deciding serving certificate requests, "" none */
         bool healing;                   /* the node has been ready: a daemon's death restarts it (restart.c) */
         struct init_health health[_INIT_DAEMON_MAX];
 };
@@ -180,6 +181,13 @@ int init_wait_cluster_usable(struct init *in);
 /* The Node's spec.podCIDR(s), as the node IPAM controller would set them: the cluster network this one
  * node has (its CNI config). Errors go to the log. */
 int init_control_plane_assign_pod_cidr(struct init *in);
+
+/* The kubelet-serving certificate requests of the cluster's nodes, approved or denied (cluster/csr.c); errors to
+ * the log, each new one once. */
+void init_control_plane_decide_csrs(struct init *in);
+/* Until the node's own kubelet has its serving certificate from the cluster (the API server verifies it),
+ * approving its request. */
+int init_wait_serving_cert(struct init *in);
 
 /* restart.c */
 /* An error line of a Go daemon's log (log_last_match's match): klog's "E1207 ..." and "F1207 ...", logrus's

@@ -25,6 +25,7 @@
 
 #define CHILD_STOP_MS 3000
 #define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
+#define CSR_POLL_MS 2000                /* how soon a joining node's kubelet has its serving certificate */
 
 /* The init's command line, as engine-kubelet.c writes it. 0, or -EINVAL with the complaint printed. */
 static int parse_args(struct init *in, int argc, char **argv) {
@@ -263,6 +264,9 @@ static int wait_joined_ready(struct init *in) {
         if (r < 0)
                 return r;
         r = init_wait_node_ready(in);
+        /* The API server verifies the kubelets it calls: its own node's before kubectl logs or exec. */
+        if (r >= 0 && in->control_plane)
+                r = init_wait_serving_cert(in);
         if (r < 0)
                 return r;
         /* Ready when its pods reach the other nodes' too: the overlay needs the Node's pod CIDR. */
@@ -318,12 +322,14 @@ static unsigned unenforced_limits(struct init *in) {
 }
 
 /* Idles until told to stop, starting again each daemon that dies (restart.c). On a host that cannot enforce
- * some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them. */
+ * some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them; a node that brings
+ * its cluster decides its nodes' serving certificate requests every CSR_POLL_MS. */
 static int init_idle(struct init *in) {
         const unsigned unenforced = unenforced_limits(in);
         _cleanup_strv_free_ char **warned = NULL;
         struct node_api api = {};
         char last[sizeof ((struct un_error) {}).msg] = "";
+        uint64_t next_limits = 0;
         int r;
 
         if (unenforced) {
@@ -336,16 +342,21 @@ static int init_idle(struct init *in) {
         }
         init_health_begin(in);
         for (;;) {
-                if (api.name) {
+                uint64_t now = now_usec();
+
+                if (in->control_plane)
+                        init_control_plane_decide_csrs(in);
+                if (api.name && now >= next_limits) {
                         struct un_error err = {};
 
+                        next_limits = now + LIMITS_POLL_MS * 1000ull;
                         /* Each new error once: a cluster that refuses is not worth a line every 5 s. */
                         if (pod_limits_warn(&api, unenforced, &warned, &err) < 0 && strcmp(err.msg, last) != 0) {
                                 fprintf(stderr, "usernode-init: %s\n", err.msg);
                                 snprintf(last, sizeof last, "%s", err.msg);
                         }
                 }
-                r = init_idle_for(in, api.name ? LIMITS_POLL_MS : -1);
+                r = init_idle_for(in, in->control_plane ? CSR_POLL_MS : api.name ? LIMITS_POLL_MS : -1);
                 if (r < 0)
                         break;
         }

@@ -107,6 +107,9 @@ static char *kubelet_cluster_config(const char *service_cidr) {
         json_object_object_add(o, "kind", json_object_new_string("KubeletConfiguration"));
         json_object_object_add(o, "clusterDNS", servers);
         json_object_object_add(o, "clusterDomain", json_object_new_string(CONTROLPLANE_DNS_DOMAIN));
+        /* Each kubelet's serving certificate from the cluster's CA, which the API server verifies (the node that
+         * brings the cluster approves the requests: cluster/csr.c). */
+        json_object_object_add(o, "serverTLSBootstrap", json_object_new_boolean(true));
         text = xstrdup_printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
         json_object_put(o);
         return text;

@@ -153,6 +153,30 @@ for pair in "a $pod_a $pod_b" "b $pod_b $pod_a"; do
         [ "$size" -eq 4194304 ] || fail "web-$from got $size bytes of 4 MiB from $dst"
 done
 
+# The nodes' kubelets serve with certificates of the cluster, their requests approved by A: kubectl logs reaches B's
+# pod through a kubelet the API server verifies. A request by B for what is not B's (A's address) is denied.
+kc logs web-b >/dev/null || fail "kubectl logs of B's pod: $(kc logs web-b 2>&1)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/forged.key" \
+        -subj "/O=system:nodes/CN=system:node:hostb" -addext "subjectAltName=DNS:hostb,IP:$IP_A" -out "$WORK/forged.csr" 2>/dev/null ||
+        fail "openssl req"
+kb() {
+        ip netns exec "$B" "$USERNODE_K8S_BIN/kubectl" --request-timeout=10s \
+                --kubeconfig "$WORK/b/home/.local/share/usernode/nodes/hostb/kubelet/kubeconfig.yaml" "$@"
+}
+kb create -f - >/dev/null <<EOF || fail "hostb cannot ask for a certificate"
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: forged-$$}
+spec:
+  request: $(base64 -w0 "$WORK/forged.csr")
+  signerName: kubernetes.io/kubelet-serving
+  usages: [digital signature, server auth]
+EOF
+denied() { [ "$(kc get csr "forged-$$" -o jsonpath='{.status.conditions[0].type}')" = Denied ]; }
+retry 30 denied || fail "hostb's request for $IP_A is not denied: $(kc get csr "forged-$$" -o yaml)"
+msg=$(kc get csr "forged-$$" -o jsonpath='{.status.conditions[0].message}')
+case $msg in *"IP address $IP_A is not among Node hostb's addresses"*) ;; *) fail "denied as: $msg" ;; esac
+
 # A Service whose only endpoint is on B, from A's pod, by its name (cluster DNS, wherever CoreDNS runs).
 kc expose pod web-b --name web-b --port 80 --target-port 8080 >/dev/null || fail "kubectl expose"
 svc=$(kc get service web-b -o jsonpath='{.spec.clusterIP}')

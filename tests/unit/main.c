@@ -40,6 +40,7 @@ int main(int argc, char **argv) {
         srunner_add_suite(sr, setup_suite());
         srunner_add_suite(sr, up_suite());
         srunner_add_suite(sr, join_suite());
+        srunner_add_suite(sr, csr_suite());
         srunner_add_suite(sr, podlimits_suite());
         srunner_add_suite(sr, controlplane_suite());
         srunner_add_suite(sr, pki_suite());

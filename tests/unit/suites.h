@@ -29,6 +29,7 @@ Suite *subid_suite(void);
 Suite *setup_suite(void);
 Suite *up_suite(void);
 Suite *join_suite(void);
+Suite *csr_suite(void);
 Suite *podlimits_suite(void);
 Suite *controlplane_suite(void);
 Suite *pki_suite(void);

@@ -1,0 +1,124 @@
+#!/bin/bash
+# The pod network between hosts (issue "Many nodes, one cluster"), with real Kubernetes and flanneld
+# (USERNODE_K8S_BIN): two "hosts", network namespaces of this script's own joined by a veth pair (MTU 1500, as a
+# host's Ethernet; no traffic leaves them); a usernode cluster on A (--apiserver-address), a node on B joined
+# with join-command's line, as tests/integration/cluster-join-real.sh does. Medians of ROUNDS (5) runs of SECS
+# (4) seconds each: TCP throughput (iperf3) and round-trip time (ping) from a pod on A to a pod on B (across the
+# overlay), to a pod on A (the same node), and from host A to host B (their own veth path).
+#   USERNODE_K8S_BIN=/path/to/bin top_srcdir=. USERNODE=./usernode bash tests/bench/overlay.sh
+set -euo pipefail
+: "${USERNODE:=./usernode}" "${top_srcdir:=.}" "${ROUNDS:=5}" "${SECS:=4}"
+USERNODE=$(readlink -f "$USERNODE")
+top_srcdir=$(readlink -f "$top_srcdir")
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/k8s-lib.sh"
+k8s_node_require kube-apiserver
+k8s_node_require flanneld "to run the pod network between hosts"
+for b in iperf3 ldd; do command -v "$b" >/dev/null || skip "$b is not installed"; done
+
+k8s_user_work overlay
+N=$(( $$ % 250 + 2 ))
+A=usernode-oa-$$ B=usernode-ob-$$ IP_A=10.252.$N.1 IP_B=10.252.$N.2
+srv=""
+on() {
+        local ns=$A
+        [ "$1" = a ] || ns=$B
+        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" \
+                HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" "${@:2}"
+}
+cleanup() {
+        [ -z "$srv" ] || kill "$srv" 2>/dev/null || :
+        for h in b a; do
+                on "$h" "$USERNODE" down --name "bench$h" --purge >/dev/null 2>&1 || :
+        done
+        ip netns del "$A" 2>/dev/null || :
+        ip netns del "$B" 2>/dev/null || :
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# An image with iperf3 (Debian's, with the libraries it links) and busybox (sh, ping).
+k8s_images
+r=$WORK/img/iperf3/rootfs
+mkdir -p "$r"
+cp -a "$WORK/img/busybox/rootfs/." "$r/"
+cp "$(command -v iperf3)" "$r/bin/iperf3"
+mkdir -p -m 1777 "$r/tmp"       # iperf3 keeps each stream's buffer in a file there
+for l in $(ldd "$(command -v iperf3)" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$r$(dirname "$l")"
+        cp -L "$l" "$r$l"
+done
+make_oci "$WORK/img/iperf3.tar" "$WORK/img/iperf3" "$r" docker.io/library/iperf3:usernode '["/bin/sh"]'
+chmod -R a+rX "$WORK/img"
+for h in a b; do
+        mkdir -p "$WORK/$h/xdg" "$WORK/$h/home/.local/share/usernode/images"
+        for i in pause iperf3 coredns; do
+                [ ! -e "$WORK/img/$i.tar" ] || cp "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/"
+        done
+        chown -R "$TEST_USER:" "$WORK/$h"
+        chmod 0700 "$WORK/$h/xdg"
+done
+
+ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
+on a "$USERNODE" up --engine kubelet --name bencha --apiserver-address "$IP_A" ${ign:+--ignore "$ign"} --wait=180 >/dev/null
+on a "$USERNODE" join-command --name bencha --token-file "$WORK/b/home/token" >"$WORK/line"
+read -r -a line <"$WORK/line"
+on b "$USERNODE" "${line[@]:1}" --name benchb ${ign:+--ignore "$ign"} --wait=180 >/dev/null
+kc() { ip netns exec "$A" "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$WORK/a/home/.kube/usernode-bencha.yaml" "$@"; }
+
+for p in "cli bencha" "near bencha" "far benchb"; do
+        read -r name node <<<"$p"
+        kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $name}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: iperf3
+    image: docker.io/library/iperf3:usernode
+    imagePullPolicy: Never
+    command: ["/bin/iperf3", "-s"]
+EOF
+done
+kc wait --for=condition=Ready pod/cli pod/near pod/far --timeout=120s >/dev/null
+near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o jsonpath='{.status.podIP}')
+ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
+srv=$!
+
+# gbit FROM DST: one iperf3 run's throughput (Gbit/s) from FROM (a pod, or "host" A) to DST; rtt the same for ping's
+# average (ms) of 20 round trips.
+gbit() {
+        local out
+        if [ "$1" = host ]; then
+                out=$(ip netns exec "$A" iperf3 -c "$2" -t "$SECS" -J) || :
+        else
+                out=$(kc exec "$1" -- iperf3 -c "$2" -t "$SECS" -J) || :
+        fi
+        jq -e '.end.sum_received.bits_per_second' <<<"$out" >/dev/null ||
+                fail "iperf3 from $1 to $2: $(jq -r '.error // empty' <<<"$out" 2>/dev/null || printf '%s' "$out")"
+        jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out"
+}
+rtt() {
+        if [ "$1" = host ]; then
+                ip netns exec "$A" busybox ping -c 20 -i 0.05 -q "$2"
+        else
+                kc exec "$1" -- ping -c 20 -i 0.05 -q "$2"
+        fi | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
+}
+# The iperf3 server on host B, asked until it answers (its start is not waited on otherwise).
+retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
+echo "overlay bench: $ROUNDS rounds of $SECS s; medians"
+printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"
+for p in "cli $far pod-to-pod-across-hosts(overlay)" "cli $near pod-to-pod-same-node" "host $IP_B host-to-host-veth"; do
+        read -r from dst what <<<"$p"
+        t=() l=()
+        for _ in $(seq "$ROUNDS"); do
+                t+=("$(gbit "$from" "$dst")")
+                l+=("$(rtt "$from" "$dst")")
+        done
+        printf '%-44s %12s %10s   (runs: %s)\n' "$what" "$(median "${t[@]}")" "$(median "${l[@]}")" "${t[*]}"
+done
