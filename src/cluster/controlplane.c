@@ -135,14 +135,9 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "service-account-private-key-file", "%s/sa.key", p);
         r = r ?: flag(a, "use-service-account-credentials", "true");
         r = r ?: flag(a, "controllers", "*,bootstrapsigner,tokencleaner");
-        /* A cluster only its own node will ever be in runs without --allocate-node-cidrs: that node takes its
-         * share before the kubelet starts (the init), and 1.28's node IPAM controller sleeps 10 s before its first
-         * list of nodes, holding up the controllers started after it. A cluster others join gives each a /24. */
-        if (cp->cluster_cidr) {
-                r = r ?: flag(a, "allocate-node-cidrs", "true");
-                r = r ?: flag(a, "cluster-cidr", "%s", cp->cluster_cidr);
-                r = r ?: flag(a, "node-cidr-mask-size", "24");
-        }
+        /* No --allocate-node-cidrs: the init gives each Node its pod CIDR (init/controlplane.c), as 1.28's node
+         * IPAM controller would after sleeping 10 s before its first list of Nodes, which holds up the controllers
+         * started after it (a joinable cluster's Node was Ready after 33 s instead of 7). */
         r = r ?: flag(a, "service-cluster-ip-range", "%s", cp->service_cidr);
         /* Each controller starts with a ServiceAccount of its own (two or three requests) before the next,
          * and the informers run once all have: at the default 20 requests/s, the node lifecycle controller

@@ -37,7 +37,6 @@ struct controlplane {
         const char *node_name;
         const char *advertise_ip;       /* the node's address, as the API server tells clients */
         const char *service_cidr;
-        const char *cluster_cidr;       /* non-NULL: the controller-manager gives each Node a /24 of it */
 };
 
 const char *controlplane_component_to_string(enum controlplane_component c);

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,11 @@
 #include "kubeapi.h"
 #include "log.h"
 #include "net.h"
+#include "netlink.h"
 #include "nodeapi.h"
 #include "pki.h"
 #include "util.h"
+#include "yamljson.h"
 
 /* A first start takes 4 s here, 42-61 s in a software-emulated VM: the bound only decides when the init gives
  * up with the API server's last error; `up --wait` reports on its own clock meanwhile. */
@@ -190,7 +193,6 @@ static int cp_settings(struct init *in, struct cp_dirs *dirs, struct controlplan
         *ret = (struct controlplane) {
                 .pki_dir = dirs->pki, .etcd_dir = dirs->etcd, .conf_dir = dirs->conf, .node_name = in->name,
                 .advertise_ip = dirs->advertise, .service_cidr = in->service_cidr,
-                .cluster_cidr = in->apiserver_url ? in->pod_cidr : NULL,
         };
         return 0;
 }
@@ -304,7 +306,80 @@ out:
         return r;
 }
 
-void init_control_plane_decide_csrs(struct init *in) {
+/* Whether cidr is one of the strv used. */
+static bool cidr_used(char *const *used, const char *cidr) {
+        for (char *const *u = used; u && *u; u++)
+                if (strcmp(*u, cidr) == 0)
+                        return true;
+        return false;
+}
+
+/* The first /24 of the cluster network that is neither own nor used: "" when none is left. */
+static void next_free_cidr(const struct net_prefix *net, const char *own, char *const *used, char buf[static 48]) {
+        uint32_t base = ((uint32_t) net->addr[0] << 24) | ((uint32_t) net->addr[1] << 16) | ((uint32_t) net->addr[2] << 8);
+
+        buf[0] = '\0';
+        for (uint32_t i = 0; net->len <= 24 && i < (1u << (24 - net->len)); i++) {
+                uint32_t a = base + (i << 8);
+
+                snprintf(buf, 48, "%u.%u.%u.0/24", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff);
+                if (strcmp(buf, own) != 0 && !cidr_used(used, buf))
+                        return;
+        }
+        buf[0] = '\0';
+}
+
+/* Each Node without a pod CIDR gets one: this node the network's first /24 (the whole network in a cluster
+ * nobody joins), a node that joined the first /24 no Node has. The API server keeps a Node's CIDR once set. */
+static int assign_pod_cidrs(struct init *in, const struct kubeapi *admin, struct un_error *err) {
+        struct json_object *list = NULL, *items;
+        _cleanup_strv_free_ char **used = NULL;
+        struct net_prefix net;
+        char own[48];
+        int r;
+
+        if (own_pod_cidr(in, own, sizeof own) < 0 || net_prefix_parse(in->pod_cidr, &net) < 0 || net.family != AF_INET)
+                return un_error(err, EINVAL, "the cluster network %s has no /24 for this node", in->pod_cidr);
+        r = kubeapi_list(admin, "/api/v1/nodes", "nodes", &list, err);
+        if (r < 0)
+                return r;
+        items = json_get(list, "items", json_type_array);
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(items); i++) {
+                struct json_object *cidr = json_get(json_get(json_object_array_get_idx(items, i), "spec", json_type_object),
+                                                    "podCIDR", json_type_string);
+
+                if (cidr && strv_push(&used, json_object_get_string(cidr)) < 0)
+                        r = un_error(err, ENOMEM, "pod CIDRs");
+        }
+        for (size_t i = 0; r >= 0 && i < json_object_array_length(items); i++) {
+                struct json_object *node = json_object_array_get_idx(items, i);
+                struct json_object *name = json_get(json_get(node, "metadata", json_type_object), "name", json_type_string);
+                const char *n = name ? json_object_get_string(name) : NULL;
+                char next[48];
+
+                if (!n || json_get(json_get(node, "spec", json_type_object), "podCIDR", json_type_string))
+                        continue;
+                if (strcmp(n, in->name) == 0)
+                        snprintf(next, sizeof next, "%s", own);
+                else if (in->apiserver_url)
+                        next_free_cidr(&net, own, used, next);
+                else
+                        continue;       /* a cluster published on loopback: only this host's nodes, no CIDR of their own */
+                if (!next[0]) {
+                        r = un_error(err, ENOSPC, "no /24 of the cluster network %s is left for node %s", in->pod_cidr, n);
+                        break;
+                }
+                r = clusterinit_node_pod_cidr(admin, n, next, err);
+                if (r >= 0) {
+                        fprintf(stderr, "usernode-init: node %s takes the pod CIDR %s\n", n, next);
+                        r = strv_push(&used, next) < 0 ? un_error(err, ENOMEM, "pod CIDRs") : 0;
+                }
+        }
+        json_object_put(list);
+        return r;
+}
+
+void init_control_plane_tick(struct init *in) {
         _cleanup_free_ char *ca_pem = NULL, *client = NULL;
         struct un_error err = {};
         int r;
@@ -315,13 +390,15 @@ void init_control_plane_decide_csrs(struct init *in) {
                 const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
                                                .timeout_ms = 2000 };
 
-                r = csr_decide_kubelet_serving(&admin, stderr, &err);
+                r = assign_pod_cidrs(in, &admin, &err);
+                if (r >= 0)
+                        r = csr_decide_kubelet_serving(&admin, stderr, &err);
                 explicit_bzero(client, strlen(client));
         }
-        /* Each new error once: an API server that is away is not worth a line every 2 s. */
-        if (r < 0 && strcmp(err.msg, in->csr_error) != 0)
-                fprintf(stderr, "usernode-init: kubelet serving certificates: %s\n", err.msg);
-        snprintf(in->csr_error, sizeof in->csr_error, "%s", r < 0 ? err.msg : "");
+        /* Each new error once: an API server that is away is not worth a line every tick. */
+        if (r < 0 && strcmp(err.msg, in->tick_error) != 0)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
+        snprintf(in->tick_error, sizeof in->tick_error, "%s", r < 0 ? err.msg : "");
 }
 
 int init_wait_serving_cert(struct init *in) {
@@ -332,7 +409,7 @@ int init_wait_serving_cert(struct init *in) {
         if (!cert)
                 return -ENOMEM;
         for (;;) {
-                init_control_plane_decide_csrs(in);
+                init_control_plane_tick(in);
                 if (access(cert, F_OK) == 0)
                         return 0;
                 if (now_usec() >= deadline) {
@@ -347,21 +424,3 @@ int init_wait_serving_cert(struct init *in) {
         }
 }
 
-int init_control_plane_assign_pod_cidr(struct init *in) {
-        _cleanup_free_ char *ca_pem = NULL, *client = NULL;
-        struct un_error err = {};
-        int r;
-
-        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0 || admin_credentials(in, &client) < 0) {
-                fprintf(stderr, "usernode-init: cannot read the cluster admin's certificate under %s/" NODE_PKI "\n",
-                        in->data_dir);
-                return -EIO;
-        }
-        const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
-                                       .timeout_ms = 5000 };
-        r = clusterinit_node_pod_cidr(&admin, in->name, in->cni_cidr, &err);
-        explicit_bzero(client, strlen(client));
-        if (r < 0)
-                fprintf(stderr, "usernode-init: %s\n", err.msg);
-        return r;
-}

@@ -132,7 +132,7 @@ struct init {
         char *containerd_root, *containerd_state, *containerd_address, *containerd_config, *containerd_opt,
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
         char *kubelet_bin, *kube_proxy_bin, *flannel_bin;      /* as found on PATH at the start; run again from there */
-        char csr_error[sizeof ((struct un_error) {}).msg];            /* the last error deciding serving certificate requests, "" none */
+        char tick_error[sizeof ((struct un_error) {}).msg];   /* the last error of init_control_plane_tick, "" none */
         bool healing;                   /* the node has been ready: a daemon's death restarts it (restart.c) */
         struct init_health health[_INIT_DAEMON_MAX];
 };
@@ -155,6 +155,11 @@ bool init_cgroup_delegated(void);
 const char *init_probe_snapshotter(struct init *in);
 /* Replaces the node's /etc/resolv.conf by the file the host side prepared. */
 int init_install_resolv_conf(const char *src);
+/* The node's /etc/hosts (its copy of the host's) names the node, at 127.0.1.1 as Debian names a host without a
+ * fixed address: the kubelet looks its own name up for its address (a loopback answer is none: it takes the
+ * default route's), which without the line goes to the host's DNS server, 10 s each time where that server is
+ * out of reach, and tells that server the node's name. */
+int init_install_hosts(const char *name);
 /* down --purge: unmounts what the node mounted under its directories, then removes them. */
 void init_purge(struct init *in);
 
@@ -178,13 +183,11 @@ int init_restart_control_plane(struct init *in, enum controlplane_component c, s
 /* Until the cluster takes a pod in its default namespace: the controller-manager made its default
  * ServiceAccount (a pod applied before that is refused). */
 int init_wait_cluster_usable(struct init *in);
-/* The Node's spec.podCIDR(s), as the node IPAM controller would set them: the cluster network this one
- * node has (its CNI config). Errors go to the log. */
-int init_control_plane_assign_pod_cidr(struct init *in);
 
-/* The kubelet-serving certificate requests of the cluster's nodes, approved or denied (cluster/csr.c); errors to
+/* What the cluster's nodes wait for from it: a pod CIDR for each Node that has none (the controller-manager's
+ * node IPAM does not run), its kubelet-serving certificate request approved or denied (cluster/csr.c). Errors to
  * the log, each new one once. */
-void init_control_plane_decide_csrs(struct init *in);
+void init_control_plane_tick(struct init *in);
 /* Until the node's own kubelet has its serving certificate from the cluster (the API server verifies it),
  * approving its request. */
 int init_wait_serving_cert(struct init *in);

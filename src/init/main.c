@@ -25,7 +25,7 @@
 
 #define CHILD_STOP_MS 3000
 #define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
-#define CSR_POLL_MS 2000                /* how soon a joining node's kubelet has its serving certificate */
+#define TICK_MS 1000                    /* how soon a joining node has its pod CIDR, its kubelet its certificate */
 
 /* The init's command line, as engine-kubelet.c writes it. 0, or -EINVAL with the complaint printed. */
 static int parse_args(struct init *in, int argc, char **argv) {
@@ -132,6 +132,11 @@ static int setup_namespace(struct init *in) {
         init_stage(in, "stage namespace");
         init_stage(in, "pid init %d", (int) getpid());
         (void) sethostname(in->name, strlen(in->name));
+        r = init_install_hosts(in->name);
+        if (r < 0) {
+                init_stage(in, "error cannot write the node's /etc/hosts: %s", strerror(-r));
+                return r;
+        }
         if (in->resolv_conf) {
                 r = init_install_resolv_conf(in->resolv_conf);
                 if (r < 0) {
@@ -323,7 +328,7 @@ static unsigned unenforced_limits(struct init *in) {
 
 /* Idles until told to stop, starting again each daemon that dies (restart.c). On a host that cannot enforce
  * some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them; a node that brings
- * its cluster decides its nodes' serving certificate requests every CSR_POLL_MS. */
+ * its cluster gives its nodes what they wait for from it every TICK_MS (init_control_plane_tick). */
 static int init_idle(struct init *in) {
         const unsigned unenforced = unenforced_limits(in);
         _cleanup_strv_free_ char **warned = NULL;
@@ -345,7 +350,7 @@ static int init_idle(struct init *in) {
                 uint64_t now = now_usec();
 
                 if (in->control_plane)
-                        init_control_plane_decide_csrs(in);
+                        init_control_plane_tick(in);
                 if (api.name && now >= next_limits) {
                         struct un_error err = {};
 
@@ -356,7 +361,7 @@ static int init_idle(struct init *in) {
                                 snprintf(last, sizeof last, "%s", err.msg);
                         }
                 }
-                r = init_idle_for(in, in->control_plane ? CSR_POLL_MS : api.name ? LIMITS_POLL_MS : -1);
+                r = init_idle_for(in, in->control_plane ? TICK_MS : api.name ? LIMITS_POLL_MS : -1);
                 if (r < 0)
                         break;
         }

@@ -163,6 +163,46 @@ int init_install_resolv_conf(const char *src) {
         return r < 0 ? -err.code : 0;
 }
 
+/* Whether a hosts(5) text has a line naming name. */
+static bool hosts_names(const char *text, const char *name) {
+        _cleanup_free_ char *copy = strdup(text);
+        char *cursor = copy, *line;
+
+        while (copy && (line = line_next(&cursor, HOST_LINE_MAX, NULL))) {
+                _cleanup_strv_free_ char **f = NULL;
+
+                *strchrnul(line, '#') = '\0';
+                if (strv_split(line, " \t", &f) < 0)
+                        continue;
+                for (size_t i = 1; f && f[i]; i++)
+                        if (strcmp(f[i], name) == 0)
+                                return true;
+        }
+        return false;
+}
+
+int init_install_hosts(const char *name) {
+        const struct host *h = host_live();
+        _cleanup_free_ char *text = NULL, *next = NULL;
+        struct un_error err = {};
+        int r;
+
+        r = host_read_file(h, "/etc/hosts", HOST_FILE_MAX, &text, NULL);
+        if (r == -ENOENT)
+                text = strdup("");
+        else if (r < 0)
+                return r;
+        if (!text)
+                return -ENOMEM;
+        if (hosts_names(text, name))
+                return 0;
+        next = xstrdup_printf("%s%s127.0.1.1\t%s\n", text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "", name);
+        if (!next)
+                return -ENOMEM;
+        r = init_write_file("/etc/hosts", next, &err);
+        return r < 0 ? -err.code : 0;
+}
+
 /* Unmounts whatever the node mounted under dir (container rootfs, the /opt bind), deepest first. */
 static void umount_under(const char *dir) {
         _cleanup_free_ char *text = NULL;

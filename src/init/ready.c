@@ -176,7 +176,6 @@ struct node_wait {
         struct node_api api;
         uint64_t start, registered;     /* now_usec() */
         bool labelled;
-        bool cidr_assigned;             /* the node's own cluster: its pod CIDR set on the Node */
         char last[sizeof ((struct un_error) {}).msg];   /* the last message logged: each new one once */
 };
 
@@ -237,9 +236,9 @@ static int node_seen(struct init *in, struct node_wait *w, const struct node_obj
                 w->registered = now;
                 fprintf(stderr, "usernode-init: node %s registered\n", in->name);
         }
-        /* A cluster of its own allocates no CIDRs (controlplane.c says why): the one node's is set here. */
-        if (in->control_plane && !o->pod_cidr && !w->cidr_assigned)
-                w->cidr_assigned = init_control_plane_assign_pod_cidr(in) >= 0;
+        /* In a cluster of its own the init gives the Nodes their pod CIDRs (controlplane.c), this one first. */
+        if (in->control_plane && !o->pod_cidr)
+                init_control_plane_tick(in);
         r = follow_pod_cidr(in, o, now - w->registered);
         if (r < 0)
                 return r;

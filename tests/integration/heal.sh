@@ -92,8 +92,10 @@ grep -Eq '^daemon: +kubelet +failed' "\$HOME/status.txt" || fail "status does no
 "\$U" down --name heal --purge
 [ ! -e "$WORK/xdg/usernode/heal" ] || fail "down --purge left the node's runtime directory"
 # Only this test's processes (its XDG_RUNTIME_DIR; other tests run nodes as the same user), zombies aside: the
-# host's PID 1 reaps orphans slowly here.
-left=\$(ps -u "\$(id -u)" -o stat=,pid= | awk '\$1 !~ /^Z/ { print \$2 }' |
+# host's PID 1 reaps orphans slowly here. The list is taken whole first: the awk filtering it, a process of this
+# user with this environment, would otherwise be in it.
+procs=\$(ps -u "\$(id -u)" -o stat=,pid=)
+left=\$(printf '%s\\n' "\$procs" | awk '\$1 !~ /^Z/ { print \$2 }' |
         while read -r p; do
                 [ "\$p" != \$\$ ] && grep -qxzF "XDG_RUNTIME_DIR=$WORK/xdg" "/proc/\$p/environ" 2>/dev/null && echo "\$p"
         done || true)

@@ -86,6 +86,9 @@ grep -q "^arg --config=" "\$HOME/kubelet.rec" || fail "kubelet stand-in got no -
 # Into a file, then grep: piped, grep -q's early exit could break ctr's pipe.
 "\$U" exec --name "\$name" -- ctr version >"\$HOME/ctr-version" 2>&1 || true
 grep -q '^Server:' "\$HOME/ctr-version" || fail "ctr version did not reach containerd: \$(cat "\$HOME/ctr-version")"
+# The node's own name resolves in the node without DNS (the kubelet looks it up for its address).
+"\$U" exec --name "\$name" -- cat /etc/hosts >"\$HOME/hosts" || fail "cannot read the node's /etc/hosts"
+grep -Eq "^127\.0\.1\.1[[:space:]]+\$name\$" "\$HOME/hosts" || fail "the node's /etc/hosts does not name it: \$(cat "\$HOME/hosts")"
 snap=\$(sed -n 's/^ *snapshotter = "\(.*\)"/\1/p' "\$state_dir/containerd/config.toml")
 echo "snapshotter: \$snap"
 "\$U" exec --name "\$name" -- ctr images import --snapshotter "\$snap" "$WORK/busybox-oci.tar"
