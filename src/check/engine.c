@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include "checks.h"
+#include "net.h"
 #include "netlink.h"
 #include "util.h"
 #include "version.h"
@@ -336,6 +339,19 @@ static int check_overlay(struct check_ctx *c, struct report *r) {
                                   "no flanneld on PATH: a node in a cluster of several (up --server, or "
                                   "--apiserver-address) has no pod network to the others: its pods and theirs do not "
                                   "reach each other");
+        /* Live: whether the port is free on every address (a node of this host holds it on its own). */
+        if (!c->host->offline) {
+                uint16_t port;
+
+                if (net_port_free(SOCK_DGRAM, (struct in_addr) { .s_addr = htonl(INADDR_ANY) }, USERNODE_OVERLAY_PORT,
+                                  &port) == -EADDRINUSE)
+                        return report_add(r, "engine.overlay", CHECK_WARN,
+                                          "run the node at another address of this host (--node-ip, --apiserver-address)",
+                                          "flanneld at %s, but UDP port %u is taken on some address of this host (a node "
+                                          "of this host?): flannel uses that port on every node, so a node here can carry "
+                                          "its pods' traffic only at an address where it is free", flanneld,
+                                          USERNODE_OVERLAY_PORT);
+        }
         return report_add(r, "engine.overlay", CHECK_PASS, NULL,
                           "flanneld at %s: a node in a cluster of several carries its pods' traffic to the others' "
                           "over VXLAN, UDP port %u published at the node's address", flanneld, USERNODE_OVERLAY_PORT);

@@ -155,11 +155,11 @@ bool init_cgroup_delegated(void);
 const char *init_probe_snapshotter(struct init *in);
 /* Replaces the node's /etc/resolv.conf by the file the host side prepared. */
 int init_install_resolv_conf(const char *src);
-/* The node's /etc/hosts (its copy of the host's) names the node, at 127.0.1.1 as Debian names a host without a
- * fixed address: the kubelet looks its own name up for its address (a loopback answer is none: it takes the
- * default route's), which without the line goes to the host's DNS server, 10 s each time where that server is
- * out of reach, and tells that server the node's name. */
-int init_install_hosts(const char *name);
+/* The node's /etc/hosts (the host's with a line added, in RUNTIME/hosts mounted over it) names the node, at
+ * 127.0.1.1 as Debian names a host without a fixed address: the kubelet looks its own name up for its address (a
+ * loopback answer is none: it takes the default route's), which without the line goes to the host's DNS server,
+ * 10 s each time where that server is out of reach, and tells that server the node's name. */
+int init_install_hosts(const char *name, const char *runtime_dir);
 /* down --purge: unmounts what the node mounted under its directories, then removes them. */
 void init_purge(struct init *in);
 

@@ -132,7 +132,7 @@ static int setup_namespace(struct init *in) {
         init_stage(in, "stage namespace");
         init_stage(in, "pid init %d", (int) getpid());
         (void) sethostname(in->name, strlen(in->name));
-        r = init_install_hosts(in->name);
+        r = init_install_hosts(in->name, in->runtime_dir);
         if (r < 0) {
                 init_stage(in, "error cannot write the node's /etc/hosts: %s", strerror(-r));
                 return r;

@@ -181,12 +181,14 @@ static bool hosts_names(const char *text, const char *name) {
         return false;
 }
 
-int init_install_hosts(const char *name) {
+int init_install_hosts(const char *name, const char *runtime_dir) {
         const struct host *h = host_live();
-        _cleanup_free_ char *text = NULL, *next = NULL;
+        _cleanup_free_ char *text = NULL, *next = NULL, *copy = xstrdup_printf("%s/hosts", runtime_dir);
         struct un_error err = {};
         int r;
 
+        if (!copy)
+                return -ENOMEM;
         r = host_read_file(h, "/etc/hosts", HOST_FILE_MAX, &text, NULL);
         if (r == -ENOENT)
                 text = strdup("");
@@ -199,8 +201,14 @@ int init_install_hosts(const char *name) {
         next = xstrdup_printf("%s%s127.0.1.1\t%s\n", text, text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "", name);
         if (!next)
                 return -ENOMEM;
-        r = init_write_file("/etc/hosts", next, &err);
-        return r < 0 ? -err.code : 0;
+        /* Mounted over it, not renamed onto it: /etc/hosts may be a mount point itself (a container's, a VM's),
+         * and the mount stays in the node's mount namespace. */
+        r = init_write_file(copy, next, &err);
+        if (r < 0)
+                return -err.code;
+        if (access("/etc/hosts", F_OK) < 0 && init_write_file("/etc/hosts", "", &err) < 0)
+                return -err.code;
+        return mount(copy, "/etc/hosts", NULL, MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
 /* Unmounts whatever the node mounted under dir (container rootfs, the /opt bind), deepest first. */

@@ -102,6 +102,36 @@ report "$bad" kubelet
 expect engine.k3s skip "not the selected engine"
 expect engine.kubelet fail "not in Debian's archive"
 expect sysctl.ip_forward warn "lxc-user-nic"
+expect engine.overlay warn "no flanneld on PATH"
+
+# flanneld in the tree: the kubelet engine's pod network to other nodes (the port is not probed under --root).
+put "$bad/usr/local/bin/flanneld" '#!/bin/sh
+echo "ran-inside-root"
+'
+chmod 0755 "$bad/usr/local/bin/flanneld"
+report "$bad" kubelet
+expect engine.overlay pass "flanneld at /usr/local/bin/flanneld"
+report "$bad" k3s
+expect engine.overlay skip "k3s runs the flannel built into it"
+
+# Live, with a flanneld on PATH: UDP 8472 taken on an address of this host (as by another node's pod network) is
+# a warning; the port held by this script's python for the length of the check.
+mkdir -p "$work/bin"
+printf '#!/bin/sh\nexit 0\n' >"$work/bin/flanneld"
+chmod 0755 "$work/bin/flanneld"
+PATH="$work/bin:$PATH" python3 - "$USERNODE" <<'PY' || fail "engine.overlay with 8472 taken"
+import json, socket, subprocess, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("127.0.0.1", 8472))
+except OSError:
+    print("checks-net: UDP 8472 is taken already: the live engine.overlay case is not run", file=sys.stderr)
+    sys.exit(0)
+out = subprocess.run([sys.argv[1], "check", "--engine", "kubelet", "--json"], capture_output=True, text=True).stdout
+c = [c for c in json.loads(out)["checks"] if c["id"] == "engine.overlay"][0]
+if c["status"] != "warn" or "UDP port 8472 is taken" not in c["detail"]:
+    sys.exit("engine.overlay: %s" % c)
+PY
 
 report "$good" k3s
 for id in net.cidr net.dns net.ports net.tun net.driver net.source-ip sysctl.ip_forward sysctl.ping_group_range \
