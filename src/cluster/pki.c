@@ -747,3 +747,39 @@ int pki_ca_pin(const char *dir, char *buf, size_t size) {
         join_pin_format(&pins[0], buf);
         return 0;
 }
+
+int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err) {
+        _cleanup_(host_done) struct host h = { .root_fd = -EBADF };
+        _cleanup_(pki_pair_done) struct pki_pair ca = {}, p = {};
+        _cleanup_free_ char *cn = xstrdup_printf("system:node:%s", node);
+        _cleanup_(x509_name_freep) X509_NAME *subject = cn ? pki_name_new(cn, "system:nodes") : NULL;
+        _cleanup_(bio_freep) BIO *b = BIO_new(BIO_s_mem());
+        struct pki_sans sans = {};
+        char *data;
+        long len;
+        int r;
+
+        if (!subject || !b)
+                return un_error(err, ENOMEM, "the kubelet's serving certificate");
+        r = pki_dir_open(dir, false, &h, err);
+        if (r < 0)
+                return r;
+        if (pki_pair_load(&h, pki_cas[PKI_CA_KUBERNETES].name, &ca) < 0)
+                return un_error(err, EIO, "cannot load the cluster's CA in %s", dir);
+        r = pki_sans_add_dns(&sans, node);
+        if (r >= 0)
+                r = pki_sans_add_ip(&sans, ip);
+        if (r >= 0)
+                r = pki_pair_issue(&(struct pki_template) { .subject = subject, .days = PKI_LEAF_DAYS, .usage = PKI_SERVER,
+                                                            .sans = &sans },
+                                   &ca, &p);
+        pki_sans_done(&sans);
+        if (r < 0)
+                return un_error(err, r, "cannot issue the kubelet's serving certificate for %s at %s", node, ip);
+        if (PEM_write_bio_X509(b, p.cert) != 1 || PEM_write_bio_PrivateKey(b, p.key, NULL, NULL, 0, NULL, NULL) != 1)
+                return un_error(err, EIO, "cannot encode the kubelet's serving certificate");
+        len = BIO_get_mem_data(b, &data);
+        *ret_pem = strndup(data, (size_t) len);
+        OPENSSL_cleanse(data, (size_t) len);
+        return *ret_pem ? 0 : un_error(err, ENOMEM, "the kubelet's serving certificate");
+}

@@ -38,6 +38,11 @@ int pki_kubeconfig(const char *dir, const char *client, const char *server, cons
  * requests as the cluster's admin present. -EIO when either cannot be read. */
 int pki_admin_client(const char *dir, char **ret_pem);
 
+/* A serving certificate for node's kubelet, signed by dir's CA as the kubelet-serving signer would sign its
+ * request (CN system:node:NODE, O system:nodes, server use, DNS name node, IP address ip), with a new key: one PEM,
+ * certificate then key, as the kubelet keeps it (the caller wipes and frees it). */
+int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err);
+
 /* "sha256:" + 64 hex digits of dir/ca.crt's public key, as kubeadm's --discovery-token-ca-cert-hash;
  * -ENOBUFS when size is below 72. */
 #define PKI_PIN_MAX 72u

@@ -207,6 +207,27 @@ static int own_pod_cidr(struct init *in, char *buf, size_t size) {
         return snprintf(buf, size, "%.*s/24", (int) (slash - in->pod_cidr), in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
 }
 
+/* The kubelet's serving certificate, issued here by the cluster's CA for the node's name and address (the
+ * kubelet's own, by its default route) before it starts: the API server verifies it from the first logs or exec,
+ * without waiting for the kubelet's request to be approved and signed. It renews it through a request, which
+ * init_control_plane_tick approves. */
+static int kubelet_serving_cert(struct init *in, const char *pki, const char *address) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/kubelet/pki/kubelet-server-current.pem", in->data_dir), *pem = NULL;
+        struct un_error err = {};
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = pki_kubelet_serving(pki, in->name, address, &pem, &err);
+        if (r >= 0) {
+                r = host_write_atomic(host_live(), path, pem, strlen(pem), 0600, (uid_t) -1, (gid_t) -1, &err);
+                explicit_bzero(pem, strlen(pem));
+        }
+        if (r < 0)
+                init_stage(in, "error %s", err.msg);
+        return r;
+}
+
 int init_run_control_plane(struct init *in) {
         _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
         _cleanup_free_ char *ca_pem = NULL;
@@ -244,6 +265,8 @@ int init_run_control_plane(struct init *in) {
                 r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
+        if (r >= 0)
+                r = kubelet_serving_cert(in, dirs.pki, dirs.advertise);
         /* The images imported meanwhile tell whether the cluster has DNS. */
         if (r >= 0)
                 r = init_images_wait(in);
@@ -401,26 +424,4 @@ void init_control_plane_tick(struct init *in) {
         snprintf(in->tick_error, sizeof in->tick_error, "%s", r < 0 ? err.msg : "");
 }
 
-int init_wait_serving_cert(struct init *in) {
-        _cleanup_free_ char *cert = xstrdup_printf("%s/kubelet/pki/kubelet-server-current.pem", in->data_dir);
-        uint64_t deadline = now_usec() + (uint64_t) APISERVER_READY_MS * 1000u;
-        int r;
-
-        if (!cert)
-                return -ENOMEM;
-        for (;;) {
-                init_control_plane_tick(in);
-                if (access(cert, F_OK) == 0)
-                        return 0;
-                if (now_usec() >= deadline) {
-                        init_stage(in, "error the kubelet got no serving certificate within 60 s (its request approved, "
-                                       "the controller-manager signs it); see %s/kubelet.log and %s/controller-manager.log",
-                                   in->runtime_dir, in->runtime_dir);
-                        return -ETIME;
-                }
-                r = init_idle_for(in, 100);
-                if (r < 0)
-                        return r;
-        }
-}
 

@@ -188,9 +188,6 @@ int init_wait_cluster_usable(struct init *in);
  * node IPAM does not run), its kubelet-serving certificate request approved or denied (cluster/csr.c). Errors to
  * the log, each new one once. */
 void init_control_plane_tick(struct init *in);
-/* Until the node's own kubelet has its serving certificate from the cluster (the API server verifies it),
- * approving its request. */
-int init_wait_serving_cert(struct init *in);
 
 /* restart.c */
 /* An error line of a Go daemon's log (log_last_match's match): klog's "E1207 ..." and "F1207 ...", logrus's

@@ -269,9 +269,6 @@ static int wait_joined_ready(struct init *in) {
         if (r < 0)
                 return r;
         r = init_wait_node_ready(in);
-        /* The API server verifies the kubelets it calls: its own node's before kubectl logs or exec. */
-        if (r >= 0 && in->control_plane)
-                r = init_wait_serving_cert(in);
         if (r < 0)
                 return r;
         /* Ready when its pods reach the other nodes' too: the overlay needs the Node's pod CIDR. */

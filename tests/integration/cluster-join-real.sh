@@ -187,8 +187,10 @@ seen=$(get web-a "http://$svc/cgi-bin/ip") || fail "web-a reached Service $svc o
 if [ -e "$WORK/img/coredns.tar" ]; then
         kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=120s >/dev/null ||
                 fail "CoreDNS is not available: $(kc get pods -A -o wide 2>&1)"
-        seen=$(get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip) ||
+        # kube-proxy follows CoreDNS's endpoint through its watch: a bounded wait for the name to answer.
+        retry 60 get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip ||
                 fail "web-a does not reach web-b.default.svc.cluster.local: $(kc get pods -A -o wide 2>&1)"
+        seen=$(get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip) || fail "web-b by name answered once only"
         [ "$seen" = "$pod_a" ] || fail "web-b by name saw $seen"
 fi
 
