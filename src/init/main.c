@@ -25,7 +25,10 @@
 
 #define CHILD_STOP_MS 3000
 #define LIMITS_POLL_MS 5000             /* how soon a pod with limits the host cannot enforce is told */
-#define TICK_MS 1000                    /* how soon a joining node has its pod CIDR, its kubelet its certificate */
+/* How soon a joining node has its pod CIDR and its kubelet its certificate; in a cluster nobody else joins, only the
+ * kubelet's own renewal waits on it (each tick costs the init ~5 ms of CPU: two requests as the cluster's admin). */
+#define TICK_MS 1000
+#define TICK_ALONE_MS 30000
 
 /* The init's command line, as engine-kubelet.c writes it. 0, or -EINVAL with the complaint printed. */
 static int parse_args(struct init *in, int argc, char **argv) {
@@ -325,13 +328,15 @@ static unsigned unenforced_limits(struct init *in) {
 
 /* Idles until told to stop, starting again each daemon that dies (restart.c). On a host that cannot enforce
  * some limits, looks at this node's pods every LIMITS_POLL_MS and tells those that set them; a node that brings
- * its cluster gives its nodes what they wait for from it every TICK_MS (init_control_plane_tick). */
+ * its cluster gives its nodes what they wait for from it every TICK_MS (init_control_plane_tick; TICK_ALONE_MS in a
+ * cluster nobody else joins). */
 static int init_idle(struct init *in) {
         const unsigned unenforced = unenforced_limits(in);
         _cleanup_strv_free_ char **warned = NULL;
         struct node_api api = {};
         char last[sizeof ((struct un_error) {}).msg] = "";
         uint64_t next_limits = 0;
+        int idle_ms = !in->control_plane ? -1 : in->apiserver_url ? TICK_MS : TICK_ALONE_MS;
         int r;
 
         if (unenforced) {
@@ -342,6 +347,8 @@ static int init_idle(struct init *in) {
                         node_api_done(&api);
                 }
         }
+        if (api.name && (idle_ms < 0 || idle_ms > LIMITS_POLL_MS))
+                idle_ms = LIMITS_POLL_MS;
         init_health_begin(in);
         for (;;) {
                 uint64_t now = now_usec();
@@ -358,7 +365,7 @@ static int init_idle(struct init *in) {
                                 snprintf(last, sizeof last, "%s", err.msg);
                         }
                 }
-                r = init_idle_for(in, in->control_plane ? TICK_MS : api.name ? LIMITS_POLL_MS : -1);
+                r = init_idle_for(in, idle_ms);
                 if (r < 0)
                         break;
         }
