@@ -331,9 +331,11 @@ out:
 static int check_overlay(struct check_ctx *c, struct report *r) {
         _cleanup_free_ char *flanneld = NULL;
 
-        if (c->engine == ENGINE_K3S)
+        int k = engine_find_overlay(c->host, c->engine, &flanneld);
+
+        if (k == -EOPNOTSUPP)
                 return report_add(r, "engine.overlay", CHECK_SKIP, NULL, "k3s runs the flannel built into it");
-        if (host_find_executable(c->host, "flanneld", &flanneld) < 0)
+        if (k < 0)
                 return report_add(r, "engine.overlay", CHECK_WARN,
                                   "install flanneld (flannel's release binary; v0.13.0 verified) on PATH",
                                   "no flanneld on PATH: a node in a cluster of several (up --server, or "

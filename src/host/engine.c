@@ -38,6 +38,7 @@ static const struct engine_needs engines[_ENGINE_MAX] = {
                 .net_runner = "rootlesskit",
                 .net_packages = "rootlesskit slirp4netns passt",
                 .control_plane_binaries = kubelet_control_plane,
+                .overlay_binary = "flanneld",
         },
 };
 
@@ -71,6 +72,14 @@ bool engine_brings_control_plane(const struct host *h, enum engine e, const char
                 }
         }
         return engine_needs(e)->control_plane_binaries != NULL;
+}
+
+int engine_find_overlay(const struct host *h, enum engine e, char **ret) {
+        const char *b = engine_needs(e)->overlay_binary;
+
+        if (!b)
+                return -EOPNOTSUPP;
+        return host_find_executable(h, b, ret) < 0 ? -ENOENT : 0;
 }
 
 enum engine engine_default(const struct host *h) {

@@ -41,6 +41,8 @@ struct engine_needs {
         /* What it runs to bring a cluster of its own when it joins none (NULL-terminated; none: its own
          * binary does, as k3s server). */
         const char *const *control_plane_binaries;
+        /* What its nodes run for the pod network to other nodes' pods, found on PATH (NULL: built in, as k3s's). */
+        const char *overlay_binary;
         /* Why `up --publish` cannot forward ports into its nodes (NULL: it can). */
         const char *publish_why_not;
 };
@@ -51,5 +53,8 @@ int engine_from_string(const char *s, enum engine *ret);
 /* Whether a node of engine e that joins no cluster brings one: every control-plane binary on h's PATH.
  * *ret_missing (may be NULL) names the first one that is not. */
 bool engine_brings_control_plane(const struct host *h, enum engine e, const char **ret_missing);
+/* The binary engine e's nodes run for their pod network to other nodes (flanneld), found on h: 0 with *ret its
+ * path, -ENOENT when it is not there, -EOPNOTSUPP when the engine has its own built in. */
+int engine_find_overlay(const struct host *h, enum engine e, char **ret);
 /* The engine `check` and `up` assume when none is named: k3s when it is on the host's PATH. */
 enum engine engine_default(const struct host *h);

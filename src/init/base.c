@@ -3,6 +3,7 @@
  * the binaries it finds. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "net.h"
 #include "init.h"
 #include "util.h"
 
@@ -85,6 +87,15 @@ int init_mkdir_p(const char *path) {
                         return 0;
                 *s = '/';
         }
+}
+
+void init_node_address(char buf[static INET_ADDRSTRLEN]) {
+        struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(9) };
+        struct in_addr a;
+
+        (void) inet_pton(AF_INET, "192.0.2.1", &any.sin_addr);
+        if (net_source_address(&any, &a) < 0 || !inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN))
+                snprintf(buf, INET_ADDRSTRLEN, "127.0.0.1");
 }
 
 char *init_find_binary(const char *name) {

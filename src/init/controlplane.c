@@ -34,17 +34,6 @@
 #define APISERVER_READY_MS 600000
 #define TOKEN_TTL_SEC 3600              /* the kubelet needs it once, for its first CSR */
 
-/* The node's own address, as the cluster should reach it: the one it sends from by its default route.
- * Nothing is sent; without a route (no network yet), loopback. */
-static void advertise_address(char buf[static INET_ADDRSTRLEN]) {
-        struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(9) };
-        struct in_addr a;
-
-        (void) inet_pton(AF_INET, "192.0.2.1", &any.sin_addr);
-        if (net_source_address(&any, &a) < 0 || !inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN))
-                snprintf(buf, INET_ADDRSTRLEN, "127.0.0.1");
-}
-
 static int read_data(struct init *in, const char *rel, char **ret) {
         _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, rel);
 
@@ -189,7 +178,7 @@ static int cp_settings(struct init *in, struct cp_dirs *dirs, struct controlplan
         dirs->conf = xstrdup_printf("%s/" NODE_CONTROLPLANE, in->data_dir);
         if (!dirs->pki || !dirs->etcd || !dirs->conf)
                 return -ENOMEM;
-        advertise_address(dirs->advertise);
+        init_node_address(dirs->advertise);
         *ret = (struct controlplane) {
                 .pki_dir = dirs->pki, .etcd_dir = dirs->etcd, .conf_dir = dirs->conf, .node_name = in->name,
                 .advertise_ip = dirs->advertise, .service_cidr = in->service_cidr,
@@ -423,5 +412,3 @@ void init_control_plane_tick(struct init *in) {
                 fprintf(stderr, "usernode-init: %s\n", err.msg);
         snprintf(in->tick_error, sizeof in->tick_error, "%s", r < 0 ? err.msg : "");
 }
-
-

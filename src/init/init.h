@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -145,6 +146,10 @@ void init_stage(struct init *in, const char *fmt, ...) _printf_(2, 3);
 int init_write_file(const char *path, const char *text, struct un_error *err);
 int init_mkdir_p(const char *path);
 char *init_find_binary(const char *name);
+/* The node's own address in its namespace: the one it sends from by its default route (tap0's with rootlesskit's
+ * slirp4netns), what its kubelet takes as its InternalIP, its API server advertises and its VXLAN endpoint sends
+ * from. Nothing is sent; without a route (no network yet), loopback. */
+void init_node_address(char buf[static INET_ADDRSTRLEN]);
 
 /* mounts.c */
 /* /sys/fs/cgroup/unified hidden on a hybrid host, /opt/cni/bin, /var/log: staged errors. */

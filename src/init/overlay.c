@@ -8,7 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,38 +29,16 @@ static char *flannel_path(struct init *in, const char *name) {
         return xstrdup_printf("%s/flannel/%s", in->runtime_dir, name);
 }
 
-/* The interface of the node's default route (rootlesskit's tap0, lxc-user-nic's eth0): where the VXLAN packets
- * leave the node. flanneld would look for the one holding --public-ip, an address of the host only. */
-static int default_route_interface(char ret[static IF_NAMESIZE]) {
-        struct net_host_table t = {};
-        int r = netlink_load_host(&t);
-
-        if (r < 0)
-                return r;
-        r = -ENETUNREACH;
-        for (size_t i = 0; i < t.n; i++) {
-                const struct net_host_entry *e = &t.entries[i];
-
-                if (e->kind == NET_ENTRY_ROUTE && e->prefix.family == AF_INET && e->prefix.len == 0 && e->ifindex) {
-                        r = if_indextoname(e->ifindex, ret) ? 0 : -errno;
-                        break;
-                }
-        }
-        net_host_table_done(&t);
-        return r;
-}
-
 int init_start_flannel(struct init *in, struct un_error *err) {
         _cleanup_free_ char *dir = xstrdup_printf("%s/flannel", in->runtime_dir);
         _cleanup_free_ char *conf = flannel_path(in, "net-conf.json"), *subnet = flannel_path(in, "subnet.env");
         _cleanup_free_ char *text = NULL, *a_kubeconfig = NULL, *a_conf = NULL, *a_subnet = NULL, *a_ip = NULL,
                             *e_node = NULL, *a_iface = NULL;
-        char iface[IF_NAMESIZE];
-        int r;
+        char address[INET_ADDRSTRLEN];
 
-        r = default_route_interface(iface);
-        if (r < 0)
-                return un_error(err, -r, "no default route in the node for the pod network's VXLAN");
+        /* Where the VXLAN packets leave the node (flanneld would look for the interface holding --public-ip, an
+         * address of the host only). */
+        init_node_address(address);
         if (!dir || !conf || !subnet)
                 return un_error(err, ENOMEM, "flanneld");
         if (init_mkdir_p(dir) < 0)
@@ -72,7 +50,7 @@ int init_start_flannel(struct init *in, struct un_error *err) {
         a_conf = xstrdup_printf("--net-config-path=%s", conf);
         a_subnet = xstrdup_printf("--subnet-file=%s", subnet);
         a_ip = xstrdup_printf("--public-ip=%s", in->overlay_address);
-        a_iface = xstrdup_printf("--iface=%s", iface);
+        a_iface = xstrdup_printf("--iface=%s", address);
         e_node = xstrdup_printf("NODE_NAME=%s", in->name);
         if (!text || !a_kubeconfig || !a_conf || !a_subnet || !a_ip || !a_iface || !e_node)
                 return un_error(err, ENOMEM, "flanneld");

@@ -37,7 +37,7 @@ int node_overlay_address(struct up_options *o, struct un_error *err) {
         o->overlay_address = NULL;
         if (!address)
                 return 0;
-        if (host_find_executable(host_live(), "flanneld", &flanneld) < 0) {
+        if (engine_find_overlay(host_live(), o->engine, &flanneld) < 0) {
                 fprintf(stderr, "usernode up: warning: no flanneld on PATH: pods on this node will not reach pods on "
                                 "other nodes, nor they these\n");
                 return 0;

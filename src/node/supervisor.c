@@ -473,6 +473,19 @@ static int sv_start(struct supervisor *s, struct un_error *err) {
         return 0;
 }
 
+/* A port the node publishes on host_ip (pasta's implicit forwarding: on every address) beside --publish's. */
+static void sv_port_add(struct supervisor *s, const char *proto, const char *host_ip, uint16_t host_port,
+                        uint16_t node_port) {
+        struct node_port *p;
+
+        if (s->status.n_ports >= NODE_PORTS_MAX)
+                return;
+        p = &s->status.ports[s->status.n_ports++];
+        *p = (struct node_port) { .host_port = host_port, .node_port = node_port, .id = -1 };
+        snprintf(p->proto, sizeof p->proto, "%s", proto);
+        snprintf(p->host_ip, sizeof p->host_ip, "%s", port_driver_explicit(s->opts->port_driver) ? host_ip : "0.0.0.0");
+}
+
 /* The status a starting node begins with: who, how, and the ports it publishes. */
 static int sv_status_init(struct supervisor *s) {
         const struct up_options *o = s->opts;
@@ -493,33 +506,14 @@ static int sv_status_init(struct supervisor *s) {
         for (size_t i = 0; i < o->n_publish; i++)
                 s->status.ports[s->status.n_ports++] = o->publish[i];
         /* A joined kubelet is reached by the API server (logs, exec, port-forward) at the node's address. */
-        if (o->engine == ENGINE_KUBELET && o->server && o->node_ip && o->kubelet_port &&
-            s->status.n_ports < NODE_PORTS_MAX) {
-                struct node_port *p = &s->status.ports[s->status.n_ports++];
-
-                *p = (struct node_port) { .proto = "tcp", .host_port = o->kubelet_port, .node_port = o->kubelet_port,
-                                          .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "%s",
-                         port_driver_explicit(o->port_driver) ? o->node_ip : "0.0.0.0");
-        }
-        /* The API server of the cluster the node brings along, on the host's loopback or --apiserver-address (pasta's implicit
-         * forwarding: on every address). */
-        if (o->control_plane && o->apiserver_port && s->status.n_ports < NODE_PORTS_MAX) {
-                struct node_port *p = &s->status.ports[s->status.n_ports++];
-
-                *p = (struct node_port) { .proto = "tcp", .host_port = o->apiserver_port, .node_port = 6443, .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "%s",
-                         port_driver_explicit(o->port_driver) ? up_apiserver_address(o) : "0.0.0.0");
-        }
+        if (o->engine == ENGINE_KUBELET && o->server && o->node_ip && o->kubelet_port)
+                sv_port_add(s, "tcp", o->node_ip, o->kubelet_port, o->kubelet_port);
+        /* The API server of the cluster the node brings along, on the host's loopback or --apiserver-address. */
+        if (o->control_plane && o->apiserver_port)
+                sv_port_add(s, "tcp", up_apiserver_address(o), o->apiserver_port, 6443);
         /* The pod network's VXLAN, reached by the other nodes at this node's address. */
-        if (o->overlay_address && s->status.n_ports < NODE_PORTS_MAX) {
-                struct node_port *p = &s->status.ports[s->status.n_ports++];
-
-                *p = (struct node_port) { .proto = "udp", .host_port = USERNODE_OVERLAY_PORT, .node_port = USERNODE_OVERLAY_PORT,
-                                          .id = -1 };
-                snprintf(p->host_ip, sizeof p->host_ip, "%s",
-                         port_driver_explicit(o->port_driver) ? o->overlay_address : "0.0.0.0");
-        }
+        if (o->overlay_address)
+                sv_port_add(s, "udp", o->overlay_address, USERNODE_OVERLAY_PORT, USERNODE_OVERLAY_PORT);
         s->rk_state_dir = node_runtime_path(n, "rootlesskit");
         (void) node_status_set_state(&s->status, NODE_STARTING);
         return s->status.name && s->rk_state_dir ? 0 : -ENOMEM;
