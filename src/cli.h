@@ -62,6 +62,7 @@ enum {
         OPT_APISERVER_PORT,
         OPT_APISERVER_ADDRESS,
         OPT_TTL,
+        OPT_WORKERS,
 };
 
 struct cli {
@@ -92,6 +93,8 @@ struct cli {
         const char *node_ip;
         uint16_t apiserver_port;
         const char *apiserver_address;
+        unsigned workers;
+        bool workers_given;
         unsigned ttl_sec;               /* join-command's token; 0: the default */
         int64_t pod_pids_limit;
         bool pod_pids_limit_given;

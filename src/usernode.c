@@ -83,6 +83,7 @@ static const struct option options[] = {
         { "apiserver-address", required_argument, NULL, OPT_APISERVER_ADDRESS },
         { "ttl", required_argument, NULL, OPT_TTL },
         { "pod-pids-limit", required_argument, NULL, OPT_POD_PIDS_LIMIT },
+        { "workers", required_argument, NULL, OPT_WORKERS },
         {}
 };
 
@@ -118,6 +119,7 @@ static const struct {
         { OPT_NODE_IP, TAKES_UP },
         { OPT_POD_PIDS_LIMIT, TAKES_UP },
         { OPT_APISERVER_PORT, TAKES_UP },      { OPT_APISERVER_ADDRESS, TAKES_UP },
+        { OPT_WORKERS, TAKES_UP },
 };
 
 
@@ -150,7 +152,7 @@ static const struct verb {
           "up [--engine k3s|kubelet] [--net auto|slirp4netns|pasta|lxc-user-nic] [--port-driver builtin|slirp4netns|implicit]\n"
           "     [--name N] [--ephemeral] [--wait[=SECS]] [--foreground] [--publish HOST:NODE ...]\n"
           "     [--server URL --token-file F --discovery-token-ca-cert-hash sha256:H] [--node-ip IP]\n"
-          "     [--cidr NET] [--cluster-cidr NET] [--service-cidr NET] [--pod-pids-limit N]\n"
+          "     [--cidr NET] [--cluster-cidr NET] [--service-cidr NET] [--pod-pids-limit N] [--workers N]\n"
           "     [--config FILE] [--dry-run] [--json] [--ignore ID,...]",
           "Starts a rootless Kubernetes node for the calling user, after the checks for its engine pass.\n"
           "\n"
@@ -176,6 +178,8 @@ static const struct verb {
           "                        brings along (default 6443, or a free one when taken)\n"
           "      --apiserver-address IP  without --server: publish that API server on IP, an address of\n"
           "                        this host others reach, so that other nodes can join (default 127.0.0.1)\n"
+          "      --workers N       without --server: N more nodes of the cluster on this host (N-worker1 ...,\n"
+          "                        at most 8), inside this node's user namespace; up --wait waits for all\n"
           "      --cidr NET        rootlesskit's slirp4netns network (default 10.41.0.0/16 unless taken)\n"
           "      --cluster-cidr NET  pods (default 10.42.0.0/16 unless taken)\n"
           "      --service-cidr NET  services, k3s server (default 10.43.0.0/16 unless taken)\n"

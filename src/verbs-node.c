@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,30 +34,70 @@ int verb_down(const struct cli *c, int argc, char **argv) {
         return EXIT_READY;
 }
 
-/* A joined node's Ready condition, from the cluster, with the node's own credentials. */
-static void status_ask_cluster(struct node_status *s) {
+/* What the cluster says of the Node named name, asked with the kubelet's credentials under data_dir, at server
+ * (NULL: the kubeconfig's): 0 with *ret_ready, *ret_message (why not, or the API's error) and *ret_pod_cidr set;
+ * -errno when the credentials cannot be read. */
+static int status_ask_node(const char *data_dir, const char *server, const char *name, bool *ret_ready,
+                           char **ret_message, char **ret_pod_cidr) {
         struct node_api api = {};
         struct node_object o = {};
         struct un_error err = {};
+        int r = node_api_open(data_dir, server, name, &api, NULL);
+
+        if (r < 0)
+                return r;
+        *ret_ready = false;
+        *ret_pod_cidr = NULL;
+        if (node_api_get(&api, &o, &err) < 0)
+                *ret_message = strdup(err.msg);
+        else if (!o.exists)
+                *ret_message = strdup("not registered");
+        else {
+                *ret_ready = o.ready;
+                *ret_message = o.ready_message ? strdup(o.ready_message) : NULL;
+                *ret_pod_cidr = o.pod_cidr ? strdup(o.pod_cidr) : NULL;
+        }
+        node_object_done(&o);
+        node_api_done(&api);
+        return 0;
+}
+
+/* The node's workers: a directory each under its data directory's workers/, in name order. */
+static void status_ask_workers(struct node_status *s, const char *server) {
+        _cleanup_free_ char *dir = xstrdup_printf("%s/workers", s->data_dir);
+        struct dirent **names = NULL;
+        int n = dir ? scandir(dir, &names, NULL, alphasort) : -1;
+
+        for (int i = 0; i < n; i++) {
+                struct node_worker *w = &s->workers[s->n_workers];
+                _cleanup_free_ char *data = NULL;
+
+                if (s->n_workers < NODE_WORKERS_MAX && node_name_valid(names[i]->d_name) &&
+                    strlen(names[i]->d_name) < sizeof w->name && (data = xstrdup_printf("%s/%s", dir, names[i]->d_name)) &&
+                    status_ask_node(data, server, names[i]->d_name, &w->ready, &w->message, &w->pod_cidr) >= 0) {
+                        memcpy(w->name, names[i]->d_name, strlen(names[i]->d_name) + 1);
+                        w->known = true;
+                        s->n_workers++;
+                }
+                free(names[i]);
+        }
+        free(names);
+}
+
+/* A joined node's Ready condition, from the cluster, with the node's own credentials; its workers' too. */
+static void status_ask_cluster(struct node_status *s) {
+        _cleanup_free_ char *cidr = NULL;
         char own[64];
+        const char *server;
 
         if (!streq_ptr(s->engine, "kubelet") || (s->state != NODE_RUNNING && s->state != NODE_DEGRADED) || !s->data_dir)
                 return;
         /* Its kubelet's kubeconfig names the API server inside the node; from here, the published port. */
-        if (node_api_open(s->data_dir, node_status_apiserver(s, own, sizeof own) >= 0 ? own : NULL,
-                          s->name, &api, NULL) < 0)
+        server = node_status_apiserver(s, own, sizeof own) >= 0 ? own : NULL;
+        if (status_ask_node(s->data_dir, server, s->name, &s->node_ready, &s->node_message, &cidr) < 0)
                 return;
         s->node_known = true;
-        if (node_api_get(&api, &o, &err) < 0)
-                s->node_message = strdup(err.msg);
-        else if (!o.exists)
-                s->node_message = strdup("not registered");
-        else {
-                s->node_ready = o.ready;
-                s->node_message = o.ready_message ? strdup(o.ready_message) : NULL;
-        }
-        node_object_done(&o);
-        node_api_done(&api);
+        status_ask_workers(s, server);
 }
 
 int verb_status(const struct cli *c, int argc, char **argv) {
@@ -86,6 +127,11 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                 if (s.node_known)
                         printf("node:        %s%s%s\n", s.node_ready ? "Ready" : "NotReady",
                                s.node_message ? ": " : "", strempty(s.node_message));
+                for (size_t i = 0; i < s.n_workers; i++)
+                        printf("worker:      %-23s %-8s %s%s%s\n", s.workers[i].name, s.workers[i].ready ? "Ready" : "NotReady",
+                               s.workers[i].pod_cidr ? s.workers[i].pod_cidr : "-",
+                               !s.workers[i].ready && s.workers[i].message ? "; " : "",
+                               s.workers[i].ready ? "" : strempty(s.workers[i].message));
                 for (size_t i = 0; i < _NODE_PID_MAX; i++)
                         if (s.pids[i] > 0)
                                 printf("pid:         %-11s %d\n", node_pid_to_string((enum node_pid) i), (int) s.pids[i]);

@@ -171,6 +171,13 @@ int verb_up_parse_option(struct cli *c, int opt, char *arg) {
                 c->apiserver_address = arg;
                 return 1;
         }
+        case OPT_WORKERS:
+                if (parse_u32(arg, &c->workers) < 0 || c->workers > UP_WORKERS_MAX) {
+                        fprintf(stderr, "usernode: --workers takes 0-%u\n", UP_WORKERS_MAX);
+                        return -EINVAL;
+                }
+                c->workers_given = true;
+                return 1;
         case OPT_POD_PIDS_LIMIT:
                 if (up_pod_pids_limit_parse(arg, &c->pod_pids_limit) < 0) {
                         fprintf(stderr, "usernode: --pod-pids-limit takes -1 (no limit) or 16-4194304\n");
@@ -207,6 +214,8 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
         if (o->control_plane)
                 printf("control-plane: yes\napiserver: https://%s:%u\n", up_apiserver_address(o),
                        (unsigned) o->apiserver_port);
+        if (o->workers)
+                printf("workers: %u\n", o->workers);
         for (size_t i = 0; i < o->n_publish; i++)
                 printf("publish: %s:%u:%u/%s\n", o->publish[i].host_ip, (unsigned) o->publish[i].host_port,
                        (unsigned) o->publish[i].node_port, o->publish[i].proto);
@@ -215,6 +224,8 @@ static int up_dry_run(const struct up_options *o, struct node *n) {
         r = up_pick_cidrs(o, &nets, &err);
         if (r >= 0) {
                 printf("cidr: %s\ncluster-cidr: %s\nservice-cidr: %s\n", nets.slirp, nets.cluster, nets.service);
+                if (nets.workers[0])
+                        printf("workers-cidr: %s\n", nets.workers);
                 r = node_engine_get(o->engine)->command(n, o, &argv, &env, &err);
         }
         if (r < 0) {
@@ -280,6 +291,8 @@ static void up_apply_flags(const struct cli *c, struct up_options *o) {
                 o->apiserver_address = c->apiserver_address;
         if (c->pod_pids_limit_given)
                 o->pod_pids_limit = c->pod_pids_limit;
+        if (c->workers_given)
+                o->workers = c->workers;
         if (c->ignore)
                 o->ignore = c->ignore;
         if (c->n_publish > 0) {

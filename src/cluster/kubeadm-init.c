@@ -207,13 +207,16 @@ static int cluster_info(const struct clusterinit *c, struct un_error *err) {
 static const struct {
         const char *kind, *group_version, *resource;
         bool namespaced, replace;
+        bool get_first;                 /* its POST is refused before its name is found taken: ask first */
 } addon_kinds[] = {
-        { "ServiceAccount", "api/v1", "serviceaccounts", true, false },
-        { "ConfigMap", "api/v1", "configmaps", true, false },
-        { "Service", "api/v1", "services", true, false },
-        { "Deployment", "apis/apps/v1", "deployments", true, true },
-        { "ClusterRole", "apis/rbac.authorization.k8s.io/v1", "clusterroles", false, true },
-        { "ClusterRoleBinding", "apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false, true },
+        { "ServiceAccount", "api/v1", "serviceaccounts", true, false, false },
+        { "ConfigMap", "api/v1", "configmaps", true, false, false },
+        /* A Service's cluster IP is allocated before the name is looked up: POSTing kube-dns again gets 422 ("already
+         * allocated"), not 409. */
+        { "Service", "api/v1", "services", true, false, true },
+        { "Deployment", "apis/apps/v1", "deployments", true, true, false },
+        { "ClusterRole", "apis/rbac.authorization.k8s.io/v1", "clusterroles", false, true, false },
+        { "ClusterRoleBinding", "apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", false, true, false },
 };
 
 static int addon_object(const struct kubeapi *api, struct json_object *o, struct un_error *err) {
@@ -229,8 +232,21 @@ static int addon_object(const struct kubeapi *api, struct json_object *o, struct
                         ns ? xstrdup_printf("/%s/namespaces/%s/%s", addon_kinds[i].group_version, ns, addon_kinds[i].resource)
                            : xstrdup_printf("/%s/%s", addon_kinds[i].group_version, addon_kinds[i].resource);
 
-                return collection ? apply(api, collection, name, o, addon_kinds[i].replace, err)
-                                  : un_error(err, ENOMEM, "%s", name);
+                if (!collection)
+                        return un_error(err, ENOMEM, "%s", name);
+                if (addon_kinds[i].get_first) {
+                        _cleanup_free_ char *path = xstrdup_printf("%s/%s", collection, name);
+                        struct kubeapi_reply reply = {};
+                        int r = path ? kubeapi_request(api, "GET", path, NULL, &reply, err) : un_error(err, ENOMEM, "%s", name);
+                        bool exists = r >= 0 && reply.status == 200;
+
+                        kubeapi_reply_done(&reply);
+                        if (r < 0)
+                                return r;
+                        if (exists)
+                                return 0;
+                }
+                return apply(api, collection, name, o, addon_kinds[i].replace, err);
         }
         return un_error(err, EINVAL, "coredns.yaml.in: an object usernode does not create (%s %s)", strna(kind),
                         strna(name));

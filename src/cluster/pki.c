@@ -748,7 +748,10 @@ int pki_ca_pin(const char *dir, char *buf, size_t size) {
         return 0;
 }
 
-int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err) {
+/* A certificate of node's kubelet (CN system:node:NODE, O system:nodes) from dir's CA with a new key, as one PEM,
+ * certificate then key: for serving (DNS name node, IP address ip) or as a client (ip NULL). */
+static int kubelet_cert(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err) {
+        const char *what = ip ? "the kubelet's serving certificate" : "the kubelet's client certificate";
         _cleanup_(host_done) struct host h = { .root_fd = -EBADF };
         _cleanup_(pki_pair_done) struct pki_pair ca = {}, p = {};
         _cleanup_free_ char *cn = xstrdup_printf("system:node:%s", node);
@@ -760,26 +763,35 @@ int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char 
         int r;
 
         if (!subject || !b)
-                return un_error(err, ENOMEM, "the kubelet's serving certificate");
+                return un_error(err, ENOMEM, "%s", what);
         r = pki_dir_open(dir, false, &h, err);
         if (r < 0)
                 return r;
         if (pki_pair_load(&h, pki_cas[PKI_CA_KUBERNETES].name, &ca) < 0)
                 return un_error(err, EIO, "cannot load the cluster's CA in %s", dir);
-        r = pki_sans_add_dns(&sans, node);
-        if (r >= 0)
+        r = ip ? pki_sans_add_dns(&sans, node) : 0;
+        if (r >= 0 && ip)
                 r = pki_sans_add_ip(&sans, ip);
         if (r >= 0)
-                r = pki_pair_issue(&(struct pki_template) { .subject = subject, .days = PKI_LEAF_DAYS, .usage = PKI_SERVER,
-                                                            .sans = &sans },
+                r = pki_pair_issue(&(struct pki_template) { .subject = subject, .days = PKI_LEAF_DAYS,
+                                                            .usage = ip ? PKI_SERVER : PKI_CLIENT,
+                                                            .sans = ip ? &sans : NULL },
                                    &ca, &p);
         pki_sans_done(&sans);
         if (r < 0)
-                return un_error(err, r, "cannot issue the kubelet's serving certificate for %s at %s", node, ip);
+                return un_error(err, r, "cannot issue %s for %s", what, node);
         if (PEM_write_bio_X509(b, p.cert) != 1 || PEM_write_bio_PrivateKey(b, p.key, NULL, NULL, 0, NULL, NULL) != 1)
-                return un_error(err, EIO, "cannot encode the kubelet's serving certificate");
+                return un_error(err, EIO, "cannot encode %s", what);
         len = BIO_get_mem_data(b, &data);
         *ret_pem = strndup(data, (size_t) len);
         OPENSSL_cleanse(data, (size_t) len);
-        return *ret_pem ? 0 : un_error(err, ENOMEM, "the kubelet's serving certificate");
+        return *ret_pem ? 0 : un_error(err, ENOMEM, "%s", what);
+}
+
+int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err) {
+        return kubelet_cert(dir, node, ip, ret_pem, err);
+}
+
+int pki_kubelet_client(const char *dir, const char *node, char **ret_pem, struct un_error *err) {
+        return kubelet_cert(dir, node, NULL, ret_pem, err);
 }

@@ -42,6 +42,9 @@ int pki_admin_client(const char *dir, char **ret_pem);
  * request (CN system:node:NODE, O system:nodes, server use, DNS name node, IP address ip), with a new key: one PEM,
  * certificate then key, as the kubelet keeps it (the caller wipes and frees it). */
 int pki_kubelet_serving(const char *dir, const char *node, const char *ip, char **ret_pem, struct un_error *err);
+/* A client certificate for node's kubelet (CN system:node:NODE, O system:nodes, client use) with a new key, one PEM
+ * as above: what the controller-manager would sign for its request, issued directly to a node of this host. */
+int pki_kubelet_client(const char *dir, const char *node, char **ret_pem, struct un_error *err);
 
 /* "sha256:" + 64 hex digits of dir/ca.crt's public key, as kubeadm's --discovery-token-ca-cert-hash;
  * -ENOBUFS when size is below 72. */

@@ -75,6 +75,18 @@ int net_prefix_parse(const char *s, struct net_prefix *ret) {
         return 0;
 }
 
+int net_cidr_ipv4_host(const char *cidr, uint32_t host, char buf[static 16]) {
+        struct net_prefix p;
+        uint32_t a;
+
+        if (net_prefix_parse(cidr, &p) < 0 || p.family != AF_INET || p.len > 30 || host == 0 ||
+            host >= (UINT32_C(1) << (32 - p.len)) - 1)
+                return -EINVAL;
+        a = (((uint32_t) p.addr[0] << 24) | ((uint32_t) p.addr[1] << 16) | ((uint32_t) p.addr[2] << 8) | p.addr[3]) + host;
+        snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+        return 0;
+}
+
 const char *net_prefix_to_string(const struct net_prefix *p, char *buf, size_t size) {
         char a[INET6_ADDRSTRLEN];
 
@@ -282,9 +294,22 @@ int netlink_parse_dump(const void *buf, size_t len, uint32_t seq, uint32_t porti
         return r == MNL_CB_STOP ? 0 : 1;
 }
 
-static void mnl_socket_closep(struct mnl_socket **nl) {
+void mnl_socket_closep(struct mnl_socket **nl) {
         if (*nl)
                 mnl_socket_close(*nl);
+}
+
+struct mnl_socket *netlink_open_route(void) {
+        struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+
+        if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int e = errno;
+
+                mnl_socket_close(nl);
+                errno = e;
+                return NULL;
+        }
+        return nl;
 }
 
 static int dump_one(struct mnl_socket *nl, uint16_t type, uint32_t seq, struct net_host_table *t) {
@@ -338,8 +363,7 @@ int netlink_load_host(struct net_host_table *t) {
         return dump_one(nl, RTM_GETROUTE, seq + 1, t);
 }
 
-/* Sends one request and reads its acknowledgement. */
-static int request_ack(struct mnl_socket *nl, struct nlmsghdr *nlh) {
+int netlink_request_ack(struct mnl_socket *nl, struct nlmsghdr *nlh) {
         char buf[8192] __attribute__((aligned(4)));
         uint32_t portid = mnl_socket_get_portid(nl);
         ssize_t n;
@@ -382,7 +406,7 @@ int netlink_add_unrouted_address(const char *ipv4) {
                                     .ifa_index = if_nametoindex("lo") };
         mnl_attr_put(nlh, IFA_LOCAL, sizeof a, &a);
         mnl_attr_put(nlh, IFA_ADDRESS, sizeof a, &a);
-        r = request_ack(nl, nlh);
+        r = netlink_request_ack(nl, nlh);
         if (r < 0)
                 return r;
 
@@ -395,7 +419,7 @@ int netlink_add_unrouted_address(const char *ipv4) {
         *rtm = (struct rtmsg) { .rtm_family = AF_INET, .rtm_dst_len = 32, .rtm_table = RT_TABLE_LOCAL,
                                 .rtm_type = RTN_LOCAL, .rtm_scope = RT_SCOPE_HOST, .rtm_protocol = RTPROT_KERNEL };
         mnl_attr_put(nlh, RTA_DST, sizeof a, &a);
-        r = request_ack(nl, nlh);
+        r = netlink_request_ack(nl, nlh);
         return r == -ESRCH ? 0 : r;
 }
 

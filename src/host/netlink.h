@@ -3,6 +3,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,8 @@
 #define USERNODE_POD_CIDR "10.42.0.0/16"
 #define USERNODE_SERVICE_CIDR "10.43.0.0/16"
 #define USERNODE_SLIRP_CIDR "10.41.0.0/16"
+/* The bridge between a node and its workers (`up --workers`), inside the node. */
+#define USERNODE_WORKERS_CIDR "10.40.0.0/24"
 /* The pod network's VXLAN between nodes: flannel's port (the Linux kernel's 8472, not IANA's 4789), and
  * what its encapsulation adds to each packet (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */
 #define USERNODE_OVERLAY_PORT 8472
@@ -54,6 +57,9 @@ bool net_prefix_overlaps(const struct net_prefix *a, const struct net_prefix *b)
 /* An IPv4 network with its host bits clear, in fewer than 48 bytes: what up's --cidr, --cluster-cidr and
  * --service-cidr take, and a pod CIDR the node's network can have. */
 bool net_cidr_ipv4_valid(const char *s);
+/* Address number host of the IPv4 network cidr ("10.40.0.0/24", 1: "10.40.0.1"): -EINVAL when cidr is not one
+ * or host does not fit in it (nor is it the network's own address or its broadcast). */
+int net_cidr_ipv4_host(const char *cidr, uint32_t host, char buf[static 16]);
 
 /* Parses one buffer of rtnetlink dump replies (RTM_NEWADDR, RTM_NEWROUTE) into t, checking each
  * message's sequence number and port id (0 accepts any, as mnl_cb_run does). Returns 1 when more
@@ -80,3 +86,22 @@ int net_cidr_pick_free(const struct net_host_table *t, unsigned len, const struc
  * the address counts as the host's (the kubelet's --node-ip must be on an interface) while packets to it
  * still leave through the default route (to the real host that holds it). */
 int netlink_add_unrouted_address(const char *ipv4);
+
+/* The rtnetlink socket and the acknowledged request that netlink.c and netlink-link.c share. */
+struct mnl_socket;
+struct nlmsghdr;
+struct mnl_socket *netlink_open_route(void);
+void mnl_socket_closep(struct mnl_socket **nl);
+/* Sends one request (NLM_F_ACK added) and reads its acknowledgement, checking sequence and port id. */
+int netlink_request_ack(struct mnl_socket *nl, struct nlmsghdr *nlh);
+
+/* netlink-link.c: the links, addresses and routes of this network namespace, as `ip` would set them. */
+/* A bridge named name, up, with address cidr ("10.0.3.1/24") and mtu. */
+int netlink_bridge_add(const char *name, const char *cidr, unsigned mtu);
+/* A veth pair: name here, on bridge master and up; its peer named peer in the network namespace of process
+ * peer_pid, down. Both with mtu. */
+int netlink_veth_add(const char *name, const char *master, const char *peer, pid_t peer_pid, unsigned mtu);
+/* Sets link name up, with address cidr when cidr is not NULL. */
+int netlink_link_up(const char *name, const char *cidr);
+/* A route in the main table to dst ("10.244.1.0/24", or "0.0.0.0/0") through the gateway via. */
+int netlink_route_add(const char *dst, const char *via);

@@ -85,7 +85,8 @@ static int set_params(struct init *in) {
                 .snapshotter = init_probe_snapshotter(in), .cni_bin_dir = INIT_CNI_BIN_DIR,
                 .cni_conf_dir = INIT_CNI_CONF_DIR, .pod_cidr = in->pod_cidr,
                 /* Pods' packets to other nodes fit flannel.1 with its encapsulation. */
-                .mtu = in->overlay_address ? in->mtu - USERNODE_OVERLAY_OVERHEAD : in->mtu, .overlay = in->overlay_address,
+                .mtu = in->overlay_address ? in->mtu - USERNODE_OVERLAY_OVERHEAD : in->mtu,
+                .overlay = in->overlay_address || in->routed_pod_network,
                 .crun_binary = in->crun ? in->crun : "crun", .runc_binary = in->runc ? in->runc : "runc",
                 .runtime = in->crun ? "crun" : "runc", .disable_cgroup = !init_cgroup_delegated(),
                 .cgroup_driver = "cgroupfs", .sandbox_image = in->sandbox_image,

@@ -186,14 +186,38 @@ static int cp_settings(struct init *in, struct cp_dirs *dirs, struct controlplan
         return 0;
 }
 
-/* The first /24 of the cluster network (itself when it is that small already). */
-static int own_pod_cidr(struct init *in, char *buf, size_t size) {
-        const char *slash = strchr(in->pod_cidr, '/');
-        uint32_t prefix;
+int init_pod_cidr_nth(const struct init *in, unsigned i, char *buf, size_t size) {
+        struct net_prefix net;
+        uint32_t a;
 
-        if (!in->apiserver_url || !slash || parse_u32(slash + 1, &prefix) < 0 || prefix >= 24)
+        if (net_prefix_parse(in->pod_cidr, &net) < 0 || net.family != AF_INET || net.len > 24 ||
+            (net.len < 24 ? i >= (1u << (24 - net.len)) : i > 0))
+                return -ENOSPC;
+        a = (((uint32_t) net.addr[0] << 24) | ((uint32_t) net.addr[1] << 16) | ((uint32_t) net.addr[2] << 8)) + (i << 8);
+        return snprintf(buf, size, "%u.%u.%u.0/24", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff) < (int) size ? 0 : -ENOBUFS;
+}
+
+/* This node's pod CIDR: the whole cluster network when no other node is in it, else its first /24 (the next ones go
+ * to this node's workers, then to the nodes that join). */
+static int own_pod_cidr(struct init *in, char *buf, size_t size) {
+        if (!in->apiserver_url && in->n_workers == 0)
                 return snprintf(buf, size, "%s", in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
-        return snprintf(buf, size, "%.*s/24", (int) (slash - in->pod_cidr), in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
+        return init_pod_cidr_nth(in, 0, buf, size);
+}
+
+int init_kubelet_serving_cert(const char *pki, const char *node, const char *data_dir, const char *address,
+                              struct un_error *err) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/kubelet/pki/kubelet-server-current.pem", data_dir), *pem = NULL;
+        int r;
+
+        if (!path)
+                return un_error(err, ENOMEM, "the kubelet's serving certificate");
+        r = pki_kubelet_serving(pki, node, address, &pem, err);
+        if (r >= 0) {
+                r = host_write_atomic(host_live(), path, pem, strlen(pem), 0600, (uid_t) -1, (gid_t) -1, err);
+                explicit_bzero(pem, strlen(pem));
+        }
+        return r;
 }
 
 /* The kubelet's serving certificate, issued here by the cluster's CA for the node's name and address (the
@@ -201,17 +225,9 @@ static int own_pod_cidr(struct init *in, char *buf, size_t size) {
  * without waiting for the kubelet's request to be approved and signed. It renews it through a request, which
  * init_control_plane_tick approves. */
 static int kubelet_serving_cert(struct init *in, const char *pki, const char *address) {
-        _cleanup_free_ char *path = xstrdup_printf("%s/kubelet/pki/kubelet-server-current.pem", in->data_dir), *pem = NULL;
         struct un_error err = {};
-        int r;
+        int r = init_kubelet_serving_cert(pki, in->name, in->data_dir, address, &err);
 
-        if (!path)
-                return -ENOMEM;
-        r = pki_kubelet_serving(pki, in->name, address, &pem, &err);
-        if (r >= 0) {
-                r = host_write_atomic(host_live(), path, pem, strlen(pem), 0600, (uid_t) -1, (gid_t) -1, &err);
-                explicit_bzero(pem, strlen(pem));
-        }
         if (r < 0)
                 init_stage(in, "error %s", err.msg);
         return r;
@@ -280,6 +296,16 @@ static int admin_credentials(struct init *in, char **ret) {
         _cleanup_free_ char *pki = xstrdup_printf("%s/" NODE_PKI, in->data_dir);
 
         return pki ? pki_admin_client(pki, ret) : -ENOMEM;
+}
+
+int init_admin_credentials(struct init *in, char **ret_ca_pem, char **ret_client) {
+        _cleanup_free_ char *ca_pem = NULL, *client = NULL;
+
+        if (read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0 || admin_credentials(in, &client) < 0)
+                return -EIO;
+        *ret_ca_pem = TAKE_PTR(ca_pem);
+        *ret_client = TAKE_PTR(client);
+        return 0;
 }
 
 int init_wait_cluster_usable(struct init *in) {
@@ -355,6 +381,10 @@ static int assign_pod_cidrs(struct init *in, const struct kubeapi *admin, struct
         r = kubeapi_list(admin, "/api/v1/nodes", "nodes", &list, err);
         if (r < 0)
                 return r;
+        /* The workers' are theirs, whether their Nodes are there yet or not. */
+        for (unsigned i = 0; r >= 0 && i < in->n_workers; i++)
+                if (strv_push(&used, in->workers[i].pod_cidr) < 0)
+                        r = un_error(err, ENOMEM, "pod CIDRs");
         items = json_get(list, "items", json_type_array);
         for (size_t i = 0; r >= 0 && i < json_object_array_length(items); i++) {
                 struct json_object *cidr = json_get(json_get(json_object_array_get_idx(items, i), "spec", json_type_object),
@@ -367,12 +397,15 @@ static int assign_pod_cidrs(struct init *in, const struct kubeapi *admin, struct
                 struct json_object *node = json_object_array_get_idx(items, i);
                 struct json_object *name = json_get(json_get(node, "metadata", json_type_object), "name", json_type_string);
                 const char *n = name ? json_object_get_string(name) : NULL;
+                const struct init_worker *w;
                 char next[48];
 
                 if (!n || json_get(json_get(node, "spec", json_type_object), "podCIDR", json_type_string))
                         continue;
                 if (strcmp(n, in->name) == 0)
                         snprintf(next, sizeof next, "%s", own);
+                else if ((w = init_worker_find(in, n)))
+                        snprintf(next, sizeof next, "%s", w->pod_cidr);
                 else if (in->apiserver_url)
                         next_free_cidr(&net, own, used, next);
                 else
@@ -384,7 +417,7 @@ static int assign_pod_cidrs(struct init *in, const struct kubeapi *admin, struct
                 r = clusterinit_node_pod_cidr(admin, n, next, err);
                 if (r >= 0) {
                         fprintf(stderr, "usernode-init: node %s takes the pod CIDR %s\n", n, next);
-                        r = strv_push(&used, next) < 0 ? un_error(err, ENOMEM, "pod CIDRs") : 0;
+                        r = cidr_used(used, next) || strv_push(&used, next) >= 0 ? 0 : un_error(err, ENOMEM, "pod CIDRs");
                 }
         }
         json_object_put(list);

@@ -80,8 +80,8 @@ int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms) {
 }
 
 int init_idle_for(struct init *in, int timeout_ms) {
-        struct pollfd pf[2 + _INIT_DAEMON_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
-                                                   { .fd = in->notify_fd, .events = POLLIN } };
+        struct pollfd pf[2 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
+                                                                      { .fd = in->notify_fd, .events = POLLIN } };
         int r;
 
         for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
@@ -89,6 +89,9 @@ int init_idle_for(struct init *in, int timeout_ms) {
 
                 pf[2 + d] = (struct pollfd) { .fd = p->pid > 0 ? p->pidfd : -1, .events = POLLIN };
         }
+        /* A worker that dies wakes the wait; it is reaped here and dealt with by workers.c. */
+        for (unsigned w = 0; w < INIT_WORKERS_MAX; w++)
+                pf[2 + _INIT_DAEMON_MAX + w] = (struct pollfd) { .fd = init_worker_pidfd(in, w), .events = POLLIN };
         r = poll(pf, ELEMENTSOF(pf), in->healing ? init_health_timeout_ms(in, timeout_ms) : timeout_ms);
         if (r < 0)
                 return errno == EINTR ? 0 : -errno;
@@ -96,6 +99,9 @@ int init_idle_for(struct init *in, int timeout_ms) {
                 return -EINTR;
         if (pf[1].revents)
                 (void) notify_socket_read_ready(in->notify_fd);
+        for (unsigned w = 0; w < INIT_WORKERS_MAX; w++)
+                if (pf[2 + _INIT_DAEMON_MAX + w].revents)
+                        (void) proc_try_reap(&in->workers[w].proc);
         for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
                 struct proc *p = init_daemon_proc(in, d);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -56,7 +57,8 @@ struct kubelet_params {
         const char *client_ca_file;     /* the cluster's CA: who may call the kubelet's API; NULL standalone */
         const char *static_pod_dir;     /* standalone: the static pods' manifests; NULL: none */
         bool without_cluster_dns;       /* the cluster runs no DNS server: drop its clusterDNS */
-        bool overlay;                   /* flannel carries traffic to other nodes' pods: no masquerade to them */
+        bool overlay;                   /* other nodes' pods are reached as they are (flannel, or the bridge to a node's
+                                         * workers): the bridge plugin masquerades nothing, the init does (workers.c) */
         int64_t pod_pids_limit;
         uint16_t port;                  /* the kubelet's; 0: its default */
 };
@@ -107,6 +109,19 @@ struct init_health {
         char last_error[256];           /* how it last ended, with its log's last error line */
 };
 
+#define INIT_WORKERS_MAX 8u
+
+/* A worker of this node (workers.c): another node of the cluster on this host. */
+struct init_worker {
+        char name[64];
+        char address[INET_ADDRSTRLEN];  /* on the bridge to this node: its kubelet's, its pods' next hop */
+        char pod_cidr[48];
+        char *data_dir, *runtime_dir;   /* under this node's, workers/NAME */
+        struct proc proc;               /* PID 1 of its namespaces, then its init */
+        uint64_t started;               /* monotonic µs */
+        uint64_t restart_at;            /* monotonic µs when it is to be started again; 0: not */
+};
+
 struct init {
         const char *name, *runtime_dir, *data_dir, *server, *pod_cidr, *resolv_conf, *node_ip, *sandbox_image;
         unsigned mtu;
@@ -122,6 +137,11 @@ struct init {
         const char *service_cidr;
         const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
         const char *overlay_address;    /* where other nodes send this one's pod traffic (flannel's public IP); NULL: none */
+        bool routed_pod_network;        /* other nodes' pods are routed to without NAT (a worker, or a node with workers) */
+        unsigned n_workers;
+        const char *workers_cidr;       /* the bridge between this node and its workers ("10.0.3.0/24") */
+        struct init_worker workers[INIT_WORKERS_MAX];
+        char self[PATH_MAX];            /* this binary, which the workers run as their init */
         const char *images_dir;         /* archives imported at each start (images.c); NULL: none */
         struct init_import imports[INIT_IMAGES_MAX];
         size_t n_imports;
@@ -193,6 +213,37 @@ int init_wait_cluster_usable(struct init *in);
  * node IPAM does not run), its kubelet-serving certificate request approved or denied (cluster/csr.c). Errors to
  * the log, each new one once. */
 void init_control_plane_tick(struct init *in);
+
+/* The i-th /24 of the cluster network (this node's is the 0th): the pod CIDR of a node of this host. */
+int init_pod_cidr_nth(const struct init *in, unsigned i, char *buf, size_t size);
+/* The cluster's CA and its admin's client certificate and key, PEM: for requests as the cluster's admin. */
+int init_admin_credentials(struct init *in, char **ret_ca_pem, char **ret_client);
+/* A serving certificate for node's kubelet at address from the cluster's CA in pki, where the kubelet under
+ * data_dir finds it (0600). */
+int init_kubelet_serving_cert(const char *pki, const char *node, const char *data_dir, const char *address,
+                              struct un_error *err);
+
+/* workers.c */
+/* Names, addresses, pod CIDRs and directories of the workers (in->n_workers of them). */
+int init_workers_plan(struct init *in);
+/* The worker named name, or NULL. */
+const struct init_worker *init_worker_find(const struct init *in, const char *name);
+/* In this node's namespace: the bridge to the workers, the routes to their pods, forwarding (staged errors). */
+int init_workers_network(struct init *in);
+/* NAT for the node's pods' traffic out of the cluster network (and a node's workers' out of the node), where no
+ * CNI plugin masquerades it since other nodes' pods are routed to as they are. */
+int init_masquerade_pods(struct init *in, struct un_error *err);
+/* Each worker in namespaces of its own, joined to the cluster here (staged errors). */
+int init_workers_start(struct init *in);
+/* Until every worker's Node is Ready, giving them their pod CIDRs meanwhile (staged errors). */
+int init_workers_wait_ready(struct init *in);
+/* A worker that died is started again a second later. */
+void init_workers_reap(struct init *in);
+bool init_workers_restarting(const struct init *in);
+/* Worker i's pidfd while it runs and is not reaped, else -1: what the idle waits watch. */
+int init_worker_pidfd(const struct init *in, unsigned i);
+void init_workers_stop(struct init *in);
+void init_workers_done(struct init *in);
 
 /* restart.c */
 /* An error line of a Go daemon's log (log_last_match's match): klog's "E1207 ..." and "F1207 ...", logrus's

@@ -39,6 +39,19 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         in->containerd_only = true;
                         continue;
                 }
+                if (strcmp(argv[i], "--routed-pod-network") == 0) {
+                        in->routed_pod_network = true;
+                        continue;
+                }
+                if (strcmp(argv[i], "--workers") == 0) {
+                        if (i + 1 >= argc || parse_u32(argv[i + 1], &in->n_workers) < 0 || in->n_workers == 0 ||
+                            in->n_workers > INIT_WORKERS_MAX) {
+                                fprintf(stderr, "usernode __node-init: bad --workers\n");
+                                return -EINVAL;
+                        }
+                        i++;
+                        continue;
+                }
                 if (strcmp(argv[i], "--name") == 0)
                         dst = &in->name;
                 else if (strcmp(argv[i], "--runtime-dir") == 0)
@@ -63,6 +76,8 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->apiserver_url;
                 else if (strcmp(argv[i], "--overlay-address") == 0)
                         dst = &in->overlay_address;
+                else if (strcmp(argv[i], "--workers-cidr") == 0)
+                        dst = &in->workers_cidr;
                 else if (strcmp(argv[i], "--control-plane") == 0) {
                         in->control_plane = true;
                         /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */
@@ -95,6 +110,13 @@ static int parse_args(struct init *in, int argc, char **argv) {
                 }
                 *dst = argv[++i];
         }
+        if (in->n_workers > 0 && (!in->control_plane || !in->workers_cidr || !net_cidr_ipv4_valid(in->workers_cidr))) {
+                fprintf(stderr, "usernode __node-init: --workers needs --control-plane and --workers-cidr\n");
+                return -EINVAL;
+        }
+        /* A node with workers routes to their pods as they route to its. */
+        if (in->n_workers > 0)
+                in->routed_pod_network = true;
         if (in->control_plane && !in->service_cidr) {
                 fprintf(stderr, "usernode __node-init: --control-plane needs --service-cidr\n");
                 return -EINVAL;
@@ -152,6 +174,26 @@ static int setup_namespace(struct init *in) {
                 r = netlink_add_unrouted_address(in->node_ip);
                 if (r < 0) {
                         init_stage(in, "error cannot give the node its address %s: %s", in->node_ip, strerror(-r));
+                        return r;
+                }
+        }
+        if (in->n_workers > 0) {
+                r = init_workers_plan(in);
+                if (r < 0) {
+                        init_stage(in, "error no names, addresses or pod CIDRs for %u workers of %s in %s and %s",
+                                   in->n_workers, in->name, in->workers_cidr, in->pod_cidr);
+                        return r;
+                }
+                r = init_workers_network(in);
+                if (r < 0)
+                        return r;
+        }
+        if (in->routed_pod_network) {
+                struct un_error err = {};
+
+                r = init_masquerade_pods(in, &err);
+                if (r < 0) {
+                        init_stage(in, "error %s", err.msg);
                         return r;
                 }
         }
@@ -278,6 +320,10 @@ static int wait_joined_ready(struct init *in) {
         r = init_run_overlay(in);
         if (r < 0)
                 return r;
+        /* A cluster with workers is ready with all its nodes. */
+        r = init_workers_wait_ready(in);
+        if (r < 0)
+                return r;
         init_stage(in, "stage api-ready");
         return 0;
 }
@@ -302,6 +348,10 @@ static int init_run(struct init *in) {
                 if (r < 0)
                         return r;
         }
+        /* The workers start as soon as the API server they join is there, alongside this node's kubelet. */
+        r = init_workers_start(in);
+        if (r < 0)
+                return r;
         /* The images before the kubelet: its first pods find theirs. */
         r = init_images_wait(in);
         if (r < 0)
@@ -355,6 +405,7 @@ static int init_idle(struct init *in) {
 
                 if (in->control_plane)
                         init_control_plane_tick(in);
+                init_workers_reap(in);
                 if (api.name && now >= next_limits) {
                         struct un_error err = {};
 
@@ -365,7 +416,7 @@ static int init_idle(struct init *in) {
                                 snprintf(last, sizeof last, "%s", err.msg);
                         }
                 }
-                r = init_idle_for(in, idle_ms);
+                r = init_idle_for(in, init_workers_restarting(in) && (idle_ms < 0 || idle_ms > 200) ? 200 : idle_ms);
                 if (r < 0)
                         break;
         }
@@ -376,7 +427,9 @@ static int init_idle(struct init *in) {
 static void init_shutdown(struct init *in) {
         _cleanup_free_ char *purge = xstrdup_printf("%s/purge", in->runtime_dir);
 
-        /* In order: flannel, kube-proxy and the kubelet, then containerd, then what they left (shims, containers). */
+        /* In order: the workers (whose kubelets tell the API server here), flannel, kube-proxy and the kubelet,
+         * then containerd, then what they left (shims, containers). */
+        init_workers_stop(in);
         proc_stop(&in->flannel, CHILD_STOP_MS);
         proc_stop(&in->kube_proxy, CHILD_STOP_MS);
         proc_stop(&in->kubelet, CHILD_STOP_MS);
@@ -393,6 +446,7 @@ static void init_shutdown(struct init *in) {
 }
 
 static void init_done(struct init *in) {
+        init_workers_done(in);
         proc_done(&in->containerd);
         proc_done(&in->kubelet);
         proc_done(&in->kube_proxy);
@@ -425,8 +479,14 @@ int kubelet_init_main(int argc, char **argv) {
 
         for (size_t c = 0; c < _CONTROLPLANE_MAX; c++)
                 in.cp[c] = PROC_NULL;
+        for (size_t w = 0; w < INIT_WORKERS_MAX; w++)
+                in.workers[w].proc = PROC_NULL;
         if (parse_args(&in, argc, argv) < 0)
                 return 2;
+        if (in.n_workers > 0 && readlink("/proc/self/exe", in.self, sizeof in.self - 1) < 0) {
+                fprintf(stderr, "usernode __node-init: cannot tell where this binary is: %s\n", strerror(errno));
+                return 1;
+        }
         /* Every daemon of the node is a Go program whose heap grows to twice what it holds before it collects
          * (GOGC=100); on a laptop or a CI runner, half that costs no measurable start time and ~40 MiB of the
          * cluster's memory (tests/bench/cluster.sh). A GOGC of the user's own is kept. */

@@ -16,7 +16,9 @@
 #include "controlplane.h"
 #include "host.h"
 #include "kubeconfig.h"
+#include "kubelet-credentials.h"
 #include "net.h"
+#include "netlink.h"
 #include "nodeapi.h"
 #include "pki.h"
 #include "up.h"
@@ -54,10 +56,17 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
         if (o->engine != ENGINE_KUBELET || o->server || o->containerd_only)
                 return 0;
         o->control_plane = engine_brings_control_plane(h, o->engine, NULL);
+        if (!o->control_plane && (o->apiserver_address || o->workers))
+                return un_error(err, EINVAL, "%s: this node brings no cluster along (no control plane's binaries on PATH, "
+                                "or --server)", o->apiserver_address ? "--apiserver-address" : "--workers");
         if (!o->control_plane)
-                return o->apiserver_address ? un_error(err, EINVAL, "--apiserver-address: this node brings no cluster "
-                                                       "along (no control plane's binaries on PATH, or --server)")
-                                            : 0;
+                return 0;
+        /* Flannel on the other hosts would not know the way to the workers' pods (only this node's Node says
+         * where its VXLAN endpoint is). */
+        if (o->workers && up_cluster_joinable(o))
+                return un_error(err, EINVAL, "--workers with --apiserver-address: a cluster others join cannot have "
+                                "workers on this host yet; start the other nodes with `usernode up --server ...` "
+                                "instead");
         if (o->apiserver_address && !port_driver_explicit(o->port_driver))
                 return un_error(err, EINVAL, "--apiserver-address with --port-driver implicit: pasta publishes the API "
                                 "server on every address of this host");
@@ -123,34 +132,22 @@ static char *kubelet_cluster_config(const char *service_cidr) {
 static int kubelet_credentials(const struct host *h, const struct node *n, const char *pki, struct un_error *err) {
         _cleanup_free_ char *ca_file = xstrdup_printf("%s/ca.crt", pki), *crt_file = xstrdup_printf("%s/kubelet.crt", pki),
                             *key_file = xstrdup_printf("%s/kubelet.key", pki), *ca_pem = NULL, *crt = NULL, *key = NULL,
-                            *pem = NULL, *kubeconfig = NULL, *dir = node_data_path(n, "kubelet/pki"),
-                            *ca = node_data_path(n, NODE_KUBELET_CA), *cert = node_data_path(n, NODE_KUBELET_CLIENT_CERT),
-                            *kc = node_data_path(n, NODE_KUBELET_KUBECONFIG),
-                            *bootstrap = node_data_path(n, NODE_KUBELET_BOOTSTRAP);
+                            *pem = NULL, *pki_dir = node_data_path(n, "kubelet/pki");
         int r;
 
-        if (!ca_file || !crt_file || !key_file || !dir || !ca || !cert || !kc || !bootstrap)
+        if (!ca_file || !crt_file || !key_file || !pki_dir)
                 return un_error(err, ENOMEM, "kubelet");
         if (host_read_file(h, ca_file, 64 * 1024, &ca_pem, NULL) < 0 || host_read_file(h, crt_file, 64 * 1024, &crt, NULL) < 0 ||
             host_read_file(h, key_file, 64 * 1024, &key, NULL) < 0)
                 return un_error(err, EIO, "cannot read the kubelet's certificate under %s", pki);
         pem = xstrdup_printf("%s%s", crt, key);
         explicit_bzero(key, strlen(key));
-        kubeconfig = kubeconfig_render(&(struct kubeconfig_spec) { .server = "https://127.0.0.1:6443", .ca_file = ca,
-                                                                   .cert_file = cert, .key_file = cert });
-        if (!pem || !kubeconfig)
+        if (!pem)
                 return un_error(err, ENOMEM, "kubelet");
-        r = host_mkdir_p(h, dir, 0700, err);
+        r = host_mkdir_p(h, pki_dir, 0700, err);
         if (r >= 0)
-                r = host_write_atomic(h, ca, ca_pem, strlen(ca_pem), 0644, (uid_t) -1, (gid_t) -1, err);
-        if (r >= 0)
-                r = host_write_atomic(h, cert, pem, strlen(pem), 0600, (uid_t) -1, (gid_t) -1, err);
+                r = kubelet_credentials_install(n->data_dir, "https://127.0.0.1:6443", ca_pem, pem, err);
         explicit_bzero(pem, strlen(pem));
-        if (r >= 0)
-                r = host_write_atomic(h, kc, kubeconfig, strlen(kubeconfig), 0600, (uid_t) -1, (gid_t) -1, err);
-        /* No token on this node's disk: it has its certificate. */
-        if (r >= 0 && host_exists(h, bootstrap))
-                r = host_unlink(h, bootstrap, err);
         return r;
 }
 
@@ -170,10 +167,15 @@ int node_cluster_prepare(const struct node *n, const struct up_options *o, struc
         r = up_pick_cidrs(o, &nets, err);
         if (r < 0)
                 return r;
-        /* Other nodes verify the API server at the address it is published on. */
-        char *const joinable_ips[] = { (char *) up_apiserver_address(o), NULL };
+        /* Other nodes verify the API server at the address it is published on, workers at the bridge's. */
+        char bridge[INET_ADDRSTRLEN];
+        char *const joinable_ips[] = { (char *) up_apiserver_address(o), NULL }, *const workers_ips[] = { bridge, NULL };
+        if (o->workers && net_cidr_ipv4_host(nets.workers, 1, bridge) < 0)
+                return un_error(err, EINVAL, "the workers' network %s has no address for the node", nets.workers);
         const struct pki_request req = { .node_name = n->name, .service_cidr = nets.service,
-                                         .extra_ips = up_cluster_joinable(o) ? joinable_ips : NULL };
+                                         .extra_ips = up_cluster_joinable(o) ? joinable_ips
+                                                      : o->workers           ? workers_ips
+                                                                             : NULL };
         r = pki_ensure(pki, &req, err);
         if (r < 0)
                 return r;

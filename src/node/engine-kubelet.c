@@ -34,7 +34,7 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         };
         const struct host *h = host_live();
         struct up_cidrs nets;
-        char mtu[16], pids[24], port[8];
+        char mtu[16], pids[24], port[8], workers[16];
         int r;
 
         if (!state)
@@ -80,6 +80,11 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
                                                           (unsigned) o->apiserver_port);
 
                 if (!url || push_pair(&argv, "--apiserver-url", url) < 0)
+                        return un_error(err, ENOMEM, "kubelet engine");
+        }
+        if (o->workers) {
+                snprintf(workers, sizeof workers, "%u", o->workers);
+                if (push_pair(&argv, "--workers", workers) < 0 || push_pair(&argv, "--workers-cidr", nets.workers) < 0)
                         return un_error(err, ENOMEM, "kubelet engine");
         }
         if (o->overlay_address && push_pair(&argv, "--overlay-address", o->overlay_address) < 0)

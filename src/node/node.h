@@ -60,6 +60,16 @@ enum node_pid {
         _NODE_PID_MAX,
 };
 
+/* A worker of the node (`up --workers`), as the cluster sees it (asked by `status`, never in status.json). */
+#define NODE_WORKERS_MAX 8u
+struct node_worker {
+        char name[64];
+        bool known;                     /* the cluster answered */
+        bool ready;
+        char *pod_cidr;
+        char *message;                  /* why not Ready, or the API's error */
+};
+
 struct node_status {
         char *name;
         char *engine;
@@ -86,6 +96,8 @@ struct node_status {
         size_t n_warnings;
         struct node_daemon daemons[NODE_DAEMONS_MAX];
         size_t n_daemons;
+        struct node_worker workers[NODE_WORKERS_MAX];
+        size_t n_workers;
 };
 
 /* A fresh "ci-" + 8 hex digits of a random UUID (libuuid). */

@@ -76,6 +76,10 @@ void node_status_done(struct node_status *s) {
                 free(s->warnings[i]);
         for (size_t i = 0; i < s->n_daemons; i++)
                 free(s->daemons[i].last_error);
+        for (size_t i = 0; i < s->n_workers; i++) {
+                free(s->workers[i].pod_cidr);
+                free(s->workers[i].message);
+        }
         *s = (struct node_status) {};
 }
 
@@ -219,6 +223,18 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
                 json_bool(&j, "ready", s->node_ready);
                 json_string(&j, "message", s->node_message);
                 json_end_object(&j);
+        }
+        if (s->n_workers > 0) {
+                json_begin_array(&j, "workers");
+                for (size_t i = 0; i < s->n_workers; i++) {
+                        json_begin_object(&j, NULL);
+                        json_string(&j, "name", s->workers[i].name);
+                        json_bool(&j, "ready", s->workers[i].ready);
+                        json_string(&j, "pod_cidr", s->workers[i].pod_cidr);
+                        json_string(&j, "message", s->workers[i].message);
+                        json_end_object(&j);
+                }
+                json_end_array(&j);
         }
         json_end_object(&j);
         fputc('\n', f);

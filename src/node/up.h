@@ -54,13 +54,17 @@ struct up_options {
         const char *service_cidr;       /* services (k3s server) */
         bool dry_run;                   /* print what would run, start nothing */
         const char *config;             /* --config FILE, absolute: a unit reads it again */
+        unsigned workers;               /* more nodes of its cluster on this host (control plane only) */
 };
+/* At most this many workers (the init's bound). */
+#define UP_WORKERS_MAX 8u
 
-/* The node's three networks, chosen by up_pick_cidrs. */
+/* The node's networks, chosen by up_pick_cidrs. */
 struct up_cidrs {
         char slirp[48];
         char cluster[48];
         char service[48];
+        char workers[48];               /* "" without workers */
 };
 struct net_host_table;
 /* Given CIDRs are taken as they are (parsed strictly); the others get usernode's defaults

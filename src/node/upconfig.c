@@ -27,6 +27,7 @@ static const struct config_key up_config_keys[] = {
         { "discovery-token-ca-cert-hash", CONFIG_LIST },                    { "ca-file", CONFIG_STRING },
         { "discovery-token-unsafe-skip-ca-verification", CONFIG_BOOL },     { "node-ip", CONFIG_STRING },
         { "pod-pids-limit", CONFIG_STRING },
+        { "workers", CONFIG_STRING },
 };
 const struct config_key *const up_config_keys_ptr = up_config_keys;
 const size_t up_config_n_keys = ELEMENTSOF(up_config_keys);
@@ -222,6 +223,8 @@ static int apply_one(const struct config *cfg, const char *node, struct up_optio
         }
         if ((e = config_get(cfg, node, "pod-pids-limit")) && up_pod_pids_limit_parse(e->values[0], &o->pod_pids_limit) < 0)
                 return bad(e, err, "-1 (no limit) or 16-4194304");
+        if ((e = config_get(cfg, node, "workers")) && (parse_u32(e->values[0], &o->workers) < 0 || o->workers > UP_WORKERS_MAX))
+                return bad(e, err, "0-8");
         static const struct {
                 const char *key;
                 size_t offset;
@@ -321,9 +324,19 @@ int up_options_to_argv(const struct up_options *o, const char *name, char ***ret
                 PUSH("--apiserver-port");
                 PUSH(buf);
         }
+        /* A cluster others join is published where it was. */
+        if (o->control_plane && o->apiserver_address) {
+                PUSH("--apiserver-address");
+                PUSH(o->apiserver_address);
+        }
         if (o->engine == ENGINE_KUBELET) {
                 snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
                 PUSH("--pod-pids-limit");
+                PUSH(buf);
+        }
+        if (o->workers) {
+                snprintf(buf, sizeof buf, "%u", o->workers);
+                PUSH("--workers");
                 PUSH(buf);
         }
         static const struct {

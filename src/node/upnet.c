@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The node's addressing: its three networks clear of the host's routes, and a resolv.conf the
+/* The node's addressing: its networks (rootlesskit's, the pods', the services', its workers') clear of the host's routes, and a resolv.conf the
  * node can use when the host's names only a loopback stub resolver. */
 #include "config.h"
 
@@ -51,7 +51,7 @@ static int pick_one(const struct net_host_table *t, const char *flag, const char
 
 int up_pick_cidrs_from(const struct net_host_table *t, const struct up_options *o, struct up_cidrs *ret,
                        struct un_error *err) {
-        struct net_prefix avoid[3];
+        struct net_prefix avoid[4];
         size_t n = 0;
         int r;
 
@@ -73,7 +73,12 @@ int up_pick_cidrs_from(const struct net_host_table *t, const struct up_options *
                         if (r < 0)
                                 return r;
                 }
-        return 0;
+        /* The bridge between a node and its workers, inside the node: clear of the others and of the host's routes
+         * (pasta gives the node the host's). */
+        ret->workers[0] = '\0';
+        return o->workers > 0 ? pick_one(t, "the workers' network", NULL, USERNODE_WORKERS_CIDR, avoid, &n, ret->workers,
+                                         sizeof ret->workers, err)
+                              : 0;
 }
 
 int up_pick_cidrs(const struct up_options *o, struct up_cidrs *ret, struct un_error *err) {

@@ -111,24 +111,7 @@ done
 
 # A web server on each node that answers with the address it sees the client at, and 4 MiB.
 for h in a b; do
-        kc apply -f - >/dev/null <<EOF || fail "cannot create pod web-$h"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web-$h
-  labels: {app: web-$h}
-spec:
-  nodeName: host$h
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: web
-    image: docker.io/library/busybox:usernode
-    imagePullPolicy: Never
-    command: ["/bin/sh", "-c", "mkdir -p /tmp/www/cgi-bin && printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho \$REMOTE_ADDR\\\\n' >/tmp/www/cgi-bin/ip && chmod +x /tmp/www/cgi-bin/ip && dd if=/dev/zero of=/tmp/www/4m bs=1M count=4 2>/dev/null && exec httpd -f -p 8080 -h /tmp/www"]
-    readinessProbe:
-      tcpSocket: {port: 8080}
-      periodSeconds: 1
-EOF
+        k8s_web_pod "web-$h" "host$h" || fail "cannot create pod web-$h"
 done
 kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=120s >/dev/null ||
         fail "the web pods are not Ready: $(kc get pods -o wide 2>&1)"
@@ -136,17 +119,9 @@ pod_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') pod_b=$(kc get pod web-b
 echo "cluster-join: web-a $pod_a on hosta, web-b $pod_b on hostb"
 [ "${pod_a%.*}.0/24" = "$cidr_a" ] || fail "web-a's address $pod_a is not in hosta's $cidr_a"
 [ "${pod_b%.*}.0/24" = "$cidr_b" ] || fail "web-b's address $pod_b is not in hostb's $cidr_b"
-# get POD URL: what the pod fetches (busybox's wget -T crashes: a timeout around it instead); httpd gives the client's
-# address as an IPv4-mapped IPv6 one, "[::ffff:10.42.0.3]": printed as the IPv4 address.
-get() {
-        local body
-        body=$(kc exec "$1" -- timeout 10 wget -qO- "$2") || return 1
-        body=${body#[::ffff:}
-        echo "${body%]}"
-}
 for pair in "a $pod_a $pod_b" "b $pod_b $pod_a"; do
         read -r from src dst <<<"$pair"
-        seen=$(get "web-$from" "http://$dst:8080/cgi-bin/ip") ||
+        seen=$(k8s_pod_get "web-$from" "http://$dst:8080/cgi-bin/ip") ||
                 fail "web-$from ($src) does not reach $dst: $(tail -n 5 "$WORK/$from/xdg/usernode/host$from/flannel.log")"
         [ "$seen" = "$src" ] || fail "web-$from's request to $dst arrived from $seen, not from the pod's own $src"
         size=$(kc exec "web-$from" -- sh -c "timeout 20 wget -qO- http://$dst:8080/4m | wc -c") || fail "4 MiB from $dst to web-$from"
@@ -181,16 +156,16 @@ case $msg in *"IP address $IP_A is not among Node hostb's addresses"*) ;; *) fai
 kc expose pod web-b --name web-b --port 80 --target-port 8080 >/dev/null || fail "kubectl expose"
 svc=$(kc get service web-b -o jsonpath='{.spec.clusterIP}')
 # kube-proxy on A follows the new Service through its watch: a bounded wait for it.
-retry 30 get web-a "http://$svc/cgi-bin/ip" || fail "web-a does not reach Service $svc on B"
-seen=$(get web-a "http://$svc/cgi-bin/ip") || fail "web-a reached Service $svc on B once only"
+retry 30 k8s_pod_get web-a "http://$svc/cgi-bin/ip" || fail "web-a does not reach Service $svc on B"
+seen=$(k8s_pod_get web-a "http://$svc/cgi-bin/ip") || fail "web-a reached Service $svc on B once only"
 [ "$seen" = "$pod_a" ] || fail "Service web-b saw web-a at $seen, not $pod_a"
 if [ -e "$WORK/img/coredns.tar" ]; then
         kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=120s >/dev/null ||
                 fail "CoreDNS is not available: $(kc get pods -A -o wide 2>&1)"
         # kube-proxy follows CoreDNS's endpoint through its watch: a bounded wait for the name to answer.
-        retry 60 get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip ||
+        retry 60 k8s_pod_get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip ||
                 fail "web-a does not reach web-b.default.svc.cluster.local: $(kc get pods -A -o wide 2>&1)"
-        seen=$(get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip) || fail "web-b by name answered once only"
+        seen=$(k8s_pod_get web-a http://web-b.default.svc.cluster.local/cgi-bin/ip) || fail "web-b by name answered once only"
         [ "$seen" = "$pod_a" ] || fail "web-b by name saw $seen"
 fi
 
@@ -205,7 +180,7 @@ on b "$USERNODE" "${line[@]:1}" --name hostb ${ign:+--ignore "$ign"} --wait=180 
 reach_b() {
         local ip
         ip=$(kc get pod web-b -o jsonpath='{.status.podIP}') && [ -n "$ip" ] &&
-                [ "$(get web-a "http://$ip:8080/cgi-bin/ip")" = "$pod_a" ]
+                [ "$(k8s_pod_get web-a "http://$ip:8080/cgi-bin/ip")" = "$pod_a" ]
 }
 retry 120 reach_b || fail "web-a does not reach web-b after hostb came back: $(kc get pods -o wide 2>&1)"
 

@@ -240,3 +240,35 @@ k8s_control_plane_stop() {
         [ -n "${K8S_NETNS:-}" ] && ip netns del "$K8S_NETNS" 2>/dev/null || :
         [ -n "${K8S_VETH:-}" ] && ip link del "$K8S_VETH" 2>/dev/null || :
 }
+
+# k8s_web_pod POD NODE: (through the test's kc) a pod on NODE whose httpd on port 8080 answers /cgi-bin/ip with the
+# address it sees the client at, and /4m with 4 MiB; Ready once it listens.
+k8s_web_pod() {
+        kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  labels: {app: $1}
+spec:
+  nodeName: $2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["/bin/sh", "-c", "mkdir -p /tmp/www/cgi-bin && printf '#!/bin/sh\\\\necho Content-Type: text/plain\\\\necho\\\\necho \$REMOTE_ADDR\\\\n' >/tmp/www/cgi-bin/ip && chmod +x /tmp/www/cgi-bin/ip && dd if=/dev/zero of=/tmp/www/4m bs=1M count=4 2>/dev/null && exec httpd -f -p 8080 -h /tmp/www"]
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+EOF
+}
+
+# k8s_pod_get POD URL: what POD fetches from URL (busybox's wget -T crashes: a timeout around it instead); httpd gives
+# the client's address as an IPv4-mapped IPv6 one, "[::ffff:10.42.0.3]": printed as the IPv4 address.
+k8s_pod_get() {
+        local body
+        body=$(kc exec "$1" -- timeout 10 wget -qO- "$2") || return 1
+        body=${body#[::ffff:}
+        echo "${body%]}"
+}
