@@ -87,6 +87,9 @@ static char *delegation_fix(const struct check_ctx *c, bool config_ok) {
                 return restart_fix(c);
         if (!wanted)
                 return NULL;
+        /* NixOS generates /etc/systemd/system: the override is an option, activated with the restart. */
+        if (c->hostconf)
+                return check_hostconf_fix(c, HOSTCONF_DELEGATE, (const struct template_var[]) { { "controllers", wanted } }, 1);
         if (c->host->offline)
                 return xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p %s%s && "
                                       "printf '[Service]\\nDelegate=%s\\n' | sudo tee %s%s/50-usernode-delegate.conf",

@@ -19,9 +19,9 @@ void service_manager_decide(const struct service_manager_markers *m, struct serv
                 ret->manager = strcmp(m->pid1, "systemd") == 0 ? SERVICE_MANAGER_SYSTEMD : SERVICE_MANAGER_NONE;
                 ret->running = true;
         } else
-                ret->manager = m->systemd_installed  ? SERVICE_MANAGER_SYSTEMD
-                               : m->openrc_installed ? SERVICE_MANAGER_OPENRC
-                                                     : SERVICE_MANAGER_NONE;
+                /* An image with neither installed is taken for what most are, systemd: its checks say more. */
+                ret->manager = m->openrc_installed && !m->systemd_installed ? SERVICE_MANAGER_OPENRC
+                                                                            : SERVICE_MANAGER_SYSTEMD;
 }
 
 static bool is_dir(const struct host *h, const char *path) {

@@ -29,7 +29,8 @@ struct service_manager_info {
 };
 
 /* The decision, from the markers: a running manager's own marker first; a tree with a PID 1 of
- * something else (a snapshot of a container) has none; an image, what is installed. */
+ * something else (a snapshot of a container) has none; an image, OpenRC when only that is installed,
+ * else systemd. */
 void service_manager_decide(const struct service_manager_markers *m, struct service_manager_info *ret);
 void service_manager_detect(const struct host *h, struct service_manager_info *ret);
 const char *service_manager_to_string(enum service_manager m);
