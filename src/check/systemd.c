@@ -101,10 +101,9 @@ static int check_no_systemd(struct check_ctx *c, struct report *r) {
 
         if (sm->manager == SERVICE_MANAGER_OPENRC)
                 return report_add(r, "systemd.user", CHECK_WARN, NULL,
-                                  "%s host (OpenRC%s, no systemd): no user manager for %s can exist, linger does not "
-                                  "apply; `usernode up` supervises the node itself (CI mode), no user units",
-                                  c->host->offline ? "image of an OpenRC" : "OpenRC",
-                                  sm->running ? ", running" : " installed", c->user.name);
+                                  "OpenRC%s, not systemd: no user manager for %s can exist, linger does not apply; "
+                                  "`usernode up` supervises the node itself (CI mode), no user units",
+                                  sm->running ? " runs here" : " is this image's init", c->user.name);
         return report_add(r, "systemd.user", CHECK_WARN, NULL,
                           "PID 1 is '%s', not systemd (no /run/systemd/system): no user manager for %s can exist, "
                           "linger does not apply; `usernode up` supervises the node itself (CI mode), no user units",
