@@ -59,6 +59,11 @@ int verb_check(const struct cli *c, int argc, char **argv) {
                 ret = r == -ESRCH || r == -EINVAL ? EXIT_USAGE : EXIT_INTERNAL;
                 goto out;
         }
+        r = host_set_tool_user(&host, ctx.user.name, ctx.user.home);
+        if (r < 0) {
+                fprintf(stderr, "usernode check: %s\n", strerror(-r));
+                goto out;
+        }
         r = distro_load(&host, &ctx.distro);
         if (r < 0) {
                 fprintf(stderr, "usernode check: cannot read os-release: %s\n", strerror(-r));

@@ -6,10 +6,14 @@
 
 #include "error.h"
 
-int un_error(struct un_error *err, int code, const char *fmt, ...) {
+/* A positive errno from whatever the caller passed (-r, r, or a slip of 0). */
+static int positive_code(int code) {
         code = code < 0 ? -code : code;
-        if (code == 0)
-                code = EIO;
+        return code == 0 ? EIO : code;
+}
+
+int un_error(struct un_error *err, int code, const char *fmt, ...) {
+        code = positive_code(code);
         if (err) {
                 va_list ap;
                 char what[768];
@@ -23,10 +27,21 @@ int un_error(struct un_error *err, int code, const char *fmt, ...) {
         return -code;
 }
 
+int un_error_msg(struct un_error *err, int code, const char *fmt, ...) {
+        code = positive_code(code);
+        if (err) {
+                va_list ap;
+
+                va_start(ap, fmt);
+                vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+                va_end(ap);
+                err->code = code;
+        }
+        return -code;
+}
+
 int un_error_wrap(struct un_error *err, int code, const char *fmt, ...) {
-        code = code < 0 ? -code : code;
-        if (code == 0)
-                code = EIO;
+        code = positive_code(code);
         if (err) {
                 va_list ap;
                 char what[512], inner[sizeof err->msg];

@@ -31,7 +31,7 @@ static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
                                   "cgroup v2 (unified) at /sys/fs/cgroup; root controllers: %s", strna(names));
         }
 
-        fix = distro_kernel_cmdline_fix(&c->distro, "systemd.unified_cgroup_hierarchy=1");
+        fix = check_cgroup_v2_fix(c);
         if (!fix)
                 return -ENOMEM;
         (void) host_read_line(c->host, "/proc/cmdline", &cmdline);
@@ -87,6 +87,9 @@ static char *delegation_fix(const struct check_ctx *c, bool config_ok) {
                 return restart_fix(c);
         if (!wanted)
                 return NULL;
+        /* NixOS generates /etc/systemd/system: the override is an option, activated with the restart. */
+        if (c->hostconf)
+                return check_hostconf_fix(c, HOSTCONF_DELEGATE, (const struct template_var[]) { { "controllers", wanted } }, 1);
         if (c->host->offline)
                 return xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p %s%s && "
                                       "printf '[Service]\\nDelegate=%s\\n' | sudo tee %s%s/50-usernode-delegate.conf",
@@ -135,14 +138,21 @@ static int describe_probe(struct buf *b, const struct probe_outcome *p) {
 
 /* cgroup.delegation and cgroup.controller.* on a host without the unified hierarchy. */
 static int check_delegation_not_v2(struct check_ctx *c, struct report *r, struct buf *config) {
-        _cleanup_free_ char *fix = distro_kernel_cmdline_fix(&c->distro, "systemd.unified_cgroup_hierarchy=1");
+        _cleanup_free_ char *fix = check_cgroup_v2_fix(c);
         struct buf d = {};
         const char *layout = cgroup_layout_to_string(c->cgroup.layout);
         int k;
 
         if (!fix)
                 return -ENOMEM;
-        k = buf_printf(&d, "delegation of controllers to user@%u.service needs cgroup v2, this host has %s%s (see "
+        if (c->service_manager.manager != SERVICE_MANAGER_SYSTEMD)
+                k = buf_printf(&d, "no systemd here (%s): delegation of a cgroup to %s needs cgroup v2, this host has "
+                               "%s%s (see cgroup.v2)",
+                               service_manager_to_string(c->service_manager.manager), c->user.name,
+                               c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
+                               c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "" : " cgroups");
+        else
+                k = buf_printf(&d, "delegation of controllers to user@%u.service needs cgroup v2, this host has %s%s (see "
                        "cgroup.v2); %s",
                        (unsigned) c->user.uid,
                        c->cgroup.layout == CGROUP_LAYOUT_UNKNOWN ? "no cgroup filesystem" : layout,
@@ -376,6 +386,8 @@ static int check_cgroup_delegation(struct check_ctx *c, struct report *r) {
         unit_info_done(&u);
         if (k >= 0 && c->cgroup.layout != CGROUP_LAYOUT_V2)
                 k = check_delegation_not_v2(c, r, &config);
+        else if (k >= 0 && c->service_manager.manager != SERVICE_MANAGER_SYSTEMD)
+                k = check_delegation_without_systemd(c, r);
         else if (k >= 0) {
                 k = delegation_load(c, unit, &g);
                 if (k >= 0)

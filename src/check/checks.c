@@ -70,6 +70,8 @@ static const struct check_family *family_find(const char *entry) {
 
 int checks_run(struct check_ctx *c, struct report *r) {
         version_query_identity(c->user.uid, c->user.gid);
+        c->hostconf = hostconf_for(&c->distro);
+        service_manager_detect(c->host, &c->service_manager);
         for (size_t i = 0; i < ELEMENTSOF(check_modules); i++) {
                 int k = check_modules[i].run(c, r);
 
@@ -153,6 +155,15 @@ oom:
 char *check_setup_command(const struct check_ctx *c, const char *flags) {
         return xstrdup_printf("sudo usernode setup --user %s%s%s%s", strna(c->user.name), strempty(flags),
                               c->host->offline ? " --root " : "", c->host->offline ? c->host->root : "");
+}
+
+char *check_hostconf_fix(const struct check_ctx *c, enum hostconf_setting s, const struct template_var *vars,
+                         size_t n_vars) {
+        _cleanup_free_ char *line = NULL;
+
+        if (hostconf_render(c->hostconf, s, vars, n_vars, &line) < 0)
+                return NULL;
+        return hostconf_fix(c->hostconf, line);
 }
 
 char *check_host_path(const struct check_ctx *c, const char *path) {

@@ -10,7 +10,9 @@
 #include "distro.h"
 #include "engine.h"
 #include "host.h"
+#include "hostconf.h"
 #include "probe.h"
+#include "service-manager.h"
 #include "subid.h"
 #include "users.h"
 
@@ -35,6 +37,8 @@ struct check_result {
 struct check_ctx {
         const struct host *host;
         struct distro distro;
+        const struct hostconf *hostconf;        /* the configuration that owns /etc (NixOS), NULL on FHS hosts */
+        struct service_manager_info service_manager;
         struct user user;
         enum engine engine;
         char *kernel_release;           /* "6.1.0-27-amd64" */
@@ -96,9 +100,19 @@ char *check_setup_command(const struct check_ctx *c, const char *flags);
  * words: "sudo dnf install -y fuse-overlayfs". Caller frees; NULL on ENOMEM. */
 char *check_install_command(const struct check_ctx *c, const char *debian_packages);
 
+/* check/cgroup-nosystemd.c: where no systemd runs (OpenRC, a CI job's container). cgroup.v2's fix in the
+ * words of the host's init (systemd's kernel argument where it runs); caller frees, NULL on ENOMEM. */
+char *check_cgroup_v2_fix(const struct check_ctx *c);
+/* cgroup.delegation and cgroup.controller.* on a cgroup v2 host without systemd. */
+int check_delegation_without_systemd(struct check_ctx *c, struct report *r);
+
 /* check/sysctl.c: the fix for a sysctl the configuration (file) already sets but the kernel does not have
  * yet: apply it, nothing to write. Caller frees. */
 char *check_sysctl_apply_fix(const struct check_ctx *c, const char *file);
+
+/* A fix in the words of the host's configuration (hostconf_fix), for one setting. NULL on ENOMEM. */
+char *check_hostconf_fix(const struct check_ctx *c, enum hostconf_setting s, const struct template_var *vars,
+                         size_t n_vars);
 
 /* A path of the examined host as an admin types it: under --root, inside DIR. Caller frees. */
 char *check_host_path(const struct check_ctx *c, const char *path);

@@ -72,6 +72,28 @@ static int find_free_both(const struct subid_file *u, const struct subid_file *g
         return -ENOSPC;
 }
 
+/* Where the configuration writes /etc/subuid and /etc/subgid (NixOS's users.users), the ranges go there. */
+static char *subid_hostconf_fix(const struct check_ctx *c, const struct subid_file *uf, const struct subid_file *gf,
+                                const struct id_table *pw, const struct id_table *gr) {
+        _cleanup_free_ char *u = NULL, *g = NULL, *lines = NULL;
+        char start[16], count[16];
+        uint32_t free_start;
+
+        if (find_free_both(uf, gf, pw, gr, SUBID_MIN_COUNT, &free_start) < 0)
+                free_start = SUBID_FIRST;
+        snprintf(start, sizeof start, "%u", free_start);
+        snprintf(count, sizeof count, "%u", SUBID_MIN_COUNT);
+        {
+                const struct template_var vars[] = { { "user", c->user.name }, { "start", start }, { "count", count } };
+
+                if (hostconf_render(c->hostconf, HOSTCONF_SUBUID, vars, ELEMENTSOF(vars), &u) < 0 ||
+                    hostconf_render(c->hostconf, HOSTCONF_SUBGID, vars, ELEMENTSOF(vars), &g) < 0)
+                        return NULL;
+        }
+        lines = xstrdup_printf("%s %s", u, g);
+        return lines ? hostconf_fix(c->hostconf, lines) : NULL;
+}
+
 static int check_one(struct check_ctx *c, struct report *r, bool gid, const struct subid_file *uf,
                      const struct subid_file *gf, const char *load_error) {
         const char *id = gid ? "subid.gid" : "subid.uid", *path = gid ? "/etc/subgid" : "/etc/subuid";
@@ -100,7 +122,9 @@ static int check_one(struct check_ctx *c, struct report *r, bool gid, const stru
 
         load_id_tables(c->host, &pw, &gr);
         setup_cmd = check_setup_command(c, NULL);
-        if (setup_cmd && find_free_both(uf, gf, &pw, &gr, SUBID_MIN_COUNT, &free_start) >= 0)
+        if (c->hostconf)
+                fix = subid_hostconf_fix(c, uf, gf, &pw, &gr);
+        else if (setup_cmd && find_free_both(uf, gf, &pw, &gr, SUBID_MIN_COUNT, &free_start) >= 0)
                 fix = xstrdup_printf("%s (or: sudo usermod --add-subuids %u-%u --add-subgids %u-%u %s)", setup_cmd,
                                      free_start, free_start + SUBID_MIN_COUNT - 1, free_start,
                                      free_start + SUBID_MIN_COUNT - 1, name);
@@ -127,7 +151,8 @@ static int check_one(struct check_ctx *c, struct report *r, bool gid, const stru
                 k = report_add(r, id, CHECK_FAIL, fix, "%s has no %s in %s%s; rootless containers need %u", name, what,
                                path, c->host->offline ? "" : " (nor from getsubids)", SUBID_MIN_COUNT);
         else if (v.overlap_mine) {
-                setup_fix = xstrdup_printf("remove line %u of %s, then %s", v.overlap_mine->line, path, fix);
+                setup_fix = c->hostconf ? strdup(fix)
+                                        : xstrdup_printf("remove line %u of %s, then %s", v.overlap_mine->line, path, fix);
                 k = setup_fix ? report_add(r, id, CHECK_FAIL, setup_fix,
                                            "%s's range %u-%u (%s line %u) overlaps %s's range %u-%u (line %u): "
                                            "their containers could access each other's files",
@@ -138,7 +163,8 @@ static int check_one(struct check_ctx *c, struct report *r, bool gid, const stru
                                            v.overlap_other->line)
                               : -ENOMEM;
         } else if (v.contains_own) {
-                setup_fix = xstrdup_printf("remove line %u of %s, then %s", v.contains_own->line, path, fix);
+                setup_fix = c->hostconf ? strdup(fix)
+                                        : xstrdup_printf("remove line %u of %s, then %s", v.contains_own->line, path, fix);
                 k = setup_fix ? report_add(r, id, CHECK_FAIL, setup_fix,
                                            "%s's range %u-%u (%s line %u) contains %s's own %s %u",
                                            name, v.contains_own->start,
@@ -202,7 +228,10 @@ static int check_tools(struct check_ctx *c, struct report *r) {
         if ((us == TOOL_SETUID || us == TOOL_CAPS) && (gs == TOOL_SETUID || gs == TOOL_CAPS))
                 return report_add(r, "subid.tools", CHECK_PASS, NULL, "%s: %s; %s: %s", upath, how[us], gpath,
                                   how[gs]);
-        if (us == TOOL_MISSING || gs == TOOL_MISSING)
+        /* NixOS: the store's copies can never be setuid; the wrappers in /run/wrappers/bin are. */
+        if (c->hostconf)
+                fix = check_hostconf_fix(c, HOSTCONF_SETUID_TOOLS, NULL, 0);
+        else if (us == TOOL_MISSING || gs == TOOL_MISSING)
                 fix = xstrdup_printf("%s %s", distro_install_command(&c->distro), distro_package(&c->distro, "uidmap"));
         else if (rpm)
                 fix = xstrdup_printf("sudo setcap cap_setuid=ep %s && sudo setcap cap_setgid=ep %s", upath, gpath);

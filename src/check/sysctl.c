@@ -12,6 +12,21 @@
 #include "sysctl.h"
 #include "util.h"
 
+/* NixOS: boot.kernel.sysctl, from "key=value" (a number bare, anything else a Nix string). */
+static char *sysctl_hostconf_fix(const struct check_ctx *c, const char *setting) {
+        _cleanup_free_ char *key = strndup(setting, strcspn(setting, "=")), *value = NULL;
+        const char *v = strchr(setting, '=');
+
+        if (!key || !v)
+                return NULL;
+        v++;
+        value = v[0] && strspn(v, "0123456789") == strlen(v) ? strdup(v) : xstrdup_printf("\"%s\"", v);
+        if (!value)
+                return NULL;
+        return check_hostconf_fix(c, HOSTCONF_SYSCTL, (const struct template_var[]) { { "key", key }, { "value", value } },
+                                  2);
+}
+
 /* setup, or the line by hand: into the tree under --root, where that host applies it at boot. */
 static char *sysctl_fix(const struct check_ctx *c, const char *setting, const char *setup_flags) {
         _cleanup_free_ char *setup = check_setup_command(c, setup_flags);
@@ -19,6 +34,8 @@ static char *sysctl_fix(const struct check_ctx *c, const char *setting, const ch
 
         if (!setup || !conf)
                 return NULL;
+        if (c->hostconf)
+                return sysctl_hostconf_fix(c, setting);
         if (c->host->offline)
                 return xstrdup_printf("%s (or: echo '%s' | sudo tee -a %s   # applied when that host boots)", setup,
                                       setting, conf);

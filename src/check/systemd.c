@@ -40,6 +40,10 @@ static void user_manager_probe(const struct check_ctx *c, struct user_manager *m
 }
 
 static char *linger_fix(const struct check_ctx *c) {
+        const struct template_var vars[] = { { "user", c->user.name } };
+
+        if (c->hostconf)
+                return check_hostconf_fix(c, HOSTCONF_LINGER, vars, ELEMENTSOF(vars));
         return xstrdup_printf("sudo loginctl enable-linger %s (or: sudo usernode setup --user %s)", c->user.name,
                               c->user.name);
 }
@@ -78,7 +82,7 @@ static int check_offline(struct check_ctx *c, struct report *r, const struct use
                 return report_add(r, "systemd.user", CHECK_PASS, NULL,
                                   "image: linger enabled for %s, its user manager starts at boot", c->user.name);
         /* logind's linger is a flag file: in an image it is made by hand, no logind to ask. */
-        fix = xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p "
+        fix = c->hostconf ? linger_fix(c) : xstrdup_printf("sudo usernode setup --user %s --root %s; or by hand: sudo mkdir -p "
                              "%s/var/lib/systemd/linger && sudo touch %s/var/lib/systemd/linger/%s",
                              c->user.name, c->host->root, c->host->root, c->host->root, c->user.name);
         if (!fix)
@@ -89,26 +93,36 @@ static int check_offline(struct check_ctx *c, struct report *r, const struct use
                           c->user.name, c->user.name);
 }
 
+/* Where systemd cannot run a user manager (another init, a container's entrypoint as PID 1), linger and
+ * user units do not apply: there is nothing to fix, `up` supervises the node itself. */
+static int check_no_systemd(struct check_ctx *c, struct report *r) {
+        const struct service_manager_info *sm = &c->service_manager;
+        const char *pid1 = sm->pid1[0] ? sm->pid1 : "unknown";
+
+        if (sm->manager == SERVICE_MANAGER_OPENRC)
+                return report_add(r, "systemd.user", CHECK_WARN, NULL,
+                                  "OpenRC%s, not systemd: no user manager for %s can exist, linger does not apply; "
+                                  "`usernode up` supervises the node itself (CI mode), no user units",
+                                  sm->running ? " runs here" : " is this image's init", c->user.name);
+        return report_add(r, "systemd.user", CHECK_WARN, NULL,
+                          "PID 1 is '%s', not systemd (no /run/systemd/system): no user manager for %s can exist, "
+                          "linger does not apply; `usernode up` supervises the node itself (CI mode), no user units",
+                          pid1, c->user.name);
+}
+
 int check_systemd_user(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *comm = NULL, *fix = NULL, *xdg_note = NULL;
+        _cleanup_free_ char *fix = NULL, *xdg_note = NULL;
         struct user_manager m;
         struct buf found = {};
         int k;
 
         if (!c->user.name)
                 return report_add(r, "systemd.user", CHECK_SKIP, NULL, "no user to check");
+        if (c->service_manager.manager != SERVICE_MANAGER_SYSTEMD)
+                return check_no_systemd(c, r);
         user_manager_probe(c, &m);
         if (c->host->offline)
                 return check_offline(c, r, &m);
-
-        /* sd_booted(): systemd creates /run/systemd/system as PID 1 and nothing else does. */
-        if (!host_exists(c->host, "/run/systemd/system")) {
-                (void) host_read_line(c->host, "/proc/1/comm", &comm);
-                return report_add(r, "systemd.user", CHECK_WARN, NULL,
-                                  "PID 1 is %s%s%s, not systemd (no /run/systemd/system): no user manager for %s; "
-                                  "`usernode up` supervises the node itself (CI mode), no user units",
-                                  comm ? "'" : "", comm ? comm : "unknown", comm ? "'" : "", c->user.name);
-        }
 
         /* The caller's own session: systemctl --user and sd-bus find the manager through this. */
         if (getuid() == c->user.uid) {

@@ -111,6 +111,43 @@ int cgroup_layout_from_mountinfo(const char *mountinfo, enum cgroup_layout *ret)
         return 0;
 }
 
+int cgroup_v2_read_only_from_mountinfo(const char *mountinfo, bool *ret) {
+        _cleanup_free_ char *copy = strdup(mountinfo);
+        char *cursor = copy, *line;
+        int r = 0, found = -ENOENT;
+        bool ro = false;
+
+        if (!copy)
+                return -ENOMEM;
+        while ((line = line_next(&cursor, HOST_LINE_MAX, &r))) {
+                char *sep = strstr(line, " - "), *mnt, *opts, *fstype, *save = NULL;
+
+                if (!sep)
+                        continue;
+                *sep = '\0';
+                /* id parent major:minor root mount-point options ... */
+                if (!strtok_r(line, " ", &save) || !strtok_r(NULL, " ", &save) || !strtok_r(NULL, " ", &save) ||
+                    !strtok_r(NULL, " ", &save) || !(mnt = strtok_r(NULL, " ", &save)) ||
+                    !(opts = strtok_r(NULL, " ", &save)))
+                        continue;
+                fstype = strtok_r(sep + 3, " ", &save);
+                if (!fstype || strcmp(mnt, "/sys/fs/cgroup") != 0)
+                        continue;
+                /* The last mount at the path is the one in effect. */
+                if (strcmp(fstype, "cgroup2") != 0) {
+                        found = -ENOENT;
+                        continue;
+                }
+                ro = strcmp(opts, "ro") == 0 || startswith(opts, "ro,");
+                found = 0;
+        }
+        if (r < 0)
+                return r;
+        if (found == 0)
+                *ret = ro;
+        return found;
+}
+
 char *cgroup_user_manager_path(enum cgroup_layout layout, uid_t uid) {
         const char *base = layout == CGROUP_LAYOUT_HYBRID ? "/sys/fs/cgroup/unified"
                            : layout == CGROUP_LAYOUT_V1   ? "/sys/fs/cgroup/systemd"

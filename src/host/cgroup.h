@@ -53,6 +53,8 @@ struct cgroup_facts {
 /* Classifies the cgroup layout from /proc/self/mountinfo text. */
 int cgroup_layout_from_mountinfo(const char *mountinfo, enum cgroup_layout *ret);
 const char *cgroup_layout_to_string(enum cgroup_layout l);
+/* Whether the cgroup2 mount at /sys/fs/cgroup is read-only (a container's default). -ENOENT: none there. */
+int cgroup_v2_read_only_from_mountinfo(const char *mountinfo, bool *ret);
 
 /* The cgroup of uid's user manager, user@UID.service, as a host path for the layout: under
  * /sys/fs/cgroup (v2), /sys/fs/cgroup/unified (hybrid) or /sys/fs/cgroup/systemd (v1). */

@@ -34,7 +34,7 @@ static enum distro_family family_of(const char *id, const char *id_like) {
                 { "rhel", DISTRO_RHEL },       { "centos", DISTRO_RHEL },       { "rocky", DISTRO_RHEL },
                 { "almalinux", DISTRO_RHEL },  { "ol", DISTRO_RHEL },           { "opensuse-leap", DISTRO_SUSE },
                 { "opensuse-tumbleweed", DISTRO_SUSE }, { "sles", DISTRO_SUSE }, { "suse", DISTRO_SUSE },
-                { "arch", DISTRO_ARCH },
+                { "arch", DISTRO_ARCH },       { "alpine", DISTRO_ALPINE },     { "nixos", DISTRO_NIXOS },
         };
 
         for (size_t i = 0; id && i < ELEMENTSOF(known); i++)
@@ -130,6 +130,11 @@ const char *distro_install_command(const struct distro *d) {
                 return "sudo zypper install -y";
         case DISTRO_ARCH:
                 return "sudo pacman -S --needed";
+        case DISTRO_ALPINE:
+                return "sudo apk add";
+        case DISTRO_NIXOS:
+                return "add to environment.systemPackages in /etc/nixos/configuration.nix, then sudo nixos-rebuild "
+                       "switch:";
         default:
                 return "install with your package manager:";
         }
@@ -137,15 +142,17 @@ const char *distro_install_command(const struct distro *d) {
 
 const char *distro_package(const struct distro *d, const char *debian_name) {
         static const struct {
-                const char *debian, *fedora, *suse, *arch;
+                const char *debian, *fedora, *suse, *arch, *alpine, *nixos;
         } names[] = {
-                /* newuidmap/newgidmap ship in shadow everywhere but Debian. */
-                { "uidmap", "shadow-utils", "shadow", "shadow" },
-                { "passt", "passt", "passt", "passt" },
-                { "containernetworking-plugins", "containernetworking-plugins", "cni-plugins", "cni-plugins" },
-                { "apparmor", "apparmor-parser", "apparmor-parser", "apparmor" },
-                { "iproute2", "iproute", "iproute2", "iproute2" },
-                { "kmod", "kmod", "kmod", "kmod" },
+                /* newuidmap/newgidmap ship in shadow everywhere but Debian (and Alpine's shadow-uidmap); on NixOS
+                 * the package alone gives no setuid copy (security.wrappers does, hostconf.c). */
+                { "uidmap", "shadow-utils", "shadow", "shadow", "shadow-uidmap", "shadow" },
+                { "passt", "passt", "passt", "passt", "passt", "passt" },
+                { "containernetworking-plugins", "containernetworking-plugins", "cni-plugins", "cni-plugins",
+                  "cni-plugins", "cni-plugins" },
+                { "apparmor", "apparmor-parser", "apparmor-parser", "apparmor", "apparmor", "apparmor-parser" },
+                { "iproute2", "iproute", "iproute2", "iproute2", "iproute2", "iproute2" },
+                { "kmod", "kmod", "kmod", "kmod", "kmod", "kmod" },
         };
 
         if (d->family == DISTRO_DEBIAN || d->family == DISTRO_UBUNTU || d->family == DISTRO_OTHER)
@@ -160,6 +167,10 @@ const char *distro_package(const struct distro *d, const char *debian_name) {
                                 return names[i].suse;
                         case DISTRO_ARCH:
                                 return names[i].arch;
+                        case DISTRO_ALPINE:
+                                return names[i].alpine;
+                        case DISTRO_NIXOS:
+                                return names[i].nixos;
                         default:
                                 break;
                         }
@@ -177,6 +188,12 @@ char *distro_kernel_cmdline_fix(const struct distro *d, const char *arg) {
         case DISTRO_ARCH:
                 return xstrdup_printf("add \"%s\" to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then "
                                       "sudo grub-mkconfig -o /boot/grub/grub.cfg && sudo reboot", arg);
+        case DISTRO_ALPINE:
+                return xstrdup_printf("add \"%s\" to default_kernel_opts in /etc/update-extlinux.conf, then "
+                                      "sudo update-extlinux && sudo reboot", arg);
+        case DISTRO_NIXOS:
+                return xstrdup_printf("in /etc/nixos/configuration.nix: boot.kernelParams = [ \"%s\" ]; then "
+                                      "sudo nixos-rebuild boot && sudo reboot", arg);
         default:
                 return xstrdup_printf("echo 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX %s\"' | "
                                       "sudo tee /etc/default/grub.d/50-usernode-cgroup.cfg && sudo update-grub && sudo reboot",

@@ -11,6 +11,8 @@ enum distro_family {
         DISTRO_RHEL,            /* RHEL, CentOS Stream, Rocky, Alma, Oracle */
         DISTRO_SUSE,
         DISTRO_ARCH,
+        DISTRO_ALPINE,          /* OpenRC, apk */
+        DISTRO_NIXOS,           /* /etc generated from configuration.nix (hostconf.h) */
         DISTRO_OTHER,
 };
 

@@ -37,6 +37,7 @@ void host_done(struct host *h) {
         if (h->root_fd >= 0)
                 close(h->root_fd);
         free(h->root);
+        strv_free(h->user_bin_dirs);
         *h = (struct host) { .root_fd = -EBADF };
 }
 
@@ -293,9 +294,13 @@ char *host_path(const struct host *h, const char *path) {
         return xstrdup_printf("%s%s", h->root, path);
 }
 
+/* NixOS's own PATH puts the setuid wrappers first: the copies in the Nix store are never setuid. */
+static const char *const wrapper_bin_dirs[] = { "/run/wrappers/bin" };
 static const char *const system_bin_dirs[] = {
         "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
 };
+/* After the user's profiles, as in NixOS's PATH: the default profile, then the system's packages. */
+static const char *const nix_system_bin_dirs[] = { "/nix/var/nix/profiles/default/bin", "/run/current-system/sw/bin" };
 
 static int try_executable(const struct host *h, const char *dir, const char *name, char **ret) {
         _cleanup_free_ char *p = NULL;
@@ -368,7 +373,48 @@ int host_read_live(const char *path, size_t max, char **ret) {
         return host_read_file(host_live(), path, max, ret, NULL);
 }
 
+static int push_dirs(char ***l, const char *const *dirs, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strv_push(l, dirs[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+int host_tool_dirs(const struct host *h, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        if (push_dirs(&l, wrapper_bin_dirs, ELEMENTSOF(wrapper_bin_dirs)) < 0 ||
+            push_dirs(&l, system_bin_dirs, ELEMENTSOF(system_bin_dirs)) < 0 ||
+            (h->user_bin_dirs && push_dirs(&l, (const char *const *) h->user_bin_dirs, strv_length(h->user_bin_dirs)) < 0) ||
+            push_dirs(&l, nix_system_bin_dirs, ELEMENTSOF(nix_system_bin_dirs)) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int host_set_tool_user(struct host *h, const char *name, const char *home) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *per_user = NULL, *profile = NULL, *state = NULL;
+
+        if (!valid_user_name(name))
+                return -EINVAL;
+        per_user = xstrdup_printf("/etc/profiles/per-user/%s/bin", name);
+        if (!per_user || strv_push(&l, per_user) < 0)
+                return -ENOMEM;
+        /* A home that is no absolute path ("/" for a system user is fine, "" is not) has no profile. */
+        if (home && home[0] == '/' && strlen(home) < HOST_LINE_MAX) {
+                profile = xstrdup_printf("%s/.nix-profile/bin", home);
+                state = xstrdup_printf("%s/.local/state/nix/profile/bin", home);
+                if (!profile || !state || strv_push(&l, profile) < 0 || strv_push(&l, state) < 0)
+                        return -ENOMEM;
+        }
+        strv_free(h->user_bin_dirs);
+        h->user_bin_dirs = TAKE_PTR(l);
+        return 0;
+}
+
 int host_find_executable(const struct host *h, const char *name, char **ret) {
+        _cleanup_strv_free_ char **dirs = NULL;
         const char *env;
 
         if (strchr(name, '/'))
@@ -376,16 +422,18 @@ int host_find_executable(const struct host *h, const char *name, char **ret) {
         /* The user's PATH first on the live host, so that a user-installed k3s or rootlesskit wins. */
         env = h->offline ? NULL : secure_getenv("PATH");
         if (env) {
-                _cleanup_strv_free_ char **dirs = NULL;
+                _cleanup_strv_free_ char **path = NULL;
 
-                if (strv_split(env, ":", &dirs) < 0)
+                if (strv_split(env, ":", &path) < 0)
                         return -ENOMEM;
-                for (char **d = dirs; *d; d++)
+                for (char **d = path; *d; d++)
                         if (try_executable(h, *d, name, ret) == 0)
                                 return 0;
         }
-        for (size_t i = 0; i < ELEMENTSOF(system_bin_dirs); i++)
-                if (try_executable(h, system_bin_dirs[i], name, ret) == 0)
+        if (host_tool_dirs(h, &dirs) < 0)
+                return -ENOMEM;
+        for (char **d = dirs; *d; d++)
+                if (try_executable(h, *d, name, ret) == 0)
                         return 0;
         return -ENOENT;
 }

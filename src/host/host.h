@@ -16,6 +16,7 @@ struct host {
         char *root;             /* canonical absolute path of the root, "/" for the live host */
         bool offline;           /* --root DIR: never exec, never use the bus or netlink */
         bool force_chase;       /* resolve by the component walk even where openat2 exists (tests) */
+        char **user_bin_dirs;   /* the profiles of the user whose tools are looked for (host_set_tool_user) */
 };
 
 /* Bounds on what is read from the host. */
@@ -57,9 +58,17 @@ int host_conf_files(const struct host *h, const char *name, char ***ret);
 const struct host *host_live(void);
 /* host_read_file on the live host. */
 int host_read_live(const char *path, size_t max, char **ret);
-/* Finds an executable in the usual system directories (and $PATH on the live host).
- * ret gets the host path ("/usr/bin/newuidmap"). */
+/* Finds an executable where the user's shell would: $PATH first on the live host, then the directories
+ * of host_tool_dirs (NixOS's setuid wrappers before everything, the FHS directories, the user's Nix
+ * profiles, the system's). ret gets the host path ("/usr/bin/newuidmap"); a symlink into /nix/store
+ * resolves inside the root, so a setuid helper is judged by the file that would run. */
 int host_find_executable(const struct host *h, const char *name, char **ret);
+/* The directories host_find_executable searches after $PATH, in order, for the user set by
+ * host_set_tool_user (none: the system's only). NULL-terminated; caller frees. */
+int host_tool_dirs(const struct host *h, char ***ret);
+/* Whose tools are looked for: adds the user's Nix profiles (/etc/profiles/per-user/NAME/bin,
+ * HOME/.nix-profile/bin, HOME/.local/state/nix/profile/bin) to the search. */
+int host_set_tool_user(struct host *h, const char *name, const char *home);
 
 /* Atomic replacement (STYLE.md): temp file in the same directory (O_EXCL|O_NOFOLLOW), write,
  * fchmod/fchown, fsync, renameat, fsync the directory. Refuses when the target or any directory on

@@ -177,7 +177,11 @@ int user_lookup(const struct host *h, const char *name_or_uid, struct user *ret,
         e = parse_id(name_or_uid, &uid) >= 0 ? id_table_find_id(&pw, uid) : id_table_find_name(&pw, name_or_uid);
         if (!e) {
                 id_table_done(&pw);
-                return un_error(err, ESRCH, "no such user '%s' in %s/etc/passwd", name_or_uid, h->root);
+                /* No NSS under --root: an SSSD or LDAP user is not in the tree. */
+                return un_error_msg(err, ESRCH,
+                                    "no such user '%s' in %s/etc/passwd: --root reads users from the tree's "
+                                    "/etc/passwd only, not from NSS (LDAP, SSSD)",
+                                    name_or_uid, h->root);
         }
         *ret = (struct user) { .name = strdup(e->name), .uid = e->id, .gid = e->gid, .home = strdup(e->home) };
         id_table_done(&pw);

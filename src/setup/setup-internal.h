@@ -108,6 +108,11 @@ int setup_plan_modules(const struct host *h, const struct setup_options *o, stru
 int setup_plan_apparmor(const struct host *h, struct plan *p, struct un_error *err);
 int setup_plan_fast_net(const struct host *h, const struct user *u, struct plan *p, struct un_error *err);
 
+/* plan-hostconf.c: 0 where /etc is the admin's; on a host whose configuration owns setup's files (NixOS),
+ * the settings that make the user ready appended to out, and -EPERM: setup writes nothing there. */
+int setup_refuse_for_hostconf(const struct host *h, const struct setup_options *o, const struct user *u,
+                              struct buf *out, struct un_error *err);
+
 /* text.c */
 /* Adds line + '\n' at the end of old, keeping every byte of it. */
 int setup_text_append_line(const char *old, size_t len, const char *line, char **ret, size_t *ret_len,

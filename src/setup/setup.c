@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "setup-internal.h"
+#include "service-manager.h"
 #include "sha256.h"
 
 /* One setup run: the session, and what only setup keeps. */
@@ -33,6 +34,9 @@ static int setup_begin(struct setup_ctx *run, struct un_error *err) {
         int r;
 
         r = setup_user_validate(s->h, s->o, &s->u, err);
+        if (r < 0)
+                return r;
+        r = setup_refuse_for_hostconf(s->h, s->o, &s->u, s->out, err);
         if (r < 0)
                 return r;
         s->mpath = manifest_path_for(s->u.name);
@@ -75,9 +79,18 @@ static int load_manifest(struct setup_ctx *run, struct un_error *err) {
 static int plan_everything(struct setup_ctx *run, struct un_error *err) {
         struct setup_session *s = &run->s;
         const struct setup_options *o = s->o;
+        struct service_manager_info sm;
+        bool systemd;
         int r;
 
-        r = setup_plan_dropin(s->h, o, s->u.uid, &s->p, &run->dropin_changed, err);
+        /* Without systemd (OpenRC, a container) no user@.service and no logind read a drop-in or linger. */
+        service_manager_detect(s->h, &sm);
+        systemd = sm.manager == SERVICE_MANAGER_SYSTEMD;
+        if (!systemd && setup_plan_note(&s->p.notes, "no systemd here (%s): no user@.service drop-in and no linger; "
+                                        "`usernode check` says how this host gives %s a cgroup",
+                                        service_manager_to_string(sm.manager), s->u.name) < 0)
+                return -ENOMEM;
+        r = systemd ? setup_plan_dropin(s->h, o, s->u.uid, &s->p, &run->dropin_changed, err) : 0;
         if (r >= 0)
                 r = setup_plan_subids(s->h, o, &s->u, &s->p, err);
         if (r >= 0)
@@ -88,7 +101,7 @@ static int plan_everything(struct setup_ctx *run, struct un_error *err) {
                 r = setup_plan_apparmor(s->h, &s->p, err);
         if (r >= 0 && o->fast_net)
                 r = setup_plan_fast_net(s->h, &s->u, &s->p, err);
-        if (r >= 0 && !o->no_linger)
+        if (r >= 0 && systemd && !o->no_linger)
                 r = setup_plan_linger(s->h, s->bus, &s->u, &s->p, &run->linger_new, err);
         if (r >= 0 && s->bus)
                 r = setup_plan_user_manager(s->h, o, s->bus, &s->u, run->dropin_changed, run->linger_new, &s->p);

@@ -437,6 +437,7 @@ static const struct check_result *systemd_user_live(struct report *r) {
         c.host = &h;
         c.user = (struct user) { .name = (char *) "nobody", .uid = 65534, .gid = 65534 };
         c.cgroup.layout = CGROUP_LAYOUT_V2;
+        service_manager_detect(&h, &c.service_manager);        /* as checks_run does */
         ck_assert_int_eq(check_systemd_user(&c, r), 0);
         host_done(&h);
         return report_find(r, "systemd.user");

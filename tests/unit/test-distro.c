@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "distro.h"
+#include "hostconf.h"
+#include "service-manager.h"
 #include "suites.h"
 
 static enum distro_family family(const char *text) {
@@ -57,12 +62,66 @@ START_TEST(test_fixes) {
 }
 END_TEST
 
+/* Issue 23: hosts that are not Debian with systemd. */
+START_TEST(test_other_hosts) {
+        struct distro d = {};
+        const struct hostconf *hc;
+        struct service_manager_info sm;
+        char *line = NULL;
+        bool ro = true;
+
+        ck_assert_int_eq(family("ID=nixos\nVERSION_ID=\"24.05\"\n"), DISTRO_NIXOS);
+        ck_assert_int_eq(family("ID=alpine\n"), DISTRO_ALPINE);
+        ck_assert_int_eq(distro_parse_os_release("ID=nixos\n", &d), 0);
+        hc = hostconf_for(&d);
+        ck_assert_ptr_nonnull(hc);
+        ck_assert(hostconf_owns(hc, "/etc/systemd/system/user@.service.d/50-usernode-delegate.conf"));
+        ck_assert(hostconf_owns(hc, "/etc/subuid"));
+        ck_assert(!hostconf_owns(hc, "/etc/subuid-"));
+        ck_assert(!hostconf_owns(hc, "/var/lib/usernode/setup/alice.manifest"));
+        ck_assert_int_eq(hostconf_render(hc, HOSTCONF_DELEGATE, (const struct template_var[]) { { "controllers", "cpu io" } }, 1,
+                                         &line), 0);
+        ck_assert_str_eq(line, "systemd.services.\"user@\".serviceConfig.Delegate = \"cpu io\";");
+        free(line);
+        /* A setting without its variable never renders half-filled. */
+        ck_assert_int_lt(hostconf_render(hc, HOSTCONF_LINGER, NULL, 0, &line), 0);
+        distro_done(&d);
+        ck_assert_int_eq(distro_parse_os_release("ID=debian\n", &d), 0);
+        ck_assert_ptr_null(hostconf_for(&d));
+        distro_done(&d);
+
+        service_manager_decide(&(struct service_manager_markers) { .openrc_running = true, .pid1 = "init" }, &sm);
+        ck_assert_int_eq(sm.manager, SERVICE_MANAGER_OPENRC);
+        ck_assert(sm.running);
+        service_manager_decide(&(struct service_manager_markers) { .pid1 = "sh", .systemd_installed = true }, &sm);
+        ck_assert_int_eq(sm.manager, SERVICE_MANAGER_NONE);
+        service_manager_decide(&(struct service_manager_markers) { .openrc_installed = true }, &sm);
+        ck_assert_int_eq(sm.manager, SERVICE_MANAGER_OPENRC);
+        ck_assert(!sm.running);
+        service_manager_decide(&(struct service_manager_markers) {}, &sm);
+        ck_assert_int_eq(sm.manager, SERVICE_MANAGER_SYSTEMD);
+
+        ck_assert_int_eq(cgroup_v2_read_only_from_mountinfo(
+                                 "517 516 0:26 / /sys/fs/cgroup ro,nosuid,nodev - cgroup2 cgroup rw,nsdelegate\n", &ro),
+                         0);
+        ck_assert(ro);
+        ck_assert_int_eq(cgroup_v2_read_only_from_mountinfo(
+                                 "31 22 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n", &ro), 0);
+        ck_assert(!ro);
+        /* A tmpfs mounted over it later (v1 layout): no cgroup2 there. */
+        ck_assert_int_eq(cgroup_v2_read_only_from_mountinfo("31 22 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+                                                            "40 22 0:30 / /sys/fs/cgroup ro - tmpfs tmpfs ro\n", &ro),
+                         -ENOENT);
+}
+END_TEST
+
 Suite *distro_suite(void) {
         Suite *s = suite_create("distro");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_os_release);
         tcase_add_test(tc, test_fixes);
+        tcase_add_test(tc, test_other_hosts);
         suite_add_tcase(s, tc);
         return s;
 }
