@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroup-tree.h"
 #include "host.h"
 #include "init.h"
 #include "kubelet-credentials.h"
@@ -237,8 +238,34 @@ static int worker_argv(struct init *in, const struct init_worker *w, char ***ret
         return 0;
 }
 
+/* On a host whose cgroup tree is the node's own (cgroup v2, delegated): the worker's cgroup, /NAME below the node's,
+ * as its cgroup namespace's root, its own processes in a leaf of it and its controllers enabled for its kubelet's
+ * pods, as rootlesskit --evacuate-cgroup2 makes the node's. */
+static int worker_cgroup(const char *name) {
+        _cleanup_free_ char *cgroup = xstrdup_printf("/%s", name), *dir = NULL;
+        int r;
+
+        if (!cgroup || !(dir = cgroup_tree_file(cgroup, NULL)))
+                return -ENOMEM;
+        /* What a worker that died left: its processes went with its PID namespace. */
+        r = cgroup_tree_remove_dir(dir);
+        if (r < 0)
+                return r;
+        if (mkdir(dir, 0755) < 0)
+                return -errno;
+        r = cgroup_tree_write(cgroup, "cgroup.procs", "0");
+        if (r < 0)
+                return r;
+        if (unshare(CLONE_NEWCGROUP) < 0 ||
+            mount("cgroup2", CGROUP_MOUNT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+            (mkdir(CGROUP_MOUNT "/init", 0755) < 0 && errno != EEXIST))
+                return -errno;
+        r = cgroup_tree_write("/init", "cgroup.procs", "0");
+        return r < 0 ? r : cgroup_tree_enable_all("/");
+}
+
 /* In the worker's new namespaces, as their PID 1, before it becomes the worker's init: its own /proc, CNI
- * directories of its own (the node's /etc and /var/lib are rootlesskit's copy-up, shared), its link to the
+ * directories of its own (the node's /etc and /var/lib are rootlesskit's copy-up, shared), its cgroup, its link to the
  * bridge and its routes: the default through this node, the other workers' pods straight to them. Exits on
  * failure, with the reason in the worker's log. */
 __attribute__((noreturn)) static void worker_child(struct init *in, unsigned index, int sync_fd, char **argv) {
@@ -263,6 +290,14 @@ __attribute__((noreturn)) static void worker_child(struct init *in, unsigned ind
             mount("tmpfs", INIT_CNI_CONF_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0 ||
             mount("tmpfs", "/var/lib/cni", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
                 goto fail;
+        if (!in->params.disable_cgroup) {
+                step = "give the worker a cgroup of its own";
+                r = worker_cgroup(w->name);
+                if (r < 0) {
+                        errno = -r;
+                        goto fail;
+                }
+        }
         step = "give the worker short paths to its directories";
         if ((mkdir(WORKER_DATA_DIR, 0700) < 0 && errno != EEXIST) || (mkdir(WORKER_RUNTIME_DIR, 0700) < 0 && errno != EEXIST) ||
             mount(w->data_dir, WORKER_DATA_DIR, NULL, MS_BIND, NULL) < 0 ||

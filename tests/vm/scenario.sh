@@ -44,6 +44,7 @@ if [ "$VERSION_CODENAME" = trixie ]; then
 		step vanilla.up 900 step_vanilla_up
 		step vanilla.node-labels 120 step_vanilla_node_labels
 		step vanilla.pod-limits 600 step_vanilla_pod_limits
+		step vanilla.workers 1500 step_vanilla_workers
 		step vanilla.down-purge 300 step_vanilla_down_purge
 		step real.cleanup 180 step_real_cleanup
 		[ ! -s "$WORK/real.report" ] || cat "$WORK/real.report"

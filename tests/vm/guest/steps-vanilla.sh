@@ -208,3 +208,65 @@ step_vanilla_down_purge() {
 	# The images are alice's, not the node's: they stay; the scenario takes them back.
 	rm -rf "$VANILLA_IMAGES"
 }
+
+# web_pod NAME NODE: a busybox httpd on port 8080 of NODE, with a memory limit, that answers / with its files.
+vanilla_web_pod() {
+	cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+spec:
+  nodeName: $2
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: docker.io/library/busybox:usernode-vm
+    imagePullPolicy: Never
+    command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+    resources: {limits: {memory: 64Mi}}
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 2
+EOF
+}
+
+# The same cluster with a worker on this host (up --workers 1) under alice's unit: both Nodes Ready when up
+# returns; the worker in a cgroup of its own inside the unit's, its pod's limit there; a pod on each node
+# reaches the other's by its address.
+step_vanilla_workers() {
+	local worker=$VANILLA_NODE-worker1 started secs n ip_a ip_b unit_cg cid cg
+	local -a found
+	vanilla_env
+	as_alice um usernode down --name "$VANILLA_NODE" || fail "usernode down (no --purge) failed"
+	started=$(date +%s.%N)
+	as_alice um env PATH="$VANILLA_PATH" usernode up --engine kubelet --name "$VANILLA_NODE" --workers 1 --wait=900 \
+		--json >"$WORK/vanilla.status.json" 2>"$WORK/vanilla.workers.err" ||
+		fail "up --workers 1: $(tail -n 5 "$WORK/vanilla.workers.err" | paste -sd'|' -)"
+	secs=$(since "$started")
+	real_note "TIMING vanilla_workers_ready_s=$secs"
+	for n in "$VANILLA_NODE" "$worker"; do
+		[ "$(kc get node "$n" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
+			fail "up --workers returned but $n is not Ready: $(kc get nodes -o wide 2>&1 | paste -sd'|' -)"
+	done
+	kc get nodes -o wide
+	vanilla_web_pod web-a "$VANILLA_NODE" | kc_apply || fail "cannot create pod web-a"
+	vanilla_web_pod web-b "$worker" | kc_apply || fail "cannot create pod web-b"
+	kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=600s ||
+		fail "the web pods are not Ready: $(kc get pods -o wide 2>&1 | paste -sd'|' -)"
+	kc get pods -o wide
+	ip_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') ip_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
+	kc exec web-a -- wget -qO /dev/null "http://$ip_b:8080/hostname" || fail "web-a ($ip_a) does not reach web-b ($ip_b)"
+	kc exec web-b -- wget -qO /dev/null "http://$ip_a:8080/hostname" || fail "web-b ($ip_b) does not reach web-a ($ip_a)"
+	# The worker's pod: its container's cgroup below the worker's, inside alice's unit, with its limit.
+	unit_cg=$(user_cgroup)/app.slice/usernode-$VANILLA_NODE.service
+	cid=$(kc get pod web-b -o jsonpath='{.status.containerStatuses[0].containerID}')
+	cid=${cid#*://}
+	mapfile -t found < <(find "/sys/fs/cgroup$unit_cg" -type d -name "*$cid*")
+	[ "${#found[@]}" -eq 1 ] || fail "${#found[@]} cgroups named after container $cid under $unit_cg: ${found[*]}"
+	cg=${found[0]#/sys/fs/cgroup}
+	case $cg in "$unit_cg/$worker/"*) ;; *) fail "the worker's container runs in $cg, not below $unit_cg/$worker" ;; esac
+	[ "$(cg_value "$cg" memory.max)" = 67108864 ] || fail "memory.max of $cg is $(cg_value "$cg" memory.max), want 67108864"
+	real_note "REAL vanilla: up --workers 1 -> 2 Nodes Ready in ${secs}s; pods $ip_a and $ip_b reach each other; the worker's container in $cg"
+	kc delete pod web-a web-b --wait=false
+}

@@ -1,0 +1,138 @@
+#!/bin/bash
+# One host, many nodes (issue "Many nodes, one cluster"), with real Kubernetes (USERNODE_K8S_BIN): medians of ROUNDS
+# (5) fresh clusters of the test user, alternating a 1-node cluster (`up`) and a 3-node one (`up --workers 2`), each
+# `up --wait` until every Node is Ready: the time, and what the user's processes hold once it returned (the sum of
+# their RSS, and of their PSS, which counts the pages the nodes share — the same binaries — once): what each extra
+# node adds is half the difference. Then, in one 3-node cluster, TCP throughput (iperf3, SECS seconds) and ping's
+# round trip from a pod on the node to a pod on a worker (two nodes of one host, over the workers' bridge), to a pod
+# on the same node, and between two network namespaces of this script's own joined by a veth pair (the host's own
+# veth path).
+#   USERNODE_K8S_BIN=/path/to/bin top_srcdir=. USERNODE=./usernode bash tests/bench/workers.sh
+set -euo pipefail
+: "${USERNODE:=./usernode}" "${top_srcdir:=.}" "${ROUNDS:=5}" "${SECS:=4}"
+USERNODE=$(readlink -f "$USERNODE")
+top_srcdir=$(readlink -f "$top_srcdir")
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/k8s-lib.sh"
+k8s_node_require kube-apiserver
+for b in iperf3 ldd iptables; do command -v "$b" >/dev/null || skip "$b is not installed"; done
+
+k8s_user_work workers-bench
+N=$(( $$ % 250 + 2 ))
+A=usernode-wa-$$ B=usernode-wb-$$ IP_A=10.253.$N.1 IP_B=10.253.$N.2
+srv=""
+cleanup() {
+        [ -z "$srv" ] || kill "$srv" 2>/dev/null || :
+        as_user "$USERNODE" down --name bench --purge >/dev/null 2>&1 || :
+        ip netns del "$A" 2>/dev/null || :
+        ip netns del "$B" 2>/dev/null || :
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$WORK/home/.kube/usernode-bench.yaml" --request-timeout=20s "$@"; }
+
+# An image with iperf3 (Debian's, with the libraries it links) and busybox (sh, ping).
+k8s_images
+r=$WORK/img/iperf3/rootfs
+mkdir -p "$r"
+cp -a "$WORK/img/busybox/rootfs/." "$r/"
+cp "$(command -v iperf3)" "$r/bin/iperf3"
+mkdir -p -m 1777 "$r/tmp"       # iperf3 keeps each stream's buffer in a file there
+for l in $(ldd "$(command -v iperf3)" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$r$(dirname "$l")"
+        cp -L "$l" "$r$l"
+done
+make_oci "$WORK/img/iperf3.tar" "$WORK/img/iperf3" "$r" docker.io/library/iperf3:usernode '["/bin/sh"]'
+chmod -R a+rX "$WORK/img"
+k8s_user_images pause iperf3
+[ ! -e "$WORK/img/coredns.tar" ] || k8s_user_images pause iperf3 coredns
+ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
+
+# memory: "RSS PSS" (MiB) of the test user's processes now.
+memory() {
+        local rss=0 pss=0 pid v
+        for pid in $(pgrep -u "$TEST_USER"); do
+                v=$(awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r + 0, p + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null) || continue
+                rss=$((rss + ${v% *})) pss=$((pss + ${v#* }))
+        done
+        echo "$((rss / 1024)) $((pss / 1024))"
+}
+
+declare -A ready rss pss
+for round in $(seq 1 "$ROUNDS"); do
+        for w in 0 2; do
+                t0=$(ms)
+                as_user "$USERNODE" up --engine kubelet --name bench --workers "$w" ${ign:+--ignore "$ign"} --wait=300 >/dev/null
+                ready[$w]+="$(( $(ms) - t0 )) "
+                read -r r p < <(memory)
+                rss[$w]+="$r " pss[$w]+="$p "
+                as_user "$USERNODE" down --name bench --purge >/dev/null
+        done
+done
+echo "workers bench: $ROUNDS rounds, fresh clusters, images imported at each start; medians"
+for w in 0 2; do
+        # shellcheck disable=SC2086 # the lists
+        printf '%d node(s): up -> all Ready %6s ms, RSS %5s MiB, PSS %5s MiB   (runs: %s)\n' $((w + 1)) \
+                "$(median ${ready[$w]})" "$(median ${rss[$w]})" "$(median ${pss[$w]})" "${ready[$w]% }"
+done
+# shellcheck disable=SC2086
+echo "each extra node: RSS +$(( ($(median ${rss[2]} | cut -d. -f1) - $(median ${rss[0]} | cut -d. -f1)) / 2 )) MiB, PSS +$(( ($(median ${pss[2]} | cut -d. -f1) - $(median ${pss[0]} | cut -d. -f1)) / 2 )) MiB"
+
+# Pod to pod: a 3-node cluster, an iperf3 server on a worker and on the node, a client on the node.
+as_user "$USERNODE" up --engine kubelet --name bench --workers 2 ${ign:+--ignore "$ign"} --wait=300 >/dev/null
+for p in "cli bench" "near bench" "far bench-worker1"; do
+        read -r name node <<<"$p"
+        kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $name}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: iperf3
+    image: docker.io/library/iperf3:usernode
+    imagePullPolicy: Never
+    command: ["/bin/iperf3", "-s"]
+EOF
+done
+kc wait --for=condition=Ready pod/cli pod/near pod/far --timeout=180s >/dev/null
+near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o jsonpath='{.status.podIP}')
+veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
+ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
+srv=$!
+
+# gbit FROM DST: one iperf3 run's throughput (Gbit/s) from FROM (a pod, or "host" A) to DST; rtt the same for ping's
+# average (ms) of 20 round trips.
+gbit() {
+        local out
+        if [ "$1" = host ]; then
+                out=$(ip netns exec "$A" iperf3 -c "$2" -t "$SECS" -J) || :
+        else
+                out=$(kc exec "$1" -- iperf3 -c "$2" -t "$SECS" -J) || :
+        fi
+        jq -e '.end.sum_received.bits_per_second' <<<"$out" >/dev/null ||
+                fail "iperf3 from $1 to $2: $(jq -r '.error // empty' <<<"$out" 2>/dev/null || printf '%s' "$out")"
+        jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out"
+}
+rtt() {
+        if [ "$1" = host ]; then
+                ip netns exec "$A" busybox ping -c 20 -i 0.05 -q "$2"
+        else
+                kc exec "$1" -- ping -c 20 -i 0.05 -q "$2"
+        fi | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
+}
+# The iperf3 server in namespace B, asked until it answers (its start is not waited on otherwise).
+retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
+printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"
+for p in "cli $far pod-to-pod-two-nodes-one-host" "cli $near pod-to-pod-same-node" "host $IP_B host-veth"; do
+        read -r from dst what <<<"$p"
+        t=() l=()
+        for _ in $(seq "$ROUNDS"); do
+                t+=("$(gbit "$from" "$dst")")
+                l+=("$(rtt "$from" "$dst")")
+        done
+        printf '%-44s %12s %10s   (runs: %s)\n' "$what" "$(median "${t[@]}")" "$(median "${l[@]}")" "${t[*]}"
+done
