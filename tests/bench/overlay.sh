@@ -12,6 +12,7 @@ USERNODE=$(readlink -f "$USERNODE")
 top_srcdir=$(readlink -f "$top_srcdir")
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/k8s-lib.sh"
+. "$top_srcdir/tests/bench/pod-net-lib.sh"
 k8s_node_require kube-apiserver
 k8s_node_require flanneld "to run the pod network between hosts"
 for b in iperf3 ldd; do command -v "$b" >/dev/null || skip "$b is not installed"; done
@@ -37,21 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# An image with iperf3 (Debian's, with the libraries it links) and busybox (sh, ping).
-k8s_images
-r=$WORK/img/iperf3/rootfs
-mkdir -p "$r"
-cp -a "$WORK/img/busybox/rootfs/." "$r/"
-cp "$(command -v iperf3)" "$r/bin/iperf3"
-mkdir -p -m 1777 "$r/tmp"       # iperf3 keeps each stream's buffer in a file there
-for l in $(ldd "$(command -v iperf3)" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-        mkdir -p "$r$(dirname "$l")"
-        cp -L "$l" "$r$l"
-done
-make_oci "$WORK/img/iperf3.tar" "$WORK/img/iperf3" "$r" docker.io/library/iperf3:usernode '["/bin/sh"]'
-chmod -R a+rX "$WORK/img"
+bench_iperf3_image
 for h in a b; do
         mkdir -p "$WORK/$h/xdg" "$WORK/$h/home/.local/share/usernode/images"
         for i in pause iperf3 coredns; do
@@ -89,26 +77,6 @@ near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o js
 ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
 srv=$!
 
-# gbit FROM DST: one iperf3 run's throughput (Gbit/s) from FROM (a pod, or "host" A) to DST; rtt the same for ping's
-# average (ms) of 20 round trips.
-gbit() {
-        local out
-        if [ "$1" = host ]; then
-                out=$(ip netns exec "$A" iperf3 -c "$2" -t "$SECS" -J) || :
-        else
-                out=$(kc exec "$1" -- iperf3 -c "$2" -t "$SECS" -J) || :
-        fi
-        jq -e '.end.sum_received.bits_per_second' <<<"$out" >/dev/null ||
-                fail "iperf3 from $1 to $2: $(jq -r '.error // empty' <<<"$out" 2>/dev/null || printf '%s' "$out")"
-        jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out"
-}
-rtt() {
-        if [ "$1" = host ]; then
-                ip netns exec "$A" busybox ping -c 20 -i 0.05 -q "$2"
-        else
-                kc exec "$1" -- ping -c 20 -i 0.05 -q "$2"
-        fi | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
-}
 # The iperf3 server on host B, asked until it answers (its start is not waited on otherwise).
 retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
 echo "overlay bench: $ROUNDS rounds of $SECS s; medians"

@@ -14,6 +14,7 @@ USERNODE=$(readlink -f "$USERNODE")
 top_srcdir=$(readlink -f "$top_srcdir")
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/k8s-lib.sh"
+. "$top_srcdir/tests/bench/pod-net-lib.sh"
 k8s_node_require kube-apiserver
 for b in iperf3 ldd iptables; do command -v "$b" >/dev/null || skip "$b is not installed"; done
 
@@ -29,23 +30,10 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 kc() { as_user "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$WORK/home/.kube/usernode-bench.yaml" --request-timeout=20s "$@"; }
 
-# An image with iperf3 (Debian's, with the libraries it links) and busybox (sh, ping).
-k8s_images
-r=$WORK/img/iperf3/rootfs
-mkdir -p "$r"
-cp -a "$WORK/img/busybox/rootfs/." "$r/"
-cp "$(command -v iperf3)" "$r/bin/iperf3"
-mkdir -p -m 1777 "$r/tmp"       # iperf3 keeps each stream's buffer in a file there
-for l in $(ldd "$(command -v iperf3)" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-        mkdir -p "$r$(dirname "$l")"
-        cp -L "$l" "$r$l"
-done
-make_oci "$WORK/img/iperf3.tar" "$WORK/img/iperf3" "$r" docker.io/library/iperf3:usernode '["/bin/sh"]'
-chmod -R a+rX "$WORK/img"
+bench_iperf3_image
 k8s_user_images pause iperf3
 [ ! -e "$WORK/img/coredns.tar" ] || k8s_user_images pause iperf3 coredns
 ign=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
@@ -104,26 +92,6 @@ veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
 ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
 srv=$!
 
-# gbit FROM DST: one iperf3 run's throughput (Gbit/s) from FROM (a pod, or "host" A) to DST; rtt the same for ping's
-# average (ms) of 20 round trips.
-gbit() {
-        local out
-        if [ "$1" = host ]; then
-                out=$(ip netns exec "$A" iperf3 -c "$2" -t "$SECS" -J) || :
-        else
-                out=$(kc exec "$1" -- iperf3 -c "$2" -t "$SECS" -J) || :
-        fi
-        jq -e '.end.sum_received.bits_per_second' <<<"$out" >/dev/null ||
-                fail "iperf3 from $1 to $2: $(jq -r '.error // empty' <<<"$out" 2>/dev/null || printf '%s' "$out")"
-        jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' <<<"$out"
-}
-rtt() {
-        if [ "$1" = host ]; then
-                ip netns exec "$A" busybox ping -c 20 -i 0.05 -q "$2"
-        else
-                kc exec "$1" -- ping -c 20 -i 0.05 -q "$2"
-        fi | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
-}
 # The iperf3 server in namespace B, asked until it answers (its start is not waited on otherwise).
 retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
 printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"

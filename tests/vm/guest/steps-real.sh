@@ -195,7 +195,7 @@ step_real_images() {
 	as_alice um usernode exec --name "$REAL_NODE" -- ctr -n k8s.io images ls -q
 }
 
-# pod_yaml NAME RESTART LIMITS COMMAND_JSON
+# pod_yaml NAME RESTART LIMITS COMMAND_JSON [NODE]: on NODE when it is given.
 pod_yaml() {
 	cat <<EOF
 apiVersion: v1
@@ -203,6 +203,7 @@ kind: Pod
 metadata:
   name: $1
 spec:
+  ${5:+nodeName: $5}
   restartPolicy: $2
   terminationGracePeriodSeconds: 1
   containers:

@@ -209,26 +209,15 @@ step_vanilla_down_purge() {
 	rm -rf "$VANILLA_IMAGES"
 }
 
-# web_pod NAME NODE: a busybox httpd on port 8080 of NODE, with a memory limit, that answers / with its files.
-vanilla_web_pod() {
-	cat <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-spec:
-  nodeName: $2
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: web
-    image: docker.io/library/busybox:usernode-vm
-    imagePullPolicy: Never
-    command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
-    resources: {limits: {memory: 64Mi}}
-    readinessProbe:
-      tcpSocket: {port: 8080}
-      periodSeconds: 2
-EOF
+# vanilla_reach POD IP: POD fetches IP:8080/hostname, at most 30 tries a second apart.
+vanilla_reach() {
+	local i
+	for i in $(seq 30); do
+		kc exec "$1" -- wget -qO /dev/null "http://$2:8080/hostname" && return 0
+		echo "try $i: $1 does not reach $2 yet"
+		sleep 1
+	done
+	return 1
 }
 
 # The same cluster with a worker on this host (up --workers 1) under alice's unit: both Nodes Ready when up
@@ -250,14 +239,17 @@ step_vanilla_workers() {
 			fail "up --workers returned but $n is not Ready: $(kc get nodes -o wide 2>&1 | paste -sd'|' -)"
 	done
 	kc get nodes -o wide
-	vanilla_web_pod web-a "$VANILLA_NODE" | kc_apply || fail "cannot create pod web-a"
-	vanilla_web_pod web-b "$worker" | kc_apply || fail "cannot create pod web-b"
+	pod_yaml web-a Never '{memory: 64Mi}' '["httpd", "-f", "-p", "8080", "-h", "/etc"]' "$VANILLA_NODE" | kc_apply ||
+		fail "cannot create pod web-a"
+	pod_yaml web-b Never '{memory: 64Mi}' '["httpd", "-f", "-p", "8080", "-h", "/etc"]' "$worker" | kc_apply ||
+		fail "cannot create pod web-b"
 	kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=600s ||
 		fail "the web pods are not Ready: $(kc get pods -o wide 2>&1 | paste -sd'|' -)"
 	kc get pods -o wide
 	ip_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') ip_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
-	kc exec web-a -- wget -qO /dev/null "http://$ip_b:8080/hostname" || fail "web-a ($ip_a) does not reach web-b ($ip_b)"
-	kc exec web-b -- wget -qO /dev/null "http://$ip_a:8080/hostname" || fail "web-b ($ip_b) does not reach web-a ($ip_a)"
+	# A few tries: Ready comes when the container started, httpd listens a moment later (under TCG, seconds).
+	vanilla_reach web-a "$ip_b" || fail "web-a ($ip_a) does not reach web-b ($ip_b)"
+	vanilla_reach web-b "$ip_a" || fail "web-b ($ip_b) does not reach web-a ($ip_a)"
 	# The worker's pod: its container's cgroup below the worker's, inside alice's unit, with its limit.
 	unit_cg=$(user_cgroup)/app.slice/usernode-$VANILLA_NODE.service
 	cid=$(kc get pod web-b -o jsonpath='{.status.containerStatuses[0].containerID}')
