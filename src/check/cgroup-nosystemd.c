@@ -82,6 +82,24 @@ char *check_cgroup_v2_fix(const struct check_ctx *c) {
         return render_fix(c, FIX_CGROUP_V2, NULL, &fix) < 0 ? NULL : fix;
 }
 
+char *check_openrc_cgroup_mode_note(const struct check_ctx *c) {
+        bool unified = c->cgroup.layout == CGROUP_LAYOUT_V2;
+        const char *mode = NULL;
+        int k;
+
+        if (c->service_manager.manager != SERVICE_MANAGER_OPENRC)
+                return strdup("");
+        k = openrc_cgroup_mode_read(c->host, &mode);
+        if (k == -ENODATA)
+                return strdup("; /etc/rc.conf sets no rc_cgroup_mode: OpenRC mounts \"hybrid\"");
+        if (k < 0)
+                return xstrdup_printf("; OpenRC's rc_cgroup_mode: /etc/rc.conf %s",
+                                      k == -EINVAL ? "sets it to no mode OpenRC knows" : strerror(-k));
+        if (strcmp(mode, "unified") == 0 && !unified)
+                return strdup("; /etc/rc.conf has rc_cgroup_mode=\"unified\", not in effect until a reboot");
+        return xstrdup_printf("; /etc/rc.conf has rc_cgroup_mode=\"%s\"", mode);
+}
+
 /* The user's cgroup as `up` would judge it: delegated ("ours") when the user owns the directory and the
  * files that move processes and enable controllers (the kernel's delegation model), or is root. */
 static bool cgroup_ours(const struct check_ctx *c, const char *cgroup) {
