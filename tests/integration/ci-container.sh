@@ -86,7 +86,7 @@ set -e
 # The environment is what a CI job has.
 [ "$(cat "$work/pid1.comm")" = sh ] || fail "PID 1 in the job is '$(cat "$work/pid1.comm")', not sh"
 
-# check_report FILE ID: that check's "STATUS<TAB>DETAIL<TAB>FIX" (fix empty when null).
+# check_line FILE ID: that check's "STATUS<TAB>DETAIL<TAB>FIX" (fix empty when null).
 check_line() {
         jq -r --arg id "$2" '.checks[] | select(.id == $id) | [.status, .detail, (.fix // "")] | @tsv' "$1"
 }
