@@ -10,7 +10,8 @@
 #include "util.h"
 
 static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *mountinfo = NULL, *cmdline = NULL, *fix = NULL, *avail = NULL, *names = NULL;
+        _cleanup_free_ char *mountinfo = NULL, *cmdline = NULL, *fix = NULL, *avail = NULL, *names = NULL,
+                            *openrc = NULL;
         const char *forced_off;
         int k;
 
@@ -22,13 +23,16 @@ static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
         if (k < 0)
                 return report_add(r, "cgroup.v2", CHECK_FAIL, NULL, "cannot parse /proc/self/mountinfo: %s",
                                   strerror(-k));
+        openrc = check_openrc_cgroup_mode_note(c);
+        if (!openrc)
+                return -ENOMEM;
 
         if (c->cgroup.layout == CGROUP_LAYOUT_V2) {
                 if (host_read_line(c->host, "/sys/fs/cgroup/cgroup.controllers", &avail) >= 0)
                         c->cgroup.available = controllers_from_string(avail, NULL);
                 names = controllers_to_string(c->cgroup.available);
                 return report_add(r, "cgroup.v2", CHECK_PASS, NULL,
-                                  "cgroup v2 (unified) at /sys/fs/cgroup; root controllers: %s", strna(names));
+                                  "cgroup v2 (unified) at /sys/fs/cgroup; root controllers: %s%s", strna(names), openrc);
         }
 
         fix = check_cgroup_v2_fix(c);
@@ -49,14 +53,14 @@ static int check_cgroup_v2(struct check_ctx *c, struct report *r) {
                 return report_add(r, "cgroup.v2", CHECK_FAIL, fix,
                                   "hybrid hierarchy: controllers are on cgroup v1, cgroup2 only at "
                                   "/sys/fs/cgroup/unified (controllers there: %s); no resource limits for "
-                                  "rootless containers%s",
-                                  unified_names ? unified_names : "none", forced_off);
+                                  "rootless containers%s%s",
+                                  unified_names ? unified_names : "none", forced_off, openrc);
         }
         case CGROUP_LAYOUT_V1:
                 return report_add(r, "cgroup.v2", CHECK_FAIL, fix,
                                   "cgroup v1 only: no delegation of controllers to a user; no resource limits for "
-                                  "rootless containers%s",
-                                  forced_off);
+                                  "rootless containers%s%s",
+                                  forced_off, openrc);
         default:
                 return report_add(r, "cgroup.v2", CHECK_FAIL, fix, "no cgroup filesystem at /sys/fs/cgroup");
         }

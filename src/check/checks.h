@@ -103,6 +103,8 @@ char *check_install_command(const struct check_ctx *c, const char *debian_packag
 /* check/cgroup-nosystemd.c: where no systemd runs (OpenRC, a CI job's container). cgroup.v2's fix in the
  * words of the host's init (systemd's kernel argument where it runs); caller frees, NULL on ENOMEM. */
 char *check_cgroup_v2_fix(const struct check_ctx *c);
+/* cgroup.v2's words on OpenRC's rc_cgroup_mode in /etc/rc.conf ("; ..."), "" on other hosts; NULL on ENOMEM. */
+char *check_openrc_cgroup_mode_note(const struct check_ctx *c);
 /* cgroup.delegation and cgroup.controller.* on a cgroup v2 host without systemd. */
 int check_delegation_without_systemd(struct check_ctx *c, struct report *r);
 

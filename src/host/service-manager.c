@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -69,4 +70,44 @@ const char *service_manager_to_string(enum service_manager m) {
         };
 
         return (unsigned) m < ELEMENTSOF(names) ? names[m] : "unknown";
+}
+
+int openrc_cgroup_mode_parse(const char *text, const char **ret) {
+        static const char *const modes[] = { "unified", "hybrid", "legacy" };
+        static const char key[] = "rc_cgroup_mode=";
+        const char *found = NULL;
+        int k = -ENODATA;
+
+        for (size_t len; *text; text += len + (text[len] == '\n')) {
+                const char *line = text + strspn(text, " \t"), *v;
+                char quote;
+                size_t n;
+
+                len = strcspn(text, "\n");
+                if (line >= text + len || strncmp(line, key, sizeof key - 1) != 0)
+                        continue;
+                v = line + sizeof key - 1;
+                quote = *v == '"' || *v == '\'' ? *v++ : 0;
+                n = strcspn(v, quote == '"' ? "\"\n" : quote ? "'\n" : " \t#\n");
+                /* The last assignment wins, as in the shell; only what OpenRC accepts counts, not a guess. */
+                found = NULL;
+                for (size_t i = 0; i < ELEMENTSOF(modes) && (!quote || v[n] == quote); i++)
+                        if (n == strlen(modes[i]) && strncmp(v, modes[i], n) == 0)
+                                found = modes[i];
+                k = found ? 0 : -EINVAL;
+        }
+        if (k >= 0)
+                *ret = found;
+        return k;
+}
+
+int openrc_cgroup_mode_read(const struct host *h, const char **ret) {
+        _cleanup_free_ char *text = NULL;
+        int k;
+
+        /* OpenRC's own rc.conf is ~12 KiB of comments. */
+        k = host_read_file(h, "/etc/rc.conf", 256u * 1024, &text, NULL);
+        if (k < 0)
+                return k;
+        return openrc_cgroup_mode_parse(text, ret);
 }

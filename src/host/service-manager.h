@@ -34,3 +34,9 @@ struct service_manager_info {
 void service_manager_decide(const struct service_manager_markers *m, struct service_manager_info *ret);
 void service_manager_detect(const struct host *h, struct service_manager_info *ret);
 const char *service_manager_to_string(enum service_manager m);
+
+/* OpenRC's rc_cgroup_mode as /etc/rc.conf sets it (the last assignment, as the shell would): "unified",
+ * "hybrid" or "legacy". -ENODATA when no line sets it (OpenRC then mounts hybrid), -EINVAL for a value that
+ * is not one of those, -ENOENT without the file. */
+int openrc_cgroup_mode_parse(const char *text, const char **ret);
+int openrc_cgroup_mode_read(const struct host *h, const char **ret);

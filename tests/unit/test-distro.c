@@ -115,6 +115,29 @@ START_TEST(test_other_hosts) {
 }
 END_TEST
 
+/* OpenRC's rc_cgroup_mode as /etc/rc.conf sets it: shell quoting, comments, the last assignment. */
+START_TEST(test_openrc_cgroup_mode) {
+        const char *mode = NULL;
+
+        ck_assert_int_eq(openrc_cgroup_mode_parse("#rc_cgroup_mode=\"hybrid\"\nrc_cgroup_mode=\"unified\"\n", &mode), 0);
+        ck_assert_str_eq(mode, "unified");
+        ck_assert_int_eq(openrc_cgroup_mode_parse("  rc_cgroup_mode='legacy' # old\nx=1", &mode), 0);
+        ck_assert_str_eq(mode, "legacy");
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=unified\nrc_cgroup_mode=hybrid", &mode), 0);
+        ck_assert_str_eq(mode, "hybrid");
+        ck_assert_int_eq(openrc_cgroup_mode_parse("# rc_cgroup_mode=\"unified\"\n\n", &mode), -ENODATA);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("", &mode), -ENODATA);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=\"unified\nfoo\"\n", &mode), -EINVAL);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=\"$MODE\"\n", &mode), -EINVAL);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=unifiedx\n", &mode), -EINVAL);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=\n", &mode), -EINVAL);
+        /* A bad line earlier does not outlive a good one after it, nor the reverse. */
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=bad\nrc_cgroup_mode=legacy\n", &mode), 0);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("rc_cgroup_mode=legacy\nrc_cgroup_mode=bad\n", &mode), -EINVAL);
+        ck_assert_int_eq(openrc_cgroup_mode_parse("xrc_cgroup_mode=legacy\n", &mode), -ENODATA);
+}
+END_TEST
+
 Suite *distro_suite(void) {
         Suite *s = suite_create("distro");
         TCase *tc = tcase_create("core");
@@ -122,6 +145,7 @@ Suite *distro_suite(void) {
         tcase_add_test(tc, test_os_release);
         tcase_add_test(tc, test_fixes);
         tcase_add_test(tc, test_other_hosts);
+        tcase_add_test(tc, test_openrc_cgroup_mode);
         suite_add_tcase(s, tc);
         return s;
 }
