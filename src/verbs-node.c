@@ -13,6 +13,7 @@
 #include "checks.h"
 #include "cli.h"
 #include "conffile.h"
+#include "init.h"
 #include "net.h"
 #include "nodeapi.h"
 #include "up.h"
@@ -70,14 +71,21 @@ static void status_ask_workers(struct node_status *s, const char *server) {
 
         for (int i = 0; i < n; i++) {
                 struct node_worker *w = &s->workers[s->n_workers];
-                _cleanup_free_ char *data = NULL;
+                _cleanup_free_ char *data = NULL, *stopped = NULL;
 
                 if (s->n_workers < NODE_WORKERS_MAX && node_name_valid(names[i]->d_name) &&
                     strlen(names[i]->d_name) < sizeof w->name && (data = xstrdup_printf("%s/%s", dir, names[i]->d_name)) &&
-                    status_ask_node(data, server, names[i]->d_name, &w->ready, &w->message, &w->pod_cidr) >= 0) {
-                        memcpy(w->name, names[i]->d_name, strlen(names[i]->d_name) + 1);
-                        w->known = true;
-                        s->n_workers++;
+                    (stopped = xstrdup_printf("%s/" INIT_WORKER_STOPPED, data))) {
+                        bool held = access(stopped, F_OK) == 0;
+
+                        /* One that down --purge took has no credentials left to ask with. */
+                        if (status_ask_node(data, server, names[i]->d_name, &w->ready, &w->message, &w->pod_cidr) >= 0 ||
+                            held) {
+                                memcpy(w->name, names[i]->d_name, strlen(names[i]->d_name) + 1);
+                                w->known = true;
+                                w->stopped = held;
+                                s->n_workers++;
+                        }
                 }
                 free(names[i]);
         }
@@ -128,7 +136,8 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                         printf("node:        %s%s%s\n", s.node_ready ? "Ready" : "NotReady",
                                s.node_message ? ": " : "", strempty(s.node_message));
                 for (size_t i = 0; i < s.n_workers; i++)
-                        printf("worker:      %-23s %-8s %s%s%s\n", s.workers[i].name, s.workers[i].ready ? "Ready" : "NotReady",
+                        printf("worker:      %-23s %-8s %s%s%s\n", s.workers[i].name,
+                               s.workers[i].stopped ? "stopped" : s.workers[i].ready ? "Ready" : "NotReady",
                                s.workers[i].pod_cidr ? s.workers[i].pod_cidr : "-",
                                !s.workers[i].ready && s.workers[i].message ? "; " : "",
                                s.workers[i].ready ? "" : strempty(s.workers[i].message));

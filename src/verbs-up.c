@@ -365,6 +365,25 @@ static int up_find_paths(const struct cli *c, struct up_options *o, char **ret_c
 }
 
 /* The node's name (a fresh one when ephemeral), its address in a cluster, and its directories. */
+/* up --name WORKER: a stopped worker of a node of this host started again, as its node runs it. -1 when the name is
+ * no worker's (a node's own directories win), else the exit status. */
+static int up_worker(const struct cli *c) {
+        _cleanup_(node_done) struct node n = { .lock_fd = -EBADF }, parent = { .lock_fd = -EBADF };
+        struct un_error err = {};
+        int r;
+
+        if (!c->name || node_resolve(c->name, false, &n, NULL) < 0 || access(n.runtime_dir, F_OK) == 0 ||
+            access(n.data_dir, F_OK) == 0 || node_worker_of(c->name, &parent, &err) <= 0)
+                return -1;
+        r = node_worker_up(&parent, c->name, c->wait ? (c->wait_sec_given ? c->wait_sec : UP_WAIT_DEFAULT_SEC) : 0,
+                           stdout, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode up: %s\n", err.msg);
+                return r == -ETIME ? EXIT_NOT_READY : EXIT_INTERNAL;
+        }
+        return EXIT_READY;
+}
+
 static int up_find_node(const struct cli *c, struct up_options *o, char **ret_name, struct node *ret) {
         struct un_error err = {};
         int r;
@@ -514,6 +533,9 @@ int verb_up(const struct cli *c, int argc, char **argv) {
                 fprintf(stderr, "usernode up: --ephemeral picks the name itself; drop --name\n");
                 return EXIT_USAGE;
         }
+        r = up_worker(c);
+        if (r >= 0)
+                return r;
         r = up_apply_config(c, h, &cfg, &o, &engine_set);
         if (r == 0) {
                 up_apply_flags(c, &o);

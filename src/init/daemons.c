@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,10 +81,12 @@ int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms) {
 }
 
 int init_idle_for(struct init *in, int timeout_ms) {
-        struct pollfd pf[2 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
+        struct pollfd pf[3 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
                                                                       { .fd = in->notify_fd, .events = POLLIN } };
+        const size_t request = 2 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX;
         int r;
 
+        pf[request] = (struct pollfd) { .fd = in->request_fd, .events = POLLIN };
         for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
                 const struct proc *p = init_daemon_proc(in, d);
 
@@ -99,6 +102,12 @@ int init_idle_for(struct init *in, int timeout_ms) {
                 return -EINTR;
         if (pf[1].revents)
                 (void) notify_socket_read_ready(in->notify_fd);
+        if (pf[request].revents) {
+                struct signalfd_siginfo si;
+
+                while (read(in->request_fd, &si, sizeof si) == sizeof si)
+                        in->workers_requested = true;
+        }
         for (unsigned w = 0; w < INIT_WORKERS_MAX; w++)
                 if (pf[2 + _INIT_DAEMON_MAX + w].revents)
                         (void) proc_try_reap(&in->workers[w].proc);

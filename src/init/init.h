@@ -110,6 +110,12 @@ struct init_health {
 };
 
 #define INIT_WORKERS_MAX 8u
+/* Under the node's data and runtime directories: a directory per worker. In a worker's data directory, what
+ * `usernode down --name WORKER` asks for (files): that it be stopped and stay so, that its Node and state go too; in
+ * the node's runtime directory, NAME.state: the node's answer ("running", "stopped", "purged", "failed: WHY"). */
+#define INIT_WORKERS_DIR "workers"
+#define INIT_WORKER_STOPPED "stopped"
+#define INIT_WORKER_PURGE "purge"
 
 /* A worker of this node (workers.c): another node of the cluster on this host. */
 struct init_worker {
@@ -120,6 +126,7 @@ struct init_worker {
         struct proc proc;               /* PID 1 of its namespaces, then its init */
         uint64_t started;               /* monotonic µs */
         uint64_t restart_at;            /* monotonic µs when it is to be started again; 0: not */
+        bool held;                      /* stopped by `usernode down --name NAME`: not started again */
 };
 
 struct init {
@@ -131,6 +138,8 @@ struct init {
         int stage_fd;
         int notify_fd;
         int signal_fd;
+        int request_fd;                 /* SIGUSR1: `usernode down/up --name WORKER` asked something of a worker */
+        bool workers_requested;
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
         struct proc containerd, kubelet, kube_proxy, flannel;
         bool control_plane;             /* the node brings its own cluster (controlplane.c) */
@@ -240,6 +249,10 @@ int init_workers_wait_ready(struct init *in);
 /* A worker that died is started again a second later. */
 void init_workers_reap(struct init *in);
 bool init_workers_restarting(const struct init *in);
+/* What `usernode down/up --name WORKER` asked (its markers in the worker's data directory, WORKER_STOPPED and
+ * WORKER_PURGE): a worker stopped and held, purged (its Node deleted, its state removed, held), or started again;
+ * the answer in RUNTIME/workers/NAME.state. */
+void init_workers_requests(struct init *in);
 /* Worker i's pidfd while it runs and is not reaped, else -1: what the idle waits watch. */
 int init_worker_pidfd(const struct init *in, unsigned i);
 void init_workers_stop(struct init *in);

@@ -142,10 +142,21 @@ static void take_stage_fd(struct init *in) {
 
 /* SIGTERM, SIGINT and SIGHUP as events on a signalfd: the waits stop on them. */
 static int open_signal_fd(struct init *in) {
+        sigset_t usr1;
+
         in->signal_fd = stop_signal_fd();
         if (in->signal_fd < 0) {
                 init_stage(in, "error signalfd: %s", strerror(-in->signal_fd));
                 return in->signal_fd;
+        }
+        /* Requests for the workers on a signalfd of their own: pending until the idle loop takes them, never
+         * mistaken for a stop by the waits of the start. */
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        if (sigprocmask(SIG_BLOCK, &usr1, NULL) < 0 ||
+            (in->request_fd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+                init_stage(in, "error signalfd: %s", strerror(errno));
+                return -errno;
         }
         return 0;
 }
@@ -405,6 +416,10 @@ static int init_idle(struct init *in) {
 
                 if (in->control_plane)
                         init_control_plane_tick(in);
+                if (in->workers_requested) {
+                        in->workers_requested = false;
+                        init_workers_requests(in);
+                }
                 init_workers_reap(in);
                 if (api.name && now >= next_limits) {
                         struct un_error err = {};
@@ -471,6 +486,7 @@ static void init_done(struct init *in) {
 int kubelet_init_main(int argc, char **argv) {
         struct init in = {
                 .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1,
+                .request_fd = -1,
                 .containerd = PROC_NULL, .kubelet = PROC_NULL, .kube_proxy = PROC_NULL,
                 .flannel = PROC_NULL, .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
                 .sandbox_image = UP_SANDBOX_IMAGE,

@@ -30,6 +30,7 @@
 #include "netlink.h"
 #include "nodeapi.h"
 #include "pki.h"
+#include "rm-rf.h"
 #include "util.h"
 
 #define WORKERS_BRIDGE "usernode0"
@@ -60,8 +61,8 @@ int init_workers_plan(struct init *in) {
                     !node_name_valid(w->name) || workers_address(in, i + 2, w->address) < 0 ||
                     init_pod_cidr_nth(in, i + 1, w->pod_cidr, sizeof w->pod_cidr) < 0)
                         return -EINVAL;
-                w->data_dir = xstrdup_printf("%s/workers/%s", in->data_dir, w->name);
-                w->runtime_dir = xstrdup_printf("%s/workers/%s", in->runtime_dir, w->name);
+                w->data_dir = xstrdup_printf("%s/" INIT_WORKERS_DIR "/%s", in->data_dir, w->name);
+                w->runtime_dir = xstrdup_printf("%s/" INIT_WORKERS_DIR "/%s", in->runtime_dir, w->name);
                 if (!w->data_dir || !w->runtime_dir)
                         return -ENOMEM;
                 w->proc = PROC_NULL;
@@ -381,15 +382,42 @@ static int worker_start(struct init *in, unsigned index, struct un_error *err) {
         return 0;
 }
 
+static bool worker_marked(const struct init_worker *w, const char *marker) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/%s", w->data_dir, marker);
+
+        return path && access(path, F_OK) == 0;
+}
+
+/* The node's answer to `usernode down/up --name WORKER`, which waits for it: state, and why when it failed. */
+static void worker_answer(struct init *in, const struct init_worker *w, const char *state, const char *why) {
+        _cleanup_free_ char *path = xstrdup_printf("%s/" INIT_WORKERS_DIR "/%s.state", in->runtime_dir, w->name),
+                            *text = why ? xstrdup_printf("%s: %s\n", state, why) : xstrdup_printf("%s\n", state);
+        struct un_error err = {};
+
+        if (!path || !text || init_write_file(path, text, &err) < 0)
+                fprintf(stderr, "usernode-init: cannot answer for worker %s: %s\n", w->name, err.msg);
+}
+
 int init_workers_start(struct init *in) {
         for (unsigned i = 0; i < in->n_workers; i++) {
+                struct init_worker *w = &in->workers[i];
                 struct un_error err = {};
-                int r = worker_start(in, i, &err);
+                int r;
 
+                /* One that `usernode down --name` stopped stays so until `usernode up --name`. */
+                w->held = worker_marked(w, INIT_WORKER_STOPPED);
+                if (w->held) {
+                        fprintf(stderr, "usernode-init: worker %s stays stopped (usernode down --name %s)\n", w->name,
+                                w->name);
+                        worker_answer(in, w, "stopped", NULL);
+                        continue;
+                }
+                r = worker_start(in, i, &err);
                 if (r < 0) {
                         init_stage(in, "error %s", err.msg);
                         return r;
                 }
+                worker_answer(in, w, "running", NULL);
         }
         return 0;
 }
@@ -425,13 +453,18 @@ int init_workers_wait_ready(struct init *in) {
                 init_stage(in, "error cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
                 return r;
         }
-        while (ready < in->n_workers) {
+        for (;;) {
+                unsigned wanted = 0;
+
                 /* Their pod CIDRs and serving certificates come from the tick. */
                 init_control_plane_tick(in);
                 ready = 0;
                 for (unsigned i = 0; i < in->n_workers; i++) {
                         struct init_worker *w = &in->workers[i];
 
+                        if (w->held)
+                                continue;
+                        wanted++;
                         if (w->proc.pid > 0 && proc_try_reap(&w->proc) > 0) {
                                 _cleanup_free_ char *log = xstrdup_printf("%s/node.log", w->runtime_dir);
                                 _cleanup_free_ char *why = log ? log_last_match(log, worker_error_line, 300) : NULL;
@@ -445,11 +478,11 @@ int init_workers_wait_ready(struct init *in) {
                         if (worker_ready(w, ca_pem, client) > 0)
                                 ready++;
                 }
-                if (ready == in->n_workers)
+                if (ready == wanted)
                         break;
                 if (now_usec() >= deadline) {
                         init_stage(in, "error %u of %u workers are not Ready after %d s; see their logs under %s/workers",
-                                   in->n_workers - ready, in->n_workers, WORKER_READY_MS / 1000, in->runtime_dir);
+                                   wanted - ready, wanted, WORKER_READY_MS / 1000, in->runtime_dir);
                         r = -ETIME;
                         goto out;
                 }
@@ -457,7 +490,7 @@ int init_workers_wait_ready(struct init *in) {
                 if (r < 0)
                         goto out;
         }
-        fprintf(stderr, "usernode-init: %u workers Ready\n", in->n_workers);
+        fprintf(stderr, "usernode-init: %u workers Ready\n", ready);
         r = 0;
 out:
         explicit_bzero(client, strlen(client));
@@ -471,10 +504,10 @@ void init_workers_reap(struct init *in) {
                 struct init_worker *w = &in->workers[i];
 
                 if (w->proc.pid > 0 && proc_try_reap(&w->proc) > 0) {
-                        fprintf(stderr, "usernode-init: worker %s exited with status %d; starting it again\n", w->name,
-                                init_exit_code(&w->proc));
+                        fprintf(stderr, "usernode-init: worker %s exited with status %d%s\n", w->name,
+                                init_exit_code(&w->proc), w->held ? "" : "; starting it again");
                         proc_done(&w->proc);
-                        w->restart_at = now + WORKER_RESTART_MS * 1000ull;
+                        w->restart_at = w->held ? 0 : now + WORKER_RESTART_MS * 1000ull;
                 }
                 if (w->restart_at && now >= w->restart_at) {
                         struct un_error err = {};
@@ -483,6 +516,75 @@ void init_workers_reap(struct init *in) {
                         if (worker_start(in, i, &err) < 0)
                                 init_stage(in, "warn worker %s not started again: %s", w->name, err.msg);
                 }
+        }
+}
+
+/* down --purge of a worker: its Node deleted as the cluster's admin, its state and cgroup removed, held. */
+static int worker_purge(struct init *in, struct init_worker *w, struct un_error *err) {
+        _cleanup_free_ char *ca_pem = NULL, *client = NULL, *path = xstrdup_printf("/api/v1/nodes/%s", w->name),
+                            *marker = xstrdup_printf("%s/" INIT_WORKER_STOPPED, w->data_dir),
+                            *cgroup = xstrdup_printf("/%s", w->name), *cgroup_dir = NULL;
+        struct kubeapi_reply reply = {};
+        char msg[256];
+        int r;
+
+        if (!path || !marker || !cgroup)
+                return un_error(err, ENOMEM, "worker %s", w->name);
+        if (init_admin_credentials(in, &ca_pem, &client) < 0)
+                return un_error(err, EIO, "cannot read the cluster admin's certificate under %s/" NODE_PKI, in->data_dir);
+        const struct kubeapi admin = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .client_cert = client,
+                                       .timeout_ms = 10000 };
+        r = kubeapi_request(&admin, "DELETE", path, NULL, &reply, err);
+        explicit_bzero(client, strlen(client));
+        if (r >= 0 && reply.status != 200 && reply.status != 202 && reply.status != 404)
+                r = un_error(err, EIO, "deleting Node %s: %s", w->name, kubeapi_status_message(&reply, msg, sizeof msg));
+        kubeapi_reply_done(&reply);
+        if (r < 0)
+                return r;
+        if (!in->params.disable_cgroup && (cgroup_dir = cgroup_tree_file(cgroup, NULL)))
+                (void) cgroup_tree_remove_dir(cgroup_dir);
+        if (rm_rf(w->data_dir) < 0 || rm_rf(w->runtime_dir) < 0)
+                return un_error(err, errno ? errno : EIO, "cannot remove the state of worker %s", w->name);
+        /* Gone, and it stays away until `usernode up --name`. */
+        if (init_mkdir_p(w->data_dir) < 0 || chmod(w->data_dir, 0700) < 0 ||
+            init_write_file(marker, "", err) < 0)
+                return un_error(err, errno ? errno : EIO, "cannot keep worker %s stopped", w->name);
+        return 0;
+}
+
+void init_workers_requests(struct init *in) {
+        for (unsigned i = 0; i < in->n_workers; i++) {
+                struct init_worker *w = &in->workers[i];
+                bool stop = worker_marked(w, INIT_WORKER_STOPPED), purge = worker_marked(w, INIT_WORKER_PURGE);
+                struct un_error err = {};
+
+                if (stop || purge) {
+                        if (!w->held)
+                                fprintf(stderr, "usernode-init: worker %s: stopped (usernode down --name %s%s)\n",
+                                        w->name, w->name, purge ? " --purge" : "");
+                        w->held = true;
+                        w->restart_at = 0;
+                        /* Its init tells the cluster it is NotReady as it stops. */
+                        proc_stop(&w->proc, WORKER_STOP_MS);
+                        proc_done(&w->proc);
+                        if (purge && worker_purge(in, w, &err) < 0) {
+                                fprintf(stderr, "usernode-init: worker %s: %s\n", w->name, err.msg);
+                                worker_answer(in, w, "failed", err.msg);
+                                continue;
+                        }
+                        worker_answer(in, w, purge ? "purged" : "stopped", NULL);
+                } else if (w->held) {
+                        w->held = false;
+                        if (worker_start(in, i, &err) < 0) {
+                                fprintf(stderr, "usernode-init: worker %s: %s\n", w->name, err.msg);
+                                worker_answer(in, w, "failed", err.msg);
+                                continue;
+                        }
+                        fprintf(stderr, "usernode-init: worker %s: started again (usernode up --name %s)\n", w->name,
+                                w->name);
+                        worker_answer(in, w, "running", NULL);
+                } else
+                        worker_answer(in, w, "running", NULL);
         }
 }
 

@@ -136,7 +136,7 @@ static int down_remove_state(const struct node *n, const char *kubeconfig, struc
 }
 
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
-        struct node n;
+        struct node n, parent;
         struct node_status s = {};
         struct node_api api = {};
         _cleanup_free_ char *kubeconfig = NULL;
@@ -148,7 +148,13 @@ int node_down(const char *name, bool purge, FILE *out, struct un_error *err) {
                 return r;
         kubeconfig = node_kubeconfig_path(&n);
         if (access(n.runtime_dir, F_OK) < 0 && access(n.data_dir, F_OK) < 0) {
-                r = un_error(err, ENOENT, "no node named '%s'", name);
+                /* Not a node: a worker of one? */
+                r = node_worker_of(name, &parent, err);
+                if (r > 0) {
+                        r = node_worker_down(&parent, name, purge, out, err);
+                        node_done(&parent);
+                } else if (r == 0)
+                        r = un_error(err, ENOENT, "no node named '%s'", name);
                 goto out;
         }
         have_status = node_status_read(&n, &s, NULL) >= 0;

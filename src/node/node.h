@@ -64,7 +64,8 @@ enum node_pid {
 #define NODE_WORKERS_MAX 8u
 struct node_worker {
         char name[64];
-        bool known;                     /* the cluster answered */
+        bool known;                     /* the cluster answered, or it is stopped */
+        bool stopped;                   /* by `usernode down --name NAME`: stays so until `up --name NAME` */
         bool ready;
         char *pod_cidr;
         char *message;                  /* why not Ready, or the API's error */

@@ -230,6 +230,7 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
                         json_begin_object(&j, NULL);
                         json_string(&j, "name", s->workers[i].name);
                         json_bool(&j, "ready", s->workers[i].ready);
+                        json_bool(&j, "stopped", s->workers[i].stopped);
                         json_string(&j, "pod_cidr", s->workers[i].pod_cidr);
                         json_string(&j, "message", s->workers[i].message);
                         json_end_object(&j);

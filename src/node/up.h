@@ -226,6 +226,14 @@ char *node_up_last_error(const struct node *n);
 
 /* down.c: stops the node in order; with purge removes all of its state. */
 int node_down(const char *name, bool purge, FILE *out, struct un_error *err);
+
+/* worker.c: a worker of a node of this host (`up --workers`) by its name. */
+/* 1 with *ret_parent the node that runs worker name (NODE-workerN, its directory there), 0 when name is none. */
+int node_worker_of(const char *name, struct node *ret_parent, struct un_error *err);
+/* Stops the worker and keeps it stopped (its Node NotReady at once); with purge its Node and state go too. */
+int node_worker_down(struct node *parent, const char *name, bool purge, FILE *out, struct un_error *err);
+/* Starts a stopped worker again; with wait_sec, until its Node is Ready. */
+int node_worker_up(struct node *parent, const char *name, unsigned wait_sec, FILE *out, struct un_error *err);
 /* status-live.c: the status object with liveness checked against the processes. */
 int node_status_get(const char *name, struct node_status *ret, struct un_error *err);
 /* exec.c: runs argv inside the node's namespaces and waits for it: *ret_status is its exit status (128 +

@@ -5,7 +5,8 @@
 # All three Nodes Ready when up returns, each with a pod CIDR of its own; status lists them; a web pod on each node
 # reaches the others by pod IP both ways, the server seeing the client pod's own address; 4 MiB between nodes; a
 # ClusterIP Service whose endpoint is on worker 1 reached from worker 2's pod, by its DNS name when CoreDNS can run;
-# a worker that dies is started again (its Node Ready again, its pod CIDR the same); down makes every Node NotReady
+# a worker that dies is started again (its Node Ready again, its pod CIDR the same); down and up of one worker (its
+# Node NotReady at once, back with its CIDR), down --purge of one (its Node gone); down makes every Node NotReady
 # and up brings the same three back; a second user's cluster with workers runs on the host at the same time, its
 # nodes unreachable from the first user's pods; down --purge leaves no process or file.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -105,6 +106,35 @@ not_ready() { ! ready "$1"; }
 retry 60 not_ready ci-worker1 || : # the kubelet that died said nothing: the controller-manager notices in its time
 retry 120 ready ci-worker1 || fail "ci-worker1 is not Ready again: $(tail -n 20 "$WORK"/xdg/usernode/ci/node.log)"
 [ "$(kc get node ci-worker1 -o jsonpath='{.spec.podCIDR}')" = 10.42.1.0/24 ] || fail "ci-worker1 changed its pod CIDR"
+# Its pod came back with it (a new sandbox, an address of the same CIDR): reached again.
+reach_worker1() {
+        ip[ci-worker1]=$(kc get pod web-ci-worker1 -o jsonpath='{.status.podIP}') && [ -n "${ip[ci-worker1]}" ] &&
+                [ "$(k8s_pod_get web-ci "http://${ip[ci-worker1]}:8080/cgi-bin/ip")" = "${ip[ci]}" ]
+}
+retry 120 reach_worker1 || fail "web-ci does not reach web-ci-worker1 after its node came back: $(kc get pods -o wide 2>&1)"
+
+# down of one worker: its Node NotReady when down returns, its processes gone, the others' pods still answer; status
+# says it is stopped; up brings it back with the same pod CIDR.
+as_user "$USERNODE" down --name ci-worker2 >"$WORK/down-w2.out" 2>&1 || fail "down --name ci-worker2: $(cat "$WORK/down-w2.out")"
+[ "$(kc get node ci-worker2 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ] ||
+        fail "ci-worker2 is still Ready after its down"
+! pgrep -u "$TEST_USER" -f "__node-init --name ci-worker2 " >/dev/null || fail "ci-worker2's init still runs after its down"
+seen=$(k8s_pod_get web-ci "http://${ip[ci-worker1]}:8080/cgi-bin/ip") || fail "web-ci no longer reaches web-ci-worker1"
+as_user "$USERNODE" status --name ci >"$WORK/status" || fail "status with a worker stopped: $(cat "$WORK/status")"
+grep -qE "^worker: *ci-worker2 +stopped" "$WORK/status" || fail "status does not say ci-worker2 is stopped: $(cat "$WORK/status")"
+as_user "$USERNODE" up --name ci-worker2 --wait=180 >"$WORK/up-w2.out" 2>&1 || fail "up --name ci-worker2: $(cat "$WORK/up-w2.out")"
+ready ci-worker2 || fail "ci-worker2 is not Ready when up --name returned"
+[ "$(kc get node ci-worker2 -o jsonpath='{.spec.podCIDR}')" = 10.42.2.0/24 ] || fail "ci-worker2 came back with another pod CIDR"
+# down --purge of a worker: its Node deleted, its state gone; it stays away (a restart of the node included) until up.
+as_user "$USERNODE" down --name ci-worker2 --purge >"$WORK/down-w2.out" 2>&1 ||
+        fail "down --purge --name ci-worker2: $(cat "$WORK/down-w2.out")"
+! kc get node ci-worker2 >/dev/null 2>&1 || fail "ci-worker2's Node is left after its down --purge"
+[ ! -e "$WORK/home/.local/share/usernode/nodes/ci/workers/ci-worker2/containerd" ] || fail "ci-worker2's state is left"
+as_user "$USERNODE" up --name ci-worker2 --wait=180 >"$WORK/up-w2.out" 2>&1 || fail "up --name ci-worker2 after purge: $(cat "$WORK/up-w2.out")"
+ready ci-worker2 || fail "ci-worker2 is not Ready after its purge and up"
+# Not a worker, not a node: the usual error.
+! as_user "$USERNODE" down --name ci-worker9 >"$WORK/down-w9.out" 2>&1 || fail "down of a worker that does not exist succeeded"
+grep -q "no node named 'ci-worker9'" "$WORK/down-w9.out" || fail "down --name ci-worker9: $(cat "$WORK/down-w9.out")"
 
 # A second user's cluster with a worker, at the same time: its own bridge, its own nodes; the first user's pods do not
 # reach its pods.
