@@ -21,6 +21,7 @@
 #include "base64.h"
 #include "join.h"
 #include "kubeapi.h"
+#include "netlink.h"
 #include "util.h"
 #include "yamljson.h"
 
@@ -214,11 +215,13 @@ void join_result_done(struct join_result *r) {
         free(r->ca_pem);
         free(r->kubelet_config);
         free(r->ca_pin);
+        free(r->pod_subnet);
         *r = (struct join_result) {};
 }
 
 #define CLUSTER_INFO "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 #define KUBELET_CONFIG "/api/v1/namespaces/kube-system/configmaps/kubelet-config"
+#define KUBEADM_CONFIG "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
 
 /* A ConfigMap's data[key] from a reply, or NULL. */
 static char *configmap_value(const struct kubeapi_reply *r, const char *key) {
@@ -230,6 +233,33 @@ static char *configmap_value(const struct kubeapi_reply *r, const char *key) {
                 s = strdup(json_object_get_string(v));
         json_object_put(o);
         return s;
+}
+
+int join_pod_subnet_parse(const char *cluster_configuration, char **ret) {
+        struct json_object *doc = NULL, *subnet;
+        _cleanup_free_ char *list = NULL;
+        char *cursor, *item;
+        int r = -ENOENT;
+
+        if (strlen(cluster_configuration) > 256 * 1024 ||
+            yaml_to_json("ClusterConfiguration", cluster_configuration, strlen(cluster_configuration), &doc, NULL) < 0 ||
+            !json_object_is_type(doc, json_type_object)) {
+                json_object_put(doc);
+                return -EINVAL;
+        }
+        subnet = json_get(json_get(doc, "networking", json_type_object), "podSubnet", json_type_string);
+        list = subnet ? strdup(json_object_get_string(subnet)) : NULL;
+        json_object_put(doc);
+        if (subnet && !list)
+                return -ENOMEM;
+        for (cursor = list; cursor && (item = strsep(&cursor, ","));) {
+                item += strspn(item, " ");
+                if (net_cidr_ipv4_valid(item)) {
+                        *ret = strdup(item);
+                        return *ret ? 0 : -ENOMEM;
+                }
+        }
+        return r;
 }
 
 static int refused(const struct kubeapi_reply *r, struct un_error *err) {
@@ -376,6 +406,21 @@ int join_discover(const struct join_request *req, struct join_result *ret, struc
                              kubeapi_status_message(&reply, msg, sizeof msg));
                 kubeapi_reply_done(&reply);
                 return r;
+        }
+        kubeapi_reply_done(&reply);
+        /* The cluster's pod network, where kubeadm (and a usernode cluster) keeps it; a cluster without it, or one
+         * that does not let a token read it, leaves the node to its own --cluster-cidr. */
+        r = kubeapi_request(&api, "GET", KUBEADM_CONFIG, NULL, &reply, err);
+        if (r < 0)
+                return un_error_wrap(err, -r, "cannot reach the API server with the cluster's CA");
+        if (reply.status == 200) {
+                _cleanup_free_ char *cc = configmap_value(&reply, "ClusterConfiguration");
+
+                if (cc && join_pod_subnet_parse(cc, &ret->pod_subnet) == -EINVAL) {
+                        kubeapi_reply_done(&reply);
+                        join_result_done(ret);
+                        return un_error(err, EINVAL, "kube-system/kubeadm-config holds no ClusterConfiguration");
+                }
         }
         kubeapi_reply_done(&reply);
         r = join_pins_of_pem(ca, &pins, &n_pins);

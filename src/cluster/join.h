@@ -61,12 +61,18 @@ struct join_result {
         char *ca_pem;                   /* the cluster's CA bundle, verified as asked */
         char *kubelet_config;           /* kube-system/kubelet-config's "kubelet" (YAML); NULL: the cluster has none */
         char *ca_pin;                   /* "sha256:…" of the CA's first certificate, for messages */
+        char *pod_subnet;               /* kube-system/kubeadm-config's networking.podSubnet (IPv4); NULL: unknown */
 };
 void join_result_done(struct join_result *r);
 
 /* kubeadm's discovery: cluster-info read without credentials, its signature checked with the token,
  * the CA in it compared with the pins; then, over TLS verified with that CA, cluster-info again (it must
- * be the same) and the kubelet-config ConfigMap with the token. With ca_pem, the CA is given and only
+ * be the same), the kubelet-config ConfigMap and kubeadm-config's pod network with the token. With ca_pem, the CA is given and only
  * the authenticated part runs. Errors say which step failed: "the API server refused the bootstrap
  * token: …", "the cluster's CA … does not match …", "cannot reach …". */
 int join_discover(const struct join_request *req, struct join_result *ret, struct un_error *err);
+
+/* The IPv4 pod network of a ClusterConfiguration (kubeadm-config's YAML): networking.podSubnet, or its IPv4 part
+ * when it is dual-stack ("10.244.0.0/16,fd00:10:244::/56"). -ENOENT when it names none, -EINVAL when it is not
+ * a ClusterConfiguration. */
+int join_pod_subnet_parse(const char *cluster_configuration, char **ret);

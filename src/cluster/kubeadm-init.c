@@ -275,6 +275,20 @@ static int coredns(const struct clusterinit *c, struct un_error *err) {
         return r;
 }
 
+/* kube-system/kubeadm-config's ClusterConfiguration, as `kubeadm init` writes it: the networks. */
+static int kubeadm_config(const struct clusterinit *c, struct un_error *err) {
+        _cleanup_free_ char *text = xstrdup_printf("apiVersion: kubeadm.k8s.io/v1beta3\n"
+                                                   "kind: ClusterConfiguration\n"
+                                                   "networking:\n"
+                                                   "  dnsDomain: %s\n"
+                                                   "  podSubnet: %s\n"
+                                                   "  serviceSubnet: %s\n",
+                                                   c->dns_domain, c->pod_subnet, c->service_subnet);
+
+        return text ? configmap(c->admin, "kube-system", "kubeadm-config", "ClusterConfiguration", text, true, err)
+                    : un_error(err, ENOMEM, "kubeadm-config");
+}
+
 int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
         static const char *const bootstrappers[] = { "Group:" CLUSTERINIT_TOKEN_GROUP, NULL };
         static const char *const nodes[] = { "Group:system:nodes", NULL };
@@ -308,6 +322,15 @@ int clusterinit_apply(const struct clusterinit *c, struct un_error *err) {
                 r = role(c->admin, "kube-system", "kubeadm:kubelet-config", "configmaps", "kubelet-config", "get", err);
         if (r >= 0)
                 r = bind(c->admin, "kube-system", "kubeadm:kubelet-config", "Role", "kubeadm:kubelet-config",
+                         nodes_and_bootstrappers, err);
+        /* The cluster's networks where kubeadm keeps them: a node that joins takes the pod network from there. */
+        if (r >= 0)
+                r = kubeadm_config(c, err);
+        if (r >= 0)
+                r = role(c->admin, "kube-system", "kubeadm:nodes-kubeadm-config", "configmaps", "kubeadm-config", "get",
+                         err);
+        if (r >= 0)
+                r = bind(c->admin, "kube-system", "kubeadm:nodes-kubeadm-config", "Role", "kubeadm:nodes-kubeadm-config",
                          nodes_and_bootstrappers, err);
         /* kube-proxy runs inside each node with the node's credentials: it reads Services and EndpointSlices. */
         if (r >= 0)

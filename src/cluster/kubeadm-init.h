@@ -29,6 +29,8 @@ struct clusterinit {
         const char *coredns_image;      /* CoreDNS (templates/coredns.yaml.in) with it; NULL: the cluster has no DNS */
         const char *dns_ip;             /* its Service's address */
         const char *dns_domain;
+        const char *pod_subnet;         /* the cluster's networks, in kubeadm-config as kubeadm writes them */
+        const char *service_subnet;
 };
 
 /* Creates (or brings up to date) every object; idempotent across restarts of the node. */

@@ -20,6 +20,7 @@ bool node_name_valid(const char *name);
 #define NODE_KUBELET_KUBECONFIG "kubelet/kubeconfig.yaml"       /* the kubelet's own, after TLS bootstrap */
 #define NODE_KUBELET_CLIENT_CERT "kubelet/pki/kubelet-client-current.pem"
 #define NODE_KUBELET_CLUSTER_CONFIG "kubelet/cluster-config.yaml"       /* kube-system/kubelet-config */
+#define NODE_CLUSTER_POD_NETWORK "kubelet/cluster-pod-network"  /* kubeadm-config's podSubnet, one line */
 
 /* A joined node's requests to its cluster as the node itself: the kubelet's client certificate (under
  * the node's data directory) and the cluster's CA that `up` verified. */

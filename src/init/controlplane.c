@@ -150,7 +150,8 @@ static int apply_cluster_objects(struct init *in, const char *ca_pem, const char
                                         .server = server, .ca_pem = ca_pem,
                                         .kubelet_config_yaml = kubelet_config ? kubelet_config : "",
                                         .coredns_image = in->params.without_cluster_dns ? NULL : CONTROLPLANE_COREDNS_IMAGE,
-                                        .dns_ip = dns_ip, .dns_domain = CONTROLPLANE_DNS_DOMAIN };
+                                        .dns_ip = dns_ip, .dns_domain = CONTROLPLANE_DNS_DOMAIN,
+                                        .pod_subnet = in->pod_cidr, .service_subnet = in->service_cidr };
         r = clusterinit_apply(&ci, &err);
         explicit_bzero(client, strlen(client));
         explicit_bzero(&token, sizeof token);

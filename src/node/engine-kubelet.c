@@ -42,7 +42,15 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         r = net_driver_pick(o->net, o->port_driver, &c.net, err);
         if (r < 0)
                 return r;
-        r = up_pick_cidrs(o, &nets, err);
+        {
+                /* A node that joined takes the cluster's pod network, as the cluster said at the join. */
+                struct up_options known = *o;
+                char pod_network[48];
+
+                if (node_join_pod_network(n, o, pod_network) > 0)
+                        known.cluster_cidr = pod_network;
+                r = up_pick_cidrs(&known, &nets, err);
+        }
         if (r < 0)
                 return r;
         /* lxc-user-nic takes its address from DHCP on the bridge; --cidr is slirp's network. */

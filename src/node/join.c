@@ -19,6 +19,7 @@
 #include "join.h"
 #include "kubeconfig.h"
 #include "net.h"
+#include "netlink.h"
 #include "nodeapi.h"
 #include "up.h"
 #include "util.h"
@@ -98,7 +99,7 @@ int node_join_write_bootstrap(const struct host *h, const struct node *n, const 
 
 int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err) {
         _cleanup_free_ char *token = NULL, *ca_pem = NULL, *pki = NULL, *ca = NULL, *bootstrap = NULL,
-                            *kubeconfig = NULL, *cluster_config = NULL, *text = NULL;
+                            *kubeconfig = NULL, *cluster_config = NULL, *text = NULL, *pod_network = NULL;
         struct join_pin pins[JOIN_PINS_MAX];
         struct join_result res = {};
         const struct host *h = host_live();
@@ -120,7 +121,8 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
         bootstrap = node_data_path(n, NODE_KUBELET_BOOTSTRAP);
         kubeconfig = node_data_path(n, NODE_KUBELET_KUBECONFIG);
         cluster_config = node_data_path(n, NODE_KUBELET_CLUSTER_CONFIG);
-        if (!pki || !ca || !bootstrap || !kubeconfig || !cluster_config)
+        pod_network = node_data_path(n, NODE_CLUSTER_POD_NETWORK);
+        if (!pki || !ca || !bootstrap || !kubeconfig || !cluster_config || !pod_network)
                 return un_error(err, ENOMEM, "join");
         r = read_token(o, &token, err);
         if (r < 0)
@@ -154,10 +156,28 @@ int node_join_prepare(const struct node *n, const struct up_options *o, struct u
                 r = write_private(h, cluster_config, res.kubelet_config, 0600, err);
         else if (host_exists(h, cluster_config))
                 r = host_unlink(h, cluster_config, err);
+        /* The cluster's pod network, which this node's pod network to the others (flannel's Network) and kube-proxy's
+         * clusterCIDR must be: kept for every later start. */
+        if (r >= 0 && res.pod_subnet) {
+                _cleanup_free_ char *line = xstrdup_printf("%s\n", res.pod_subnet);
+
+                r = line ? write_private(h, pod_network, line, 0600, err) : un_error(err, ENOMEM, "join");
+        } else if (r >= 0 && host_exists(h, pod_network))
+                r = host_unlink(h, pod_network, err);
 out:
         explicit_bzero(token, strlen(token));
         join_result_done(&res);
         return r;
+}
+
+int node_join_pod_network(const struct node *n, const struct up_options *o, char buf[static 48]) {
+        _cleanup_free_ char *path = NULL, *line = NULL;
+
+        if (!o->server || o->cluster_cidr || !(path = node_data_path(n, NODE_CLUSTER_POD_NETWORK)) ||
+            host_read_line(host_live(), path, &line) < 0 || !net_cidr_ipv4_valid(line))
+                return 0;
+        snprintf(buf, 48, "%s", line);
+        return 1;
 }
 
 /* HOST of https://HOST[:PORT][/...], IPv4 resolved. */

@@ -248,6 +248,9 @@ int node_purge_files(const struct node *n, struct un_error *err);
 /* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
  * Without a token, a node that joined before is started as it is. */
 int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err);
+/* A joined node's cluster pod network as its cluster says (kubeadm-config, read at the join): 1 with buf, 0 when
+ * the user gave --cluster-cidr or the cluster said nothing. */
+int node_join_pod_network(const struct node *n, const struct up_options *o, char buf[static 48]);
 /* The node's address (--node-ip, else this host's source address towards the server) and the port the
  * kubelet is published at there (10250 unless taken). */
 int node_join_address(struct up_options *o, struct un_error *err);

@@ -59,7 +59,9 @@ ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.chec
 
 # Host A: a cluster published where B reaches it.
 t0=$(date +%s%N)
-on a "$USERNODE" up --engine kubelet --name hosta --apiserver-address "$IP_A" ${ign:+--ignore "$ign"} --wait=180 --json \
+# A pod network that is not usernode's default: B, which names none, takes it from the cluster (kubeadm-config).
+on a "$USERNODE" up --engine kubelet --name hosta --apiserver-address "$IP_A" --cluster-cidr 10.77.0.0/16 \
+        ${ign:+--ignore "$ign"} --wait=180 --json \
         >"$WORK/a.json" 2>"$WORK/a.err" || fail "up on A: $(cat "$WORK/a.err"; tail -n 20 "$WORK/a/xdg/usernode/hosta/node.log")"
 echo "cluster-join: host A's cluster: up -> Node Ready $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/a.json")
@@ -95,8 +97,12 @@ retry 60 ready hosta || fail "hosta is not Ready: $(kc get nodes -o wide 2>&1)"
 retry 60 ready hostb || fail "hostb is not Ready: $(kc get nodes -o wide 2>&1)"
 cidr_a=$(kc get node hosta -o jsonpath='{.spec.podCIDR}') cidr_b=$(kc get node hostb -o jsonpath='{.spec.podCIDR}')
 echo "cluster-join: hosta $cidr_a, hostb $cidr_b"
-[ "$cidr_a" = 10.42.0.0/24 ] || fail "hosta's pod CIDR is $cidr_a, not the cluster network's first /24"
-[ "$cidr_b" = 10.42.1.0/24 ] || fail "hostb's pod CIDR is '$cidr_b', not the next /24"
+[ "$cidr_a" = 10.77.0.0/24 ] || fail "hosta's pod CIDR is $cidr_a, not the cluster network's first /24"
+[ "$cidr_b" = 10.77.1.0/24 ] || fail "hostb's pod CIDR is '$cidr_b', not the next /24"
+[ "$(cat "$WORK/b/home/.local/share/usernode/nodes/hostb/kubelet/cluster-pod-network")" = 10.77.0.0/16 ] ||
+        fail "hostb did not take the cluster's pod network from it"
+grep -q '"Network": "10.77.0.0/16"' "$WORK/b/xdg/usernode/hostb/flannel/net-conf.json" ||
+        fail "hostb's flannel network is not the cluster's: $(cat "$WORK/b/xdg/usernode/hostb/flannel/net-conf.json")"
 
 # Each node tells the others where its VXLAN endpoint is through its own Node (flannel's annotations).
 for h in a b; do

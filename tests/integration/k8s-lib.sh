@@ -195,8 +195,10 @@ EOF
                 --leader-elect=false --bind-address=127.0.0.1 >"$cp/scheduler.log" 2>&1 &
         echo $! >"$cp/scheduler.pid"
         # What `kubeadm init` sets up for joining nodes: the token, cluster-info (signed by the
-        # controller-manager's bootstrapsigner), its RBAC and the CSR auto-approval; the kubelet-config.
+        # controller-manager's bootstrapsigner), its RBAC and the CSR auto-approval; kubeadm-config; the kubelet-config.
         kadm init phase bootstrap-token --kubeconfig "$K8S_ADMIN"
+        # kubeadm-config (the ClusterConfiguration, its networks) and the Role that lets nodes and tokens read it.
+        kadm init phase upload-config kubeadm --kubeconfig "$K8S_ADMIN"
         # `kubeadm init phase upload-config kubelet` also waits for the control plane's own Node (this one has
         # no kubelet): the same ConfigMap and Role from kubeadm's own rendering of the defaults, by hand.
         "$USERNODE_K8S_BIN/kubeadm" config print init-defaults --component-configs KubeletConfiguration \

@@ -63,6 +63,12 @@ runtime=$WORK/xdg/usernode/real1
 [ "$(kc get node real1 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$K8S_HOST_IP" ] ||
         fail "the Node's InternalIP is not the host's address: $(kc get node real1 -o jsonpath='{.status.addresses}')"
 case $(kc get node real1 -o jsonpath='{.spec.podCIDR}') in 10.244.*.0/24) ;; *) fail "no pod CIDR from the cluster" ;; esac
+# The cluster's pod network as kubeadm-config says (podSubnet), read at the join: the node's pod network to the
+# others and kube-proxy's clusterCIDR are it, not the node's own default.
+[ "$(cat "$data/kubelet/cluster-pod-network")" = 10.244.0.0/16 ] ||
+        fail "the node did not keep the cluster's pod network: $(cat "$data/kubelet/cluster-pod-network" 2>&1)"
+grep -q 'clusterCIDR: "10.244.0.0/16"' "$data/kube-proxy/config.yaml" ||
+        fail "kube-proxy's clusterCIDR is not the cluster's pod network: $(grep clusterCIDR "$data/kube-proxy/config.yaml")"
 label=$(kc get node real1 -o jsonpath='{.metadata.labels.usernode\.io/limits\.memory}')
 want=$(as_user "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '.features[] | select(.id == "limits.memory") | .status' || :)
 [ -n "$label" ] && [ "$label" = "$want" ] || fail "label usernode.io/limits.memory is '$label', check says '$want'"

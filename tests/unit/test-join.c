@@ -157,6 +157,27 @@ START_TEST(test_yaml_to_json) {
 }
 END_TEST
 
+START_TEST(test_pod_subnet) {
+        char *s = NULL;
+
+        ck_assert_int_eq(join_pod_subnet_parse("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n"
+                                               "networking:\n  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12\n",
+                                               &s), 0);
+        ck_assert_str_eq(s, "10.244.0.0/16");
+        free(s);
+        /* Dual-stack: its IPv4 network, whichever comes first. */
+        ck_assert_int_eq(join_pod_subnet_parse("networking:\n  podSubnet: \"fd00:10:244::/56, 10.245.0.0/16\"\n", &s), 0);
+        ck_assert_str_eq(s, "10.245.0.0/16");
+        free(s);
+        /* kubeadm init without --pod-network-cidr: none. */
+        ck_assert_int_eq(join_pod_subnet_parse("networking:\n  serviceSubnet: 10.96.0.0/12\n", &s), -ENOENT);
+        ck_assert_int_eq(join_pod_subnet_parse("networking:\n  podSubnet: 10.244.0.1/16\n", &s), -ENOENT);
+        ck_assert_int_eq(join_pod_subnet_parse("networking:\n  podSubnet: [1]\n", &s), -ENOENT);
+        ck_assert_int_eq(join_pod_subnet_parse("- a list\n", &s), -EINVAL);
+        ck_assert_int_eq(join_pod_subnet_parse("a: [\n", &s), -EINVAL);
+}
+END_TEST
+
 Suite *join_suite(void) {
         Suite *s = suite_create("join");
         TCase *tc = tcase_create("core");
@@ -166,6 +187,7 @@ Suite *join_suite(void) {
         tcase_add_test(tc, test_jws);
         tcase_add_test(tc, test_token_file);
         tcase_add_test(tc, test_yaml_to_json);
+        tcase_add_test(tc, test_pod_subnet);
         suite_add_tcase(s, tc);
         return s;
 }
