@@ -49,6 +49,10 @@ bool port_driver_explicit(enum port_driver p) {
         return p != PORT_DRIVER_IMPLICIT;
 }
 
+bool port_driver_keeps_source(enum port_driver p) {
+        return p == PORT_DRIVER_SLIRP4NETNS;
+}
+
 /* rootlesskit 2.0 refuses pasta with any port driver but "implicit" (pasta's --tcp-ports=auto
  * --udp-ports=auto) and "none"; its slirp4netns port driver talks to slirp4netns's own API socket. */
 int port_driver_allowed(enum net_driver_id d, enum port_driver p, const char **ret_reason) {

@@ -49,6 +49,8 @@ int port_driver_from_string(const char *s, enum port_driver *ret);
 int port_driver_allowed(enum net_driver_id d, enum port_driver p, const char **ret_reason);
 /* Whether p publishes only the ports asked for, each where asked. */
 bool port_driver_explicit(enum port_driver p);
+/* Whether a packet that p forwards into the node keeps its sender's address (what a filter there can judge). */
+bool port_driver_keeps_source(enum port_driver p);
 
 const char *net_driver_to_string(enum net_driver_id d);
 int net_driver_from_string(const char *s, enum net_driver_id *ret);

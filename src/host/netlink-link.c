@@ -5,11 +5,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -190,4 +193,129 @@ int netlink_route_add(const char *dst, const char *via) {
                 mnl_attr_put(nlh, RTA_DST, sizeof d, &d);
         mnl_attr_put(nlh, RTA_GATEWAY, sizeof gw, &gw);
         return send_request(nlh);
+}
+
+/* A dump of the neighbour tables (family AF_INET: ARP entries; AF_BRIDGE: forwarding entries) of link index. */
+struct neigh_dump {
+        unsigned index;
+        int family;
+        uint8_t (*macs)[6];             /* AF_INET: the link-layer addresses found; AF_BRIDGE: the ones wanted */
+        size_t n_macs;
+        char ***destinations;           /* AF_BRIDGE: the IPv4 destinations of the entries for one of macs */
+        int error;
+};
+
+static int neigh_attr(const struct nlattr *a, void *data) {
+        const struct nlattr **tb = data;
+
+        if (mnl_attr_type_valid(a, NDA_MAX) >= 0)
+                tb[mnl_attr_get_type(a)] = a;
+        return MNL_CB_OK;
+}
+
+static bool mac_known(const struct neigh_dump *d, const uint8_t *mac) {
+        for (size_t i = 0; i < d->n_macs; i++)
+                if (memcmp(d->macs[i], mac, 6) == 0)
+                        return true;
+        return false;
+}
+
+static int neigh_entry(const struct nlmsghdr *nlh, void *data) {
+        struct neigh_dump *d = data;
+        const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *tb[NDA_MAX + 1] = {};
+        const uint8_t *mac;
+        char ip[INET_ADDRSTRLEN];
+
+        if (nlh->nlmsg_type != RTM_NEWNEIGH || ndm->ndm_family != d->family || (unsigned) ndm->ndm_ifindex != d->index ||
+            mnl_attr_parse(nlh, sizeof *ndm, neigh_attr, tb) < 0 || !tb[NDA_LLADDR] ||
+            mnl_attr_get_payload_len(tb[NDA_LLADDR]) != 6)
+                return MNL_CB_OK;
+        mac = mnl_attr_get_payload(tb[NDA_LLADDR]);
+        if (d->family == AF_INET) {
+                uint8_t (*more)[6];
+
+                if (mac_known(d, mac))
+                        return MNL_CB_OK;
+                if (d->n_macs >= 65536 || !(more = reallocarray(d->macs, d->n_macs + 1, sizeof *d->macs))) {
+                        d->error = -ENOMEM;
+                        return MNL_CB_ERROR;
+                }
+                d->macs = more;
+                memcpy(d->macs[d->n_macs++], mac, 6);
+                return MNL_CB_OK;
+        }
+        if (!mac_known(d, mac) || !tb[NDA_DST] || mnl_attr_get_payload_len(tb[NDA_DST]) != 4 ||
+            !inet_ntop(AF_INET, mnl_attr_get_payload(tb[NDA_DST]), ip, sizeof ip) || strv_contains(*d->destinations, ip))
+                return MNL_CB_OK;
+        if (strv_push(d->destinations, ip) < 0) {
+                d->error = -ENOMEM;
+                return MNL_CB_ERROR;
+        }
+        return MNL_CB_OK;
+}
+
+static int parse_neigh(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *data) {
+        struct neigh_dump *d = data;
+        int r = mnl_cb_run(buf, len, seq, portid, neigh_entry, d);
+
+        if (r == MNL_CB_ERROR)
+                return d->error < 0 ? d->error : negative_errno();
+        return r == MNL_CB_STOP ? 0 : 1;
+}
+
+static int neigh_dump(struct mnl_socket *nl, struct neigh_dump *d) {
+        char buf[16384] __attribute__((aligned(4)));
+        struct nlmsghdr *nlh = put_request(buf, RTM_GETNEIGH, NLM_F_DUMP);
+        struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof *ndm);
+
+        /* Every link's entries come, not only this one's. */
+        ndm->ndm_family = (uint8_t) d->family;
+        return netlink_dump(nl, nlh, buf, sizeof buf, parse_neigh, d);
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int netlink_fdb_destinations(const char *ifname, char ***ret) {
+        _cleanup_(mnl_socket_closep) struct mnl_socket *nl = netlink_open_route();
+        _cleanup_strv_free_ char **list = NULL;
+        struct neigh_dump d = { .family = AF_INET, .destinations = &list };
+        int r;
+
+        if (!nl)
+                return negative_errno();
+        r = link_index(ifname, &d.index);
+        if (r >= 0)
+                r = neigh_dump(nl, &d);
+        if (r >= 0) {
+                d.family = AF_BRIDGE;
+                r = neigh_dump(nl, &d);
+        }
+        free(d.macs);
+        if (r < 0)
+                return r;
+        if (list)
+                qsort(list, strv_length(list), sizeof *list, compare_strings);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int netlink_neigh_watch_open(void) {
+        struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        int fd;
+
+        if (!nl)
+                return negative_errno();
+        if (mnl_socket_bind(nl, 1u << (RTNLGRP_NEIGH - 1), MNL_SOCKET_AUTOPID) < 0) {
+                int e = errno;
+
+                mnl_socket_close(nl);
+                return -e;
+        }
+        /* The fd outlives the library's wrapper: what the caller polls, drains and closes. */
+        fd = fcntl(mnl_socket_get_fd(nl), F_DUPFD_CLOEXEC, 3);
+        mnl_socket_close(nl);
+        return fd < 0 ? negative_errno() : fd;
 }

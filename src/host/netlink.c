@@ -312,11 +312,35 @@ struct mnl_socket *netlink_open_route(void) {
         return nl;
 }
 
+int netlink_dump(struct mnl_socket *nl, struct nlmsghdr *request, void *buf, size_t size,
+                 int (*parse)(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *data), void *data) {
+        uint32_t portid = mnl_socket_get_portid(nl), seq = request->nlmsg_seq;
+        size_t total = 0;
+
+        if (mnl_socket_sendto(nl, request, request->nlmsg_len) < 0)
+                return negative_errno();
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(nl, buf, size);
+                int r;
+
+                if (n < 0)
+                        return negative_errno();
+                total += (size_t) n;
+                if (n == 0 || total > NETLINK_DUMP_BYTES_MAX)
+                        return -EBADMSG;
+                r = parse(buf, (size_t) n, seq, portid, data);
+                if (r <= 0)
+                        return r;
+        }
+}
+
+static int parse_host_table(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *data) {
+        return netlink_parse_dump(buf, len, seq, portid, data);
+}
+
 static int dump_one(struct mnl_socket *nl, uint16_t type, uint32_t seq, struct net_host_table *t) {
         char buf[32768] __attribute__((aligned(4)));
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-        uint32_t portid = mnl_socket_get_portid(nl);
-        size_t total = 0;
 
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -330,21 +354,7 @@ static int dump_one(struct mnl_socket *nl, uint16_t type, uint32_t seq, struct n
 
                 rtm->rtm_family = AF_UNSPEC;
         }
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-                return negative_errno();
-        for (;;) {
-                ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-                int r;
-
-                if (n < 0)
-                        return negative_errno();
-                total += (size_t) n;
-                if (n == 0 || total > NETLINK_DUMP_BYTES_MAX)
-                        return -EBADMSG;
-                r = netlink_parse_dump(buf, (size_t) n, seq, portid, t);
-                if (r <= 0)
-                        return r;
-        }
+        return netlink_dump(nl, nlh, buf, sizeof buf, parse_host_table, t);
 }
 
 int netlink_load_host(struct net_host_table *t) {

@@ -92,6 +92,10 @@ struct mnl_socket;
 struct nlmsghdr;
 struct mnl_socket *netlink_open_route(void);
 void mnl_socket_closep(struct mnl_socket **nl);
+/* Sends a dump request and hands each reply buffer (at most size bytes, in buf) to parse, which returns 1 for more,
+ * 0 at the end or -errno; the dump is bounded (NETLINK_DUMP_BYTES_MAX in all). */
+int netlink_dump(struct mnl_socket *nl, struct nlmsghdr *request, void *buf, size_t size,
+                 int (*parse)(const void *buf, size_t len, uint32_t seq, uint32_t portid, void *data), void *data);
 /* Sends one request (NLM_F_ACK added) and reads its acknowledgement, checking sequence and port id. */
 int netlink_request_ack(struct mnl_socket *nl, struct nlmsghdr *nlh);
 
@@ -105,3 +109,11 @@ int netlink_veth_add(const char *name, const char *master, const char *peer, pid
 int netlink_link_up(const char *name, const char *cidr);
 /* A route in the main table to dst ("10.244.1.0/24", or "0.0.0.0/0") through the gateway via. */
 int netlink_route_add(const char *dst, const char *via);
+/* The IPv4 destinations of link ifname's forwarding entries (a VXLAN device's remote endpoints, as `bridge fdb
+ * show dev IFNAME` lists them) for the link-layer addresses that its ARP entries resolve to: the endpoints in use,
+ * not one left by a peer whose address changed (flannel adds the new entry, and removes only that one when the peer
+ * goes). Sorted, each once; *ret NULL when there are none. */
+int netlink_fdb_destinations(const char *ifname, char ***ret);
+/* A netlink socket (non-blocking) that turns readable when a neighbour or forwarding entry of this network
+ * namespace changes: what the caller polls, then reads until EAGAIN, and closes. */
+int netlink_neigh_watch_open(void);

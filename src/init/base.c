@@ -18,6 +18,8 @@
 #include "init.h"
 #include "util.h"
 
+#define TOOL_WAIT_MS 10000           /* iptables waits for the xtables lock, kube-proxy holds it a moment */
+
 void init_stage(struct init *in, const char *fmt, ...) {
         char buf[1024];
         va_list ap;
@@ -96,6 +98,35 @@ void init_node_address(char buf[static INET_ADDRSTRLEN]) {
         (void) inet_pton(AF_INET, "192.0.2.1", &any.sin_addr);
         if (net_source_address(&any, &a) < 0 || !inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN))
                 snprintf(buf, INET_ADDRSTRLEN, "127.0.0.1");
+}
+
+int init_run_tool(struct init *in, const char *tool, char *const *args, struct un_error *err) {
+        _cleanup_free_ char *binary = init_find_binary(tool);
+        _cleanup_strv_free_ char **argv = NULL;
+        struct proc p = PROC_NULL;
+        int r;
+
+        if (!binary)
+                return un_error(err, ENOENT, "no %s on PATH in the node", tool);
+        if (strv_push(&argv, binary) < 0)
+                return un_error(err, ENOMEM, "%s", tool);
+        for (char *const *a = args; *a; a++)
+                if (strv_push(&argv, *a) < 0)
+                        return un_error(err, ENOMEM, "%s", tool);
+        r = init_spawn_logged(in, "node.log", argv, NULL, &p, err);
+        if (r < 0)
+                return r;
+        r = proc_wait(&p, TOOL_WAIT_MS);
+        if (r == 1 && init_exit_code(&p) != 0)
+                r = un_error(err, EIO, "%s exited with status %d (see %s/node.log)", tool, init_exit_code(&p),
+                             in->runtime_dir);
+        else if (r != 1) {
+                proc_stop(&p, 0);
+                r = un_error(err, r < 0 ? -r : ETIME, "%s did not finish", tool);
+        } else
+                r = 0;
+        proc_done(&p);
+        return r;
 }
 
 char *init_find_binary(const char *name) {

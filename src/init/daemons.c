@@ -81,12 +81,13 @@ int init_wait_child_ready(struct init *in, struct proc *child, int timeout_ms) {
 }
 
 int init_idle_for(struct init *in, int timeout_ms) {
-        struct pollfd pf[3 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
+        struct pollfd pf[4 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX] = { { .fd = in->signal_fd, .events = POLLIN },
                                                                       { .fd = in->notify_fd, .events = POLLIN } };
-        const size_t request = 2 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX;
+        const size_t request = 2 + _INIT_DAEMON_MAX + INIT_WORKERS_MAX, overlay = request + 1;
         int r;
 
         pf[request] = (struct pollfd) { .fd = in->request_fd, .events = POLLIN };
+        pf[overlay] = (struct pollfd) { .fd = in->overlay_watch_fd, .events = POLLIN };
         for (enum init_daemon d = 0; d < _INIT_DAEMON_MAX; d++) {
                 const struct proc *p = init_daemon_proc(in, d);
 
@@ -102,6 +103,9 @@ int init_idle_for(struct init *in, int timeout_ms) {
                 return -EINTR;
         if (pf[1].revents)
                 (void) notify_socket_read_ready(in->notify_fd);
+        /* Drained and acted on by the idle loop (init_overlay_guard_refresh). */
+        if (pf[overlay].revents)
+                in->overlay_changed = true;
         if (pf[request].revents) {
                 struct signalfd_siginfo si;
 

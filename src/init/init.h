@@ -146,6 +146,11 @@ struct init {
         const char *service_cidr;
         const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
         const char *overlay_address;    /* where other nodes send this one's pod traffic (flannel's public IP); NULL: none */
+        bool overlay_guard;             /* the port driver keeps senders' addresses: VXLAN only from the nodes */
+        int overlay_watch_fd;           /* netlink: flannel.1's forwarding entries changed */
+        bool overlay_changed;
+        char **overlay_allowed;         /* the senders the VXLAN port takes now (NULL: none) */
+        bool overlay_guard_set;         /* the rules for them are in place */
         bool routed_pod_network;        /* other nodes' pods are routed to without NAT (a worker, or a node with workers) */
         unsigned n_workers;
         const char *workers_cidr;       /* the bridge between this node and its workers ("10.0.3.0/24") */
@@ -175,6 +180,8 @@ void init_stage(struct init *in, const char *fmt, ...) _printf_(2, 3);
 int init_write_file(const char *path, const char *text, struct un_error *err);
 int init_mkdir_p(const char *path);
 char *init_find_binary(const char *name);
+/* Runs tool (found on PATH) with args, its output to node.log, and waits for it, bounded: 0 when it exited 0. */
+int init_run_tool(struct init *in, const char *tool, char *const *args, struct un_error *err);
 /* The node's own address in its namespace: the one it sends from by its default route (tap0's with rootlesskit's
  * slirp4netns), what its kubelet takes as its InternalIP, its API server advertises and its VXLAN endpoint sends
  * from. Nothing is sent; without a route (no network yet), loopback. */
@@ -300,6 +307,10 @@ void init_stage_kubelet_failed(struct init *in, const char *what);
 /* A node with other nodes' pods to reach (--overlay-address): flanneld with the node's credentials, until it
  * has its VXLAN device and the routes to the others (its subnet file). */
 int init_run_overlay(struct init *in);
+/* With overlay_guard: the VXLAN port takes packets only from the nodes flannel knows (its forwarding entries),
+ * followed as they change (overlay_changed, set by the idle wait); staged errors. */
+int init_overlay_guard_start(struct init *in);
+void init_overlay_guard_refresh(struct init *in);
 int init_start_flannel(struct init *in, struct un_error *err);
 
 /* images.c */

@@ -39,6 +39,10 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         in->containerd_only = true;
                         continue;
                 }
+                if (strcmp(argv[i], "--overlay-guard") == 0) {
+                        in->overlay_guard = true;
+                        continue;
+                }
                 if (strcmp(argv[i], "--routed-pod-network") == 0) {
                         in->routed_pod_network = true;
                         continue;
@@ -416,6 +420,8 @@ static int init_idle(struct init *in) {
 
                 if (in->control_plane)
                         init_control_plane_tick(in);
+                if (in->overlay_changed)
+                        init_overlay_guard_refresh(in);
                 if (in->workers_requested) {
                         in->workers_requested = false;
                         init_workers_requests(in);
@@ -461,6 +467,9 @@ static void init_shutdown(struct init *in) {
 }
 
 static void init_done(struct init *in) {
+        if (in->overlay_watch_fd >= 0)
+                close(in->overlay_watch_fd);
+        strv_free(in->overlay_allowed);
         init_workers_done(in);
         proc_done(&in->containerd);
         proc_done(&in->kubelet);
@@ -486,7 +495,7 @@ static void init_done(struct init *in) {
 int kubelet_init_main(int argc, char **argv) {
         struct init in = {
                 .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1,
-                .request_fd = -1,
+                .request_fd = -1, .overlay_watch_fd = -1,
                 .containerd = PROC_NULL, .kubelet = PROC_NULL, .kube_proxy = PROC_NULL,
                 .flannel = PROC_NULL, .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
                 .sandbox_image = UP_SANDBOX_IMAGE,

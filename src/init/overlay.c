@@ -103,5 +103,88 @@ int init_run_overlay(struct init *in) {
         }
         fprintf(stderr, "usernode-init: flanneld carries pod traffic to the other nodes (%s:%u/udp)\n",
                 in->overlay_address, USERNODE_OVERLAY_PORT);
+        return init_overlay_guard_start(in);
+}
+
+#define GUARD_CHAIN "USERNODE-VXLAN"
+#define FLANNEL_DEVICE "flannel.1"
+
+/* The chain's rules for the senders now allowed, as iptables-restore --noflush replaces that chain whole: no moment
+ * without the rule that drops the others. */
+static int guard_write(struct init *in, char *const *allowed, const char *path, struct un_error *err) {
+        struct buf b = {};
+        _cleanup_free_ char *text = NULL;
+        int r = buf_puts(&b, "*filter\n:" GUARD_CHAIN " - [0:0]\n");
+
+        for (char *const *a = allowed; r >= 0 && a && *a; a++)
+                r = buf_printf(&b, "-A " GUARD_CHAIN " -s %s/32 -m comment --comment \"usernode: a node of the cluster\" -j RETURN\n", *a);
+        if (r >= 0)
+                r = buf_puts(&b, "-A " GUARD_CHAIN " -m comment --comment \"usernode: VXLAN from no node of the cluster\" -j DROP\nCOMMIT\n");
+        text = buf_steal(&b);
+        if (r < 0 || !text)
+                return un_error(err, ENOMEM, "VXLAN guard");
+        return init_write_file(path, text, err);
+}
+
+void init_overlay_guard_refresh(struct init *in) {
+        _cleanup_free_ char *rules = flannel_path(in, "guard.rules");
+        _cleanup_strv_free_ char **now = NULL;
+        struct un_error err = {};
+        bool same = true;
+        int r;
+
+        in->overlay_changed = false;
+        /* The events are drained; the table is read whole. */
+        for (char buf[4096]; read(in->overlay_watch_fd, buf, sizeof buf) > 0;)
+                ;
+        r = netlink_fdb_destinations(FLANNEL_DEVICE, &now);
+        if (r < 0) {
+                fprintf(stderr, "usernode-init: cannot read %s's forwarding entries: %s\n", FLANNEL_DEVICE, strerror(-r));
+                return;
+        }
+        for (size_t i = 0; same && (i < strv_length(now) || i < strv_length(in->overlay_allowed)); i++)
+                same = i < strv_length(now) && i < strv_length(in->overlay_allowed) &&
+                       strcmp(now[i], in->overlay_allowed[i]) == 0;
+        if (same && in->overlay_guard_set)
+                return;
+        r = rules ? guard_write(in, now, rules, &err) : un_error(&err, ENOMEM, "VXLAN guard");
+        if (r >= 0)
+                r = init_run_tool(in, "iptables-restore", (char *const[]) { "-w", "--noflush", rules, NULL }, &err);
+        if (r < 0) {
+                fprintf(stderr, "usernode-init: cannot set which nodes the VXLAN port takes: %s\n", err.msg);
+                return;
+        }
+        fprintf(stderr, "usernode-init: the VXLAN port takes packets from %zu node(s)\n", strv_length(now));
+        strv_free(in->overlay_allowed);
+        in->overlay_allowed = TAKE_PTR(now);
+        in->overlay_guard_set = true;
+}
+
+int init_overlay_guard_start(struct init *in) {
+        char port[8];
+        struct un_error err = {};
+        int r;
+
+        if (!in->overlay_guard)
+                return 0;
+        snprintf(port, sizeof port, "%u", USERNODE_OVERLAY_PORT);
+        in->overlay_watch_fd = netlink_neigh_watch_open();
+        if (in->overlay_watch_fd < 0) {
+                init_stage(in, "error cannot follow the VXLAN device's entries: %s", strerror(-in->overlay_watch_fd));
+                return in->overlay_watch_fd;
+        }
+        r = init_run_tool(in, "iptables", (char *const[]) { "-w", "-N", GUARD_CHAIN, NULL }, &err);
+        if (r >= 0)
+                r = init_run_tool(in, "iptables", (char *const[]) { "-w", "-I", "INPUT", "-p", "udp", "--dport", port, "-j",
+                                                                    GUARD_CHAIN, NULL }, &err);
+        if (r < 0) {
+                init_stage(in, "error cannot restrict the VXLAN port to the cluster's nodes: %s", err.msg);
+                return r;
+        }
+        init_overlay_guard_refresh(in);
+        if (!in->overlay_guard_set) {
+                init_stage(in, "error cannot restrict the VXLAN port to the cluster's nodes; see %s/node.log", in->runtime_dir);
+                return -EIO;
+        }
         return 0;
 }

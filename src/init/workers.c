@@ -33,7 +33,7 @@
 #include "rm-rf.h"
 #include "util.h"
 
-#define WORKERS_BRIDGE "usernode0"
+#define WORKERS_BRIDGE "un-workers"
 #define WORKER_LINK "eth0"
 #define WORKER_READY_MS 600000          /* as the API server's bound: a software-emulated VM is slow */
 #define WORKER_STOP_MS 10000            /* its own daemons get 3 s each */
@@ -81,30 +81,14 @@ const struct init_worker *init_worker_find(const struct init *in, const char *na
 
 /* iptables -w -t nat with args, in this node's network namespace. */
 static int nat(struct init *in, char *const *args, struct un_error *err) {
-        _cleanup_free_ char *iptables = init_find_binary("iptables");
         _cleanup_strv_free_ char **argv = NULL;
-        struct proc p = PROC_NULL;
-        int r;
 
-        if (!iptables)
-                return un_error(err, ENOENT, "no iptables on PATH: the node cannot masquerade its pods' traffic");
-        if (strv_push(&argv, iptables) < 0 || strv_push(&argv, "-w") < 0 || strv_push(&argv, "-t") < 0 ||
-            strv_push(&argv, "nat") < 0)
+        if (strv_push(&argv, "-w") < 0 || strv_push(&argv, "-t") < 0 || strv_push(&argv, "nat") < 0)
                 return un_error(err, ENOMEM, "iptables");
         for (char *const *a = args; *a; a++)
                 if (strv_push(&argv, *a) < 0)
                         return un_error(err, ENOMEM, "iptables");
-        r = init_spawn_logged(in, "node.log", argv, NULL, &p, err);
-        if (r < 0)
-                return r;
-        r = proc_wait(&p, 10000);
-        if (r >= 0 && init_exit_code(&p) != 0)
-                r = un_error(err, EIO, "cannot set the node's NAT rules: iptables exited with status %d (see %s/node.log)",
-                             init_exit_code(&p), in->runtime_dir);
-        else if (r < 0)
-                r = un_error(err, -r, "iptables");
-        proc_done(&p);
-        return r;
+        return init_run_tool(in, "iptables", argv, err);
 }
 
 int init_masquerade_pods(struct init *in, struct un_error *err) {
@@ -211,8 +195,10 @@ static int worker_files(struct init *in, struct init_worker *w, struct un_error 
                 free(text);
                 text = NULL;
         }
+        /* The runtime directory may be below rootlesskit's copy-up of /run (a symlink to the host's /run/user): the
+         * init's own writer, which the host layer's symlink refusal does not fit. */
         if (host_read_file(h, features_src, 64 * 1024, &text, NULL) >= 0)
-                return host_write_atomic(h, features_dst, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
+                return init_write_file(features_dst, text, err);
         return 0;
 }
 
@@ -257,7 +243,8 @@ static int worker_cgroup(const char *name) {
         r = cgroup_tree_write(cgroup, "cgroup.procs", "0");
         if (r < 0)
                 return r;
-        if (unshare(CLONE_NEWCGROUP) < 0 ||
+        /* The node's cgroup2 mount goes first: the same filesystem mounted again on its own root is EBUSY. */
+        if (unshare(CLONE_NEWCGROUP) < 0 || umount2(CGROUP_MOUNT, MNT_DETACH) < 0 ||
             mount("cgroup2", CGROUP_MOUNT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
             (mkdir(CGROUP_MOUNT "/init", 0755) < 0 && errno != EEXIST))
                 return -errno;

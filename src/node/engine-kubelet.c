@@ -97,6 +97,9 @@ static int command(const struct node *n, const struct up_options *o, char ***ret
         }
         if (o->overlay_address && push_pair(&argv, "--overlay-address", o->overlay_address) < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
+        /* Where the senders' addresses reach the node, its VXLAN port takes the cluster's nodes only. */
+        if (o->overlay_address && port_driver_keeps_source(o->port_driver) && strv_push(&argv, "--overlay-guard") < 0)
+                return un_error(err, ENOMEM, "kubelet engine");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "kubelet engine");
         images = node_images_dir();

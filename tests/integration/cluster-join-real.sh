@@ -60,7 +60,8 @@ ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.chec
 # Host A: a cluster published where B reaches it.
 t0=$(date +%s%N)
 # A pod network that is not usernode's default: B, which names none, takes it from the cluster (kubeadm-config).
-on a "$USERNODE" up --engine kubelet --name hosta --apiserver-address "$IP_A" --cluster-cidr 10.77.0.0/16 \
+# The slirp4netns port driver keeps senders' addresses: each node's VXLAN port takes the cluster's nodes only.
+on a "$USERNODE" up --engine kubelet --name hosta --apiserver-address "$IP_A" --cluster-cidr 10.77.0.0/16 --port-driver slirp4netns \
         ${ign:+--ignore "$ign"} --wait=180 --json \
         >"$WORK/a.json" 2>"$WORK/a.err" || fail "up on A: $(cat "$WORK/a.err"; tail -n 20 "$WORK/a/xdg/usernode/hosta/node.log")"
 echo "cluster-join: host A's cluster: up -> Node Ready $(( ($(date +%s%N) - t0) / 1000000 )) ms"
@@ -88,7 +89,7 @@ grep -qE "^usernode up --engine kubelet --server $IP_A:$port --token-file $WORK/
 # Host B runs the line as it is printed.
 read -r -a line <"$WORK/line"
 t0=$(date +%s%N)
-on b "$USERNODE" "${line[@]:1}" --name hostb ${ign:+--ignore "$ign"} --wait=180 >"$WORK/b.out" 2>"$WORK/b.err" ||
+on b "$USERNODE" "${line[@]:1}" --name hostb --port-driver slirp4netns ${ign:+--ignore "$ign"} --wait=180 >"$WORK/b.out" 2>"$WORK/b.err" ||
         fail "up on B: $(cat "$WORK/b.err"; tail -n 20 "$WORK/b/xdg/usernode/hostb/node.log")"
 
 echo "cluster-join: host B joined: up -> its Node Ready $(( ($(date +%s%N) - t0) / 1000000 )) ms"
@@ -133,6 +134,24 @@ for pair in "a $pod_a $pod_b" "b $pod_b $pod_a"; do
         size=$(kc exec "web-$from" -- sh -c "timeout 20 wget -qO- http://$dst:8080/4m | wc -c") || fail "4 MiB from $dst to web-$from"
         [ "$size" -eq 4194304 ] || fail "web-$from got $size bytes of 4 MiB from $dst"
 done
+
+# A's VXLAN port takes B's packets (the cluster's node flannel knows) and drops those of any other sender: one from
+# another address of B's link is counted by the rule that drops.
+init_a=$(jq -r .pids.init "$WORK/a/xdg/usernode/hosta/status.json")
+guard() { nsenter -t "$init_a" -U -n iptables -w "$1" USERNODE-VXLAN "${@:2}"; }
+rules=$(guard -S) || fail "hosta has no VXLAN guard"
+grep -qF -- "-A USERNODE-VXLAN -s $IP_B/32" <<<"$rules" || fail "hosta's VXLAN port does not take hostb: $rules"
+grep -qF -- "-j DROP" <<<"$rules" || fail "hosta's VXLAN port takes anyone: $rules"
+dropped() { guard -L -v -n -x | awk '$3 == "DROP" { print $1 }'; }
+before=$(dropped)
+IP_C=10.251.$N.3
+ip -n "$B" addr add "$IP_C/24" dev "uvp$$"
+ip netns exec "$B" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(bytes(8) + bytes(42), (sys.argv[2], 8472))' "$IP_C" "$IP_A" || fail "cannot send from $IP_C"
+more_dropped() { [ "$(dropped)" -gt "$before" ]; }
+retry 10 more_dropped || fail "hosta did not drop VXLAN from $IP_C: $(guard -L -v -n -x)"
 
 # The nodes' kubelets serve with certificates of the cluster, their requests approved by A: kubectl logs reaches B's
 # pod through a kubelet the API server verifies. A request by B for what is not B's (A's address) is denied.
@@ -180,7 +199,7 @@ fi
 on b "$USERNODE" down --name hostb >/dev/null || fail "down on B"
 [ "$(kc get node hostb -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" != True ] ||
         fail "hostb is still Ready after down"
-on b "$USERNODE" "${line[@]:1}" --name hostb ${ign:+--ignore "$ign"} --wait=180 >"$WORK/b.out" 2>"$WORK/b.err" ||
+on b "$USERNODE" "${line[@]:1}" --name hostb --port-driver slirp4netns ${ign:+--ignore "$ign"} --wait=180 >"$WORK/b.out" 2>"$WORK/b.err" ||
         fail "up again on B: $(cat "$WORK/b.err"; tail -n 20 "$WORK/b/xdg/usernode/hostb/node.log")"
 [ "$(kc get node hostb -o jsonpath='{.spec.podCIDR}')" = "$cidr_b" ] || fail "hostb came back with another pod CIDR"
 reach_b() {
@@ -190,13 +209,14 @@ reach_b() {
 }
 retry 120 reach_b || fail "web-a does not reach web-b after hostb came back: $(kc get pods -o wide 2>&1)"
 
-# B leaves for good: its Node goes, and with it A's route to its pods.
-init_a=$(jq -r .pids.init "$WORK/a/xdg/usernode/hosta/status.json")
+# B leaves for good: its Node goes, and with it A's route to its pods and its place in A's VXLAN guard.
 [ -n "$(nsenter -t "$init_a" -U -n ip route show "$cidr_b")" ] || fail "hosta has no route to $cidr_b"
 on b "$USERNODE" down --name hostb --purge >"$WORK/down.out" 2>&1 || fail "down --purge on B: $(cat "$WORK/down.out")"
 ! kc get node hostb >/dev/null 2>&1 || fail "hostb's Node is left after down --purge: $(cat "$WORK/down.out")"
 route_gone() { [ -z "$(nsenter -t "$init_a" -U -n ip route show "$cidr_b")" ]; }
 retry 30 route_gone || fail "hosta still routes $cidr_b to the node that left"
+guard_gone() { rules=$(guard -S) && ! grep -qF -- "-s $IP_B/32" <<<"$rules"; }
+retry 30 guard_gone || fail "hosta's VXLAN port still takes the node that left: $(guard -S; nsenter -t "$init_a" -U -n bridge fdb show dev flannel.1; grep -a 'VXLAN\|forwarding' "$WORK/a/xdg/usernode/hosta/node.log" | tail -5)"
 on a "$USERNODE" down --name hosta --purge >/dev/null || fail "down --purge on A"
 left=$(ps -u "$TEST_USER" -o stat=,pid= | awk '$1 !~ /^Z/ { print $2 }' | while read -r p; do
         grep -qzF "XDG_RUNTIME_DIR=$WORK/" "/proc/$p/environ" 2>/dev/null && echo "$p"; done || :)

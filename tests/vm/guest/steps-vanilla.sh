@@ -230,7 +230,7 @@ step_vanilla_workers() {
 	as_alice um usernode down --name "$VANILLA_NODE" || fail "usernode down (no --purge) failed"
 	started=$(date +%s.%N)
 	as_alice um env PATH="$VANILLA_PATH" usernode up --engine kubelet --name "$VANILLA_NODE" --workers 1 --wait=900 \
-		--json >"$WORK/vanilla.status.json" 2>"$WORK/vanilla.workers.err" ||
+		--json >"$WORK/vanilla.workers.json" 2>"$WORK/vanilla.workers.err" ||
 		fail "up --workers 1: $(tail -n 5 "$WORK/vanilla.workers.err" | paste -sd'|' -)"
 	secs=$(since "$started")
 	real_note "TIMING vanilla_workers_ready_s=$secs"
