@@ -37,10 +37,8 @@ int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err) 
         return r;
 }
 
-/* A joined node's pod CIDR, kept from its Node's spec.podCIDR: on the next start the pod network is there
- * before the kubelet's first status, which is then Ready. */
-#define POD_CIDR_FILE "kubelet/pod-cidr"
-
+/* A joined node's pod CIDR, kept from its Node's spec.podCIDR (POD_CIDR_FILE): on the next start the pod network
+ * is there before the kubelet's first status, which is then Ready. */
 void init_pod_cidr_save(struct init *in, const char *cidr) {
         _cleanup_free_ char *path = xstrdup_printf("%s/%s", in->data_dir, POD_CIDR_FILE);
         _cleanup_free_ char *text = xstrdup_printf("%s\n", cidr);

@@ -198,10 +198,14 @@ int init_pod_cidr_nth(const struct init *in, unsigned i, char *buf, size_t size)
         return snprintf(buf, size, "%u.%u.%u.0/24", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff) < (int) size ? 0 : -ENOBUFS;
 }
 
-/* This node's pod CIDR: the whole cluster network when no other node is in it, else its first /24 (the next ones go
- * to this node's workers, then to the nodes that join). */
+/* This node's pod CIDR: the cluster network's first /24 (the network itself when it is that small), the next ones
+ * for its workers, then for the nodes that join. Always so, not the whole network when the cluster has one node: its
+ * Node keeps the CIDR it got first, and a cluster started again with workers or published for others to join needs
+ * the room. */
 static int own_pod_cidr(struct init *in, char *buf, size_t size) {
-        if (!in->apiserver_url && in->n_workers == 0)
+        struct net_prefix net;
+
+        if (net_prefix_parse(in->pod_cidr, &net) >= 0 && net.family == AF_INET && net.len > 24)
                 return snprintf(buf, size, "%s", in->pod_cidr) < (int) size ? 0 : -ENOBUFS;
         return init_pod_cidr_nth(in, 0, buf, size);
 }
@@ -248,8 +252,7 @@ int init_run_control_plane(struct init *in) {
                 init_stage(in, "error no cluster CA under %s: up writes it before the node starts", dirs.pki);
                 return -ENOENT;
         }
-        /* This node's pods' network before the kubelet starts: the whole cluster network when no other node will
-         * join, else its first /24 (the controller-manager gives the next ones to the nodes that join). */
+        /* This node's pods' network before the kubelet starts: its first /24 (own_pod_cidr). */
         r = own_pod_cidr(in, own, sizeof own);
         if (r < 0) {
                 init_stage(in, "error the cluster network %s has no /24 for this node", in->pod_cidr);
@@ -368,8 +371,8 @@ static void next_free_cidr(const struct net_prefix *net, const char *own, char *
         buf[0] = '\0';
 }
 
-/* Each Node without a pod CIDR gets one: this node the network's first /24 (the whole network in a cluster
- * nobody joins), a node that joined the first /24 no Node has. The API server keeps a Node's CIDR once set. */
+/* Each Node without a pod CIDR gets one: this node the network's first /24, a worker its own, a node that joined the
+ * first /24 no Node has. The API server keeps a Node's CIDR once set. */
 static int assign_pod_cidrs(struct init *in, const struct kubeapi *admin, struct un_error *err) {
         struct json_object *list = NULL, *items;
         _cleanup_strv_free_ char **used = NULL;

@@ -209,6 +209,8 @@ void init_purge(struct init *in);
 int init_install_config(struct init *in);
 /* The CNI config for pod_cidr (the bridge's file last: containerd watches the directory). */
 int init_write_cni(struct init *in, const char *pod_cidr, struct un_error *err);
+/* Under a joined node's data directory: its pod CIDR, for its next start (a worker's, from its node before its first). */
+#define POD_CIDR_FILE "kubelet/pod-cidr"
 /* Keeps a joined node's pod CIDR for its next start. */
 void init_pod_cidr_save(struct init *in, const char *cidr);
 /* The labels `up` wrote from its checks (one "KEY=VALUE" per line); -ENOENT until it has. */
@@ -242,6 +244,8 @@ int init_kubelet_serving_cert(const char *pki, const char *node, const char *dat
 /* workers.c */
 /* Names, addresses, pod CIDRs and directories of the workers (in->n_workers of them). */
 int init_workers_plan(struct init *in);
+/* Whether cidr overlaps a worker's pod CIDR. */
+bool init_workers_overlap(const struct init *in, const char *cidr);
 /* The worker named name, or NULL. */
 const struct init_worker *init_worker_find(const struct init *in, const char *name);
 /* In this node's namespace: the bridge to the workers, the routes to their pods, forwarding (staged errors). */

@@ -40,14 +40,34 @@ static int mount_cgroup_workaround(void) {
 bool init_cgroup_delegated(void) {
         _cleanup_free_ char *text = NULL;
         const struct host *h = host_live();
-        struct stat st;
+        struct stat st = { .st_uid = (uid_t) -1 };
         int r;
 
-        if (!is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC) || stat("/sys/fs/cgroup/cgroup.procs", &st) < 0 ||
-            st.st_uid != 0 || access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) < 0)
+        if (!is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
                 return false;
+        /* A cgroup2 tree that is not the node's: say why, once per start (set_params asks once). */
+        if (stat("/sys/fs/cgroup/cgroup.procs", &st) < 0 || st.st_uid != 0 ||
+            access("/sys/fs/cgroup/cgroup.subtree_control", W_OK) < 0) {
+                fprintf(stderr, "usernode-init: the cgroup2 tree at /sys/fs/cgroup is not the node's own (its root "
+                        "belongs to UID %d here): cgroups disabled\n", (int) st.st_uid);
+                return false;
+        }
         r = host_read_file(h, "/sys/fs/cgroup/cgroup.subtree_control", HOST_FILE_MAX, &text, NULL);
-        return r >= 0 && (controllers_from_string(text, NULL) & CONTROLLER_MEMORY);
+        if (r < 0 || !(controllers_from_string(text, NULL) & CONTROLLER_MEMORY)) {
+                _cleanup_free_ char *own = NULL, *have = NULL, *mounts = NULL;
+
+                (void) host_read_file(h, "/proc/self/cgroup", HOST_FILE_MAX, &own, NULL);
+                if (host_read_file(h, "/proc/self/mountinfo", HOST_FILE_MAX, &mounts, NULL) >= 0)
+                        for (char *cursor = mounts, *line; (line = line_next(&cursor, HOST_LINE_MAX, NULL));)
+                                if (strstr(line, " /sys/fs/cgroup "))
+                                        fprintf(stderr, "usernode-init: mount: %s\n", line);
+                (void) host_read_file(h, "/sys/fs/cgroup/cgroup.controllers", HOST_FILE_MAX, &have, NULL);
+                fprintf(stderr, "usernode-init: the node's cgroup2 tree enables no memory controller for its children "
+                        "(\"%s\", of \"%s\"; this process in %s): cgroups disabled\n", r < 0 ? strerror(-r) : strstrip(text),
+                        have ? strstrip(have) : "?", own ? strstrip(own) : "?");
+                return false;
+        }
+        return true;
 }
 
 /* Tools that hard-code /opt/cni/bin (ctr run --cni) find Debian's plugins in /usr/lib/cni: copy /opt

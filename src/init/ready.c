@@ -190,6 +190,12 @@ static int follow_pod_cidr(struct init *in, const struct node_object *o, uint64_
                            o->pod_cidr);
                 return -EINVAL;
         }
+        if (o->pod_cidr && init_workers_overlap(in, o->pod_cidr)) {
+                init_stage(in, "error node %s keeps the pod CIDR %s from a start without workers, which covers its "
+                               "workers' networks: usernode down --name %s --purge, then up again with --workers, makes "
+                               "the cluster with room for them", in->name, o->pod_cidr, in->name);
+                return -EEXIST;
+        }
         if (o->pod_cidr && strcmp(o->pod_cidr, in->cni_cidr) != 0) {
                 r = init_write_cni(in, o->pod_cidr, &err);
                 if (r < 0) {

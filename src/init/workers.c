@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cgroup-tree.h"
+#include "cgroup.h"
 #include "host.h"
 #include "init.h"
 #include "kubelet-credentials.h"
@@ -68,6 +69,17 @@ int init_workers_plan(struct init *in) {
                 w->proc = PROC_NULL;
         }
         return 0;
+}
+
+bool init_workers_overlap(const struct init *in, const char *cidr) {
+        struct net_prefix p, w;
+
+        if (net_prefix_parse(cidr, &p) < 0)
+                return false;
+        for (unsigned i = 0; i < in->n_workers; i++)
+                if (net_prefix_parse(in->workers[i].pod_cidr, &w) >= 0 && net_prefix_overlaps(&p, &w))
+                        return true;
+        return false;
 }
 
 const struct init_worker *init_worker_find(const struct init *in, const char *name) {
@@ -188,6 +200,18 @@ static int worker_files(struct init *in, struct init_worker *w, struct un_error 
         r = init_kubelet_serving_cert(pki, w->name, w->data_dir, w->address, err);
         if (r < 0)
                 return r;
+        /* Its pod CIDR before it starts: its pods' network is set up at once, and never the whole cluster network
+         * (what a joined node falls back to when its Node gets none in time, as under a software-emulated VM). */
+        {
+                _cleanup_free_ char *cidr_file = xstrdup_printf("%s/" POD_CIDR_FILE, w->data_dir),
+                                    *line = xstrdup_printf("%s\n", w->pod_cidr);
+
+                if (!cidr_file || !line)
+                        return un_error(err, ENOMEM, "worker %s", w->name);
+                r = init_write_file(cidr_file, line, err);
+                if (r < 0)
+                        return r;
+        }
         if (host_read_file(h, cluster_src, 1024 * 1024, &text, NULL) >= 0) {
                 r = host_write_atomic(h, cluster_dst, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, err);
                 if (r < 0)
@@ -249,7 +273,17 @@ static int worker_cgroup(const char *name) {
             (mkdir(CGROUP_MOUNT "/init", 0755) < 0 && errno != EEXIST))
                 return -errno;
         r = cgroup_tree_write("/init", "cgroup.procs", "0");
-        return r < 0 ? r : cgroup_tree_enable_all("/");
+        if (r >= 0)
+                r = cgroup_tree_enable_all("/");
+        if (r >= 0) {
+                _cleanup_free_ char *have = NULL, *on = NULL;
+
+                (void) cgroup_tree_read("/", "cgroup.controllers", &have);
+                (void) cgroup_tree_read("/", "cgroup.subtree_control", &on);
+                fprintf(stderr, "usernode-init: worker %s: cgroup /%s, controllers \"%s\", for its pods \"%s\"\n", name,
+                        name, have ? strstrip(have) : "?", on ? strstrip(on) : "?");
+        }
+        return r;
 }
 
 /* In the worker's new namespaces, as their PID 1, before it becomes the worker's init: its own /proc, CNI

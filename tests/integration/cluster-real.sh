@@ -48,8 +48,9 @@ grep -q "server: https://127.0.0.1:$port\|\"server\": *\"https://127.0.0.1:$port
 # The API agrees: the node Ready.
 [ "$(kc get node vanilla -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
         fail "the Node is not Ready: $(kc get nodes -o wide 2>&1)"
-# Its pod CIDR, as the node IPAM controller would have set it: the network its pods get addresses from.
-cidr_set() { [ "$(kc get node vanilla -o jsonpath='{.spec.podCIDR}')" = 10.42.0.0/16 ]; }
+# Its pod CIDR, as the node IPAM controller would have set it: the cluster network's first /24 (room for workers and
+# nodes that join later).
+cidr_set() { [ "$(kc get node vanilla -o jsonpath='{.spec.podCIDR}')" = 10.42.0.0/24 ]; }
 retry 30 cidr_set || fail "the Node has no pod CIDR: $(kc get node vanilla -o jsonpath='{.spec}')"
 # Other nodes can join with kubeadm's line: a bootstrap token, and cluster-info signed for it.
 signed() { out=$(kc -n kube-public get configmap cluster-info -o jsonpath='{.data}') && grep -q jws-kubeconfig- <<<"$out"; }

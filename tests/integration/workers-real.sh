@@ -175,16 +175,18 @@ as_second "$USERNODE" down --name other --purge >/dev/null || fail "the second u
 left=$(live_processes "$SECOND_USER")
 [ -z "$left" ] || fail "processes of $SECOND_USER left: $left"
 
-# down: every Node NotReady at once (each kubelet's init says so); up brings the same three back.
+# down: nothing of the cluster runs; up brings the same three back, and a fourth.
 as_user "$USERNODE" down --name ci >/dev/null || fail "down"
 left=$(live_processes "$TEST_USER")
 [ -z "$left" ] || fail "processes left after down: $left"
-as_user "$USERNODE" up --engine kubelet --name ci --workers 2 ${ign:+--ignore "$ign"} --wait=300 >/dev/null 2>"$WORK/up.err" ||
+# Up again with one worker more: the same nodes back, the new one with the next /24.
+as_user "$USERNODE" up --engine kubelet --name ci --workers 3 ${ign:+--ignore "$ign"} --wait=300 >/dev/null 2>"$WORK/up.err" ||
         fail "up again: $(cat "$WORK/up.err")"
-for n in ci ci-worker1 ci-worker2; do
+for n in ci ci-worker1 ci-worker2 ci-worker3; do
         ready "$n" || fail "$n is not Ready after up again"
 done
 [ "$(kc get node ci-worker2 -o jsonpath='{.spec.podCIDR}')" = 10.42.2.0/24 ] || fail "ci-worker2 changed its pod CIDR"
+[ "$(kc get node ci-worker3 -o jsonpath='{.spec.podCIDR}')" = 10.42.3.0/24 ] || fail "ci-worker3 has no pod CIDR of its own"
 
 as_user "$USERNODE" down --name ci --purge >/dev/null || fail "down --purge"
 left=$(live_processes "$TEST_USER")

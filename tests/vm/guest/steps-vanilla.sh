@@ -209,6 +209,22 @@ step_vanilla_down_purge() {
 	rm -rf "$VANILLA_IMAGES"
 }
 
+# vanilla_net_state WORKER: the addresses, routes and neighbours in the node's network namespace and the worker's.
+vanilla_net_state() {
+	local node worker
+	# The inits themselves, not rootlesskit, whose command line names the node's init too.
+	node=$(pgrep -u "$ALICE" -f "^[^ ]*usernode __node-init --name $VANILLA_NODE " | head -n 1)
+	worker=$(pgrep -u "$ALICE" -f "^[^ ]*usernode __node-init --name $1 " | head -n 1)
+	for p in "$node" "$worker"; do
+		[ -n "$p" ] || continue
+		echo "== pid $p"
+		nsenter -t "$p" -U -n ip -br addr
+		nsenter -t "$p" -U -n ip route
+		nsenter -t "$p" -U -n ip neigh
+		nsenter -t "$p" -U -n iptables -w -S
+	done 2>&1 | tee "$ARTIFACTS/real/workers-net.txt" | tail -n 40 | paste -sd'|' -
+}
+
 # vanilla_reach POD IP: POD fetches IP:8080/hostname, at most 30 tries a second apart.
 vanilla_reach() {
 	local i
@@ -248,8 +264,8 @@ step_vanilla_workers() {
 	kc get pods -o wide
 	ip_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') ip_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
 	# A few tries: Ready comes when the container started, httpd listens a moment later (under TCG, seconds).
-	vanilla_reach web-a "$ip_b" || fail "web-a ($ip_a) does not reach web-b ($ip_b)"
-	vanilla_reach web-b "$ip_a" || fail "web-b ($ip_b) does not reach web-a ($ip_a)"
+	vanilla_reach web-a "$ip_b" || fail "web-a ($ip_a) does not reach web-b ($ip_b): $(vanilla_net_state "$worker")"
+	vanilla_reach web-b "$ip_a" || fail "web-b ($ip_b) does not reach web-a ($ip_a): $(vanilla_net_state "$worker")"
 	# The worker's pod: its container's cgroup below the worker's, inside alice's unit, with its limit.
 	unit_cg=$(user_cgroup)/app.slice/usernode-$VANILLA_NODE.service
 	cid=$(kc get pod web-b -o jsonpath='{.status.containerStatuses[0].containerID}')
