@@ -13,6 +13,7 @@
 
 #include "host.h"
 #include "init.h"
+#include "podlimits.h"
 #include "netlink.h"
 #include "rm-rf.h"
 #include "template.h"
@@ -154,7 +155,15 @@ int init_read_features(struct init *in, char ***ret) {
         r = host_read_file(h, path, 64 * 1024, &text, NULL);
         if (r < 0)
                 return r;
-        return strv_split(text, "\n", ret);
+        r = strv_split(text, "\n", ret);
+        /* What the host could enforce, this node cannot without cgroups of its own (a worker whose cgroup is not
+         * delegated): its labels, and the pods that set limits, are told so. */
+        if (r >= 0 && in->params.disable_cgroup && pod_limits_labels_without_cgroups(*ret) < 0) {
+                strv_free(*ret);
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return r;
 }
 
 int kubelet_render_containerd_config(const struct kubelet_params *p, char **ret, struct un_error *err) {

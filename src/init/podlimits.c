@@ -36,6 +36,25 @@ static const struct {
         { POD_LIMIT_CPU, "limits.cpu", "cpu" },
 };
 
+int pod_limits_labels_without_cgroups(char **labels) {
+        for (char **l = labels; l && *l; l++)
+                for (size_t i = 0; i < ELEMENTSOF(pod_limit_kinds); i++) {
+                        _cleanup_free_ char *key = xstrdup_printf("%s%s=", UP_LABEL_PREFIX, pod_limit_kinds[i].feature);
+                        char *label;
+
+                        if (!key)
+                                return -ENOMEM;
+                        if (!startswith(*l, key) || strcmp(*l + strlen(key), "unavailable") == 0)
+                                continue;
+                        label = xstrdup_printf("%sunavailable", key);
+                        if (!label)
+                                return -ENOMEM;
+                        free(*l);
+                        *l = label;
+                }
+        return 0;
+}
+
 unsigned pod_limits_unenforced(char *const *labels) {
         unsigned mask = 0;
 

@@ -19,6 +19,9 @@ enum {
         POD_LIMIT_MEMORY = 1u << 1,
 };
 
+/* A node that runs without cgroups of its own enforces no limit, whatever its host could: its labels of these
+ * limits (usernode.io/limits.memory, …) say unavailable. 0, or -ENOMEM. */
+int pod_limits_labels_without_cgroups(char **labels);
 /* From the node's feature labels ("usernode.io/limits.memory=unavailable", …): which limits it cannot enforce. */
 unsigned pod_limits_unenforced(char *const *labels);
 /* Which of `limits` a pod (an API Pod object) sets on any of its containers. */

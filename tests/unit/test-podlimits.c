@@ -5,6 +5,7 @@
 
 #include "podlimits.h"
 #include "suites.h"
+#include "util.h"
 
 START_TEST(test_unenforced_from_labels) {
         char *none[] = { (char *) "usernode.io/limits.memory=available", (char *) "usernode.io/limits.cpu=available", NULL };
@@ -18,6 +19,24 @@ START_TEST(test_unenforced_from_labels) {
         ck_assert_uint_eq(pod_limits_unenforced(v1), POD_LIMIT_MEMORY | POD_LIMIT_CPU);
         ck_assert_uint_eq(pod_limits_unenforced(cpu), POD_LIMIT_CPU);
         ck_assert_uint_eq(pod_limits_unenforced(other), 0);
+}
+END_TEST
+
+START_TEST(test_labels_without_cgroups) {
+        char **l = NULL;
+
+        ck_assert_int_ge(strv_split("usernode.io/limits.memory=available\nusernode.io/limits.cpu=degraded\n"
+                                    "usernode.io/limits.pids=available\nusernode.io/ports.privileged=available\n"
+                                    "example.io/limits.memory=available", "\n", &l), 0);
+        ck_assert_int_eq(pod_limits_labels_without_cgroups(l), 0);
+        ck_assert_str_eq(l[0], "usernode.io/limits.memory=unavailable");
+        ck_assert_str_eq(l[1], "usernode.io/limits.cpu=unavailable");
+        /* Only the limits the node tells pods of; the rest as the host is. */
+        ck_assert_str_eq(l[3], "usernode.io/ports.privileged=available");
+        ck_assert_str_eq(l[4], "example.io/limits.memory=available");
+        ck_assert_uint_eq(pod_limits_unenforced(l), POD_LIMIT_MEMORY | POD_LIMIT_CPU);
+        strv_free(l);
+        ck_assert_int_eq(pod_limits_labels_without_cgroups(NULL), 0);
 }
 END_TEST
 
@@ -58,6 +77,7 @@ Suite *podlimits_suite(void) {
 
         tcase_add_test(tc, test_unenforced_from_labels);
         tcase_add_test(tc, test_pod_limits_set);
+        tcase_add_test(tc, test_labels_without_cgroups);
         suite_add_tcase(s, tc);
         return s;
 }
