@@ -1,7 +1,8 @@
 # Laying out fixture hosts (tests/fixtures/NAME) as a tree to examine or change; sourced after lib.sh.
 # A fixture may start from another one's tree ("base" names it) and lay its own root/ over it. Its
 # "modes" file gives what git cannot store: "MODE PATH" (chmod), "cap CAPS PATH" (setcap),
-# "owner UID:GID PATH" (chown), and "rm PATH" to take a file of the base away.
+# "owner UID:GID PATH" (chown), "rm PATH" to take a file of the base away, and "link TARGET PATH" for a symbolic
+# link (git stores links, but the dist tarball, made with tar -h, dereferences them and drops dangling ones).
 
 fixtures=${top_srcdir}/tests/fixtures
 
@@ -13,6 +14,7 @@ apply_modes() {
                 cap) setcap "$a" "$2/$b" ;;
                 owner) chown -h "$a" "$2/$b" ;;
                 rm) rm -rf "${2:?}/$a" ;;
+                link) mkdir -p "$(dirname "$2/$b")" && ln -sfn "$a" "$2/$b" ;;
                 *) chmod "$what" "$2/$a" ;;
                 esac
         done < "$1"

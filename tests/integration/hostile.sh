@@ -4,6 +4,7 @@
 # syntax, cgroup and os-release garbage, a 100k-line passwd. Each run ends within 10 s with a verdict
 # (exit 0/1) or a clear error (exit 2), never a crash, a hang, or a byte from outside the root.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/fixture-lib.sh"
 
 base=$top_srcdir/tests/fixtures/debian12-ready
 [ -d "$base/root" ] || skip "no debian12-ready fixture"
@@ -20,10 +21,7 @@ printf '%s:1:1\n%s x\nID=%s\n[Service]\nDelegate=%s\n' "$canary" "$canary" "$can
 
 fresh() {       # fresh NAME: a copy of the fixture root with its file modes, in $work/NAME
         rm -rf "${work:?}/$1"
-        cp -a "$base/root" "$work/$1"
-        if [ -f "$base/modes" ]; then
-                while read -r mode path; do chmod "$mode" "$work/$1/$path"; done < "$base/modes"
-        fi
+        lay_fixture "$base" "$work/$1"
 }
 
 # run NAME WANT-RC-REGEX CMD...: runs under timeout 10; a crash, hang, sanitizer report or the canary fails.

@@ -4,6 +4,7 @@
 # else; root never writes into a directory another user can write to; version queries run with
 # PR_SET_NO_NEW_PRIVS.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/fixture-lib.sh"
 . "${top_srcdir:-.}/tests/integration/setup-lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (setup runs as root)"
@@ -23,10 +24,7 @@ shadow_before=$(sha256sum /etc/shadow /etc/passwd /etc/subuid /etc/subgid)
 
 fresh() {
         rm -rf "${work:?}/root"
-        cp -a "$base/root" "$work/root"
-        if [ -f "$base/modes" ]; then
-                while read -r mode path; do chmod "$mode" "$work/root/$path"; done < "$base/modes"
-        fi
+        lay_fixture "$base" "$work/root"
         # alice's home, hers to shape: every name a symlink out (absolute, to the outside and to /etc).
         home=$work/root/home/alice
         rm -rf "$home"
