@@ -127,6 +127,9 @@ struct init_worker {
         uint64_t started;               /* monotonic µs */
         uint64_t restart_at;            /* monotonic µs when it is to be started again; 0: not */
         bool held;                      /* stopped by `usernode down --name NAME`: not started again */
+        bool failed;                    /* died INIT_START_LIMIT_BURST times within 300 s: not started again */
+        uint64_t exits[INIT_START_LIMIT_BURST];  /* monotonic µs of its last deaths */
+        unsigned next_exit;
 };
 
 struct init {

@@ -39,6 +39,7 @@
 #define WORKER_READY_MS 600000          /* as the API server's bound: a software-emulated VM is slow */
 #define WORKER_STOP_MS 10000            /* its own daemons get 3 s each */
 #define WORKER_RESTART_MS 1000u
+#define WORKER_START_LIMIT_USEC (300u * 1000000ull)
 /* Where a worker sees its directories, in its own mount namespace: the kubelet's sockets under them must fit a
  * socket address (108 bytes), which the paths under the node's (in a CI runner's deep /tmp or XDG directory, with
  * the worker's name twice) do not always. */
@@ -525,10 +526,21 @@ void init_workers_reap(struct init *in) {
                 struct init_worker *w = &in->workers[i];
 
                 if (w->proc.pid > 0 && proc_try_reap(&w->proc) > 0) {
+                        unsigned recent = 0;
+
+                        w->exits[w->next_exit++ % ELEMENTSOF(w->exits)] = now;
+                        for (size_t k = 0; k < ELEMENTSOF(w->exits); k++)
+                                recent += w->exits[k] && now - w->exits[k] <= WORKER_START_LIMIT_USEC;
+                        /* One that keeps dying is not started again (restart.c's rule for the daemons). */
+                        w->failed = !w->held && recent >= INIT_START_LIMIT_BURST;
                         fprintf(stderr, "usernode-init: worker %s exited with status %d%s\n", w->name,
-                                init_exit_code(&w->proc), w->held ? "" : "; starting it again");
+                                init_exit_code(&w->proc), w->held || w->failed ? "" : "; starting it again");
+                        if (w->failed)
+                                init_stage(in, "degraded worker %s keeps dying (%u times in %llu s), not started again; "
+                                               "see %s/node.log", w->name, recent, WORKER_START_LIMIT_USEC / 1000000ull,
+                                           w->runtime_dir);
                         proc_done(&w->proc);
-                        w->restart_at = w->held ? 0 : now + WORKER_RESTART_MS * 1000ull;
+                        w->restart_at = w->held || w->failed ? 0 : now + WORKER_RESTART_MS * 1000ull;
                 }
                 if (w->restart_at && now >= w->restart_at) {
                         struct un_error err = {};
@@ -594,8 +606,10 @@ void init_workers_requests(struct init *in) {
                                 continue;
                         }
                         worker_answer(in, w, purge ? "purged" : "stopped", NULL);
-                } else if (w->held) {
-                        w->held = false;
+                } else if (w->held || w->failed) {
+                        /* `usernode up --name` starts a worker that was stopped, or that kept dying, afresh. */
+                        w->held = w->failed = false;
+                        memset(w->exits, 0, sizeof w->exits);
                         if (worker_start(in, i, &err) < 0) {
                                 fprintf(stderr, "usernode-init: worker %s: %s\n", w->name, err.msg);
                                 worker_answer(in, w, "failed", err.msg);

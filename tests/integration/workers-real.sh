@@ -175,6 +175,28 @@ as_second "$USERNODE" down --name other --purge >/dev/null || fail "the second u
 left=$(live_processes "$SECOND_USER")
 [ -z "$left" ] || fail "processes of $SECOND_USER left: $left"
 
+# A worker that keeps dying is not started again (five deaths within 300 s, as for the node's daemons): the node says
+# it is degraded and why; up --name starts it afresh.
+worker_init() { pgrep -u "$TEST_USER" -f "^[^ ]*usernode __node-init --name ci-worker1 " | head -n 1; }
+worker_running() { [ -n "$(worker_init)" ]; }
+# With the death above, four more make five.
+for i in 1 2 3 4; do
+        retry 60 worker_running ||
+                fail "ci-worker1 was not started again after death $i: $(grep -a 'worker ci-worker1' "$WORK/xdg/usernode/ci/node.log" | tail -n 5)"
+        kill -9 "$(worker_init)"
+        gone() { [ -z "$(worker_init)" ]; }
+        retry 30 gone || fail "ci-worker1's init did not die"
+done
+# status exits 1 for a degraded node: its output taken whole first.
+degraded() {
+        local out
+        out=$(as_user "$USERNODE" status --name ci --json || :)
+        jq -e '.state == "degraded" and (.last_error | test("worker ci-worker1 keeps dying"))' <<<"$out"
+}
+retry 30 degraded || fail "the node does not say ci-worker1 keeps dying: $(as_user "$USERNODE" status --name ci 2>&1)"
+as_user "$USERNODE" up --name ci-worker1 --wait=180 >"$WORK/up-w1.out" 2>&1 || fail "up --name ci-worker1 after it failed: $(cat "$WORK/up-w1.out")"
+ready ci-worker1 || fail "ci-worker1 is not Ready after up --name"
+
 # down: nothing of the cluster runs; up brings the same three back, and a fourth.
 as_user "$USERNODE" down --name ci >/dev/null || fail "down"
 left=$(live_processes "$TEST_USER")
