@@ -362,10 +362,8 @@ int netlink_load_host(struct net_host_table *t) {
         uint32_t seq = (uint32_t) time(NULL);
         int r;
 
-        nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        nl = netlink_open_route();
         if (!nl)
-                return negative_errno();
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
                 return negative_errno();
         r = dump_one(nl, RTM_GETADDR, seq, t);
         if (r < 0)
@@ -401,10 +399,8 @@ int netlink_add_unrouted_address(const char *ipv4) {
 
         if (inet_pton(AF_INET, ipv4, &a) != 1)
                 return -EINVAL;
-        nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        nl = netlink_open_route();
         if (!nl)
-                return negative_errno();
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
                 return negative_errno();
 
         nlh = mnl_nlmsg_put_header(buf);

@@ -54,8 +54,8 @@ bool init_cgroup_delegated(void) {
                 return false;
         }
         r = host_read_file(h, "/sys/fs/cgroup/cgroup.subtree_control", HOST_FILE_MAX, &text, NULL);
-        /* The tree is ours and offers memory, but does not pass it on (seen for a worker in the Debian 13 guest,
-         * after its node had turned it on): turn its controllers on for its children, as rootlesskit does. */
+        /* The tree is ours and offers memory, but does not pass it on (a worker's, whose PID 1 moved its processes
+         * into a leaf): turn its controllers on for its children, as rootlesskit does for the node. */
         if (r >= 0 && !(controllers_from_string(text, NULL) & CONTROLLER_MEMORY) &&
             (cgroup_tree_controllers("/", "cgroup.controllers") & CONTROLLER_MEMORY) && cgroup_tree_enable_all("/") >= 0) {
                 fprintf(stderr, "usernode-init: the node's cgroup controllers were off for its children: turned on\n");

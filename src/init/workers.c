@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "cgroup-tree.h"
-#include "cgroup.h"
 #include "host.h"
 #include "init.h"
 #include "kubelet-credentials.h"
@@ -251,8 +250,9 @@ static int worker_argv(struct init *in, const struct init_worker *w, char ***ret
 }
 
 /* On a host whose cgroup tree is the node's own (cgroup v2, delegated): the worker's cgroup, /NAME below the node's,
- * as its cgroup namespace's root, its own processes in a leaf of it and its controllers enabled for its kubelet's
- * pods, as rootlesskit --evacuate-cgroup2 makes the node's. */
+ * as its cgroup namespace's root with its own processes in a leaf of it, as rootlesskit --evacuate-cgroup2 makes the
+ * node's. Its init turns the controllers on for its kubelet's pods (init_cgroup_delegated): turned on here, they were
+ * found off again by the time the init looked (the Debian 13 guest; not understood), so that is done in one place. */
 static int worker_cgroup(const char *name) {
         _cleanup_free_ char *cgroup = xstrdup_printf("/%s", name), *dir = NULL;
         int r;
@@ -273,18 +273,7 @@ static int worker_cgroup(const char *name) {
             mount("cgroup2", CGROUP_MOUNT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
             (mkdir(CGROUP_MOUNT "/init", 0755) < 0 && errno != EEXIST))
                 return -errno;
-        r = cgroup_tree_write("/init", "cgroup.procs", "0");
-        if (r >= 0)
-                r = cgroup_tree_enable_all("/");
-        if (r >= 0) {
-                _cleanup_free_ char *have = NULL, *on = NULL;
-
-                (void) cgroup_tree_read("/", "cgroup.controllers", &have);
-                (void) cgroup_tree_read("/", "cgroup.subtree_control", &on);
-                fprintf(stderr, "usernode-init: worker %s: cgroup /%s, controllers \"%s\", for its pods \"%s\"\n", name,
-                        name, have ? strstrip(have) : "?", on ? strstrip(on) : "?");
-        }
-        return r;
+        return cgroup_tree_write("/init", "cgroup.procs", "0");
 }
 
 /* In the worker's new namespaces, as their PID 1, before it becomes the worker's init: its own /proc, CNI

@@ -56,37 +56,9 @@ read -r -a line <"$WORK/line"
 on b "$USERNODE" "${line[@]:1}" --name benchb ${ign:+--ignore "$ign"} --wait=180 >/dev/null
 kc() { ip netns exec "$A" "$USERNODE_K8S_BIN/kubectl" --kubeconfig "$WORK/a/home/.kube/usernode-bencha.yaml" "$@"; }
 
-for p in "cli bencha" "near bencha" "far benchb"; do
-        read -r name node <<<"$p"
-        kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata: {name: $name}
-spec:
-  nodeName: $node
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: iperf3
-    image: docker.io/library/iperf3:usernode
-    imagePullPolicy: Never
-    command: ["/bin/iperf3", "-s"]
-EOF
-done
-kc wait --for=condition=Ready pod/cli pod/near pod/far --timeout=120s >/dev/null
-near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o jsonpath='{.status.podIP}')
+bench_iperf3_pods bencha benchb
 ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
 srv=$!
 
-# The iperf3 server on host B, asked until it answers (its start is not waited on otherwise).
-retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
 echo "overlay bench: $ROUNDS rounds of $SECS s; medians"
-printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"
-for p in "cli $far pod-to-pod-across-hosts(overlay)" "cli $near pod-to-pod-same-node" "host $IP_B host-to-host-veth"; do
-        read -r from dst what <<<"$p"
-        t=() l=()
-        for _ in $(seq "$ROUNDS"); do
-                t+=("$(gbit "$from" "$dst")")
-                l+=("$(rtt "$from" "$dst")")
-        done
-        printf '%-44s %12s %10s   (runs: %s)\n' "$what" "$(median "${t[@]}")" "$(median "${l[@]}")" "${t[*]}"
-done
+bench_paths "cli $far pod-to-pod-across-hosts(overlay)" "cli $near pod-to-pod-same-node" "host $IP_B host-to-host-veth"

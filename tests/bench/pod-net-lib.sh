@@ -41,3 +41,44 @@ rtt() {
                 kc exec "$1" -- ping -c 20 -i 0.05 -q "$2"
         fi | sed -n 's|.* = [0-9.]*/\([0-9.]*\)/.*|\1|p'
 }
+
+# bench_iperf3_pods NEAR_NODE FAR_NODE: pods cli and near on NEAR_NODE, far on FAR_NODE, each an iperf3 server;
+# once Ready, their addresses in near and far.
+bench_iperf3_pods() {
+        local p name node
+        for p in "cli $1" "near $1" "far $2"; do
+                read -r name node <<<"$p"
+                kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $name}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: iperf3
+    image: docker.io/library/iperf3:usernode
+    imagePullPolicy: Never
+    command: ["/bin/iperf3", "-s"]
+EOF
+        done
+        kc wait --for=condition=Ready pod/cli pod/near pod/far --timeout=180s >/dev/null
+        near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o jsonpath='{.status.podIP}')
+}
+
+# bench_paths "FROM DST LABEL"...: medians of ROUNDS runs of gbit and rtt for each path, one table line each; an
+# iperf3 server in namespace B (IP_B) is asked first until it answers (its start is not waited on otherwise).
+bench_paths() {
+        local p from dst what t l
+        retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
+        printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"
+        for p in "$@"; do
+                read -r from dst what <<<"$p"
+                t=() l=()
+                for _ in $(seq "$ROUNDS"); do
+                        t+=("$(gbit "$from" "$dst")")
+                        l+=("$(rtt "$from" "$dst")")
+                done
+                printf '%-44s %12s %10s   (runs: %s)\n' "$what" "$(median "${t[@]}")" "$(median "${l[@]}")" "${t[*]}"
+        done
+}

@@ -70,37 +70,9 @@ echo "each extra node: RSS +$(( ($(median ${rss[2]} | cut -d. -f1) - $(median ${
 
 # Pod to pod: a 3-node cluster, an iperf3 server on a worker and on the node, a client on the node.
 as_user "$USERNODE" up --engine kubelet --name bench --workers 2 ${ign:+--ignore "$ign"} --wait=300 >/dev/null
-for p in "cli bench" "near bench" "far bench-worker1"; do
-        read -r name node <<<"$p"
-        kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Pod
-metadata: {name: $name}
-spec:
-  nodeName: $node
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: iperf3
-    image: docker.io/library/iperf3:usernode
-    imagePullPolicy: Never
-    command: ["/bin/iperf3", "-s"]
-EOF
-done
-kc wait --for=condition=Ready pod/cli pod/near pod/far --timeout=180s >/dev/null
-near=$(kc get pod near -o jsonpath='{.status.podIP}') far=$(kc get pod far -o jsonpath='{.status.podIP}')
+bench_iperf3_pods bench bench-worker1
 veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
 ip netns exec "$B" iperf3 -s >/dev/null 2>&1 &
 srv=$!
 
-# The iperf3 server in namespace B, asked until it answers (its start is not waited on otherwise).
-retry 10 ip netns exec "$A" iperf3 -c "$IP_B" -t 1
-printf '%-44s %12s %10s\n' path "TCP Gbit/s" "RTT ms"
-for p in "cli $far pod-to-pod-two-nodes-one-host" "cli $near pod-to-pod-same-node" "host $IP_B host-veth"; do
-        read -r from dst what <<<"$p"
-        t=() l=()
-        for _ in $(seq "$ROUNDS"); do
-                t+=("$(gbit "$from" "$dst")")
-                l+=("$(rtt "$from" "$dst")")
-        done
-        printf '%-44s %12s %10s   (runs: %s)\n' "$what" "$(median "${t[@]}")" "$(median "${l[@]}")" "${t[*]}"
-done
+bench_paths "cli $far pod-to-pod-two-nodes-one-host" "cli $near pod-to-pod-same-node" "host $IP_B host-veth"
