@@ -269,8 +269,18 @@ int init_start_control_plane(struct init *in) {
         r = start(in, &cp, CONTROLPLANE_ETCD);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_APISERVER);
-        if (r >= 0)
-                r = kubelet_serving_cert(in, dirs.pki, dirs.advertise);
+        return r;
+}
+
+int init_await_apiserver(struct init *in) {
+        _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
+        _cleanup_free_ char *ca_pem = NULL;
+        struct controlplane cp;
+        int r;
+
+        if (cp_settings(in, &dirs, &cp) < 0 || read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0)
+                return -ENOMEM;
+        r = kubelet_serving_cert(in, dirs.pki, dirs.advertise);
         /* The images imported meanwhile tell whether the cluster has DNS (the kubelet's config says). */
         if (r >= 0)
                 r = init_images_wait(in);

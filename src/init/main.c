@@ -226,6 +226,12 @@ static int run_containerd(struct init *in) {
                 return r;
         }
         init_stage(in, "pid containerd %d", (int) in->containerd.pid);
+        /* The control plane needs nothing of containerd: it starts meanwhile. */
+        if (in->control_plane) {
+                r = init_start_control_plane(in);
+                if (r < 0)
+                        return r;
+        }
         r = init_wait_child_ready(in, &in->containerd, -1);
         if (r == -ECHILD) {
                 init_stage(in, "error containerd exited during start; see %s/node.log", in->runtime_dir);
@@ -361,7 +367,7 @@ static int init_run(struct init *in) {
         /* The kubelet starts as soon as the API server answers: it registers its Node (the node authorizer needs no
          * role) while the API server writes the cluster's defaults, instead of after. */
         if (in->control_plane) {
-                r = init_start_control_plane(in);
+                r = init_await_apiserver(in);
                 if (r < 0)
                         return r;
         }
