@@ -11,7 +11,7 @@
 #   - the peak RSS of every process of the cluster, CoreDNS and the pod included (the user's processes, sampled
 #     every 100 ms, until the pod and CoreDNS run),
 #   - when `up --wait` returns, each component's CPU-seconds (its own, and what the children it has reaped used: the init's
-#     are the tools it ran) and RSS.
+#     are the tools it ran) and RSS, with the part of it that is pages of files mapped (binaries, libraries).
 # With USERNODE_BASE naming another build's usernode (today's, to compare with), the rounds alternate the two
 # builds, each a fresh cluster, and each line has both.
 # Targets (issue "Faster and leaner"): Node Ready <= 5 s, pod Running <= 6.5 s, the whole cluster <= 560 MiB.
@@ -77,28 +77,30 @@ sample_rss() {
                 sleep 0.1
         done
 }
-# Each component of the user's processes now: "NAME CPU-ms RSS-KiB" lines, summed over its processes. CPU is
-# utime+stime+cutime+cstime: a process's own and its reaped children's (the init's tools, ctr's imports).
+# Each component of the user's processes now: "NAME CPU-ms RSS-KiB FILE-KiB" lines, summed over its processes.
+# CPU is utime+stime+cutime+cstime: a process's own and its reaped children's (the init's tools, ctr's imports).
+# FILE is the part of the RSS that is pages of files the process maps (its binary's, its libraries'), which the
+# kernel can drop and read again; the rest is the process's own memory.
 components() {
         local hz pid
         hz=$(getconf CLK_TCK)
         for pid in $(pgrep -u "$TEST_USER"); do
                 # comm may hold spaces: the fields after its closing parenthesis.
-                { read -r stat <"/proc/$pid/stat" && rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status"); } 2>/dev/null || continue
+                { read -r stat <"/proc/$pid/stat" && mem=$(awk '/^VmRSS:/ { r = $2 } /^RssFile:/ { f = $2 } END { print r + 0, f + 0 }' "/proc/$pid/status"); } 2>/dev/null || continue
                 comm=${stat#*(} comm=${comm%)*}
                 set -- ${stat##*) }
-                echo "$comm $(( (${12} + ${13} + ${14} + ${15}) * 1000 / hz )) ${rss:-0}"
+                echo "$comm $(( (${12} + ${13} + ${14} + ${15}) * 1000 / hz )) $mem"
         done | awk '{
                 n = $1
                 if (n ~ /^kube-controller/) n = "kube-controller-manager"
                 else if (n ~ /^containerd-shim/) n = "containerd-shim"
                 else if (n ~ /^usernode/) n = "usernode"
                 else if (n == "pause" || n == "sleep" || n == "coredns") n = "pods"
-                cpu[n] += $2; rss[n] += $3
-        } END { for (n in cpu) print n, cpu[n], rss[n] }'
+                cpu[n] += $2; rss[n] += $3; file[n] += $4
+        } END { for (n in cpu) print n, cpu[n], rss[n], file[n] }'
 }
 
-declare -A healthz readies waits pods peaks cpu rss
+declare -A healthz readies waits pods peaks cpu rss file
 for round in $(seq 1 "$ROUNDS"); do
         for b in "${builds[@]}"; do
                 rm -f "$WORK/readyz" "$WORK/nodeready" "$WORK/peak"
@@ -109,8 +111,8 @@ for round in $(seq 1 "$ROUNDS"); do
                 poller=$!
                 as_user "${binary[$b]}" up --engine kubelet --name bench $ign --wait=120 >/dev/null
                 t1=$(ms)
-                while read -r name c r; do
-                        cpu[$b.$name]+="$c " rss[$b.$name]+="$r "
+                while read -r name c r f; do
+                        cpu[$b.$name]+="$c " rss[$b.$name]+="$r " file[$b.$name]+="$f "
                 done < <(components)
                 kc apply -f - >/dev/null <<'YAML'
 apiVersion: v1
@@ -155,30 +157,30 @@ line "up -> Node Ready ms" readies 5000
 line "up -> up --wait returns ms" waits
 line "up -> first pod Running ms" pods 6500
 line "peak RSS of the cluster MiB" peaks 560
-echo "when up --wait returns, medians: component  CPU-ms  RSS-MiB$([ ${#builds[@]} = 1 ] || echo "   (base, then new)")"
-total_cpu=() total_rss=()
+echo "when up --wait returns, medians: component  CPU-ms  RSS-MiB (of it file pages)$([ ${#builds[@]} = 1 ] || echo "   (base, then new)")"
 for name in $(printf '%s\n' "${!cpu[@]}" | sed 's/^[^.]*\.//' | sort -u); do
         out=""
         for b in "${builds[@]}"; do
                 # shellcheck disable=SC2086
-                c=$(median ${cpu[$b.$name]:-0}) r=$(median ${rss[$b.$name]:-0})
-                out+=$(printf '  %7s %6s' "$c" "$(( ${r%.*} / 1024 ))")
+                c=$(median ${cpu[$b.$name]:-0}) r=$(median ${rss[$b.$name]:-0}) f=$(median ${file[$b.$name]:-0})
+                out+=$(printf '  %7s %6s (%4s)' "$c" "$(( ${r%.*} / 1024 ))" "$(( ${f%.*} / 1024 ))")
         done
         printf '  %-26s%s\n' "$name" "$out"
 done
 for b in "${builds[@]}"; do
-        # The sums per round, then their median.
+        # The sums per round, then their medians.
         sums=()
         for i in $(seq 1 "$ROUNDS"); do
-                s=0 m=0
+                s=0 m=0 fm=0
                 for k in "${!cpu[@]}"; do
                         [ "${k%%.*}" = "$b" ] || continue
                         # shellcheck disable=SC2206
-                        cs=(${cpu[$k]}) rs=(${rss[$k]})
-                        s=$((s + ${cs[i - 1]:-0})) m=$((m + ${rs[i - 1]:-0}))
+                        cs=(${cpu[$k]}) rs=(${rss[$k]}) fs=(${file[$k]})
+                        s=$((s + ${cs[i - 1]:-0})) m=$((m + ${rs[i - 1]:-0})) fm=$((fm + ${fs[i - 1]:-0}))
                 done
-                sums+=("$s $((m / 1024))")
+                sums+=("$s $((m / 1024)) $((fm / 1024))")
         done
-        printf '  %-26s  %7s %6s   (%s)\n' "total $b" "$(median $(printf '%s\n' "${sums[@]}" | cut -d' ' -f1))" \
-                "$(median $(printf '%s\n' "${sums[@]}" | cut -d' ' -f2))" "$(IFS=,; echo "${sums[*]}")"
+        printf '  %-26s  %7s %6s (%4s)   (%s)\n' "total $b" "$(median $(printf '%s\n' "${sums[@]}" | cut -d' ' -f1))" \
+                "$(median $(printf '%s\n' "${sums[@]}" | cut -d' ' -f2))" \
+                "$(median $(printf '%s\n' "${sums[@]}" | cut -d' ' -f3))" "$(IFS=,; echo "${sums[*]}")"
 done
