@@ -63,11 +63,9 @@ static int apply(const struct kubeapi *api, const char *collection, const char *
         }
         if (r < 0)
                 return r;
-        /* An API server still starting may not have the namespace yet (404) or refuse for now (429, 5xx): again. */
         if (reply.status != 200 && reply.status != 201 && reply.status != 409)
-                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES
-                                  : reply.status == 404 || reply.status == 429 || reply.status >= 500 ? EAGAIN : EIO,
-                             "creating %s %s: %s", collection, name, kubeapi_status_message(&reply, msg, sizeof msg));
+                r = un_error(err, reply.status == 401 || reply.status == 403 ? EACCES : EIO, "creating %s %s: %s",
+                             collection, name, kubeapi_status_message(&reply, msg, sizeof msg));
         kubeapi_reply_done(&reply);
         return r;
 }

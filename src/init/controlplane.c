@@ -154,16 +154,7 @@ static int apply_cluster_objects(struct init *in, const char *ca_pem, const char
                                         .coredns_image = in->params.without_cluster_dns ? NULL : CONTROLPLANE_COREDNS_IMAGE,
                                         .dns_ip = dns_ip, .dns_domain = CONTROLPLANE_DNS_DOMAIN,
                                         .pod_subnet = in->pod_cidr, .service_subnet = in->service_cidr };
-        /* Made while the API server's post-start hooks still run (the admin needs none of the roles they write):
-         * what it cannot take yet (its namespaces not made, its service addresses not ready) is asked again. */
-        for (uint64_t deadline = now_usec() + APISERVER_READY_MS * 1000ull;;) {
-                r = clusterinit_apply(&ci, &err);
-                if (r != -EAGAIN || now_usec() >= deadline)
-                        break;
-                r = init_idle_for(in, 100);
-                if (r < 0)
-                        break;
-        }
+        r = clusterinit_apply(&ci, &err);
         explicit_bzero(client, strlen(client));
         explicit_bzero(&token, sizeof token);
         if (r < 0)
@@ -308,17 +299,17 @@ int init_finish_control_plane(struct init *in) {
 
         if (cp_settings(in, &dirs, &cp) < 0 || read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0)
                 return -ENOMEM;
-        /* kubeadm's objects while the API server's post-start hooks run: nothing else to do then. */
-        r = apply_cluster_objects(in, ca_pem, dirs.advertise);
         /* The controllers and the scheduler act with the roles the API server's post-start hooks write: ready first. */
-        if (r >= 0)
-                r = wait_apiserver(in, ca_pem, "/readyz", true);
+        r = wait_apiserver(in, ca_pem, "/readyz", true);
         if (r >= 0)
                 init_stage(in, "mark apiserver-ready");
+        /* The controller-manager takes seconds to start its controllers: first, then the objects. */
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
+        if (r >= 0)
+                r = apply_cluster_objects(in, ca_pem, dirs.advertise);
         return r;
 }
 
