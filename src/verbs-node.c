@@ -154,6 +154,12 @@ int verb_status(const struct cli *c, int argc, char **argv) {
                                d->restarts, d->restarts == 1 ? "" : "s", d->last_error ? "; last: " : "",
                                strempty(d->last_error));
                 }
+                if (s.n_stages > 0) {
+                        printf("started:    ");
+                        for (size_t i = 0; i < s.n_stages; i++)
+                                printf(" %s %.1f s%s", s.stages[i].name, (double) s.stages[i].ms / 1000.0,
+                                       i + 1 < s.n_stages ? "," : "\n");
+                }
                 for (size_t i = 0; i < s.n_warnings; i++)
                         printf("warning:     %s\n", s.warnings[i]);
                 if (s.last_error)

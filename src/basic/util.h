@@ -39,6 +39,8 @@ static inline void strv_freep(char ***l) { strv_free(*l); }
 /* The one clock for timeouts: CLOCK_MONOTONIC in microseconds, and the milliseconds left until a
  * deadline on it (0 once it has passed), for poll(). */
 uint64_t now_usec(void);
+/* CLOCK_REALTIME in µs (0 when unreadable): a time others read, in status files. */
+int64_t realtime_usec(void);
 int msec_until(uint64_t deadline_usec);
 
 /* A growing string. */

@@ -62,6 +62,17 @@ _printf_(3, 4) static int flag(char ***argv, const char *key, const char *fmt, .
         return arg ? strv_push(argv, arg) : -ENOMEM;
 }
 
+/* The secure port of the controller-manager or the scheduler on loopback, with the certificate the cluster's CA
+ * issued it (pki.c) instead of the two RSA keys each makes for a self-signed one at every start. */
+static int serving_flags(char ***a, const char *pki_dir, const char *stem) {
+        int r = 0;
+
+        r = r ?: flag(a, "bind-address", "127.0.0.1");
+        r = r ?: flag(a, "tls-cert-file", "%s/%s.crt", pki_dir, stem);
+        r = r ?: flag(a, "tls-private-key-file", "%s/%s.key", pki_dir, stem);
+        return r;
+}
+
 static int etcd_argv(const struct controlplane *cp, char ***a) {
         const char *p = cp->pki_dir;
         int r = 0;
@@ -145,7 +156,7 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "kube-api-qps", "100");
         r = r ?: flag(a, "kube-api-burst", "200");
         r = r ?: flag(a, "leader-elect", "false");
-        r = r ?: flag(a, "bind-address", "127.0.0.1");
+        r = r ?: serving_flags(a, p, "controller-manager-server");
         r = r ?: flag(a, "profiling", "false");
         return r;
 }
@@ -158,7 +169,7 @@ static int scheduler_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "authentication-kubeconfig", "%s", kc);
         r = r ?: flag(a, "authorization-kubeconfig", "%s", kc);
         r = r ?: flag(a, "leader-elect", "false");
-        r = r ?: flag(a, "bind-address", "127.0.0.1");
+        r = r ?: serving_flags(a, cp->pki_dir, "scheduler-server");
         r = r ?: flag(a, "profiling", "false");
         return r;
 }

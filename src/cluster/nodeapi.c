@@ -115,11 +115,18 @@ static time_t rfc3339_seconds(const char *s) {
 
 static void parse_node(struct json_object *n, struct node_object *ret) {
         struct json_object *spec = json_get(n, "spec", json_type_object), *cidr = json_get(spec, "podCIDR", json_type_string),
+                           *taints = json_get(spec, "taints", json_type_array),
                            *conds = json_get(json_get(n, "status", json_type_object), "conditions", json_type_array);
 
         ret->exists = true;
         if (cidr)
                 ret->pod_cidr = strdup(json_object_get_string(cidr));
+        for (size_t i = 0; taints && i < json_object_array_length(taints); i++) {
+                const char *key = json_object_get_string(json_get(json_object_array_get_idx(taints, i), "key", json_type_string));
+
+                if (streq_ptr(key, "node.kubernetes.io/not-ready") || streq_ptr(key, "node.kubernetes.io/unreachable"))
+                        ret->not_ready_taint = true;
+        }
         for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
                 struct json_object *c = json_object_array_get_idx(conds, i);
                 const char *type = json_object_get_string(json_get(c, "type", json_type_string));

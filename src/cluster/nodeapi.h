@@ -42,6 +42,8 @@ struct node_object {
         char *ready_message;
         time_t ready_heartbeat;         /* when the kubelet last posted that condition (0: unknown) */
         char *pod_cidr;                 /* spec.podCIDR, NULL when none was allocated */
+        bool not_ready_taint;           /* the node lifecycle controller's not-ready or unreachable taint: no pod is
+                                         * scheduled here until it lifts it */
 };
 void node_object_done(struct node_object *o);
 

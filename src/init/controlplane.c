@@ -68,32 +68,34 @@ static const char *klog_error(const char *line) {
         return line[0] == 'E' || line[0] == 'F' ? line : NULL;
 }
 
-/* The API server answers /readyz (anonymous, over TLS verified with the cluster's CA) with 200. */
-static int wait_apiserver_ready(struct init *in, const char *ca_pem) {
+/* The API server answers path (anonymous, over TLS verified with the cluster's CA): with 200 when ready, with any
+ * status when answering is enough (it serves, its post-start hooks may still be writing the cluster's defaults). */
+static int wait_apiserver(struct init *in, const char *ca_pem, const char *path, bool ready) {
         const struct kubeapi api = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .timeout_ms = 2000 };
         uint64_t start_usec = now_usec(), deadline = start_usec + APISERVER_READY_MS * 1000ull;
 
         for (;;) {
                 struct kubeapi_reply reply = {};
                 struct un_error err = {};
-                bool ready = kubeapi_request(&api, "GET", "/readyz", NULL, &reply, &err) >= 0 && reply.status == 200;
+                bool done = kubeapi_request(&api, "GET", path, NULL, &reply, &err) >= 0 &&
+                            (!ready || reply.status == 200);
                 int r;
 
                 kubeapi_reply_done(&reply);
-                if (ready) {
-                        fprintf(stderr, "usernode-init: the API server is ready after %" PRIu64 " ms\n",
-                                (now_usec() - start_usec) / 1000);
+                if (done) {
+                        fprintf(stderr, "usernode-init: the API server %s after %" PRIu64 " ms more\n",
+                                ready ? "is ready" : "answers", (now_usec() - start_usec) / 1000);
                         return 0;
                 }
                 if (now_usec() >= deadline) {
                         _cleanup_free_ char *log = xstrdup_printf("%s/apiserver.log", in->runtime_dir);
                         _cleanup_free_ char *last = log ? log_last_match(log, klog_error, 300) : NULL;
 
-                        init_stage(in, "error the API server is not ready after %d s%s%s", APISERVER_READY_MS / 1000,
-                                   last ? ": " : "; see apiserver.log", last ? last : "");
+                        init_stage(in, "error the API server is not %s after %d s%s%s", ready ? "ready" : "answering",
+                                   APISERVER_READY_MS / 1000, last ? ": " : "; see apiserver.log", last ? last : "");
                         return -ETIME;
                 }
-                r = init_idle_for(in, 100);
+                r = init_idle_for(in, ready ? 100 : 50);
                 if (r < 0)
                         return r;
         }
@@ -238,7 +240,7 @@ static int kubelet_serving_cert(struct init *in, const char *pki, const char *ad
         return r;
 }
 
-int init_run_control_plane(struct init *in) {
+int init_start_control_plane(struct init *in) {
         _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
         _cleanup_free_ char *ca_pem = NULL;
         char own[48];
@@ -267,22 +269,47 @@ int init_run_control_plane(struct init *in) {
         r = start(in, &cp, CONTROLPLANE_ETCD);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_APISERVER);
+        return r;
+}
+
+int init_await_apiserver(struct init *in) {
+        _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
+        _cleanup_free_ char *ca_pem = NULL;
+        struct controlplane cp;
+        int r;
+
+        if (cp_settings(in, &dirs, &cp) < 0 || read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0)
+                return -ENOMEM;
+        r = kubelet_serving_cert(in, dirs.pki, dirs.advertise);
+        /* The images imported meanwhile tell whether the cluster has DNS (the kubelet's config says). */
         if (r >= 0)
-                r = wait_apiserver_ready(in, ca_pem);
+                r = init_images_wait(in);
+        if (r >= 0) {
+                cluster_dns_decide(in);
+                r = wait_apiserver(in, ca_pem, "/livez", false);
+        }
+        return r;
+}
+
+int init_finish_control_plane(struct init *in) {
+        _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
+        _cleanup_free_ char *ca_pem = NULL;
+        struct controlplane cp;
+        int r;
+
+        if (cp_settings(in, &dirs, &cp) < 0 || read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0)
+                return -ENOMEM;
+        /* The controllers and the scheduler act with the roles the API server's post-start hooks write: ready first. */
+        r = wait_apiserver(in, ca_pem, "/readyz", true);
+        if (r >= 0)
+                init_stage(in, "mark apiserver-ready");
         /* The controller-manager takes seconds to start its controllers: first, then the objects. */
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_CONTROLLER_MANAGER);
         if (r >= 0)
                 r = start(in, &cp, CONTROLPLANE_SCHEDULER);
         if (r >= 0)
-                r = kubelet_serving_cert(in, dirs.pki, dirs.advertise);
-        /* The images imported meanwhile tell whether the cluster has DNS. */
-        if (r >= 0)
-                r = init_images_wait(in);
-        if (r >= 0) {
-                cluster_dns_decide(in);
                 r = apply_cluster_objects(in, ca_pem, dirs.advertise);
-        }
         return r;
 }
 

@@ -222,8 +222,14 @@ int init_read_features(struct init *in, char ***ret);
 /* controlplane.c */
 /* Where the node's kubelet and the control plane's components reach the API server, inside the node. */
 #define INIT_CONTROLPLANE_SERVER "https://127.0.0.1:6443"
-/* etcd, the API server (ready), kubeadm's cluster objects, the controller-manager and the scheduler. */
-int init_run_control_plane(struct init *in);
+/* The control plane in three steps, alongside containerd's start and the node's kubelet: etcd and the API server
+ * (started while containerd starts); the kubelet's serving certificate, the images (whether the cluster has DNS)
+ * and the API server answering (its post-start hooks meanwhile write the cluster's defaults), after which the
+ * kubelet starts; then, the API server ready, the controller-manager, the scheduler and kubeadm's cluster
+ * objects. */
+int init_start_control_plane(struct init *in);
+int init_await_apiserver(struct init *in);
+int init_finish_control_plane(struct init *in);
 /* One component started again with the command line it had (its pid staged). */
 int init_restart_control_plane(struct init *in, enum controlplane_component c, struct un_error *err);
 /* Until the cluster takes a pod in its default namespace: the controller-manager made its default

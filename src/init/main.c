@@ -226,6 +226,12 @@ static int run_containerd(struct init *in) {
                 return r;
         }
         init_stage(in, "pid containerd %d", (int) in->containerd.pid);
+        /* The control plane needs nothing of containerd: it starts meanwhile. */
+        if (in->control_plane) {
+                r = init_start_control_plane(in);
+                if (r < 0)
+                        return r;
+        }
         r = init_wait_child_ready(in, &in->containerd, -1);
         if (r == -ECHILD) {
                 init_stage(in, "error containerd exited during start; see %s/node.log", in->runtime_dir);
@@ -358,23 +364,28 @@ static int init_run(struct init *in) {
         r = run_containerd(in);
         if (r < 0)
                 return r;
+        /* The kubelet starts as soon as the API server answers: it registers its Node (the node authorizer needs no
+         * role) while the API server writes the cluster's defaults, instead of after. */
         if (in->control_plane) {
-                r = init_run_control_plane(in);
+                r = init_await_apiserver(in);
                 if (r < 0)
                         return r;
         }
-        /* The workers start as soon as the API server they join is there, alongside this node's kubelet. */
-        r = init_workers_start(in);
-        if (r < 0)
-                return r;
         /* The images before the kubelet: its first pods find theirs. */
         r = init_images_wait(in);
         if (r < 0)
                 return r;
         in->kubelet_bin = init_find_binary("kubelet");
+        if (in->kubelet_bin)
+                r = run_kubelet(in, in->kubelet_bin);
+        if (r >= 0 && in->control_plane)
+                r = init_finish_control_plane(in);
+        if (r < 0)
+                return r;
         if (!in->kubelet_bin)
                 return run_without_kubelet(in);
-        r = run_kubelet(in, in->kubelet_bin);
+        /* The workers start once the cluster has what they join with, alongside this node's kubelet. */
+        r = init_workers_start(in);
         if (r < 0)
                 return r;
         if (!in->server)

@@ -176,6 +176,7 @@ struct node_wait {
         struct node_api api;
         uint64_t start, registered;     /* now_usec() */
         bool labelled;
+        bool ready;                                     /* its Ready condition was seen, from this kubelet */
         char last[sizeof ((struct un_error) {}).msg];   /* the last message logged: each new one once */
 };
 
@@ -269,6 +270,7 @@ int init_wait_node_ready(struct init *in) {
         }
         for (;;) {
                 struct node_object o = {};
+                bool tainted;
                 uint64_t now;
                 int seen = 0;
 
@@ -280,17 +282,34 @@ int init_wait_node_ready(struct init *in) {
                 }
                 if (r >= 0 && o.exists)
                         seen = node_seen(in, &w, &o, now);
+                tainted = o.not_ready_taint;
                 node_object_done(&o);
-                if (seen > 0) {
+                if (seen > 0 && !w.ready) {
+                        w.ready = true;
+                        init_stage(in, "mark node-ready");
+                }
+                /* Ready for pods once the node lifecycle controller has lifted its not-ready taint: a pod created
+                 * before would wait out the scheduler's back-off. */
+                if (seen > 0 && !tainted) {
                         r = in->control_plane ? init_wait_cluster_usable(in) : 0;
+                        if (r >= 0)
+                                init_stage(in, "mark pods-schedulable");
                         break;
+                }
+                if (seen > 0) {
+                        static const char taint[] = "Ready; no pod is scheduled on it until the node lifecycle "
+                                                    "controller (kube-controller-manager) lifts its not-ready taint";
+
+                        if (strcmp(w.last, taint) != 0)
+                                fprintf(stderr, "usernode-init: node %s is %s\n", in->name, taint);
+                        snprintf(w.last, sizeof w.last, "%s", taint);
                 }
                 if (seen < 0) {
                         r = seen;
                         break;
                 }
                 /* Quick at first (a node is Ready a second after it registers), then gentle. */
-                r = init_idle_for(in, now - w.start < 60000000ull ? 200 : 2000);
+                r = init_idle_for(in, now - w.start < 60000000ull ? 100 : 2000);
                 if (r < 0)
                         break;
         }

@@ -30,6 +30,14 @@ struct node_daemon {
         char *last_error;               /* how it last ended; NULL: it never did */
 };
 
+/* A step of the node's start and when it came, in ms since started_usec: the init's stages (namespace, network,
+ * containerd, engine, api-ready: `up --wait` returns) and its marks (apiserver-ready, node-ready, pods-schedulable). */
+#define NODE_STAGES_MAX 12
+struct node_stage {
+        char name[24];
+        int64_t ms;
+};
+
 struct node {
         char *name;
         char *runtime_dir;      /* status.json, lock, logs, sockets */
@@ -76,7 +84,7 @@ struct node_status {
         char *engine;
         enum node_state state;
         char *since;            /* RFC 3339 UTC, when the state was entered */
-        int64_t started_usec;   /* CLOCK_REALTIME at `up` */
+        int64_t started_usec;   /* CLOCK_REALTIME (µs) when the supervisor began the node's start */
         pid_t pids[_NODE_PID_MAX];
         char *state_dir;
         char *data_dir;
@@ -97,6 +105,8 @@ struct node_status {
         size_t n_warnings;
         struct node_daemon daemons[NODE_DAEMONS_MAX];
         size_t n_daemons;
+        struct node_stage stages[NODE_STAGES_MAX];
+        size_t n_stages;
         struct node_worker workers[NODE_WORKERS_MAX];
         size_t n_workers;
 };
@@ -147,6 +157,9 @@ bool node_state_alive(enum node_state state);
  * replacing what it said before; -EINVAL for what the status file could not hold, -E2BIG past NODE_DAEMONS_MAX. */
 int node_status_set_daemon(struct node_status *s, const char *name, const char *state, uint32_t restarts,
                            int64_t since_sec, const char *last_error);
+/* Records that the start reached name (lower-case letters and '-') ms after `up` began; the first time counts.
+ * -EINVAL for another name or a negative time, -E2BIG past NODE_STAGES_MAX. */
+int node_status_add_stage(struct node_status *s, const char *name, int64_t ms);
 /* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */
 int node_status_add_warning(struct node_status *s, const char *text);
 /* The URL of the API server a node that brought its own cluster publishes on the host (https://127.0.0.1:PORT,

@@ -26,8 +26,8 @@
 static void progress_line(struct buf *held, FILE *out, const struct up_options *o, const char *line, uint64_t t0) {
         unsigned ms = (unsigned) ((now_usec() - t0) / 1000u);
         const char *kind_end = strchr(line, ' '), *text;
-        bool stage = startswith(line, "stage ");
-        FILE *f = stage && !o->json ? out : stderr;
+        bool stage = startswith(line, "stage "), mark = startswith(line, "mark ");
+        FILE *f = (stage || mark) && !o->json ? out : stderr;
         char msg[STAGE_LINE_MAX + 128];
 
         if (!kind_end || !(text = strchr(kind_end + 1, ' ')))
@@ -35,6 +35,8 @@ static void progress_line(struct buf *held, FILE *out, const struct up_options *
         text++;
         if (stage)
                 snprintf(msg, sizeof msg, "usernode: %-10s ready after %u ms\n", text, ms);
+        else if (mark)
+                snprintf(msg, sizeof msg, "usernode: %s after %u ms\n", text, ms);
         else if (startswith(line, "warn "))
                 snprintf(msg, sizeof msg, "usernode: warning: %s\n", text);
         else if (startswith(line, "degraded "))

@@ -229,6 +229,29 @@ static int status_daemons(struct json_object *a, struct node_status *s) {
         return 0;
 }
 
+static int status_stages(struct json_object *a, struct node_status *s) {
+        if (!json_object_is_type(a, json_type_array))
+                return -EINVAL;
+        if (json_object_array_length(a) > NODE_STAGES_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                struct json_object *o = json_object_array_get_idx(a, i), *name = NULL, *ms = NULL;
+                int64_t n;
+                int r;
+
+                if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 2 ||
+                    !json_object_object_get_ex(o, "name", &name) || !json_object_object_get_ex(o, "ms", &ms) ||
+                    !status_string(name))
+                        return -EINVAL;
+                r = status_int(ms, 0, INT32_MAX, &n);
+                if (r >= 0)
+                        r = node_status_add_stage(s, json_object_get_string(name), n);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int status_field(struct node_status *s, const char *key, struct json_object *v) {
         static const struct {
                 const char *key;
@@ -255,6 +278,8 @@ static int status_field(struct node_status *s, const char *key, struct json_obje
                 return status_warnings(v, s);
         if (strcmp(key, "daemons") == 0)
                 return status_daemons(v, s);
+        if (strcmp(key, "stages") == 0)
+                return status_stages(v, s);
         /* Written from the ports, read back from them. */
         if (strcmp(key, "apiserver") == 0)
                 return json_object_is_type(v, json_type_null) || status_string(v) ? 0 : -EINVAL;

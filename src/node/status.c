@@ -123,6 +123,21 @@ int node_status_set_daemon(struct node_status *s, const char *name, const char *
         return 0;
 }
 
+int node_status_add_stage(struct node_status *s, const char *name, int64_t ms) {
+        size_t len = strlen(name);
+
+        if (len == 0 || len >= sizeof s->stages[0].name || strspn(name, "abcdefghijklmnopqrstuvwxyz-") != len || ms < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_stages; i++)
+                if (strcmp(s->stages[i].name, name) == 0)
+                        return 0;
+        if (s->n_stages == NODE_STAGES_MAX)
+                return -E2BIG;
+        strcpy(s->stages[s->n_stages].name, name);
+        s->stages[s->n_stages++].ms = ms;
+        return 0;
+}
+
 int node_status_add_warning(struct node_status *s, const char *text) {
         char *copy;
 
@@ -215,6 +230,14 @@ void node_status_print_json(FILE *f, const struct node_status *s) {
                 json_int(&j, "restarts", s->daemons[i].restarts);
                 json_string(&j, "since", s->daemons[i].since);
                 json_string(&j, "last_error", s->daemons[i].last_error);
+                json_end_object(&j);
+        }
+        json_end_array(&j);
+        json_begin_array(&j, "stages");
+        for (size_t i = 0; i < s->n_stages; i++) {
+                json_begin_object(&j, NULL);
+                json_string(&j, "name", s->stages[i].name);
+                json_int(&j, "ms", s->stages[i].ms);
                 json_end_object(&j);
         }
         json_end_array(&j);

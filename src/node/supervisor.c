@@ -221,7 +221,16 @@ static int sv_daemon(struct supervisor *s, const char *arg) {
         return 0;
 }
 
-/* One line from the init: "stage NAME", "pid NAME NSPID", "warn TEXT", "error TEXT", and once the node is
+/* When the start reached name, in the status: ms since the supervisor began it (up's checks come before). */
+static void sv_stage_time(struct supervisor *s, const char *name) {
+        int64_t now = realtime_usec();
+
+        if (now >= s->status.started_usec && node_status_add_stage(&s->status, name, (now - s->status.started_usec) / 1000) >= 0)
+                sv_save(s);
+}
+
+/* One line from the init: "stage NAME", "mark NAME" (a step of the start that changes nothing: the API server
+ * ready, the Node Ready, pods schedulable), "pid NAME NSPID", "warn TEXT", "error TEXT", and once the node is
  * ready "daemon NAME STATE RESTARTS SINCE [WHY]" and "degraded TEXT". */
 static int sv_line(struct supervisor *s, char *line) {
         const char *arg;
@@ -231,7 +240,14 @@ static int sv_line(struct supervisor *s, char *line) {
 
                 if (up_stage_from_string(arg, &st) < 0)
                         return 0;
+                /* Its time first: api-ready ends `up --wait`, which reads the status. */
+                sv_stage_time(s, arg);
                 return sv_stage(s, st);
+        }
+        if ((arg = startswith(line, "mark "))) {
+                sv_stage_time(s, arg);
+                sv_progress(s, "mark", arg);
+                return 0;
         }
         if ((arg = startswith(line, "pid "))) {
                 static const struct {
@@ -498,7 +514,7 @@ static int sv_status_init(struct supervisor *s) {
         s->status.net = strdup(o->net ? o->net : "auto");
         s->status.port_driver = strdup(port_driver_to_string(o->port_driver));
         s->status.ephemeral = n->ephemeral;
-        s->status.started_usec = (int64_t) time(NULL) * 1000000;
+        s->status.started_usec = realtime_usec();
         s->status.pids[NODE_PID_SUPERVISOR] = getpid();
         s->status.kubeconfig = (o->engine == ENGINE_K3S && !o->server) || o->control_plane ? node_kubeconfig_path(n) : NULL;
         if (o->engine == ENGINE_KUBELET)

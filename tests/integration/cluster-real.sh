@@ -45,9 +45,18 @@ port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/up.json
 grep -q "server: https://127.0.0.1:$port\|\"server\": *\"https://127.0.0.1:$port\"" "$kubeconfig" ||
         fail "the kubeconfig does not point at 127.0.0.1:$port"
 
-# The API agrees: the node Ready.
+# The API agrees: the node Ready, and pods can be scheduled on it (up --wait returns then): no not-ready taint.
 [ "$(kc get node vanilla -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] ||
         fail "the Node is not Ready: $(kc get nodes -o wide 2>&1)"
+taints=$(kc get node vanilla -o jsonpath='{.spec.taints[*].key}')
+case " $taints " in *" node.kubernetes.io/not-ready "* | *" node.kubernetes.io/unreachable "*)
+        fail "up --wait returned with the Node tainted: $taints" ;; esac
+# The start's steps with their times, in the order they came: up --json's, and status --json's alike.
+steps=$(jq -r '[.stages[].name] | join(",")' "$WORK/up.json")
+[ "$steps" = "namespace,network,containerd,apiserver-ready,engine,node-ready,pods-schedulable,api-ready" ] ||
+        fail "up --json's stages: $(jq -c .stages "$WORK/up.json")"
+jq -e '[.stages[].ms] | . == sort and .[0] >= 0' "$WORK/up.json" >/dev/null || fail "stage times out of order: $(jq -c .stages "$WORK/up.json")"
+echo "cluster: stages $(jq -r '[.stages[] | "\(.name) \(.ms)"] | join(", ")' "$WORK/up.json") (ms)"
 # Its pod CIDR, as the node IPAM controller would have set it: the cluster network's first /24 (room for workers and
 # nodes that join later).
 cidr_set() { [ "$(kc get node vanilla -o jsonpath='{.spec.podCIDR}')" = 10.42.0.0/24 ]; }
@@ -59,6 +68,10 @@ kc -n kube-system get secrets -o name | grep -q '^secret/bootstrap-token-' || fa
 [ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
 as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
 grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
+grep -q '^started: .* node-ready [0-9.]* s, pods-schedulable [0-9.]* s, api-ready' "$WORK/status" ||
+        fail "status does not show the start's steps: $(cat "$WORK/status")"
+[ "$(as_user "$USERNODE" status --name vanilla --json | jq -c .stages)" = "$(jq -c .stages "$WORK/up.json")" ] ||
+        fail "status --json's stages are not up --json's"
 # A join line for it, its token in a file named relative to the working directory; published on 127.0.0.1, only
 # this host's nodes can use it, and join-command says so.
 # shellcheck disable=SC2016 # expanded by the user's shell

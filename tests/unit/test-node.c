@@ -66,6 +66,12 @@ START_TEST(test_status_roundtrip) {
         ck_assert_int_eq(node_status_set_daemon(&s, "kubelet", "failed", 5, 1765000002, "exited: E1207 boom"), 0);
         ck_assert_int_eq(node_status_set_daemon(&s, "kube-scheduler-with-a-far-too-long-name", "running", 0, 0, NULL),
                          -EINVAL);
+        ck_assert_int_eq(node_status_add_stage(&s, "namespace", 120), 0);
+        ck_assert_int_eq(node_status_add_stage(&s, "node-ready", 3400), 0);
+        ck_assert_int_eq(node_status_add_stage(&s, "namespace", 999), 0);      /* the first time counts */
+        ck_assert_int_eq(node_status_add_stage(&s, "Node Ready", 1), -EINVAL);
+        ck_assert_int_eq(node_status_add_stage(&s, "", 1), -EINVAL);
+        ck_assert_int_eq(node_status_add_stage(&s, "late", -1), -EINVAL);
         ck_assert_int_eq(node_status_set_state(&s, NODE_DEGRADED), 0);
         f = open_memstream(&text, &len);
         node_status_print_json(f, &s);
@@ -94,6 +100,11 @@ START_TEST(test_status_roundtrip) {
         ck_assert_uint_eq(t.n_warnings, 2);
         ck_assert_str_eq(t.warnings[0], s.warnings[0]);
         ck_assert_str_eq(t.warnings[1], "kube-proxy not started");
+        ck_assert_uint_eq(t.n_stages, 2);
+        ck_assert_str_eq(t.stages[0].name, "namespace");
+        ck_assert_int_eq(t.stages[0].ms, 120);
+        ck_assert_str_eq(t.stages[1].name, "node-ready");
+        ck_assert_int_eq(t.stages[1].ms, 3400);
         free(text);
         node_status_done(&s);
         node_status_done(&t);
@@ -168,6 +179,12 @@ START_TEST(test_status_hostile) {
                 "{\"name\":\"x\",\"daemons\":[{\"state\":\"running\"}]}",
                 "{\"name\":\"x\",\"daemons\":[{\"name\":\"k\",\"state\":\"running\",\"pid\":1}]}",
                 "{\"name\":\"x\",\"state\":\"degraded!\"}",
+                "{\"name\":\"x\",\"stages\":[{\"name\":\"node ready\",\"ms\":1}]}",
+                "{\"name\":\"x\",\"stages\":[{\"name\":\"a\",\"ms\":-1}]}",
+                "{\"name\":\"x\",\"stages\":[{\"name\":\"a\"}]}",
+                "{\"name\":\"x\",\"stages\":[{\"name\":\"a\",\"ms\":1,\"at\":2}]}",
+                "{\"name\":\"x\",\"stages\":[{\"name\":\"a\",\"ms\":\"1\"}]}",
+                "{\"name\":\"x\",\"stages\":{}}",
                 "{\"name\":\"\xc0\x80\"}",         /* overlong UTF-8, which json-c takes */
                 "{\"name\":\"\xed\xa0\x80\"}",     /* a UTF-16 surrogate in UTF-8, which json-c takes */
         };

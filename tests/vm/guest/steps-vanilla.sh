@@ -71,7 +71,7 @@ vanilla_up() {
 	[ "$rc" -eq 0 ] || fail "usernode up exited $rc after ${secs}s: $(tail -n 3 "$WORK/vanilla.$key.log" | paste -sd'|' -)"
 	real_note "TIMING $key=$secs"
 	# What this start took, as up (its stages) and the node's init (node.log) say.
-	stages=$(sed -n 's/^usernode: \([a-z-]*\) *ready after \([0-9]*\) ms$/\1 \2 ms/p' "$WORK/vanilla.$key.err" | paste -sd, -)
+	stages=$(sed -n 's/^usernode: \([a-z-]*[a-z]\) \+\(ready \)\?after \([0-9]*\) ms$/\1 \3 ms/p' "$WORK/vanilla.$key.err" | paste -sd, -)
 	real_note "REAL vanilla ($key): stages ready after: ${stages:-(none logged)}; $(grep -aom1 'the API server is ready after [0-9]* ms' "$WORK/vanilla.$key.log" || echo 'the API server: no line')"
 	vanilla_up_checks
 }
