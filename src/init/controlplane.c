@@ -69,8 +69,9 @@ static const char *klog_error(const char *line) {
 }
 
 /* The API server answers path (anonymous, over TLS verified with the cluster's CA): with 200 when ready, with any
- * status when answering is enough (it serves, its post-start hooks may still be writing the cluster's defaults). */
-static int wait_apiserver(struct init *in, const char *ca_pem, const char *path, bool ready) {
+ * status when answering is enough (it serves, its post-start hooks may still be writing the cluster's defaults).
+ * With node, the Node is looked at meanwhile: its kubelet may post it Ready before. */
+static int wait_apiserver(struct init *in, const char *ca_pem, const char *path, bool ready, const struct node_api *node) {
         const struct kubeapi api = { .server = INIT_CONTROLPLANE_SERVER, .ca_pem = ca_pem, .timeout_ms = 2000 };
         uint64_t start_usec = now_usec(), deadline = start_usec + APISERVER_READY_MS * 1000ull;
 
@@ -95,6 +96,8 @@ static int wait_apiserver(struct init *in, const char *ca_pem, const char *path,
                                    APISERVER_READY_MS / 1000, last ? ": " : "; see apiserver.log", last ? last : "");
                         return -ETIME;
                 }
+                if (node)
+                        init_look_node_ready(in, node);
                 r = init_idle_for(in, ready ? 100 : 50);
                 if (r < 0)
                         return r;
@@ -286,7 +289,7 @@ int init_await_apiserver(struct init *in) {
                 r = init_images_wait(in);
         if (r >= 0) {
                 cluster_dns_decide(in);
-                r = wait_apiserver(in, ca_pem, "/livez", false);
+                r = wait_apiserver(in, ca_pem, "/livez", false, NULL);
         }
         return r;
 }
@@ -294,13 +297,19 @@ int init_await_apiserver(struct init *in) {
 int init_finish_control_plane(struct init *in) {
         _cleanup_(cp_dirs_done) struct cp_dirs dirs = {};
         _cleanup_free_ char *ca_pem = NULL;
+        struct node_api node = {};
         struct controlplane cp;
+        struct un_error err = {};
         int r;
 
         if (cp_settings(in, &dirs, &cp) < 0 || read_data(in, NODE_PKI "/ca.crt", &ca_pem) < 0)
                 return -ENOMEM;
+        /* The node's kubelet, started, posts its Node Ready while the API server gets ready: seen when it does. */
+        if (in->kubelet.pid > 0 && node_api_open(in->data_dir, in->server, in->name, &node, &err) < 0)
+                fprintf(stderr, "usernode-init: %s\n", err.msg);
         /* The controllers and the scheduler act with the roles the API server's post-start hooks write: ready first. */
-        r = wait_apiserver(in, ca_pem, "/readyz", true);
+        r = wait_apiserver(in, ca_pem, "/readyz", true, node.name ? &node : NULL);
+        node_api_done(&node);
         if (r >= 0)
                 init_stage(in, "mark apiserver-ready");
         /* The controller-manager takes seconds to start its controllers: first, then the objects. */

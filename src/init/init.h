@@ -164,6 +164,7 @@ struct init {
         size_t n_imports;
         struct proc cp[_CONTROLPLANE_MAX];
         time_t kubelet_started;         /* wall clock, seconds: Ready conditions older than this are stale */
+        bool node_ready_marked;         /* "mark node-ready" sent: this kubelet posted its Node Ready */
         char cni_cidr[48];              /* the pod CIDR the CNI config has, "" before it is written */
         struct kubelet_params params;
         /* What params points to, owned here. */
@@ -342,5 +343,9 @@ int init_wait_healthz(struct init *in);
 int init_wait_client_cert(struct init *in);
 /* A joined node's Node object is Ready, with its pod network and its labels. */
 int init_wait_node_ready(struct init *in);
+struct node_api;
+/* One look at the Node (api opened by node_api_open), for when this kubelet first posts it Ready: "mark
+ * node-ready" then, once. For a start that waits for something else meanwhile (the API server ready). */
+void init_look_node_ready(struct init *in, const struct node_api *api);
 /* The Node's Ready condition to False while its kubelet does not run; errors only go to the log. */
 void init_node_not_ready(struct init *in, const char *reason, const char *message, unsigned timeout_ms);

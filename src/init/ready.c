@@ -176,7 +176,6 @@ struct node_wait {
         struct node_api api;
         uint64_t start, registered;     /* now_usec() */
         bool labelled;
-        bool ready;                                     /* its Ready condition was seen, from this kubelet */
         char last[sizeof ((struct un_error) {}).msg];   /* the last message logged: each new one once */
 };
 
@@ -235,6 +234,23 @@ static void label_node(struct init *in, struct node_wait *w, uint64_t now) {
                 w->labelled = true;
 }
 
+/* "mark node-ready" the first time the Node says Ready from this kubelet (a Node of an earlier run may still say it). */
+static void mark_node_ready(struct init *in, const struct node_object *o) {
+        if (in->node_ready_marked || !o->ready || o->ready_heartbeat < in->kubelet_started)
+                return;
+        in->node_ready_marked = true;
+        init_stage(in, "mark node-ready");
+}
+
+void init_look_node_ready(struct init *in, const struct node_api *api) {
+        struct node_object o = {};
+        struct un_error err = {};
+
+        if (!in->node_ready_marked && node_api_get(api, &o, &err) >= 0)
+                mark_node_ready(in, &o);
+        node_object_done(&o);
+}
+
 /* One look at the Node, which exists: 1 when the node is ready, 0 not yet, -errno (staged). */
 static int node_seen(struct init *in, struct node_wait *w, const struct node_object *o, uint64_t now) {
         int r;
@@ -282,12 +298,10 @@ int init_wait_node_ready(struct init *in) {
                 }
                 if (r >= 0 && o.exists)
                         seen = node_seen(in, &w, &o, now);
+                if (seen > 0)
+                        mark_node_ready(in, &o);
                 tainted = o.not_ready_taint;
                 node_object_done(&o);
-                if (seen > 0 && !w.ready) {
-                        w.ready = true;
-                        init_stage(in, "mark node-ready");
-                }
                 /* Ready for pods once the node lifecycle controller has lifted its not-ready taint: a pod created
                  * before would wait out the scheduler's back-off. */
                 if (seen > 0 && !tainted) {
