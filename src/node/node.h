@@ -157,7 +157,7 @@ bool node_state_alive(enum node_state state);
  * replacing what it said before; -EINVAL for what the status file could not hold, -E2BIG past NODE_DAEMONS_MAX. */
 int node_status_set_daemon(struct node_status *s, const char *name, const char *state, uint32_t restarts,
                            int64_t since_sec, const char *last_error);
-/* Records that the start reached name (lower-case letters and '-') ms after `up` began; the first time counts.
+/* Records that the start reached name (lower-case letters and '-') ms after started_usec; the first time counts.
  * -EINVAL for another name or a negative time, -E2BIG past NODE_STAGES_MAX. */
 int node_status_add_stage(struct node_status *s, const char *name, int64_t ms);
 /* Records a warning once (a copy); -E2BIG for one of over NODE_WARNING_MAX bytes or past NODE_WARNINGS_MAX. */

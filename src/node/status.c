@@ -154,11 +154,10 @@ int node_status_add_warning(struct node_status *s, const char *text) {
 }
 
 int node_status_set_state(struct node_status *s, enum node_state state) {
-        struct timespec ts;
+        int64_t now = realtime_usec();
         char buf[64];
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        if (rfc3339(ts.tv_sec, ts.tv_nsec / 1000000, buf, sizeof buf) < 0)
+        if (rfc3339(now / 1000000, (now % 1000000) / 1000, buf, sizeof buf) < 0)
                 return -EINVAL;
         free(s->since);
         s->since = strdup(buf);

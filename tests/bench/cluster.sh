@@ -56,7 +56,8 @@ ign=${failing:+--ignore=$failing}
 creds() {
         local d=$WORK/creds
         until [ -s "$kubeconfig" ]; do sleep 0.02; done
-        mkdir -p "$d"
+        # The admin's key: readable by root only (WORK is reachable by the test user).
+        mkdir -m 0700 "$d"
         jq -r '.clusters[0].cluster."certificate-authority-data"' "$kubeconfig" | base64 -d >"$d/ca.crt"
         jq -r '.users[0].user."client-certificate-data"' "$kubeconfig" | base64 -d >"$d/admin.crt"
         jq -r '.users[0].user."client-key-data"' "$kubeconfig" | base64 -d >"$d/admin.key"
