@@ -35,21 +35,15 @@ int verb_down(const struct cli *c, int argc, char **argv) {
         return EXIT_READY;
 }
 
-/* What the cluster says of the Node named name, asked with the kubelet's credentials under data_dir, at server
- * (NULL: the kubeconfig's): 0 with *ret_ready, *ret_message (why not, or the API's error) and *ret_pod_cidr set;
- * -errno when the credentials cannot be read. */
-static int status_ask_node(const char *data_dir, const char *server, const char *name, bool *ret_ready,
-                           char **ret_message, char **ret_pod_cidr) {
-        struct node_api api = {};
+/* What the cluster says of the Node api names: *ret_ready, *ret_message (why not, or the API's error) and
+ * *ret_pod_cidr set. Closes api. */
+static void status_ask_api(struct node_api *api, bool *ret_ready, char **ret_message, char **ret_pod_cidr) {
         struct node_object o = {};
         struct un_error err = {};
-        int r = node_api_open(data_dir, server, name, &api, NULL);
 
-        if (r < 0)
-                return r;
         *ret_ready = false;
         *ret_pod_cidr = NULL;
-        if (node_api_get(&api, &o, &err) < 0)
+        if (node_api_get(api, &o, &err) < 0)
                 *ret_message = strdup(err.msg);
         else if (!o.exists)
                 *ret_message = strdup("not registered");
@@ -59,7 +53,19 @@ static int status_ask_node(const char *data_dir, const char *server, const char 
                 *ret_pod_cidr = o.pod_cidr ? strdup(o.pod_cidr) : NULL;
         }
         node_object_done(&o);
-        node_api_done(&api);
+        node_api_done(api);
+}
+
+/* The same of the Node named name, asked with the kubelet's credentials under data_dir, at server (NULL: the
+ * kubeconfig's); -errno when the credentials cannot be read. */
+static int status_ask_node(const char *data_dir, const char *server, const char *name, bool *ret_ready,
+                           char **ret_message, char **ret_pod_cidr) {
+        struct node_api api = {};
+        int r = node_api_open(data_dir, server, name, &api, NULL);
+
+        if (r < 0)
+                return r;
+        status_ask_api(&api, ret_ready, ret_message, ret_pod_cidr);
         return 0;
 }
 
@@ -98,7 +104,19 @@ static void status_ask_cluster(struct node_status *s) {
         char own[64];
         const char *server;
 
-        if (!streq_ptr(s->engine, "kubelet") || (s->state != NODE_RUNNING && s->state != NODE_DEGRADED) || !s->data_dir)
+        if ((s->state != NODE_RUNNING && s->state != NODE_DEGRADED) || !s->data_dir)
+                return;
+        /* A k3s server's Node, asked as the user whose kubeconfig `up` wrote. */
+        if (streq_ptr(s->engine, "k3s")) {
+                struct node_api api = {};
+
+                if (s->kubeconfig && node_api_open_kubeconfig(s->kubeconfig, s->name, &api, NULL) >= 0) {
+                        status_ask_api(&api, &s->node_ready, &s->node_message, &cidr);
+                        s->node_known = true;
+                }
+                return;
+        }
+        if (!streq_ptr(s->engine, "kubelet"))
                 return;
         /* Its kubelet's kubeconfig names the API server inside the node; from here, the published port. */
         server = node_status_apiserver(s, own, sizeof own) >= 0 ? own : NULL;

@@ -543,11 +543,6 @@ int verb_up(const struct cli *c, int argc, char **argv) {
         }
         if (r == 0)
                 up_pick_engine(c, h, engine_set, &o);
-        if (r == 0 && o.n_publish > 0 && engine_needs(o.engine)->publish_why_not) {
-                fprintf(stderr, "usernode up: --publish does nothing with --engine %s: %s\n", engine_to_string(o.engine),
-                        engine_needs(o.engine)->publish_why_not);
-                r = EXIT_USAGE;
-        }
         if (r == 0 && net_options_check(&o, &err) < 0) {
                 fprintf(stderr, "usernode up: %s\n", err.msg);
                 r = EXIT_USAGE;

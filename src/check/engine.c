@@ -22,6 +22,11 @@
 #define ENGINE_VERSION_TIMEOUT_MS 2000u
 /* KubeletInUserNamespace appeared in 1.22. */
 #define KUBELET_VERSION_MIN "1.22"
+/* The k3s usernode was run with (tests/integration/k3s-real.sh), the oldest it accepts, and the next minor:
+ * newer ones may work and are warned about. */
+#define K3S_VERSION_VERIFIED "1.21.2+k3s1"
+#define K3S_VERSION_MIN "1.21"
+#define K3S_VERSION_VERIFIED_NEXT "1.22"
 
 static const char *const cni_dirs[] = { "/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni" };
 static const char *const cni_plugins[] = { "bridge", "host-local", "portmap", "loopback" };
@@ -71,10 +76,46 @@ static void describe_version(struct buf *b, const char *name, const struct versi
                 (void) buf_printf(b, "%s present (version unknown)", name);
 }
 
+/* The CNI plugins k3s gives its pods: it takes the directory of the first host-local on PATH (the packaged
+ * single binary puts its own first); its flannel config needs flannel, bridge, host-local, portmap and loopback
+ * there. Debian's containernetworking-plugins has no flannel. */
+static const char *const k3s_cni_plugins[] = { "bridge", "flannel", "host-local", "loopback", "portmap" };
+
+/* What k3s will use for CNI, appended to d; the plugins that are missing from that directory in *ret_missing
+ * (", "-separated; NULL when none is or when none is on PATH: then *ret_none). */
+static int describe_k3s_cni(const struct check_ctx *c, struct buf *d, char **ret_missing, bool *ret_none) {
+        _cleanup_free_ char *host_local = NULL;
+        struct buf m = {};
+        char *slash;
+
+        *ret_missing = NULL;
+        *ret_none = host_find_executable(c->host, "host-local", &host_local) < 0;
+        if (*ret_none)
+                return buf_puts(d, "; no CNI plugins on PATH (k3s looks for the directory of the first host-local)");
+        slash = strrchr(host_local, '/');
+        if (slash && slash != host_local)
+                *slash = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(k3s_cni_plugins); i++) {
+                _cleanup_free_ char *p = xstrdup_printf("%s/%s", host_local, k3s_cni_plugins[i]);
+                struct stat st;
+
+                if (!p)
+                        return -ENOMEM;
+                if (host_stat(c->host, p, &st, true) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                        (void) buf_printf(&m, "%s%s", m.len ? ", " : "", k3s_cni_plugins[i]);
+        }
+        *ret_missing = m.len ? buf_steal(&m) : NULL;
+        buf_free(&m);
+        return buf_printf(d, "; CNI plugins in %s%s%s", host_local, *ret_missing ? " without " : "",
+                          *ret_missing ? *ret_missing : " (bridge, flannel, host-local, loopback, portmap)");
+}
+
 static int check_k3s(struct check_ctx *c, struct report *r) {
-        _cleanup_free_ char *k3s = NULL, *slirp = NULL, *newuidmap = NULL, *newgidmap = NULL, *fix = NULL;
-        _cleanup_strv_free_ char **missing = NULL, **packages = NULL;
+        _cleanup_free_ char *k3s = NULL, *fix = NULL, *cni_missing = NULL;
+        const struct check_result *cpuset = report_find(r, "cgroup.controller.cpuset");
         struct version_query q = {};
+        char v[48] = "";
+        bool no_cni = false;
         struct buf d = {};
         int k;
 
@@ -82,50 +123,55 @@ static int check_k3s(struct check_ctx *c, struct report *r) {
                 const char *arch = release_arch();
 
                 fix = xstrdup_printf("mkdir -p ~/.local/bin && curl -sfLo ~/.local/bin/k3s "
-                                     "https://github.com/k3s-io/k3s/releases/latest/download/k3s%s%s && chmod +x ~/.local/bin/k3s",
+                                     "https://github.com/k3s-io/k3s/releases/download/v1.21.2%%2Bk3s1/k3s%s%s && "
+                                     "chmod +x ~/.local/bin/k3s",
                                      strcmp(arch, "amd64") == 0 ? "" : "-", strcmp(arch, "amd64") == 0 ? "" : arch);
                 if (!fix)
                         return -ENOMEM;
                 return report_add(r, "engine.k3s", CHECK_FAIL, fix,
-                                  "k3s is not on PATH (it is not in %s's archive: take the upstream release binary)",
+                                  "k3s is not on PATH (it is not in %s's archive: take the upstream release binary, "
+                                  "v" K3S_VERSION_VERIFIED " verified)",
                                   c->distro.pretty_name ? c->distro.pretty_name : c->distro.id);
         }
-        /* k3s --rootless embeds rootlesskit, which runs newuidmap/newgidmap and execs slirp4netns. */
-        if (host_find_executable(c->host, "slirp4netns", &slirp) < 0 &&
-            (strv_push(&missing, "slirp4netns") < 0 || strv_push(&packages, "slirp4netns") < 0))
-                return -ENOMEM;
-        if (host_find_executable(c->host, "newuidmap", &newuidmap) < 0 && strv_push(&missing, "newuidmap") < 0)
-                return -ENOMEM;
-        if (host_find_executable(c->host, "newgidmap", &newgidmap) < 0 && strv_push(&missing, "newgidmap") < 0)
-                return -ENOMEM;
-        if ((!newuidmap || !newgidmap) && strv_push(&packages, "uidmap") < 0)
-                return -ENOMEM;
-
         if (!c->host->offline) {
                 q.path = k3s;
                 if (version_query_run(&q, 1, ENGINE_VERSION_TIMEOUT_MS) < 0)
                         return -ENOMEM;
+                if (q.exited && !q.timed_out)
+                        (void) version_extract(q.output, v, sizeof v);
         }
         describe_version(&d, k3s, &q, c->host->offline, ENGINE_VERSION_TIMEOUT_MS);
-        if (missing) {
-                _cleanup_free_ char *list = NULL;
-                struct buf l = {};
-
-                for (char **m = missing; *m; m++)
-                        (void) buf_printf(&l, "%s%s", l.len ? ", " : "", *m);
-                list = buf_steal(&l);
-                fix = install_fix(c, packages);
-                if (!fix || !list) {
-                        buf_free(&d);
-                        return -ENOMEM;
-                }
-                k = report_add(r, "engine.k3s", CHECK_FAIL, fix,
-                               "%s; k3s --rootless also needs %s, which %s not on PATH", d.data ? d.data : k3s, list,
-                               strv_length(missing) > 1 ? "are" : "is");
-        } else
-                k = report_add(r, "engine.k3s", CHECK_PASS, NULL,
-                               "%s; its rootless prerequisites are present (slirp4netns %s, newuidmap %s, newgidmap %s)",
-                               d.data ? d.data : k3s, slirp, newuidmap, newgidmap);
+        if (describe_k3s_cni(c, &d, &cni_missing, &no_cni) < 0 || !d.data) {
+                buf_free(&d);
+                return -ENOMEM;
+        }
+        if (v[0] && version_compare(v, K3S_VERSION_MIN) < 0)
+                k = report_add(r, "engine.k3s", CHECK_FAIL, "install k3s v" K3S_VERSION_VERIFIED " (the upstream release binary)",
+                               "%s: usernode runs k3s in its own namespaces as k3s's rootless child (the "
+                               "_K3S_ROOTLESS_SOCK handover, --disable, --pause-image, --node-label) and verified "
+                               "that with v" K3S_VERSION_VERIFIED "; k3s older than v" K3S_VERSION_MIN " is not supported",
+                               d.data);
+        else if (c->cgroup.layout == CGROUP_LAYOUT_V2 && cpuset && cpuset->status == CHECK_FAIL)
+                /* k3s's agent refuses a cgroup v2 tree without cpu, cpuset and memory (its validateCgroupsV2); on
+                 * a v1 or hybrid host it asks only for the memory controller, which every such host has. */
+                k = report_add(r, "engine.k3s", CHECK_FAIL, cpuset->fix,
+                               "%s: k3s refuses to start (\"failed to find cpuset cgroup (v2)\") without the cpuset "
+                               "controller in the node's cgroup: %s", d.data, cpuset->detail);
+        else if (cni_missing)
+                k = report_add(r, "engine.k3s", CHECK_FAIL,
+                               "put a directory with k3s's CNI plugins (bridge flannel host-local loopback portmap: "
+                               "rancher/plugins, which k3s's release carries) before this one on PATH",
+                               "%s: k3s's pods would have no network", d.data);
+        else if (no_cni)
+                k = report_add(r, "engine.k3s", CHECK_WARN,
+                               "put k3s's CNI plugins (bridge flannel host-local loopback portmap) on PATH",
+                               "%s: only k3s's packaged single binary brings its own (it unpacks them at its first "
+                               "start); a k3s built without them gives its pods no network", d.data);
+        else if (v[0] && version_compare(v, K3S_VERSION_VERIFIED_NEXT) >= 0)
+                k = report_add(r, "engine.k3s", CHECK_WARN, "install k3s v" K3S_VERSION_VERIFIED,
+                               "%s: newer than the k3s usernode was verified with (v" K3S_VERSION_VERIFIED ")", d.data);
+        else
+                k = report_add(r, "engine.k3s", CHECK_PASS, NULL, "%s", d.data);
         buf_free(&d);
         return k;
 }

@@ -142,13 +142,10 @@ static int describe_drivers(struct buf *found, const struct net_driver_facts *d)
  * >= 2.0 ...)". */
 static int describe_passed_over(struct buf *why, const struct check_ctx *c, const struct net_driver_facts *d,
                                 enum net_driver_id pick) {
-        const struct engine_needs *needs = engine_needs(c->engine);
         _cleanup_free_ char *drivers = NULL;
 
         if (net_driver_passed_over(d, c->engine, PORT_DRIVER_DEFAULT, pick, &drivers) < 0 ||
             (drivers && buf_printf(why, " (%s", drivers) < 0))
-                return -ENOMEM;
-        if (needs->net_drivers_why && buf_printf(why, "%s%s", why->len ? "; " : " (", needs->net_drivers_why) < 0)
                 return -ENOMEM;
         return why->len ? buf_puts(why, ")") : 0;
 }
@@ -192,7 +189,7 @@ static int check_source_ip(struct check_ctx *c, struct report *r, const struct n
                 return report_add(r, "net.source-ip", CHECK_PASS, NULL,
                                   "lxc-user-nic is allowed for %s: a real veth keeps clients' source addresses",
                                   strna(c->user.name));
-        if (d->slirp4netns && (d->rootlesskit || engine_needs(c->engine)->embeds_rootlesskit))
+        if (d->slirp4netns && d->rootlesskit)
                 return report_add(r, "net.source-ip", CHECK_PASS, NULL,
                                   "slirp4netns is present: rootlesskit's slirp4netns port driver keeps clients' source "
                                   "addresses (up --port-driver slirp4netns; slower than the builtin driver)");

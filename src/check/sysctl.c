@@ -76,7 +76,6 @@ static bool ip_forward_good(const struct check_ctx *c, const int64_t *v) {
 }
 
 static int check_ip_forward(struct check_ctx *c, struct report *r) {
-        const struct engine_needs *needs = engine_needs(c->engine);
         _cleanup_free_ char *fix = NULL, *file = NULL;
         enum sysctl_source src;
         int64_t v;
@@ -94,18 +93,13 @@ static int check_ip_forward(struct check_ctx *c, struct report *r) {
         if (k < 0)
                 return k;
         if (k > 0)
-                return report_add(r, "sysctl.ip_forward", needs->needs_ip_forward ? CHECK_FAIL : CHECK_WARN, fix,
-                                  "net.ipv4.ip_forward = %" PRId64 " (%s), though %s sets it to 1: not applied yet%s",
-                                  v, sysctl_source_to_string(src), file,
-                                  needs->needs_ip_forward ? "; k3s --rootless refuses to start until it is" : "");
+                return report_add(r, "sysctl.ip_forward", CHECK_WARN, fix,
+                                  "net.ipv4.ip_forward = %" PRId64 " (%s), though %s sets it to 1: not applied yet",
+                                  v, sysctl_source_to_string(src), file);
         /* Routing for the whole host: setup changes it only when asked (--fast-net). */
         fix = sysctl_fix(c, "net.ipv4.ip_forward=1", " --fast-net");
         if (!fix)
                 return -ENOMEM;
-        if (needs->needs_ip_forward)
-                return report_add(r, "sysctl.ip_forward", CHECK_FAIL, fix,
-                                  "net.ipv4.ip_forward = %" PRId64 " (%s): k3s --rootless refuses to start unless it is 1",
-                                  v, sysctl_source_to_string(src));
         return report_add(r, "sysctl.ip_forward", CHECK_WARN, fix,
                           "net.ipv4.ip_forward = %" PRId64 " (%s): slirp4netns and pasta do not need it, but the "
                           "lxc-user-nic veth path and routing between nodes do",

@@ -182,7 +182,7 @@ static int check_userns_apparmor(struct check_ctx *c, struct report *r) {
                 return k;
         if (k < 0) {
                 /* Not installed yet: the fix is the profile for where the package puts it. */
-                fix = apparmor_fix(c, c->engine == ENGINE_K3S ? "/usr/local/bin/k3s" : "/usr/bin/rootlesskit");
+                fix = apparmor_fix(c, "/usr/bin/rootlesskit");
                 if (!fix)
                         return -ENOMEM;
                 return report_add(r, "userns.apparmor", CHECK_FAIL, fix,

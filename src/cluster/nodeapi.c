@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "host.h"
 #include "join.h"
 #include "kubeapi.h"
@@ -89,6 +90,80 @@ int node_api_open(const char *data_dir, const char *server, const char *name, st
         if (!a.server || !a.client_cert || !a.name) {
                 node_api_done(&a);
                 return un_error(err, ENOMEM, "node %s", name);
+        }
+        *ret = a;
+        return 0;
+}
+
+static struct json_object *first(struct json_object *array) {
+        return array && json_object_array_length(array) > 0 ? json_object_array_get_idx(array, 0) : NULL;
+}
+
+/* One credential of a kubeconfig's entry: KEY-data inline (base64), else the file KEY names. */
+static int kubeconfig_blob(struct json_object *entry, const char *key, const char *what, char **ret,
+                           struct un_error *err) {
+        _cleanup_free_ char *data_key = xstrdup_printf("%s-data", key);
+        struct json_object *v;
+        int r;
+
+        if (!data_key)
+                return un_error(err, ENOMEM, "%s", what);
+        if ((v = json_get(entry, data_key, json_type_string))) {
+                unsigned char *bytes = NULL;
+                size_t len;
+
+                r = base64_decode(json_object_get_string(v), BASE64_STD, &bytes, &len);
+                if (r < 0 || strlen((char *) bytes) != len) {
+                        free(bytes);
+                        return un_error(err, EINVAL, "%s: %s is not base64 of a PEM text", what, data_key);
+                }
+                *ret = (char *) bytes;
+                return 0;
+        }
+        if ((v = json_get(entry, key, json_type_string))) {
+                r = host_read_file(host_live(), json_object_get_string(v), 1024 * 1024, ret, NULL);
+                return r < 0 ? un_error(err, -r, "%s: cannot read %s", what, json_object_get_string(v)) : 0;
+        }
+        return un_error(err, ENOENT, "%s names no %s", what, key);
+}
+
+int node_api_open_kubeconfig(const char *path, const char *name, struct node_api *ret, struct un_error *err) {
+        _cleanup_free_ char *text = NULL, *cert = NULL, *key = NULL;
+        struct json_object *o = NULL, *cluster, *user, *server;
+        struct node_api a = {};
+        int r;
+
+        r = host_read_file(host_live(), path, 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return un_error(err, -r, "cannot read %s", path);
+        r = yaml_to_json(path, text, strlen(text), &o, err);
+        explicit_bzero(text, strlen(text));
+        if (r < 0)
+                return r;
+        cluster = json_get(first(json_get(o, "clusters", json_type_array)), "cluster", json_type_object);
+        user = json_get(first(json_get(o, "users", json_type_array)), "user", json_type_object);
+        server = json_get(cluster, "server", json_type_string);
+        if (!server || !startswith(json_object_get_string(server), "https://") || !user)
+                r = un_error(err, EINVAL, "%s names no https:// server and user", path);
+        if (r >= 0)
+                r = kubeconfig_blob(cluster, "certificate-authority", path, &a.ca_pem, err);
+        if (r >= 0)
+                r = kubeconfig_blob(user, "client-certificate", path, &cert, err);
+        if (r >= 0)
+                r = kubeconfig_blob(user, "client-key", path, &key, err);
+        if (r >= 0) {
+                a.server = strdup(json_object_get_string(server));
+                a.client_cert = xstrdup_printf("%s\n%s", cert, key);
+                a.name = strdup(name);
+                if (!a.server || !a.client_cert || !a.name)
+                        r = un_error(err, ENOMEM, "%s", path);
+        }
+        if (key)
+                explicit_bzero(key, strlen(key));
+        json_object_put(o);
+        if (r < 0) {
+                node_api_done(&a);
+                return r;
         }
         *ret = a;
         return 0;

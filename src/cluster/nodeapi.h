@@ -34,6 +34,9 @@ struct node_api {
 /* server NULL: the one in the kubelet's kubeconfig. */
 int node_api_open(const char *data_dir, const char *server, const char *name, struct node_api *ret,
                   struct un_error *err);
+/* From a kubeconfig file (k3s's: its admin's, or its agent's kubelet's): its server, CA and client certificate and
+ * key, inline (-data) or in the files it names. */
+int node_api_open_kubeconfig(const char *path, const char *name, struct node_api *ret, struct un_error *err);
 void node_api_done(struct node_api *a);
 
 struct node_object {

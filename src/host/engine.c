@@ -12,23 +12,21 @@
 static const char *const kubelet_control_plane[] = { "kube-apiserver", "kube-controller-manager", "kube-scheduler",
                                                      "etcd", NULL };
 
+/* k3s server is its own control plane. */
+static const char *const k3s_control_plane[] = { "k3s", NULL };
+
 static const struct engine_needs engines[_ENGINE_MAX] = {
+        /* k3s runs where the kubelet engine's daemons run, in usernode's rootlesskit (node/engine-k3s.c), not in the
+         * rootlesskit `k3s --rootless` embeds: that one drives slirp4netns only, with its own fixed network in
+         * v1.21, and its port controller publishes the API server on every address of the host. */
         [ENGINE_K3S] = {
                 .name = "k3s",
-                .userns_binary = "k3s",
-                /* k3s embeds rootlesskit and always drives slirp4netns (its pkg/rootless). */
-                .net_drivers = { NET_DRIVER_SLIRP4NETNS },
-                .n_net_drivers = 1,
-                .net_drivers_why = "k3s's built-in rootlesskit only drives slirp4netns",
-                .net_runner = "k3s --rootless (it needs slirp4netns)",
-                .net_packages = "slirp4netns",
-                .embeds_rootlesskit = true,
-                .needs_ip_forward = true,
-                /* Its rootless port controller (pkg/rootlessports) reconciles every port of its rootlesskit
-                 * against its own list, on each Service change: a port added beside it would be removed. */
-                .publish_why_not = "k3s's rootless port controller owns the ports of its built-in rootlesskit and "
-                                   "removes any other; with k3s, publish a Service through k3s (a LoadBalancer "
-                                   "with servicelb), or use --engine kubelet",
+                .userns_binary = "rootlesskit",
+                .net_drivers = { NET_DRIVER_LXC_USER_NIC, NET_DRIVER_PASTA, NET_DRIVER_SLIRP4NETNS },
+                .n_net_drivers = 3,
+                .net_runner = "rootlesskit",
+                .net_packages = "rootlesskit slirp4netns passt",
+                .control_plane_binaries = k3s_control_plane,
         },
         [ENGINE_KUBELET] = {
                 .name = "kubelet",

@@ -6,8 +6,10 @@
 
 #include "host.h"
 
-/* The engines a node can run. What each needs of a host is data here, read by `check` (which reports
- * it), `setup` and `up` alike. */
+/* The engines a node can run: both in usernode's own namespaces (rootlesskit, its network driver and port
+ * publishing, usernode's init as their PID 1), where the init runs upstream's daemons (kubelet) or k3s as one
+ * process (k3s). What each needs of a host is data here, read by `check` (which reports it), `setup` and `up`
+ * alike. */
 enum engine {
         ENGINE_K3S,
         ENGINE_KUBELET,
@@ -28,23 +30,15 @@ struct engine_needs {
         /* The network drivers it can drive, in the order `up --net auto` prefers them (fastest first). */
         enum net_driver_id net_drivers[_NET_DRIVER_MAX];
         size_t n_net_drivers;
-        /* Why a driver the host has is not in that list (NULL when every driver is). */
-        const char *net_drivers_why;
-        /* Who runs those drivers, for a user: "rootlesskit", "k3s --rootless (it needs slirp4netns)". */
+        /* Who runs those drivers, for a user. */
         const char *net_runner;
         /* Debian's packages that bring its network drivers. */
         const char *net_packages;
-        /* It brings its own rootlesskit (k3s embeds one); else the host's is needed. */
-        bool embeds_rootlesskit;
-        /* It refuses to start unless net.ipv4.ip_forward is 1 (k3s --rootless). */
-        bool needs_ip_forward;
-        /* What it runs to bring a cluster of its own when it joins none (NULL-terminated; none: its own
-         * binary does, as k3s server). */
+        /* What it runs to bring a cluster of its own when it joins none (NULL-terminated): upstream's control
+         * plane, or k3s itself (`k3s server`). */
         const char *const *control_plane_binaries;
         /* What its nodes run for the pod network to other nodes' pods, found on PATH (NULL: built in, as k3s's). */
         const char *overlay_binary;
-        /* Why `up --publish` cannot forward ports into its nodes (NULL: it can). */
-        const char *publish_why_not;
 };
 
 const struct engine_needs *engine_needs(enum engine e);

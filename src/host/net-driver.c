@@ -225,10 +225,10 @@ int net_driver_usable(const struct net_driver_facts *f, enum engine e, enum net_
         for (size_t i = 0; i < needs->n_net_drivers; i++)
                 drives = drives || needs->net_drivers[i] == d;
         if (!drives) {
-                *ret_reason = needs->net_drivers_why;
+                *ret_reason = "the engine does not drive it";
                 return -EOPNOTSUPP;
         }
-        if (!needs->embeds_rootlesskit && !f->rootlesskit) {
+        if (!f->rootlesskit) {
                 *ret_reason = "rootlesskit is not installed";
                 return -ENOENT;
         }

@@ -304,6 +304,8 @@ int init_daemon_start(struct init *in, enum init_daemon d, struct un_error *err)
                 return init_start_kube_proxy(in, in->kube_proxy_bin, err);
         case INIT_DAEMON_FLANNEL:
                 return init_start_flannel(in, err);
+        case INIT_DAEMON_K3S:
+                return init_start_k3s(in, err);
         default:
                 return init_restart_control_plane(in, components[d], err);
         }

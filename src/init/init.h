@@ -31,6 +31,8 @@ int kubelet_init_main(int argc, char **argv);
 /* The prefix of the labels `up` writes from its checks ("features" in the runtime dir), which the init takes
  * to the Node. */
 #define UP_LABEL_PREFIX "usernode.io/"
+/* Under the node's data directory: the token a k3s agent joins with (0600; `up` writes it, k3s reads it). */
+#define NODE_K3S_TOKEN "k3s-token"
 /* Under the node's data directory: a kubelet without a cluster runs the pods whose manifests are here. */
 #define NODE_STATIC_PODS "manifests"
 
@@ -89,6 +91,7 @@ enum init_daemon {
         INIT_DAEMON_KUBELET,
         INIT_DAEMON_KUBE_PROXY,
         INIT_DAEMON_FLANNEL,
+        INIT_DAEMON_K3S,                /* the k3s engine's one daemon (its containerd, kubelet, … inside) */
         _INIT_DAEMON_MAX,
 };
 
@@ -138,13 +141,15 @@ struct init {
         uint32_t kubelet_port;
         int64_t pod_pids_limit;
         bool containerd_only;
+        bool engine_k3s;                /* --engine k3s: the init runs k3s (k3s.c) instead of the daemons below */
         int stage_fd;
         int notify_fd;
         int signal_fd;
         int request_fd;                 /* SIGUSR1: `usernode down/up --name WORKER` asked something of a worker */
         bool workers_requested;
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
-        struct proc containerd, kubelet, kube_proxy, flannel;
+        struct proc containerd, kubelet, kube_proxy, flannel, k3s;
+        char **k3s_argv, **k3s_env;     /* k3s's command line and environment, kept to start it again */
         bool control_plane;             /* the node brings its own cluster (controlplane.c) */
         const char *service_cidr;
         const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
@@ -251,6 +256,17 @@ int init_admin_credentials(struct init *in, char **ret_ca_pem, char **ret_client
 int init_kubelet_serving_cert(const char *pki, const char *node, const char *data_dir, const char *address,
                               struct un_error *err);
 
+/* k3s.c */
+/* Under the node's runtime directory: the admin's kubeconfig a k3s server writes (0600). */
+#define INIT_K3S_KUBECONFIG "k3s-kubeconfig.yaml"
+/* Where the init binds the node's k3s data in the node's mount namespace, and k3s sees it: the kubelet's sockets
+ * under it (agent/kubelet/pod-resources/NUMBER) must fit in 108 bytes, whatever the user's home. */
+#define INIT_K3S_DATA_INSIDE "/var/lib/usernode-k3s"
+/* k3s server or agent in the node's namespaces, until its Node is Ready in the API. */
+int init_run_k3s(struct init *in);
+/* k3s (again) with the command line of its first start; its pid staged. */
+int init_start_k3s(struct init *in, struct un_error *err);
+
 /* workers.c */
 /* Names, addresses, pod CIDRs and directories of the workers (in->n_workers of them). */
 int init_workers_plan(struct init *in);
@@ -347,5 +363,8 @@ struct node_api;
 /* One look at the Node (api opened by node_api_open), for when this kubelet first posts it Ready: "mark
  * node-ready" then, once. For a start that waits for something else meanwhile (the API server ready). */
 void init_look_node_ready(struct init *in, const struct node_api *api);
+/* The feature labels `up` wrote ("features" in the runtime dir) onto the Node: true when done, or refused, or when
+ * FEATURES_WAIT_MS after since (now_usec()) there are none to put. */
+bool init_label_node(struct init *in, const struct node_api *api, uint64_t since);
 /* The Node's Ready condition to False while its kubelet does not run; errors only go to the log. */
 void init_node_not_ready(struct init *in, const char *reason, const char *message, unsigned timeout_ms);

@@ -56,6 +56,14 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         i++;
                         continue;
                 }
+                if (strcmp(argv[i], "--engine") == 0) {
+                        if (i + 1 >= argc || (strcmp(argv[i + 1], "k3s") != 0 && strcmp(argv[i + 1], "kubelet") != 0)) {
+                                fprintf(stderr, "usernode __node-init: bad --engine\n");
+                                return -EINVAL;
+                        }
+                        in->engine_k3s = strcmp(argv[++i], "k3s") == 0;
+                        continue;
+                }
                 if (strcmp(argv[i], "--name") == 0)
                         dst = &in->name;
                 else if (strcmp(argv[i], "--runtime-dir") == 0)
@@ -84,8 +92,10 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         dst = &in->workers_cidr;
                 else if (strcmp(argv[i], "--control-plane") == 0) {
                         in->control_plane = true;
-                        /* The node's kubelet joins the control plane it runs, as a node joins any cluster. */
-                        in->server = INIT_CONTROLPLANE_SERVER;
+                        /* The node's kubelet joins the control plane it runs, as a node joins any cluster (k3s: its
+                         * agent is its server's own). */
+                        if (!in->engine_k3s)
+                                in->server = INIT_CONTROLPLANE_SERVER;
                         continue;
                 }
                 else if (strcmp(argv[i], "--mtu") == 0 || strcmp(argv[i], "--kubelet-port") == 0) {
@@ -113,6 +123,11 @@ static int parse_args(struct init *in, int argc, char **argv) {
                         return -EINVAL;
                 }
                 *dst = argv[++i];
+        }
+        if (in->engine_k3s && (in->n_workers > 0 || in->containerd_only || in->overlay_address)) {
+                fprintf(stderr, "usernode __node-init: --workers, --containerd-only and --overlay-address are the "
+                                "kubelet engine's\n");
+                return -EINVAL;
         }
         if (in->n_workers > 0 && (!in->control_plane || !in->workers_cidr || !net_cidr_ipv4_valid(in->workers_cidr))) {
                 fprintf(stderr, "usernode __node-init: --workers needs --control-plane and --workers-cidr\n");
@@ -358,6 +373,8 @@ static int init_run(struct init *in) {
         r = init_mount(in);
         if (r < 0)
                 return r;
+        if (in->engine_k3s)
+                return init_run_k3s(in);
         r = init_install_config(in);
         if (r < 0)
                 return r;
@@ -462,6 +479,8 @@ static void init_shutdown(struct init *in) {
         /* In order: the workers (whose kubelets tell the API server here), flannel, kube-proxy and the kubelet,
          * then containerd, then what they left (shims, containers). */
         init_workers_stop(in);
+        /* k3s stops its kubelet, control plane and containerd itself; what it leaves dies below. */
+        proc_stop(&in->k3s, CHILD_STOP_MS);
         proc_stop(&in->flannel, CHILD_STOP_MS);
         proc_stop(&in->kube_proxy, CHILD_STOP_MS);
         proc_stop(&in->kubelet, CHILD_STOP_MS);
@@ -486,6 +505,9 @@ static void init_done(struct init *in) {
         proc_done(&in->kubelet);
         proc_done(&in->kube_proxy);
         proc_done(&in->flannel);
+        proc_done(&in->k3s);
+        strv_free(in->k3s_argv);
+        strv_free(in->k3s_env);
         for (size_t c = 0; c < _CONTROLPLANE_MAX; c++)
                 proc_done(&in->cp[c]);
         free(in->notify_env);
@@ -508,7 +530,7 @@ int kubelet_init_main(int argc, char **argv) {
                 .pod_cidr = USERNODE_POD_CIDR, .mtu = UP_MTU, .stage_fd = -1, .notify_fd = -1, .signal_fd = -1,
                 .request_fd = -1, .overlay_watch_fd = -1,
                 .containerd = PROC_NULL, .kubelet = PROC_NULL, .kube_proxy = PROC_NULL,
-                .flannel = PROC_NULL, .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
+                .flannel = PROC_NULL, .k3s = PROC_NULL, .kubelet_port = UP_KUBELET_PORT, .pod_pids_limit = UP_POD_PIDS_LIMIT_DEFAULT,
                 .sandbox_image = UP_SANDBOX_IMAGE,
         };
         int r;

@@ -268,7 +268,9 @@ void init_purge(struct init *in) {
         _cleanup_free_ char *cstate = xstrdup_printf("%s/containerd", in->runtime_dir);
         _cleanup_free_ char *lower = xstrdup_printf("%s/opt-lower", in->runtime_dir);
 
-        /* We are root of the node's user namespace: files of any sub-ID go here. */
+        /* We are root of the node's user namespace: files of any sub-ID go here. What k3s mounted (the user's
+         * images, its pods' volumes) is under its data's other path. */
+        umount_under(INIT_K3S_DATA_INSIDE);
         umount_under(in->data_dir);
         if (cstate)
                 umount_under(cstate);

@@ -215,23 +215,20 @@ static int follow_pod_cidr(struct init *in, const struct node_object *o, uint64_
         return 0;
 }
 
-/* The feature labels `up` wrote, on the Node; without them after FEATURES_WAIT_MS the node goes without. */
-static void label_node(struct init *in, struct node_wait *w, uint64_t now) {
+bool init_label_node(struct init *in, const struct node_api *api, uint64_t since) {
         _cleanup_strv_free_ char **labels = NULL;
         struct un_error err = {};
         int r;
 
-        if (w->labelled)
-                return;
         r = init_read_features(in, &labels);
         if (r >= 0) {
-                r = node_api_label(&w->api, labels, &err);
+                r = node_api_label(api, labels, &err);
                 if (r < 0)
                         fprintf(stderr, "usernode-init: %s\n", err.msg);
                 /* A slow or busy API server: again next round; only a refusal is final. */
-                w->labelled = r >= 0 || r == -EACCES || r == -EINVAL || r == -ENOENT;
-        } else if (now - w->start >= FEATURES_WAIT_MS * 1000ull)
-                w->labelled = true;
+                return r >= 0 || r == -EACCES || r == -EINVAL || r == -ENOENT;
+        }
+        return now_usec() - since >= FEATURES_WAIT_MS * 1000ull;
 }
 
 /* "mark node-ready" the first time the Node says Ready from this kubelet (a Node of an earlier run may still say it). */
@@ -265,7 +262,8 @@ static int node_seen(struct init *in, struct node_wait *w, const struct node_obj
         r = follow_pod_cidr(in, o, now - w->registered);
         if (r < 0)
                 return r;
-        label_node(in, w, now);
+        if (!w->labelled)
+                w->labelled = init_label_node(in, &w->api, w->start);
         if (!o->ready && o->ready_message && strcmp(o->ready_message, w->last) != 0) {
                 fprintf(stderr, "usernode-init: node %s not ready: %s\n", in->name, o->ready_message);
                 snprintf(w->last, sizeof w->last, "%s", o->ready_message);

@@ -36,6 +36,7 @@ static const struct {
         [INIT_DAEMON_KUBELET] = { "kubelet", "kubelet.log", INIT_DAEMON_CONTAINERD },
         [INIT_DAEMON_KUBE_PROXY] = { "kube-proxy", "kube-proxy.log", _INIT_DAEMON_MAX },
         [INIT_DAEMON_FLANNEL] = { "flanneld", "flannel.log", _INIT_DAEMON_MAX },
+        [INIT_DAEMON_K3S] = { "k3s", "k3s.log", _INIT_DAEMON_MAX },
 };
 
 static const char *const health_states[] = {
@@ -68,6 +69,8 @@ struct proc *init_daemon_proc(struct init *in, enum init_daemon d) {
                 return &in->kube_proxy;
         case INIT_DAEMON_FLANNEL:
                 return &in->flannel;
+        case INIT_DAEMON_K3S:
+                return &in->k3s;
         default:
                 return NULL;
         }

@@ -53,9 +53,12 @@ int node_cluster_address(struct up_options *o, struct un_error *err) {
         const struct host *h = host_live();
         int r;
 
-        if (o->engine != ENGINE_KUBELET || o->server || o->containerd_only)
+        if (o->server || o->containerd_only)
                 return 0;
         o->control_plane = engine_brings_control_plane(h, o->engine, NULL);
+        if (o->workers && o->engine != ENGINE_KUBELET)
+                return un_error(err, EINVAL, "--workers: only the kubelet engine runs workers; with --engine %s, start "
+                                "each further node with `usernode up --server ...`", engine_to_string(o->engine));
         if (!o->control_plane && (o->apiserver_address || o->workers))
                 return un_error(err, EINVAL, "%s: this node brings no cluster along (no control plane's binaries on PATH, "
                                 "or --server)", o->apiserver_address ? "--apiserver-address" : "--workers");

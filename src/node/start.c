@@ -177,7 +177,10 @@ int node_up_begin(struct node_up *u, const struct up_options *o, struct node *n,
 }
 
 int node_up_join(struct node_up *u, struct un_error *err) {
-        int r = u->o->control_plane ? node_cluster_prepare(u->n, u->o, err) : node_join_prepare(u->n, u->o, err);
+        /* k3s server makes its cluster's certificates itself. */
+        int r = !u->o->control_plane                   ? node_join_prepare(u->n, u->o, err)
+                : u->o->engine == ENGINE_KUBELET        ? node_cluster_prepare(u->n, u->o, err)
+                                                        : 0;
 
         if (r < 0) {
                 progress_fail(u->progress_fd, err->msg);

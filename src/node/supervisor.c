@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Direct supervision of a node (no systemd user manager, or --foreground): the supervisor runs in
- * its own process group, starts the engine's command, learns each stage through a pipe (kubelet
- * engine: usernode's init inside rootlesskit) or sd_notify (k3s), and then sleeps in poll() on
+ * its own process group, starts the engine's command (rootlesskit and usernode's init inside it), learns
+ * each stage through a pipe from the init, and then sleeps in poll() on
  * pidfds, the stage pipe and a signalfd until something happens. */
 #include "config.h"
 
@@ -46,7 +46,6 @@ struct supervisor {
         char *rk_state_dir;
         struct node_cgroup cgroup;      /* the node's own, on a cgroup v2 host with delegation */
         int stage_fd;                   /* read end: lines from the init */
-        int notify_fd;                  /* sd_notify from k3s */
         int signal_fd;
         int net_pidfd;                  /* rootlesskit's network helper (slirp4netns): it dies silently */
         char net_helper[32];
@@ -164,7 +163,7 @@ static int sv_watch_net_helper(struct supervisor *s) {
 static void sv_find_child(struct supervisor *s) {
         pid_t child;
 
-        if (!s->engine->has_init || s->status.pids[NODE_PID_CHILD] > 0)
+        if (s->status.pids[NODE_PID_CHILD] > 0)
                 return;
         if (rootlesskit_child_pid(s->rk_state_dir, &child) >= 0 || (child = rootlesskit_find_child(s->top.pid)) > 0) {
                 s->status.pids[NODE_PID_CHILD] = child;
@@ -174,7 +173,7 @@ static void sv_find_child(struct supervisor *s) {
 
 static int sv_stage(struct supervisor *s, enum up_stage st) {
         sv_find_child(s);
-        if (st == STAGE_NETWORK && s->engine->has_init && sv_watch_net_helper(s) < 0) {
+        if (st == STAGE_NETWORK && sv_watch_net_helper(s) < 0) {
                 char msg[512];
 
                 snprintf(msg, sizeof msg, "slirp4netns (the node's network) is not running; see %s/node.log",
@@ -182,7 +181,7 @@ static int sv_stage(struct supervisor *s, enum up_stage st) {
                 sv_fail(s, msg);
                 return -EIO;
         }
-        if (st == STAGE_NETWORK && s->engine->has_init && sv_publish(s) < 0)
+        if (st == STAGE_NETWORK && sv_publish(s) < 0)
                 return -EIO;
         if (st == STAGE_READY) {
                 struct un_error err = {};
@@ -326,7 +325,7 @@ static void sv_stop(struct supervisor *s) {
         (void) node_status_set_state(&s->status, NODE_STOPPING);
         sv_save(s);
         if (s->top.pid > 0 && !s->top.reaped) {
-                if (s->engine->has_init && init > 0)
+                if (init > 0)
                         kill(init, SIGTERM);
                 else
                         kill(s->top.pid, SIGTERM);
@@ -357,19 +356,15 @@ static int sv_loop(struct supervisor *s) {
         bool stopping = false;
 
         for (;;) {
-                struct pollfd pf[5];
+                struct pollfd pf[4];
                 nfds_t k = 0;
-                int stage_i = -1, notify_i = -1, net_i = -1, r;
+                int stage_i = -1, net_i = -1, r;
 
                 pf[k++] = (struct pollfd) { .fd = s->signal_fd, .events = POLLIN };
                 pf[k++] = (struct pollfd) { .fd = s->top.pidfd, .events = POLLIN };
                 if (s->stage_fd >= 0) {
                         stage_i = (int) k;
                         pf[k++] = (struct pollfd) { .fd = s->stage_fd, .events = POLLIN };
-                }
-                if (s->notify_fd >= 0) {
-                        notify_i = (int) k;
-                        pf[k++] = (struct pollfd) { .fd = s->notify_fd, .events = POLLIN };
                 }
                 if (s->net_pidfd >= 0) {
                         net_i = (int) k;
@@ -389,11 +384,6 @@ static int sv_loop(struct supervisor *s) {
                 }
                 if (stage_i >= 0 && pf[stage_i].revents && !stopping && sv_read_stages(s) < 0)
                         stopping = true;
-                if (notify_i >= 0 && pf[notify_i].revents) {
-                        if (notify_socket_read_ready(s->notify_fd) == 1 && s->reached != STAGE_READY && !stopping)
-                                if (sv_stage(s, STAGE_READY) < 0)
-                                        stopping = true;
-                }
                 if (stopping) {
                         sv_stop(s);
                         return 0;
@@ -413,12 +403,11 @@ static int sv_loop(struct supervisor *s) {
                         return -ECHILD;
                 }
                 if (pf[1].revents) {
-                        _cleanup_free_ char *why = s->engine->has_init ? sv_rootlesskit_error(s) : NULL;
+                        _cleanup_free_ char *why = sv_rootlesskit_error(s);
                         char msg[1024];
 
                         (void) proc_try_reap(&s->top);
-                        snprintf(msg, sizeof msg, "%s exited with status %d%s%s; see %s/node.log",
-                                 s->engine->has_init ? "rootlesskit" : s->engine->name,
+                        snprintf(msg, sizeof msg, "rootlesskit exited with status %d%s%s; see %s/node.log",
                                  WIFEXITED(s->top.status) ? WEXITSTATUS(s->top.status) : 128 + WTERMSIG(s->top.status),
                                  why ? ": " : "", strempty(why), s->node->runtime_dir);
                         if (s->status.state != NODE_FAILED)
@@ -439,7 +428,7 @@ static int sv_start(struct supervisor *s, struct un_error *err) {
         log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (log_fd < 0)
                 return un_error(err, errno, "cannot open %s", log);
-        if (s->engine->has_init) {
+        {
                 struct un_error cg_err = {};
 
                 /* No delegated cgroup is no failure: the node then runs with cgroups disabled, as on v1. */
@@ -454,24 +443,13 @@ static int sv_start(struct supervisor *s, struct un_error *err) {
         r = s->engine->command(s->node, s->opts, &argv, &env, err);
         if (r < 0)
                 return r;
-        if (s->engine->has_init) {
+        {
                 _cleanup_free_ char *fd_env = xstrdup_printf("%s=%d", UP_STAGE_FD_ENV, UP_STAGE_FD);
 
                 if (!fd_env || strv_push(&env, fd_env) < 0)
                         return un_error(err, ENOMEM, "supervisor");
                 if (pipe2(pipefd, O_CLOEXEC) < 0)
                         return un_error(err, errno, "pipe");
-        } else {
-                _cleanup_free_ char *path = node_runtime_path(s->node, "notify.sock"), *ne = NULL;
-
-                if (!path)
-                        return un_error(err, ENOMEM, "supervisor");
-                s->notify_fd = notify_socket_open(path, err);
-                if (s->notify_fd < 0)
-                        return s->notify_fd;
-                ne = xstrdup_printf("NOTIFY_SOCKET=%s", path);
-                if (!ne || strv_push(&env, ne) < 0)
-                        return un_error(err, ENOMEM, "supervisor");
         }
         r = proc_spawn(argv, env, log_fd, pipefd[1], UP_STAGE_FD, &s->top, err);
         if (pipefd[1] >= 0)
@@ -482,10 +460,8 @@ static int sv_start(struct supervisor *s, struct un_error *err) {
                 return r;
         }
         s->stage_fd = pipefd[0];
-        s->status.pids[s->engine->has_init ? NODE_PID_ROOTLESSKIT : NODE_PID_ENGINE] = s->top.pid;
+        s->status.pids[NODE_PID_ROOTLESSKIT] = s->top.pid;
         sv_save(s);
-        if (!s->engine->has_init)
-                (void) sv_stage(s, STAGE_ENGINE);
         return 0;
 }
 
@@ -516,7 +492,7 @@ static int sv_status_init(struct supervisor *s) {
         s->status.ephemeral = n->ephemeral;
         s->status.started_usec = realtime_usec();
         s->status.pids[NODE_PID_SUPERVISOR] = getpid();
-        s->status.kubeconfig = (o->engine == ENGINE_K3S && !o->server) || o->control_plane ? node_kubeconfig_path(n) : NULL;
+        s->status.kubeconfig = o->control_plane ? node_kubeconfig_path(n) : NULL;
         if (o->engine == ENGINE_KUBELET)
                 s->status.containerd_socket = node_runtime_path(n, "containerd/containerd.sock");
         for (size_t i = 0; i < o->n_publish; i++)
@@ -570,8 +546,6 @@ static void sv_end(struct supervisor *s) {
 static void sv_done(struct supervisor *s) {
         if (s->stage_fd >= 0)
                 close(s->stage_fd);
-        if (s->notify_fd >= 0)
-                close(s->notify_fd);
         if (s->progress_fd >= 0)
                 close(s->progress_fd);
         if (s->signal_fd >= 0)
@@ -586,7 +560,7 @@ static void sv_done(struct supervisor *s) {
 int supervisor_run(struct node *n, const struct up_options *o, int progress_fd, FILE *human, uint64_t t0) {
         struct supervisor s = {
                 .node = n, .opts = o, .engine = node_engine_get(o->engine), .top = PROC_NULL,
-                .stage_fd = -1, .notify_fd = -1, .signal_fd = -1, .net_pidfd = -1, .progress_fd = progress_fd,
+                .stage_fd = -1, .signal_fd = -1, .net_pidfd = -1, .progress_fd = progress_fd,
                 .human = human, .t0 = t0,
         };
         struct un_error err = {};

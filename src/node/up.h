@@ -106,9 +106,10 @@ struct node_engine {
                        struct un_error *err);
         /* Called once the engine reported ready: kubeconfig copies and the like; fills s. */
         int (*ready)(const struct node *n, const struct up_options *o, struct node_status *s, struct un_error *err);
-        /* Whether the stages come from usernode's init in rootlesskit (kubelet) or from sd_notify (k3s). */
-        bool has_init;
 };
+/* engine-init.c: the command of both engines, rootlesskit and usernode's init in it (`__node-init --engine E`). */
+int node_init_command(const struct node *n, const struct up_options *o, char ***ret_argv, char ***ret_env,
+                      struct un_error *err);
 
 const struct node_engine *node_engine_get(enum engine e);
 extern const struct node_engine engine_kubelet;
@@ -244,7 +245,6 @@ int node_exec(const char *name, char **argv, int *ret_status, struct un_error *e
 int node_purge_files(const struct node *n, struct un_error *err);
 
 /* join.c */
-#define NODE_K3S_TOKEN "k3s-token"                              /* 0600: k3s agent --token-file */
 /* Joining (--server, kubelet engine): discovery and the bootstrap kubeconfig, before anything starts.
  * Without a token, a node that joined before is started as it is. */
 int node_join_prepare(const struct node *n, const struct up_options *o, struct un_error *err);

@@ -86,12 +86,6 @@ int net_options_check(const struct up_options *o, struct un_error *err) {
         enum net_driver_id d;
         const char *reason;
 
-        /* k3s runs its own rootlesskit, with slirp4netns (its engine refuses any other --net). */
-        if (o->engine == ENGINE_K3S)
-                return port_driver_allowed(NET_DRIVER_SLIRP4NETNS, o->port_driver, &reason) < 0
-                               ? un_error(err, EINVAL, "--engine k3s with --port-driver %s: %s",
-                                          port_driver_to_string(o->port_driver), reason)
-                               : 0;
         if (o->net && strcmp(o->net, "auto") != 0 && net_driver_from_string(o->net, &d) >= 0 &&
             port_driver_allowed(d, o->port_driver, &reason) < 0)
                 return un_error(err, EINVAL, "--net %s with --port-driver %s: %s", o->net,
@@ -329,11 +323,9 @@ int up_options_to_argv(const struct up_options *o, const char *name, char ***ret
                 PUSH("--apiserver-address");
                 PUSH(o->apiserver_address);
         }
-        if (o->engine == ENGINE_KUBELET) {
-                snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
-                PUSH("--pod-pids-limit");
-                PUSH(buf);
-        }
+        snprintf(buf, sizeof buf, "%" PRId64, o->pod_pids_limit);
+        PUSH("--pod-pids-limit");
+        PUSH(buf);
         if (o->workers) {
                 snprintf(buf, sizeof buf, "%u", o->workers);
                 PUSH("--workers");

@@ -15,7 +15,7 @@
 /* Host-wide networking changes only when the admin asks for them: the option that enables each. */
 enum knob_option {
         KNOB_ALWAYS,
-        KNOB_FAST_NET,          /* --fast-net: routing for the veth path (and k3s --rootless, which insists) */
+        KNOB_FAST_NET,          /* --fast-net: routing for the veth path */
         KNOB_PRIVILEGED_PORTS,  /* --privileged-ports */
 };
 
@@ -189,7 +189,8 @@ int setup_plan_modules(const struct host *h, const struct setup_options *o, stru
         return plan_own_file(h, o, SETUP_MODULES, modules_file_content, p, err);
 }
 
-static const char *const apparmor_binaries[] = { "rootlesskit", "k3s", "pasta" };
+/* rootlesskit for both engines (k3s runs inside usernode's), pasta for its network. */
+static const char *const apparmor_binaries[] = { "rootlesskit", "pasta" };
 
 /* Where the kernel lets only profiled programs make unprivileged user namespaces: a profile for each
  * binary that makes one for the node. */

@@ -50,7 +50,9 @@ put "$good/lib/modules/$rel/modules.builtin" 'kernel/fs/overlayfs/overlay.ko\nke
 put "$good/etc/resolv.conf" 'nameserver 127.0.0.53\n'
 put "$good/run/systemd/resolve/resolv.conf" 'nameserver 192.0.2.53\n'
 put "$good/etc/security/limits.conf" '* hard nofile 1048576\n'
-for b in k3s slirp4netns newuidmap newgidmap; do put "$good/usr/bin/$b" '#!/bin/sh\necho "version 9.9.9-ran-inside-root"\n'; chmod 0755 "$good/usr/bin/$b"; done
+for b in k3s rootlesskit slirp4netns newuidmap newgidmap; do put "$good/usr/bin/$b" '#!/bin/sh\necho "version 9.9.9-ran-inside-root"\n'; chmod 0755 "$good/usr/bin/$b"; done
+# k3s's CNI plugins (rancher/plugins) where k3s finds them: the directory of the first host-local on PATH.
+for b in bridge flannel host-local loopback portmap; do put "$good/usr/local/bin/$b" '#!/bin/sh\necho ran-inside-root\n'; chmod 0755 "$good/usr/local/bin/$b"; done
 
 report() {
         set +e
@@ -84,7 +86,7 @@ expect net.ipv6 warn "disable_ipv6 = 1"
 expect net.tun pass "built in"
 expect net.driver fail "slirp4netns"
 expect net.source-ip warn "builtin port driver"
-expect sysctl.ip_forward fail "k3s --rootless refuses"
+expect sysctl.ip_forward warn "lxc-user-nic"
 expect sysctl.ping_group_range warn "GID 1000"
 expect sysctl.unprivileged_port_start warn "sudo usernode setup --user alice --privileged-ports"
 expect sysctl.rp_filter warn "strict"
@@ -142,7 +144,15 @@ done
 expect net.dns pass "192.0.2.53"
 expect sysctl.ip_forward pass "sysctl.d"
 expect net.ipv6 pass "kernel default"
-expect engine.k3s pass "present"
+expect engine.k3s pass "present; CNI plugins in /usr/local/bin (bridge, flannel, host-local"
+# Debian's plugins first on PATH (no flannel): k3s would take them and its pods would have no network.
+rm "$good/usr/local/bin/flannel"
+report "$good" k3s
+expect engine.k3s fail "without flannel"
+# None on PATH: only k3s's packaged binary brings its own.
+rm "$good/usr/local/bin/host-local"
+report "$good" k3s
+expect engine.k3s warn "packaged single binary"
 
 # The report under --root never runs the root's binaries (their version would show).
 grep -q 'ran-inside-root' "$work/out.json" && fail "a binary inside the root ran"

@@ -59,20 +59,17 @@ printf 'net: auto\nwait: 7\nnodes:\n  n2:\n    port-driver: builtin\n' >"$WORK/e
 [ "$(val cluster-cidr)" = 10.63.0.0/16 ] || fail "flag --cluster-cidr lost"
 [ "$(val publish)" = "127.0.0.1:19000:90/tcp" ] || fail "flags' --publish do not replace the file's"
 
-# k3s from the file, joining a server: `k3s agent`. The user's default ports cannot be published with k3s:
-# refused until the file empties the list.
+# k3s from the file, joining a server: the init runs `k3s agent` (tests/integration/up-k3s.sh), the token
+# never on a command line.
 printf 'engine: k3s\nserver: https://192.0.2.10:6443\ntoken: K10abc::server:def\n' >"$WORK/agent.yaml"
-chmod 600 "$WORK/agent.yaml"
-expect_exit 2 "$U" up --config "$WORK/agent.yaml" --dry-run
-printf 'publish: []\n' >>"$WORK/agent.yaml"
 # A file holding a token is a secret: refused while others can read it.
 chmod 644 "$WORK/agent.yaml"
 expect_exit 2 "$U" up --config "$WORK/agent.yaml" --dry-run
 chmod 600 "$WORK/agent.yaml"
 "$U" up --config "$WORK/agent.yaml" --dry-run >"$WORK/out"
-grep -q "^exec: k3s agent --rootless .* --server https://192.0.2.10:6443 --token-file [^ ]*/k3s-token" "$WORK/out" ||
+grep -q "^exec: rootlesskit .* __node-init --engine k3s .* --server https://192.0.2.10:6443" "$WORK/out" ||
         fail "k3s agent command: $(grep ^exec "$WORK/out")"
-! grep -q "K10abc" "$WORK/out" || fail "the token is on k3s's command line: $(grep ^exec "$WORK/out")"
+! grep -q "K10abc" "$WORK/out" || fail "the token is on a command line: $(grep ^exec "$WORK/out")"
 
 # Errors: file:line:column, exit 2, nothing started.
 bad() {
@@ -117,8 +114,5 @@ expect_exit 2 "$U" up --engine kubelet --apiserver-address 999.1.1.1 --dry-run
 expect_exit 2 "$U" up --engine kubelet --apiserver-address 0.0.0.0 --dry-run
 # 192.0.2.0/24 (TEST-NET-1) is no address of this host, or there is no cluster to publish: refused either way.
 expect_exit 2 "$U" up --engine kubelet --apiserver-address 192.0.2.77 --dry-run
-XDG_CONFIG_HOME=$WORK/none "$U" up --engine k3s --port-driver implicit --dry-run >/dev/null 2>"$WORK/err" &&
-        fail "k3s with --port-driver implicit started"
-grep -q -- "--engine k3s with --port-driver implicit" "$WORK/err" || fail "k3s implicit: $(cat "$WORK/err")"
 [ ! -e "$XDG_RUNTIME_DIR/usernode" ] || [ -z "$(ls -A "$XDG_RUNTIME_DIR/usernode")" ] || fail "dry-run left state"
 echo "up-config: ok"
