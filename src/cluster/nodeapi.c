@@ -176,6 +176,7 @@ static struct kubeapi as_kubelet(const struct node_api *a, unsigned timeout_ms) 
 
 void node_object_done(struct node_object *o) {
         free(o->pod_cidr);
+        free(o->overlay_address);
         free(o->ready_message);
         *o = (struct node_object) {};
 }
@@ -193,7 +194,13 @@ static void parse_node(struct json_object *n, struct node_object *ret) {
                            *taints = json_get(spec, "taints", json_type_array),
                            *conds = json_get(json_get(n, "status", json_type_object), "conditions", json_type_array);
 
+        const char *overlay = json_object_get_string(json_get(json_get(json_get(n, "metadata", json_type_object),
+                                                                       "annotations", json_type_object),
+                                                              "flannel.alpha.coreos.com/public-ip", json_type_string));
+
         ret->exists = true;
+        if (overlay)
+                ret->overlay_address = strdup(overlay);
         if (cidr)
                 ret->pod_cidr = strdup(json_object_get_string(cidr));
         for (size_t i = 0; taints && i < json_object_array_length(taints); i++) {
@@ -272,6 +279,25 @@ int node_api_label(const struct node_api *a, char *const *labels, struct un_erro
                         json_object_object_add(l, key, json_object_new_string(eq + 1));
         }
         json_object_object_add(meta, "labels", l);
+        json_object_object_add(patch, "metadata", meta);
+        return kubeapi_patch(&api, path, patch, what, err);
+}
+
+int node_api_annotate(const struct node_api *a, const char *key, const char *value, struct un_error *err) {
+        const struct kubeapi api = as_kubelet(a, 5000);
+        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name),
+                            *what = xstrdup_printf("annotating node %s", a->name);
+        struct json_object *patch = json_object_new_object(), *meta = json_object_new_object(),
+                           *ann = json_object_new_object();
+
+        if (!path || !what || !patch || !meta || !ann) {
+                json_object_put(patch);
+                json_object_put(meta);
+                json_object_put(ann);
+                return un_error(err, ENOMEM, "node %s", a->name);
+        }
+        json_object_object_add(ann, key, json_object_new_string(value));
+        json_object_object_add(meta, "annotations", ann);
         json_object_object_add(patch, "metadata", meta);
         return kubeapi_patch(&api, path, patch, what, err);
 }

@@ -47,6 +47,7 @@ struct node_object {
         char *pod_cidr;                 /* spec.podCIDR, NULL when none was allocated */
         bool not_ready_taint;           /* the node lifecycle controller's not-ready or unreachable taint: no pod is
                                          * scheduled here until it lifts it */
+        char *overlay_address;          /* flannel's public-ip annotation: where the other nodes send its pods' traffic */
 };
 void node_object_done(struct node_object *o);
 
@@ -55,6 +56,11 @@ int node_api_get(const struct node_api *a, struct node_object *ret, struct un_er
 /* Merges labels ("KEY=VALUE") into the Node's: -EACCES when the cluster refuses them, -EAGAIN when it is busy
  * (5xx, 429), another error when it was not reached. */
 int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err);
+/* flannel reads where the other nodes reach this one (its VXLAN endpoint) from this annotation of the Node when it
+ * takes its lease, instead of its interface's address. */
+#define NODE_OVERLAY_ADDRESS_ANNOTATION "flannel.alpha.coreos.com/public-ip-overwrite"
+/* Merges the annotation key=value into the Node's (as node_api_label's errors). */
+int node_api_annotate(const struct node_api *a, const char *key, const char *value, struct un_error *err);
 /* Deletes the Node (404 counts as done); -EACCES when the cluster does not let a node delete itself. */
 int node_api_delete(const struct node_api *a, struct un_error *err);
 

@@ -150,6 +150,7 @@ struct init {
         char *notify_env;               /* "NOTIFY_SOCKET=...": containerd's and the kubelet's */
         struct proc containerd, kubelet, kube_proxy, flannel, k3s;
         char **k3s_argv, **k3s_env;     /* k3s's command line and environment, kept to start it again */
+        unsigned k3s_starts;
         bool control_plane;             /* the node brings its own cluster (controlplane.c) */
         const char *service_cidr;
         const char *apiserver_url;      /* the control plane's API server where other nodes reach it; NULL: none do */
@@ -210,6 +211,8 @@ int init_install_resolv_conf(const char *src);
  * loopback answer is none: it takes the default route's), which without the line goes to the host's DNS server,
  * 10 s each time where that server is out of reach, and tells that server the node's name. */
 int init_install_hosts(const char *name, const char *runtime_dir);
+/* Unmounts every mount at or below dir (deepest first, lazily). */
+void init_umount_under(const char *dir);
 /* down --purge: unmounts what the node mounted under its directories, then removes them. */
 void init_purge(struct init *in);
 

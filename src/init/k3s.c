@@ -11,7 +11,9 @@
  * API, posted by this k3s, with usernode's labels and without the not-ready taint. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 
 #include "init.h"
 #include "nodeapi.h"
+#include "rm-rf.h"
 #include "util.h"
 
 /* Under the runtime directory: what _K3S_ROOTLESS_SOCK names. */
@@ -39,6 +42,9 @@
 /* k3s starts its own control plane, containerd and kubelet before its Node can say Ready: tens of seconds on a slow
  * machine. Log lines while waiting come at most this often. */
 #define K3S_POLL_MS 200
+/* k3s's run-time state in the node: its containerd's socket and its containers' tasks. */
+#define K3S_STATE "/run/k3s"
+#define K3S_STOP_MS 5000
 
 static int push_printf(char ***argv, const char *fmt, ...) _printf_(2, 3);
 static int push_printf(char ***argv, const char *fmt, ...) {
@@ -52,14 +58,17 @@ static int push_printf(char ***argv, const char *fmt, ...) {
         return s ? strv_push(argv, s) : -ENOMEM;
 }
 
-/* The host of an https://HOST:PORT URL. */
-static int url_host(const char *url, char *buf, size_t size) {
+/* The host and port of an https://HOST:PORT URL. */
+static int url_split(const char *url, char *buf, size_t size, unsigned *ret_port) {
         const char *h = startswith(url, "https://"), *colon = h ? strrchr(h, ':') : NULL;
+        uint32_t port;
 
-        if (!h || !colon || (size_t) (colon - h) >= size || colon == h)
+        if (!h || !colon || (size_t) (colon - h) >= size || colon == h || parse_u32(colon + 1, &port) < 0 ||
+            port == 0 || port > 65535)
                 return -EINVAL;
         memcpy(buf, h, (size_t) (colon - h));
         buf[colon - h] = '\0';
+        *ret_port = port;
         return 0;
 }
 
@@ -94,6 +103,7 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
         _cleanup_strv_free_ char **argv = NULL, **env = NULL, **labels = NULL;
         _cleanup_free_ char *port_api = xstrdup_printf("%s/%s", in->runtime_dir, K3S_PORT_API);
         char host[256];
+        unsigned port;
         int r = 0;
 
         _cleanup_free_ char *config = xstrdup_printf("%s/%s", data, K3S_CONFIG);
@@ -122,6 +132,15 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
                 for (char **l = labels; *l; l++)
                         if (push_printf(&argv, "--node-label=%s", *l) < 0)
                                 return un_error(err, ENOMEM, "k3s");
+        /* In a cluster of several hosts: the host's address, which the init gave the node (unrouted: what is sent
+         * there leaves the node, to the ports published there), is its kubelet's and, for a server, what its API
+         * server advertises to pods and agents. */
+        if (in->node_ip && push_printf(&argv, "--node-ip=%s", in->node_ip) < 0)
+                return un_error(err, ENOMEM, "k3s");
+        /* A joined kubelet is reached at the port published for it (logs, exec, port-forward). */
+        if (in->server && in->kubelet_port != UP_KUBELET_PORT &&
+            push_printf(&argv, "--kubelet-arg=port=%u", (unsigned) in->kubelet_port) < 0)
+                return un_error(err, ENOMEM, "k3s");
         if (in->control_plane) {
                 if (push_printf(&argv, "--write-kubeconfig=%s/%s", in->runtime_dir, INIT_K3S_KUBECONFIG) < 0 ||
                     strv_push(&argv, "--write-kubeconfig-mode=0600") < 0 ||
@@ -131,9 +150,11 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
                      * 80 and 443: neither can work here, nor should behind the user's back. */
                     strv_push(&argv, "--disable=servicelb,traefik") < 0)
                         return un_error(err, ENOMEM, "k3s");
-                /* A cluster others join: its API server's certificate names where it is published. */
-                if (in->apiserver_url && (url_host(in->apiserver_url, host, sizeof host) < 0 ||
-                                          push_printf(&argv, "--tls-san=%s", host) < 0))
+                /* A cluster others join: its API server's certificate names where it is published, and it
+                 * advertises the port published there. */
+                if (in->apiserver_url && (url_split(in->apiserver_url, host, sizeof host, &port) < 0 ||
+                                          push_printf(&argv, "--tls-san=%s", host) < 0 ||
+                                          push_printf(&argv, "--advertise-port=%u", port) < 0))
                         return un_error(err, EINVAL, "k3s: bad API server URL %s", in->apiserver_url);
         } else if (strv_push(&argv, "--server") < 0 || strv_push(&argv, (char *) in->server) < 0 ||
                    /* Never the token itself on a command line: the file `up` wrote (0600). */
@@ -144,9 +165,40 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
         return 0;
 }
 
+/* Whether a process other than PID 1 and this one runs in the node's PID namespace. */
+static bool others_run(void) {
+        _cleanup_closedir_ DIR *d = opendir("/proc");
+        struct dirent *de;
+        uint32_t pid;
+
+        while (d && (de = readdir(d)))
+                if (parse_u32(de->d_name, &pid) >= 0 && pid != 1 && (pid_t) pid != getpid())
+                        return true;
+        return false;
+}
+
+/* Before k3s starts again: what the last one left. A restart of `k3s --rootless` is one of its whole namespace, and
+ * k3s counts on that: it clears /run/containerd as it starts, the sockets of its containers' shims among it, and its
+ * containerd would wait 100 s for each shim it can no longer reach. So the containers go too (the kubelet starts
+ * them again; their volumes stay), and with them containerd's state of them. */
+static void k3s_clear_leftovers(void) {
+        uint64_t deadline = now_usec() + K3S_STOP_MS * 1000ull;
+
+        (void) kill(-1, SIGKILL);
+        /* PID 1 reaps them; their mounts go once they are gone. */
+        while (others_run() && now_usec() < deadline)
+                (void) usleep(20000);
+        init_umount_under(K3S_STATE);
+        (void) rm_rf(K3S_STATE);
+        /* The pods' network namespaces, which k3s removes as it starts (it cannot while they are mounted). */
+        init_umount_under("/run/netns");
+}
+
 int init_start_k3s(struct init *in, struct un_error *err) {
         int r;
 
+        if (in->k3s_starts++ > 0)
+                k3s_clear_leftovers();
         in->kubelet_started = time(NULL);
         r = init_spawn_logged(in, "k3s.log", in->k3s_argv, in->k3s_env, &in->k3s, err);
         if (r >= 0)
@@ -160,6 +212,8 @@ struct k3s_wait {
         struct node_api api;
         uint64_t start;
         bool labelled;
+        bool annotated;                 /* the Node has NODE_OVERLAY_ADDRESS_ANNOTATION */
+        bool restarted;                 /* k3s was started again for flannel to read it */
         bool answered;                  /* the API server answered a request */
         char last[sizeof ((struct un_error) {}).msg];   /* the last message logged: each new one once */
 };
@@ -199,6 +253,17 @@ static int k3s_look(struct init *in, struct k3s_wait *w) {
                 node_object_done(&o);
                 return 0;
         }
+        /* In a cluster of several hosts flannel must take the node's published address as its VXLAN endpoint. It
+         * reads that from the Node when it takes its lease, once the Node has its pod CIDR (it looks every 2 s):
+         * the annotation comes as soon as the kubelet registered the Node. (Making the Node before the kubelet
+         * would leave it without the cloud provider's taint, and k3s's cloud controller would never give it its
+         * addresses.) */
+        if (in->overlay_address && !w->annotated) {
+                r = node_api_annotate(&w->api, NODE_OVERLAY_ADDRESS_ANNOTATION, in->overlay_address, &err);
+                if (r < 0)
+                        wait_log(w, err.msg);
+                w->annotated = r >= 0;
+        }
         if (!w->labelled)
                 w->labelled = init_label_node(in, &w->api, w->start);
         /* A Node from an earlier run may still say Ready: only this k3s's word counts. */
@@ -214,6 +279,11 @@ static int k3s_look(struct init *in, struct k3s_wait *w) {
                 wait_log(w, msg);
         }
         r = r && w->labelled && !o.not_ready_taint;
+        /* Ready for pods on other nodes too once flannel has said where its VXLAN endpoint is; one that took its
+         * lease before the annotation was there says the node's own address: 2, k3s is to start again (flannel
+         * then reads the annotation). */
+        if (r && in->overlay_address)
+                r = !o.overlay_address ? 0 : strcmp(o.overlay_address, in->overlay_address) == 0 ? 1 : 2;
         node_object_done(&o);
         return r;
 }
@@ -229,6 +299,27 @@ static int k3s_wait_ready(struct init *in) {
                 return -ENOMEM;
         for (;;) {
                 r = k3s_look(in, &w);
+                if (r == 2 && !w.restarted) {
+                        struct un_error err = {};
+
+                        fprintf(stderr, "usernode-init: flannel took the node's own address as its VXLAN endpoint, "
+                                        "not %s: k3s starts again\n", in->overlay_address);
+                        w.restarted = true;
+                        proc_stop(&in->k3s, K3S_STOP_MS);
+                        proc_done(&in->k3s);
+                        r = init_start_k3s(in, &err);
+                        if (r < 0) {
+                                init_stage(in, "error %s", err.msg);
+                                break;
+                        }
+                        continue;
+                }
+                if (r == 2) {
+                        init_stage(in, "error flannel in k3s does not take %s as the node's VXLAN endpoint; see %s/k3s.log",
+                                   in->overlay_address, in->runtime_dir);
+                        r = -EIO;
+                        break;
+                }
                 if (r > 0)
                         break;
                 r = init_idle_for(in, K3S_POLL_MS);

@@ -124,11 +124,14 @@ static int parse_args(struct init *in, int argc, char **argv) {
                 }
                 *dst = argv[++i];
         }
-        if (in->engine_k3s && (in->n_workers > 0 || in->containerd_only || in->overlay_address)) {
-                fprintf(stderr, "usernode __node-init: --workers, --containerd-only and --overlay-address are the "
+        if (in->engine_k3s && (in->n_workers > 0 || in->containerd_only || in->overlay_guard)) {
+                fprintf(stderr, "usernode __node-init: --workers, --containerd-only and --overlay-guard are the "
                                 "kubelet engine's\n");
                 return -EINVAL;
         }
+        /* A k3s server others join is at its published address, as a joined node is at its own. */
+        if (in->engine_k3s && in->overlay_address && !in->node_ip)
+                in->node_ip = in->overlay_address;
         if (in->n_workers > 0 && (!in->control_plane || !in->workers_cidr || !net_cidr_ipv4_valid(in->workers_cidr))) {
                 fprintf(stderr, "usernode __node-init: --workers needs --control-plane and --workers-cidr\n");
                 return -EINVAL;

@@ -242,7 +242,7 @@ int init_install_hosts(const char *name, const char *runtime_dir) {
 }
 
 /* Unmounts whatever the node mounted under dir (container rootfs, the /opt bind), deepest first. */
-static void umount_under(const char *dir) {
+void init_umount_under(const char *dir) {
         _cleanup_free_ char *text = NULL;
         _cleanup_strv_free_ char **points = NULL;
         const struct host *h = host_live();
@@ -270,12 +270,12 @@ void init_purge(struct init *in) {
 
         /* We are root of the node's user namespace: files of any sub-ID go here. What k3s mounted (the user's
          * images, its pods' volumes) is under its data's other path. */
-        umount_under(INIT_K3S_DATA_INSIDE);
-        umount_under(in->data_dir);
+        init_umount_under(INIT_K3S_DATA_INSIDE);
+        init_umount_under(in->data_dir);
         if (cstate)
-                umount_under(cstate);
+                init_umount_under(cstate);
         if (lower)
-                umount_under(lower);
+                init_umount_under(lower);
         (void) rm_rf(in->data_dir);
         if (cstate)
                 (void) rm_rf(cstate);

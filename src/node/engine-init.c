@@ -101,8 +101,10 @@ int node_init_command(const struct node *n, const struct up_options *o, char ***
         }
         if (o->overlay_address && push_pair(&argv, "--overlay-address", o->overlay_address) < 0)
                 return un_error(err, ENOMEM, "node command");
-        /* Where the senders' addresses reach the node, its VXLAN port takes the cluster's nodes only. */
-        if (o->overlay_address && port_driver_keeps_source(o->port_driver) && strv_push(&argv, "--overlay-guard") < 0)
+        /* Where the senders' addresses reach the node, its VXLAN port takes the cluster's nodes only (flanneld's
+         * forwarding entries tell which: the kubelet engine's). */
+        if (o->overlay_address && o->engine == ENGINE_KUBELET && port_driver_keeps_source(o->port_driver) &&
+            strv_push(&argv, "--overlay-guard") < 0)
                 return un_error(err, ENOMEM, "node command");
         if (o->containerd_only && strv_push(&argv, "--containerd-only") < 0)
                 return un_error(err, ENOMEM, "node command");

@@ -208,7 +208,7 @@ int node_join_address(struct up_options *o, struct un_error *err) {
         struct in_addr ip;
         int r;
 
-        if (!o->server || o->engine != ENGINE_KUBELET)
+        if (!o->server)
                 return 0;
         if (o->node_ip) {
                 if (inet_pton(AF_INET, o->node_ip, &ip) != 1)

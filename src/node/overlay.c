@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Whether a node carries its pods' traffic to other nodes' pods: a kubelet node in a cluster that other
- * hosts' nodes are in (it joined one, or brings one along that others can join) runs flannel's VXLAN inside
- * its namespaces (init/overlay.c), its UDP port published at the node's address on this host. */
+/* Whether a node carries its pods' traffic to other nodes' pods: a node in a cluster that other hosts' nodes are
+ * in (it joined one, or brings one along that others can join) runs flannel's VXLAN inside its namespaces
+ * (flanneld for a kubelet node, init/overlay.c; k3s's own for a k3s node, init/k3s.c), its UDP port published at
+ * the node's address on this host. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -20,7 +21,7 @@
 
 /* The address other nodes reach this one at: a joined node's, or the published API server's. */
 static const char *overlay_address(const struct up_options *o) {
-        if (o->engine != ENGINE_KUBELET || o->containerd_only)
+        if (o->containerd_only)
                 return NULL;
         if (o->server)
                 return o->node_ip;
@@ -37,7 +38,8 @@ int node_overlay_address(struct up_options *o, struct un_error *err) {
         o->overlay_address = NULL;
         if (!address)
                 return 0;
-        if (engine_find_overlay(host_live(), o->engine, &flanneld) < 0) {
+        /* k3s runs the flannel built into it (-EOPNOTSUPP): nothing to find. */
+        if (engine_find_overlay(host_live(), o->engine, &flanneld) == -ENOENT) {
                 fprintf(stderr, "usernode up: warning: no flanneld on PATH: pods on this node will not reach pods on "
                                 "other nodes, nor they these\n");
                 return 0;

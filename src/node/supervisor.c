@@ -498,7 +498,7 @@ static int sv_status_init(struct supervisor *s) {
         for (size_t i = 0; i < o->n_publish; i++)
                 s->status.ports[s->status.n_ports++] = o->publish[i];
         /* A joined kubelet is reached by the API server (logs, exec, port-forward) at the node's address. */
-        if (o->engine == ENGINE_KUBELET && o->server && o->node_ip && o->kubelet_port)
+        if (o->server && o->node_ip && o->kubelet_port)
                 sv_port_add(s, "tcp", o->node_ip, o->kubelet_port, o->kubelet_port);
         /* The API server of the cluster the node brings along, on the host's loopback or --apiserver-address. */
         if (o->control_plane && o->apiserver_port)

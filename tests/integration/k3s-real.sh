@@ -3,7 +3,8 @@
 # there or in its cni-bin/, runc and containerd-shim-runc-v2 there or the host's): `up --engine k3s --name N --wait`
 # returns with the Node named N Ready in the API, posted by this k3s, with usernode's labels; the API server is
 # published on the host's 127.0.0.1 only and k3s's own port controller publishes nothing; a pod from the user's
-# images directory runs and answers logs and exec; status shows the Node; down then up keeps the cluster; down
+# images directory runs and answers logs and exec; status shows the Node; k3s killed is started again and its
+# Node comes back; down then up keeps the cluster; down
 # --purge leaves no process, mount, file or port. On a cgroup v2 host (the guest's scenario) pod limits are
 # checked too; here, cgroup v1, they are not enforced (the labels say so).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -109,6 +110,28 @@ echo "k3s: first pod Running $(( ($(date +%s%N) - start) / 1000000 )) ms after u
 [ "$(kc logs hello)" = "hello from k3s" ] || fail "kubectl logs: $(kc logs hello 2>&1)"
 [ "$(kc exec hello -- echo exec works)" = "exec works" ] || fail "kubectl exec"
 case $(kc get pod hello -o jsonpath='{.status.podIP}') in 10.42.*) ;; *) fail "the pod's address: $(kc get pod hello -o wide)" ;; esac
+
+# k3s dies: the init starts it again (as any daemon of a node that was ready), its kubelet posts the Node Ready
+# again, status counts the restart.
+kpid=$(as_k3s "$USERNODE" status --name "$node" --json | jq -r .pids.engine)
+[ "$kpid" -gt 1 ] 2>/dev/null || fail "status names no k3s pid: $kpid"
+killed=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+kill -9 "$kpid"
+restarted() {
+        as_k3s "$USERNODE" status --name "$node" --json >"$WORK/heal.json" || return 1
+        jq -e '.daemons[] | select(.name == "k3s" and .state == "running" and .restarts >= 1)' "$WORK/heal.json" >/dev/null
+}
+retry 120 restarted || fail "k3s was not started again: $(cat "$WORK/heal.json"; tail -n 5 "$WORK/xdg/usernode/$node/node.log")"
+# (ISO 8601 in UTC compares as text)
+posted() {
+        beat=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}') &&
+                [ "$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ] &&
+                [ "$(printf '%s\n%s\n' "$killed" "$beat" | sort | tail -n 1)" = "$beat" ] && [ "$beat" != "$killed" ]
+}
+retry 180 posted || fail "the restarted k3s did not post its Node Ready: $(kc get node "$node" -o wide 2>&1;
+        grep -v 'level=info\|^I[0-9]' "$WORK/xdg/usernode/$node/k3s.log" | tail -n 30)"
+kc wait --for=condition=Ready pod/hello --timeout=180s >/dev/null || fail "the pod is not Ready after k3s's restart"
+echo "k3s: k3s killed, started again, its Node Ready again"
 
 # down then up: the same cluster, the pod still there.
 as_k3s "$USERNODE" down --name "$node" >/dev/null || fail "down"

@@ -7,7 +7,8 @@
 #
 # With a BUILD and USERNODE_K8S_BIN naming a directory of upstream Kubernetes binaries,
 # the scenario's real part gets them in k8s/ (with the host's etcd and a pause image
-# built here); without, k8s.skip says why the guest skips that part.
+# built here); without, k8s.skip says why the guest skips that part. With them and
+# USERNODE_K3S_BIN naming a real k3s, its k3s part gets that in k3s/ (k3s.skip otherwise).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -74,6 +75,36 @@ add_k8s() {
 	vm_log "real Kubernetes part: $(du -sh "$out/k8s" | cut -f1) of binaries from $USERNODE_K8S_BIN"
 }
 
+# no_k3s REASON: the guest skips the k3s part and says why.
+no_k3s() {
+	printf '%s\n' "$1" >"$out/k3s.skip"
+	vm_log "real k3s part skipped: $1"
+}
+
+# Stages k3s/ from USERNODE_K3S_BIN (k3s, its runc and containerd-shim-runc-v2 when there, its CNI plugins
+# from the directory itself or its cni-bin/), or says why not (no_k3s).
+add_k3s() {
+	local cni b
+	if [ -z "${USERNODE_K3S_BIN-}" ]; then
+		no_k3s "USERNODE_K3S_BIN was not set on the host (a directory with a real k3s and its CNI plugins)"
+		return 0
+	fi
+	[ -x "$USERNODE_K3S_BIN/k3s" ] || { no_k3s "no k3s in USERNODE_K3S_BIN=$USERNODE_K3S_BIN"; return 0; }
+	cni=$USERNODE_K3S_BIN
+	[ -x "$cni/flannel" ] || cni=$USERNODE_K3S_BIN/cni-bin
+	[ -x "$cni/flannel" ] || { no_k3s "no k3s CNI plugins (flannel, host-local, ...) in USERNODE_K3S_BIN"; return 0; }
+	mkdir -p "$out/k3s/cni-bin"
+	cp "$USERNODE_K3S_BIN/k3s" "$out/k3s/k3s"
+	for b in runc containerd-shim-runc-v2; do
+		[ ! -x "$USERNODE_K3S_BIN/$b" ] || cp "$USERNODE_K3S_BIN/$b" "$out/k3s/$b"
+	done
+	cp -a "$cni"/. "$out/k3s/cni-bin/"
+	# kubectl: the multi-call k3s takes its argv[0] (its kubectl subcommand is the packaged binary's only).
+	ln -s k3s "$out/k3s/kubectl"
+	chmod -R a+rX "$out/k3s"
+	vm_log "real k3s part: $(du -sh "$out/k3s" | cut -f1) from $USERNODE_K3S_BIN"
+}
+
 case $build in
 --smoke)
 	entry=smoke.sh
@@ -92,6 +123,7 @@ case $build in
 	;;
 esac
 [ "$entry" != guest-run.sh ] || add_k8s
+[ "$entry" != guest-run.sh ] || [ ! -d "$out/k8s" ] || add_k3s
 # shellcheck disable=SC2016 # expanded in the guest
 printf '#!/bin/bash\ncd "$(dirname "$0")" && exec bash vm/%s\n' "$entry" >"$out/run.sh"
 chmod 0755 "$out/run.sh"

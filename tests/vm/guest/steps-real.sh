@@ -218,6 +218,18 @@ EOF
 
 cg_value() { cat "/sys/fs/cgroup$1/$2" 2>/dev/null || echo '(none)'; }
 
+# real_memory WHAT: the memory of REAL_NODE's unit now, as a MEMORY line of the report: its cgroup's memory.peak
+# and memory.current, and the summed RSS of its processes.
+real_memory() {
+	local unit_cg rss=0 pid kb
+	unit_cg=$(user_cgroup)/app.slice/usernode-$REAL_NODE.service
+	while read -r pid; do
+		kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+		rss=$((rss + ${kb:-0}))
+	done < <(find "/sys/fs/cgroup$unit_cg" -name cgroup.procs -exec cat {} +)
+	real_note "MEMORY $1: unit memory.peak $(($(cat "/sys/fs/cgroup$unit_cg/memory.peak") / 1048576)) MiB, memory.current $(($(cat "/sys/fs/cgroup$unit_cg/memory.current") / 1048576)) MiB, RSS of its processes $((rss / 1024)) MiB"
+}
+
 step_real_pod_limits() {
 	local started secs cid uid pid cg pod_cg unit_cg mem cpu pids f
 	local -a found

@@ -135,6 +135,8 @@ step_vanilla_node_labels() {
 step_vanilla_pod_limits() {
 	vanilla_env
 	step_real_pod_limits
+	# Measured as the k3s node is (steps-k3s.sh), side by side.
+	real_memory "vanilla cluster with a pod"
 }
 
 resolver_phase() { kc get pod resolver -o jsonpath='{.status.phase}' 2>/dev/null || true; }

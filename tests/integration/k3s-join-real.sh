@@ -1,0 +1,145 @@
+#!/bin/bash
+# A k3s cluster of two hosts with a real k3s (USERNODE_K3S_BIN, as for k3s-real.sh): two "hosts", network
+# namespaces of this test's own joined by a veth pair (traffic never leaves them). On host A the test user runs
+# `up --engine k3s --apiserver-address A`: k3s server, its API server published at A (its certificate names A),
+# flannel's VXLAN port at A. On host B the same user (another runtime and home directory) joins it with the
+# server's K10 token from a 0600 file: `k3s agent` inside usernode's namespaces, its VXLAN port published at B.
+# Both Nodes Ready with the hosts' addresses; each one's flannel endpoint is its host's address (not the node's
+# own slirp address, the same on both); a pod on each reaches the other's by its address; logs and exec reach the
+# agent's pod; down --purge of both leaves no process.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
+set -o pipefail
+
+[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user and the hosts' namespaces"
+[ -n "${USERNODE_K3S_BIN:-}" ] || skip "USERNODE_K3S_BIN names no directory with a real k3s (and its CNI plugins)"
+[ -x "$USERNODE_K3S_BIN/k3s" ] || skip "no k3s in USERNODE_K3S_BIN=$USERNODE_K3S_BIN"
+for b in rootlesskit slirp4netns newuidmap jq ip nsenter; do
+        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
+done
+ensure_test_user
+runuser -u "$TEST_USER" -- test -x "$USERNODE_K3S_BIN/k3s" || skip "$TEST_USER cannot run $USERNODE_K3S_BIN/k3s"
+cni=$USERNODE_K3S_BIN
+[ -x "$cni/host-local" ] || cni=$USERNODE_K3S_BIN/cni-bin
+[ -x "$cni/flannel" ] || skip "no k3s CNI plugins (flannel, host-local, ...) in $USERNODE_K3S_BIN or its cni-bin/"
+
+k8s_user_work k3s-join
+N=$(( $$ % 250 + 2 ))
+A=usernode-ka-$$ B=usernode-kb-$$ IP_A=10.252.$N.1 IP_B=10.252.$N.2
+cleanup() {
+        for h in b a; do
+                on "$h" "$USERNODE" down --name "host$h" --purge >/dev/null 2>&1 || :
+        done
+        ip netns del "$A" 2>/dev/null || :
+        ip netns del "$B" 2>/dev/null || :
+        rm -rf "$WORK"
+}
+trap cleanup EXIT
+veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
+
+# on a|b CMD...: CMD as the test user on host A or B, with a runtime and a home directory of that host's, k3s and
+# its CNI plugins first on PATH.
+for h in a b; do
+        mkdir -p "$WORK/$h/xdg" "$WORK/$h/home"
+        chown -R "$TEST_USER:" "$WORK/$h"
+        chmod 0700 "$WORK/$h/xdg"
+done
+on() {
+        local ns=$A
+        [ "$1" = a ] || ns=$B
+        # nsenter, not ip netns exec: that mounts a /sys of its own, without the cgroup mounts the kubelet reads.
+        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i \
+                PATH="$USERNODE_K3S_BIN:$cni:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" \
+                "${@:2}"
+}
+USERNODE_K8S_BIN=${USERNODE_K8S_BIN:-}
+k8s_images
+for h in a b; do
+        install -d -o "$TEST_USER" -m 0700 "$WORK/$h/home/.local" "$WORK/$h/home/.local/share" \
+                "$WORK/$h/home/.local/share/usernode" "$WORK/$h/home/.local/share/usernode/images"
+        for i in pause busybox; do
+                install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/$i.tar"
+        done
+done
+ign=$(on a "$USERNODE" check --engine k3s --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
+
+# Host A: a k3s cluster published where B reaches it.
+t0=$(date +%s%N)
+on a "$USERNODE" up --engine k3s --name hosta --apiserver-address "$IP_A" ${ign:+--ignore "$ign"} --wait=300 --json \
+        >"$WORK/a.json" 2>"$WORK/a.err" ||
+        fail "up on A: $(cat "$WORK/a.err"; tail -n 20 "$WORK/a/xdg/usernode/hosta/node.log" "$WORK/a/xdg/usernode/hosta/k3s.log")"
+echo "k3s-join: host A's k3s server: up -> Node Ready $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/a.json")
+[ "$(jq -r '.ports[] | select(.node_port == 6443) | .host_ip' "$WORK/a.json")" = "$IP_A" ] ||
+        fail "the API server is not published on $IP_A: $(jq -c .ports "$WORK/a.json")"
+kubeconfig=$WORK/a/home/.kube/usernode-hosta.yaml
+grep -q "server: https://$IP_A:$port$" "$kubeconfig" || fail "the kubeconfig does not point at $IP_A:$port"
+kc() { ip netns exec "$A" "$USERNODE_K3S_BIN/k3s" kubectl --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
+[ -e "$USERNODE_K3S_BIN/kubectl" ] &&
+        kc() { ip netns exec "$A" "$USERNODE_K3S_BIN/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
+# Verified TLS to the published address: the serving certificate names it.
+[ "$(kc get --raw /readyz)" = ok ] || fail "kubectl on A does not reach https://$IP_A:$port"
+
+# Host B joins with the server's token, which pins its CA, from a file only the user reads.
+token=$WORK/a/home/.local/share/usernode/nodes/hosta/k3s/server/node-token
+grep -q '^K10[0-9a-f]*::server:' "$token" || fail "no K10 token at $token"
+install -o "$TEST_USER" -m 0600 "$token" "$WORK/b/home/k3s-token"
+t0=$(date +%s%N)
+on b "$USERNODE" up --engine k3s --name hostb --server "https://$IP_A:$port" --token-file "$WORK/b/home/k3s-token" \
+        ${ign:+--ignore "$ign"} --wait=300 --json >"$WORK/b.json" 2>"$WORK/b.err" ||
+        fail "up on B: $(cat "$WORK/b.err"; tail -n 20 "$WORK/b/xdg/usernode/hostb/node.log" "$WORK/b/xdg/usernode/hostb/k3s.log")"
+echo "k3s-join: host B's k3s agent: up -> Node Ready $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+! grep -rqF "$(cut -d: -f1 "$token")" "$WORK/b/xdg/usernode/hostb/" 2>/dev/null || fail "the token is in B's state or logs"
+
+ready() { [ "$(kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+for h in a b; do
+        ip=$IP_A
+        [ $h = a ] || ip=$IP_B
+        ready "host$h" || fail "host$h is not Ready: $(kc get nodes -o wide 2>&1)"
+        [ "$(kc get node "host$h" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$ip" ] ||
+                fail "host$h's InternalIP is not $ip: $(kc get nodes -o wide)"
+        # Each node's VXLAN endpoint, for the others, is its host's address (where its UDP port is published).
+        pub=$(kc get node "host$h" -o jsonpath='{.metadata.annotations.flannel\.alpha\.coreos\.com/public-ip}')
+        [ "$pub" = "$ip" ] || fail "host$h's Node names '$pub' as its VXLAN address, not $ip"
+        jq -e --arg ip "$ip" '.ports[] | select(.proto == "udp" and .host_port == 8472 and .node_port == 8472 and .host_ip == $ip)' \
+                "$WORK/$h/xdg/usernode/host$h/status.json" >/dev/null ||
+                fail "host$h publishes no 8472/udp on $ip: $(jq -c .ports "$WORK/$h/xdg/usernode/host$h/status.json")"
+done
+kc get nodes -o wide
+
+# A web server on each node; each reaches the other's by its pod address, across the hosts.
+for h in a b; do
+        kc apply -f - >/dev/null <<YAML || fail "cannot create pod web-$h"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-$h
+spec:
+  nodeName: host$h
+  containers:
+  - name: web
+    image: docker.io/library/busybox:usernode
+    imagePullPolicy: Never
+    command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+YAML
+done
+kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=180s >/dev/null ||
+        fail "the web pods are not Ready: $(kc get pods -o wide 2>&1)"
+ip_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') ip_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
+echo "k3s-join: web-a $ip_a on hosta, web-b $ip_b on hostb"
+[ "${ip_a%.*}" != "${ip_b%.*}" ] || fail "both pods in one pod CIDR: $ip_a $ip_b"
+# reach POD IP: POD fetches IP:8080/hostname, a few tries (httpd listens a moment after Ready).
+reach() { kc exec "$1" -- wget -qO- -T 5 "http://$2:8080/hostname"; }
+retry 30 reach web-a "$ip_b" || fail "web-a ($ip_a) does not reach web-b ($ip_b) on the other host"
+retry 30 reach web-b "$ip_a" || fail "web-b ($ip_b) does not reach web-a ($ip_a) on the other host"
+# The agent's kubelet is reached from the server: exec and logs of the pod on B.
+[ "$(kc exec web-b -- echo exec works)" = "exec works" ] || fail "kubectl exec into the pod on host B"
+kc logs web-b >/dev/null || fail "kubectl logs of the pod on host B"
+echo "k3s-join: pods on the two hosts reach each other"
+
+for h in b a; do
+        on "$h" "$USERNODE" down --name "host$h" --purge >/dev/null || fail "down --purge on $h"
+done
+left=$(ps -u "$TEST_USER" -o stat=,pid=,comm= | awk '$1 !~ /^Z/' || :)
+[ -z "$left" ] || fail "processes left: $left"
+echo "k3s-join-real: ok"
