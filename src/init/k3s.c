@@ -132,9 +132,8 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
                 for (char **l = labels; *l; l++)
                         if (push_printf(&argv, "--node-label=%s", *l) < 0)
                                 return un_error(err, ENOMEM, "k3s");
-        /* In a cluster of several hosts: the host's address, which the init gave the node (unrouted: what is sent
-         * there leaves the node, to the ports published there), is its kubelet's and, for a server, what its API
-         * server advertises to pods and agents. */
+        /* A joined node: the host's address, which the init gave the node (unrouted: what is sent there leaves the
+         * node, to the ports published there), is its kubelet's. */
         if (in->node_ip && push_printf(&argv, "--node-ip=%s", in->node_ip) < 0)
                 return un_error(err, ENOMEM, "k3s");
         /* A joined kubelet is reached at the port published for it (logs, exec, port-forward). */
@@ -151,9 +150,12 @@ static int k3s_command(struct init *in, const char *k3s, const char *data, char 
                     strv_push(&argv, "--disable=servicelb,traefik") < 0)
                         return un_error(err, ENOMEM, "k3s");
                 /* A cluster others join: its API server's certificate names where it is published, and it
-                 * advertises the port published there. */
+                 * advertises that to pods and agents. Not an address of the node's own: its own processes reach it
+                 * there too (k3s's agent in it does), through the host, where an own address would take them in
+                 * and drop the answers from it. */
                 if (in->apiserver_url && (url_split(in->apiserver_url, host, sizeof host, &port) < 0 ||
                                           push_printf(&argv, "--tls-san=%s", host) < 0 ||
+                                          push_printf(&argv, "--advertise-address=%s", host) < 0 ||
                                           push_printf(&argv, "--advertise-port=%u", port) < 0))
                         return un_error(err, EINVAL, "k3s: bad API server URL %s", in->apiserver_url);
         } else if (strv_push(&argv, "--server") < 0 || strv_push(&argv, (char *) in->server) < 0 ||

@@ -129,9 +129,6 @@ static int parse_args(struct init *in, int argc, char **argv) {
                                 "kubelet engine's\n");
                 return -EINVAL;
         }
-        /* A k3s server others join is at its published address, as a joined node is at its own. */
-        if (in->engine_k3s && in->overlay_address && !in->node_ip)
-                in->node_ip = in->overlay_address;
         if (in->n_workers > 0 && (!in->control_plane || !in->workers_cidr || !net_cidr_ipv4_valid(in->workers_cidr))) {
                 fprintf(stderr, "usernode __node-init: --workers needs --control-plane and --workers-cidr\n");
                 return -EINVAL;

@@ -74,14 +74,15 @@ port=$(jq -r '.ports[] | select(.node_port == 6443) | .host_port' "$WORK/a.json"
         fail "the API server is not published on $IP_A: $(jq -c .ports "$WORK/a.json")"
 kubeconfig=$WORK/a/home/.kube/usernode-hosta.yaml
 grep -q "server: https://$IP_A:$port$" "$kubeconfig" || fail "the kubeconfig does not point at $IP_A:$port"
-kc() { ip netns exec "$A" "$USERNODE_K3S_BIN/k3s" kubectl --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
-[ -e "$USERNODE_K3S_BIN/kubectl" ] &&
-        kc() { ip netns exec "$A" "$USERNODE_K3S_BIN/kubectl" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
+kubectl=("$USERNODE_K3S_BIN/k3s" kubectl)
+[ ! -e "$USERNODE_K3S_BIN/kubectl" ] || kubectl=("$USERNODE_K3S_BIN/kubectl")
+kc() { ip netns exec "$A" "${kubectl[@]}" --kubeconfig "$kubeconfig" --request-timeout=10s "$@"; }
 # Verified TLS to the published address: the serving certificate names it.
 [ "$(kc get --raw /readyz)" = ok ] || fail "kubectl on A does not reach https://$IP_A:$port"
 
 # Host B joins with the server's token, which pins its CA, from a file only the user reads.
-token=$WORK/a/home/.local/share/usernode/nodes/hosta/k3s/server/node-token
+# (server/node-token is a link to it by its path inside the node)
+token=$WORK/a/home/.local/share/usernode/nodes/hosta/k3s/server/token
 grep -q '^K10[0-9a-f]*::server:' "$token" || fail "no K10 token at $token"
 install -o "$TEST_USER" -m 0600 "$token" "$WORK/b/home/k3s-token"
 t0=$(date +%s%N)
@@ -96,7 +97,9 @@ for h in a b; do
         ip=$IP_A
         [ $h = a ] || ip=$IP_B
         ready "host$h" || fail "host$h is not Ready: $(kc get nodes -o wide 2>&1)"
-        [ "$(kc get node "host$h" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$ip" ] ||
+        # The agent's kubelet is reached at its host's address (its port published there); the server's own at its
+        # address in its namespace, where its API server is.
+        [ $h = a ] || [ "$(kc get node "host$h" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')" = "$ip" ] ||
                 fail "host$h's InternalIP is not $ip: $(kc get nodes -o wide)"
         # Each node's VXLAN endpoint, for the others, is its host's address (where its UDP port is published).
         pub=$(kc get node "host$h" -o jsonpath='{.metadata.annotations.flannel\.alpha\.coreos\.com/public-ip}')
@@ -106,6 +109,10 @@ for h in a b; do
                 fail "host$h publishes no 8472/udp on $ip: $(jq -c .ports "$WORK/$h/xdg/usernode/host$h/status.json")"
 done
 kc get nodes -o wide
+for h in a b; do
+        ! grep -q "k3s starts again" "$WORK/$h/xdg/usernode/host$h/node.log" ||
+                echo "k3s-join: on host $h flannel took its lease before the annotation: k3s was started again"
+done
 
 # A web server on each node; each reaches the other's by its pod address, across the hosts.
 for h in a b; do
@@ -128,8 +135,9 @@ kc wait --for=condition=Ready pod/web-a pod/web-b --timeout=180s >/dev/null ||
 ip_a=$(kc get pod web-a -o jsonpath='{.status.podIP}') ip_b=$(kc get pod web-b -o jsonpath='{.status.podIP}')
 echo "k3s-join: web-a $ip_a on hosta, web-b $ip_b on hostb"
 [ "${ip_a%.*}" != "${ip_b%.*}" ] || fail "both pods in one pod CIDR: $ip_a $ip_b"
-# reach POD IP: POD fetches IP:8080/hostname, a few tries (httpd listens a moment after Ready).
-reach() { kc exec "$1" -- wget -qO- -T 5 "http://$2:8080/hostname"; }
+# reach POD IP: POD fetches IP:8080/hostname, a few tries (httpd listens a moment after Ready). (Debian's static
+# busybox wget crashes with -T: the bound is timeout's.)
+reach() { timeout 20 ip netns exec "$A" "${kubectl[@]}" --kubeconfig "$kubeconfig" exec "$1" -- wget -qO- "http://$2:8080/hostname"; }
 retry 30 reach web-a "$ip_b" || fail "web-a ($ip_a) does not reach web-b ($ip_b) on the other host"
 retry 30 reach web-b "$ip_a" || fail "web-b ($ip_b) does not reach web-a ($ip_a) on the other host"
 # The agent's kubelet is reached from the server: exec and logs of the pod on B.
