@@ -41,10 +41,11 @@ until_file() {
         done
 }
 # normalized RECORD: k3s's arguments and the environment usernode gives it. The feature labels are left out:
-# whether the checks wrote them before k3s started is a race the wait for the Node settles.
+# whether the checks wrote them before k3s started is a race the wait for the Node settles; an agent's address is
+# whichever this host sends from toward the server.
 normalized() {
-        sed -n -e "s|$WORK|@WORK@|g" -e "/^arg --node-label=/d" -e "/^arg /p" -e "/^env _K3S_ROOTLESS_SOCK=/p" \
-                -e "/^env HOME=/p" "\$1"
+        sed -n -e "s|$WORK|@WORK@|g" -e "/^arg --node-label=/d" -e "s/^arg --node-ip=.*/arg --node-ip=@NODE_IP@/" \
+                -e "/^arg /p" -e "/^env _K3S_ROOTLESS_SOCK=/p" -e "/^env HOME=/p" "\$1"
 }
 failing=\$("\$U" check --engine k3s --json | jq -r '[.checks[] | select(.status=="fail") | .id] | join(",")')
 ign=""; [ -z "\$failing" ] || ign="--ignore=\$failing"
