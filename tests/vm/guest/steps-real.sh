@@ -277,12 +277,11 @@ step_real_pod_limits() {
 	kc delete pod limits --wait=false
 }
 
-# A pod that allocates past its 64Mi limit is OOM-killed by the kernel, and the API says so. [COMMAND_JSON]: the
-# hog's command, dd at once by default.
+# A pod that allocates past its 64Mi limit is OOM-killed by the kernel, and the API says so.
 step_real_pod_oom() {
 	local reason code
 	real_env
-	pod_yaml hog Never '{memory: 64Mi}' "${1:-[\"/bin/dd\", \"if=/dev/zero\", \"of=/dev/null\", \"bs=200M\", \"count=1\"]}" |
+	pod_yaml hog Never '{memory: 64Mi}' '["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1"]' |
 		kc_apply
 	kc wait --for=jsonpath='{.status.phase}'=Failed pod/hog --timeout=240s ||
 		fail "pod hog did not fail: $(kc get pod hog -o wide 2>&1)"
