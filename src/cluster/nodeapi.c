@@ -258,48 +258,42 @@ int node_api_get(const struct node_api *a, struct node_object *ret, struct un_er
         return 0;
 }
 
-int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err) {
+/* Merges "KEY=VALUE" pairs into the Node's metadata.FIELD (labels, annotations). */
+static int patch_metadata(const struct node_api *a, const char *field, char *const *pairs, const char *doing,
+                          struct un_error *err) {
         const struct kubeapi api = as_kubelet(a, 5000);
         _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name),
-                            *what = xstrdup_printf("labelling node %s", a->name);
+                            *what = xstrdup_printf("%s node %s", doing, a->name);
         struct json_object *patch = json_object_new_object(), *meta = json_object_new_object(),
-                           *l = json_object_new_object();
+                           *map = json_object_new_object();
 
-        if (!path || !what || !patch || !meta || !l) {
+        if (!path || !what || !patch || !meta || !map) {
                 json_object_put(patch);
                 json_object_put(meta);
-                json_object_put(l);
-                return un_error(err, ENOMEM, "labels");
+                json_object_put(map);
+                return un_error(err, ENOMEM, "node %s", a->name);
         }
-        for (char *const *i = labels; i && *i; i++) {
+        for (char *const *i = pairs; i && *i; i++) {
                 const char *eq = strchr(*i, '=');
                 _cleanup_free_ char *key = eq ? strndup(*i, (size_t) (eq - *i)) : NULL;
 
                 if (key)
-                        json_object_object_add(l, key, json_object_new_string(eq + 1));
+                        json_object_object_add(map, key, json_object_new_string(eq + 1));
         }
-        json_object_object_add(meta, "labels", l);
+        json_object_object_add(meta, field, map);
         json_object_object_add(patch, "metadata", meta);
         return kubeapi_patch(&api, path, patch, what, err);
 }
 
-int node_api_annotate(const struct node_api *a, const char *key, const char *value, struct un_error *err) {
-        const struct kubeapi api = as_kubelet(a, 5000);
-        _cleanup_free_ char *path = xstrdup_printf("/api/v1/nodes/%s", a->name),
-                            *what = xstrdup_printf("annotating node %s", a->name);
-        struct json_object *patch = json_object_new_object(), *meta = json_object_new_object(),
-                           *ann = json_object_new_object();
+int node_api_label(const struct node_api *a, char *const *labels, struct un_error *err) {
+        return patch_metadata(a, "labels", labels, "labelling", err);
+}
 
-        if (!path || !what || !patch || !meta || !ann) {
-                json_object_put(patch);
-                json_object_put(meta);
-                json_object_put(ann);
-                return un_error(err, ENOMEM, "node %s", a->name);
-        }
-        json_object_object_add(ann, key, json_object_new_string(value));
-        json_object_object_add(meta, "annotations", ann);
-        json_object_object_add(patch, "metadata", meta);
-        return kubeapi_patch(&api, path, patch, what, err);
+int node_api_annotate(const struct node_api *a, const char *key, const char *value, struct un_error *err) {
+        _cleanup_free_ char *pair = xstrdup_printf("%s=%s", key, value);
+        char *const pairs[] = { pair, NULL };
+
+        return pair ? patch_metadata(a, "annotations", pairs, "annotating", err) : un_error(err, ENOMEM, "node %s", a->name);
 }
 
 int node_api_delete(const struct node_api *a, struct un_error *err) {

@@ -11,17 +11,8 @@
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
-[ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
-[ -n "${USERNODE_K3S_BIN:-}" ] || skip "USERNODE_K3S_BIN names no directory with a real k3s (and its CNI plugins)"
-[ -x "$USERNODE_K3S_BIN/k3s" ] || skip "no k3s in USERNODE_K3S_BIN=$USERNODE_K3S_BIN"
-for b in rootlesskit slirp4netns newuidmap jq ss; do
-        command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
-done
-ensure_test_user
-runuser -u "$TEST_USER" -- test -x "$USERNODE_K3S_BIN/k3s" || skip "$TEST_USER cannot run $USERNODE_K3S_BIN/k3s"
-cni=$USERNODE_K3S_BIN
-[ -x "$cni/host-local" ] || cni=$USERNODE_K3S_BIN/cni-bin
-[ -x "$cni/flannel" ] || skip "no k3s CNI plugins (flannel, host-local, ...) in $USERNODE_K3S_BIN or its cni-bin/"
+k3s_node_require ss
+cni=$K3S_CNI
 
 k8s_user_work k3s-real
 cleanup() {

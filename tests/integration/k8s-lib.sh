@@ -32,6 +32,23 @@ k8s_node_require() {
         runuser -u "$TEST_USER" -- test -x "$USERNODE_K8S_BIN/$1" || skip "$TEST_USER cannot run $USERNODE_K8S_BIN/$1"
 }
 
+# k3s_node_require TOOL...: what a test that runs a real k3s node as the test user needs (root, USERNODE_K3S_BIN with
+# k3s and its CNI plugins, the host's node tools and TOOLs, the test user able to run that k3s), or it skips with the
+# reason. Sets K3S_CNI: the directory of k3s's CNI plugins (USERNODE_K3S_BIN or its cni-bin/).
+k3s_node_require() {
+        [ "$(id -u)" -eq 0 ] || skip "needs root to create the test user"
+        [ -n "${USERNODE_K3S_BIN:-}" ] || skip "USERNODE_K3S_BIN names no directory with a real k3s (and its CNI plugins)"
+        [ -x "$USERNODE_K3S_BIN/k3s" ] || skip "no k3s in USERNODE_K3S_BIN=$USERNODE_K3S_BIN"
+        for b in rootlesskit slirp4netns newuidmap jq "$@"; do
+                command -v "$b" >/dev/null 2>&1 || skip "$b is not installed"
+        done
+        ensure_test_user
+        runuser -u "$TEST_USER" -- test -x "$USERNODE_K3S_BIN/k3s" || skip "$TEST_USER cannot run $USERNODE_K3S_BIN/k3s"
+        K3S_CNI=$USERNODE_K3S_BIN
+        [ -x "$K3S_CNI/host-local" ] || K3S_CNI=$USERNODE_K3S_BIN/cni-bin
+        [ -x "$K3S_CNI/flannel" ] || skip "no k3s CNI plugins (flannel, host-local, ...) in $USERNODE_K3S_BIN or its cni-bin/"
+}
+
 # k8s_user_work NAME: WORK, a fresh directory /tmp/usernode-NAME.* that the test user can reach, with the
 # user's xdg/ (0700) and home/, and img/ with the images a node imports (k8s_images). as_user runs a command
 # as the test user there, the upstream binaries first on its PATH, nothing else of root's environment.

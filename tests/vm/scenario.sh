@@ -47,16 +47,7 @@ if [ "$VERSION_CODENAME" = trixie ]; then
 		step vanilla.pod-limits 600 step_vanilla_pod_limits
 		step vanilla.workers 1500 step_vanilla_workers
 		step vanilla.down-purge 300 step_vanilla_down_purge
-		if [ -z "$(k3s_unavailable)" ]; then
-			step k3s.up 900 step_k3s_up
-			step k3s.ports 60 step_k3s_ports
-			step k3s.node-labels 120 step_k3s_node_labels
-			step k3s.pod-limits 600 step_k3s_pod_limits
-			step k3s.pod-oom 300 step_k3s_pod_oom
-			step k3s.down-purge 300 step_k3s_down_purge
-		else
-			step k3s.real 10 step_k3s_skip
-		fi
+		steps_k3s
 		step real.cleanup 180 step_real_cleanup
 		[ ! -s "$WORK/real.report" ] || cat "$WORK/real.report"
 	else
@@ -127,16 +118,7 @@ else
 	step vanilla.coredns-up 900 step_vanilla_coredns_up
 	step vanilla.dns 900 step_vanilla_dns
 	step vanilla.down-purge 300 step_vanilla_down_purge
-	if [ -z "$(k3s_unavailable)" ]; then
-		step k3s.up 900 step_k3s_up
-		step k3s.ports 60 step_k3s_ports
-		step k3s.node-labels 120 step_k3s_node_labels
-		step k3s.pod-limits 600 step_k3s_pod_limits
-		step k3s.pod-oom 300 step_k3s_pod_oom
-		step k3s.down-purge 300 step_k3s_down_purge
-	else
-		step k3s.real 10 step_k3s_skip
-	fi
+	steps_k3s
 	step real.cleanup 180 step_real_cleanup
 	# What the real part measured: TIMING lines go to the host's timings too (check-vm.sh).
 	[ ! -s "$WORK/real.report" ] || cat "$WORK/real.report"

@@ -24,6 +24,20 @@ k3s_unavailable() {
 
 step_k3s_skip() { skip "$(k3s_unavailable)"; }
 
+# The k3s part of a suite, after its vanilla cluster is gone (scenario.sh).
+steps_k3s() {
+	if [ -n "$(k3s_unavailable)" ]; then
+		step k3s.real 10 step_k3s_skip
+		return
+	fi
+	step k3s.up 900 step_k3s_up
+	step k3s.ports 60 step_k3s_ports
+	step k3s.node-labels 120 step_k3s_node_labels
+	step k3s.pod-limits 600 step_k3s_pod_limits
+	step k3s.pod-oom 300 step_k3s_pod_oom
+	step k3s.down-purge 300 step_k3s_down_purge
+}
+
 # real_env, and the real.* helpers aimed at the k3s node: its name, the kubeconfig up wrote. kubectl is the payload's
 # (1.28, outside the skew policy with k3s 1.21 but the same API for what the steps do; k3s 1.21's has no wait
 # --for=jsonpath).
