@@ -6,12 +6,13 @@
 # images directory runs and answers logs and exec; status shows the Node; k3s killed is started again and its
 # Node comes back; down then up keeps the cluster; down
 # --purge leaves no process, mount, file or port. On a cgroup v2 host (the guest's scenario) pod limits are
-# checked too; here, cgroup v1, they are not enforced (the labels say so).
+# checked too; here, cgroup v1, they are not enforced (the labels say so). The node runs in a network namespace of
+# the test's own with loopback only: what k3s asks of registries goes nowhere.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/k8s-lib.sh"
 set -o pipefail
 
-k3s_node_require ss
+k3s_node_require ss ip nsenter
 cni=$K3S_CNI
 
 k8s_user_work k3s-real
@@ -20,12 +21,19 @@ cleanup() {
                 [ -d "$d" ] || continue
                 as_k3s "$USERNODE" down --name "${d##*/}" --purge >/dev/null 2>&1 || :
         done
+        ip netns del "$NS" 2>/dev/null || :
         rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The node's host: a network namespace of the test's own with loopback only. k3s's packaged manifests (CoreDNS,
+# local-path, metrics-server) ask a registry for their images: nothing of that leaves it.
+NS=usernode-k3s-$$
+ip netns add "$NS"
+ip -n "$NS" link set lo up
 # As the test user, with k3s and its CNI plugins first on PATH (k3s takes the directory of the first host-local).
 as_k3s() {
-        runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K3S_BIN:$cni:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
+        # nsenter, not ip netns exec: that mounts a /sys of its own, without the cgroup mounts the kubelet reads.
+        nsenter --net="/run/netns/$NS" runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K3S_BIN:$cni:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/home" \
                 XDG_RUNTIME_DIR="$WORK/xdg" "$@"
 }
 node=k3n
@@ -63,7 +71,7 @@ done
 
 # Every TCP port of the node's on the host is on 127.0.0.1: the API server, nothing of k3s's port controller.
 uid=$(id -u "$TEST_USER")
-ss -Htlne >"$WORK/listen"
+ip netns exec "$NS" ss -Htlne >"$WORK/listen"
 awk -v uid="uid:$uid" '$0 ~ uid && $4 !~ /^127\.0\.0\.1:/' "$WORK/listen" >"$WORK/open"
 [ ! -s "$WORK/open" ] || fail "the node listens beyond the host's loopback: $(cat "$WORK/open")"
 grep -q "127.0.0.1:$port .*$uid" "$WORK/listen" || grep -q "127.0.0.1:$port .*uid:$uid" "$WORK/listen" ||
@@ -138,5 +146,5 @@ ps -u "$TEST_USER" -o stat=,pid=,comm= | awk '$1 !~ /^Z/' >"$WORK/ps" || :
 [ ! -e "$WORK/xdg/usernode/$node" ] || fail "state left"
 [ ! -e "$WORK/home/.local/share/usernode/nodes/$node" ] || fail "data left"
 [ ! -e "$kubeconfig" ] || fail "kubeconfig left"
-ss -Htln | grep -q "127.0.0.1:$port " && fail "port $port still open"
+ip netns exec "$NS" ss -Htln | grep -q "127.0.0.1:$port " && fail "port $port still open"
 echo "k3s-real: ok"
