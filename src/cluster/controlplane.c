@@ -62,15 +62,13 @@ _printf_(3, 4) static int flag(char ***argv, const char *key, const char *fmt, .
         return arg ? strv_push(argv, arg) : -ENOMEM;
 }
 
-/* The secure port of the controller-manager or the scheduler on loopback, with the certificate the cluster's CA
- * issued it (pki.c) instead of the two RSA keys each makes for a self-signed one at every start. */
-static int serving_flags(char ***a, const char *pki_dir, const char *stem) {
-        int r = 0;
-
-        r = r ?: flag(a, "bind-address", "127.0.0.1");
-        r = r ?: flag(a, "tls-cert-file", "%s/%s.crt", pki_dir, stem);
-        r = r ?: flag(a, "tls-private-key-file", "%s/%s.key", pki_dir, stem);
-        return r;
+/* No secure port for the controller-manager and the scheduler: serving one makes each generate two RSA keys
+ * for its loopback client at every start (0.16-0.35 s of CPU here, on the way to the first pod: both start
+ * when the API server is ready), and nothing reads their healthz or metrics — the init watches the processes
+ * themselves. kubeadm serves them for its static pods' liveness probes; the deprecated ComponentStatus API
+ * reports them unreachable. Without a port, no delegated authentication or authorization either. */
+static int no_serving(char ***a) {
+        return flag(a, "secure-port", "0");
 }
 
 static int etcd_argv(const struct controlplane *cp, char ***a) {
@@ -138,8 +136,6 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
         int r = kc ? 0 : -ENOMEM;
 
         r = r ?: flag(a, "kubeconfig", "%s", kc);
-        r = r ?: flag(a, "authentication-kubeconfig", "%s", kc);
-        r = r ?: flag(a, "authorization-kubeconfig", "%s", kc);
         r = r ?: flag(a, "cluster-signing-cert-file", "%s/ca.crt", p);
         r = r ?: flag(a, "cluster-signing-key-file", "%s/ca.key", p);
         r = r ?: flag(a, "root-ca-file", "%s/ca.crt", p);
@@ -156,7 +152,7 @@ static int controller_manager_argv(const struct controlplane *cp, char ***a) {
         r = r ?: flag(a, "kube-api-qps", "100");
         r = r ?: flag(a, "kube-api-burst", "200");
         r = r ?: flag(a, "leader-elect", "false");
-        r = r ?: serving_flags(a, p, "controller-manager-server");
+        r = r ?: no_serving(a);
         r = r ?: flag(a, "profiling", "false");
         return r;
 }
@@ -166,10 +162,8 @@ static int scheduler_argv(const struct controlplane *cp, char ***a) {
         int r = kc ? 0 : -ENOMEM;
 
         r = r ?: flag(a, "kubeconfig", "%s", kc);
-        r = r ?: flag(a, "authentication-kubeconfig", "%s", kc);
-        r = r ?: flag(a, "authorization-kubeconfig", "%s", kc);
         r = r ?: flag(a, "leader-elect", "false");
-        r = r ?: serving_flags(a, cp->pki_dir, "scheduler-server");
+        r = r ?: no_serving(a);
         r = r ?: flag(a, "profiling", "false");
         return r;
 }

@@ -58,7 +58,7 @@ enum {
 };
 
 /* Which SANs a leaf carries: those of the request are computed once per pki_ensure. */
-enum { PKI_SANS_NONE, PKI_SANS_APISERVER, PKI_SANS_ETCD, PKI_SANS_LOOPBACK, PKI_SANS_N };
+enum { PKI_SANS_NONE, PKI_SANS_APISERVER, PKI_SANS_ETCD, PKI_SANS_N };
 
 struct pki_leaf_spec {
         const char *name;
@@ -89,11 +89,6 @@ static const struct pki_leaf_spec pki_leaves[] = {
           .kubeconfig = true },
         { .name = "kubelet", .ca = PKI_CA_KUBERNETES, .cn = "system:node:", .cn_node = true, .org = "system:nodes",
           .usage = PKI_CLIENT, .kubeconfig = true },
-        /* Their secure ports (healthz, metrics) on loopback: issued once, not two RSA keys made at every start. */
-        { .name = "controller-manager-server", .ca = PKI_CA_KUBERNETES, .cn = "kube-controller-manager",
-          .usage = PKI_SERVER, .sans = PKI_SANS_LOOPBACK },
-        { .name = "scheduler-server", .ca = PKI_CA_KUBERNETES, .cn = "kube-scheduler", .usage = PKI_SERVER,
-          .sans = PKI_SANS_LOOPBACK },
 };
 
 static const char *const pki_ext_key_usage[] = {
@@ -564,14 +559,6 @@ static int pki_etcd_sans(const struct pki_request *req, struct pki_sans *s, stru
         return r < 0 ? un_error(err, r, "etcd's SANs") : 0;
 }
 
-static int pki_loopback_sans(struct pki_sans *s, struct un_error *err) {
-        int r = pki_sans_add_dns(s, "localhost");
-
-        if (r >= 0)
-                r = pki_sans_add_ip(s, "127.0.0.1");
-        return r < 0 ? un_error(err, r, "loopback SANs") : 0;
-}
-
 /* What pki_ensure works with: the directory, the CAs as they are after the first step, the SANs asked. */
 struct pki_state {
         struct host h;
@@ -600,9 +587,6 @@ int pki_ensure(const char *dir, const struct pki_request *req, struct un_error *
         if (r < 0)
                 return r;
         r = pki_etcd_sans(req, &s.sans[PKI_SANS_ETCD], err);
-        if (r < 0)
-                return r;
-        r = pki_loopback_sans(&s.sans[PKI_SANS_LOOPBACK], err);
         if (r < 0)
                 return r;
         r = pki_dir_open(dir, true, &s.h, err);
