@@ -41,6 +41,8 @@ static int read_data(struct init *in, const char *rel, char **ret) {
 }
 
 static int spawn(struct init *in, const struct controlplane *cp, enum controlplane_component c, struct un_error *err) {
+        /* The API server keeps Go's default GOGC (main.c says why). */
+        static char *const gogc_default[] = { (char *) "GOGC=100", NULL };
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *log = xstrdup_printf("%s.log", controlplane_component_to_string(c));
         int r;
@@ -49,7 +51,9 @@ static int spawn(struct init *in, const struct controlplane *cp, enum controlpla
                 return un_error(err, ENOMEM, "%s", controlplane_component_to_string(c));
         r = controlplane_argv(cp, c, &argv, err);
         if (r >= 0)
-                r = init_spawn_logged(in, log, argv, NULL, &in->cp[c], err);
+                r = init_spawn_logged(in, log, argv,
+                                      c == CONTROLPLANE_APISERVER && !in->gogc_own ? (char **) gogc_default : NULL,
+                                      &in->cp[c], err);
         if (r >= 0)
                 init_stage(in, "pid %s %d", controlplane_component_to_string(c), (int) in->cp[c].pid);
         return r;

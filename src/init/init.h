@@ -178,6 +178,7 @@ struct init {
                 *kubelet_dir, *static_pod_dir, *crun, *runc;
         char *kubelet_bin, *kube_proxy_bin, *flannel_bin;      /* as found on PATH at the start; run again from there */
         char tick_error[sizeof ((struct un_error) {}).msg];   /* the last error of init_control_plane_tick, "" none */
+        bool gogc_own;                  /* the user's GOGC, kept for every daemon (main.c) */
         bool healing;                   /* the node has been ready: a daemon's death restarts it (restart.c) */
         struct init_health health[_INIT_DAEMON_MAX];
 };
