@@ -70,6 +70,18 @@ signed() { out=$(kc -n kube-public get configmap cluster-info -o jsonpath='{.dat
 retry 30 signed || fail "cluster-info is not signed for a bootstrap token: $(kc -n kube-public get configmap cluster-info -o yaml 2>&1)"
 kc -n kube-system get secrets -o name | grep -q '^secret/bootstrap-token-' || fail "no bootstrap token"
 [ "$(kc get --raw /readyz)" = ok ] || fail "readyz"
+# The controller-manager and the scheduler serve no port (serving one costs each two RSA keys at every start); the API
+# server keeps Go's default GOGC, the other daemons 50 (init/main.c).
+kcm=$(pgrep -u "$TEST_USER" -x kube-controller) && sched=$(pgrep -u "$TEST_USER" -x kube-scheduler) &&
+        apiserver=$(pgrep -u "$TEST_USER" -x kube-apiserver) || fail "no controller-manager, scheduler or API server of the node"
+# LISTEN sockets on 10257 (0x2831) or 10259 (0x2833) in the node's network namespace.
+tables=("/proc/$kcm/net/tcp")
+[ ! -e "/proc/$kcm/net/tcp6" ] || tables+=("/proc/$kcm/net/tcp6")
+listening=$(awk '$4 == "0A" && $2 ~ /:283[13]$/' "${tables[@]}") || fail "cannot read the node's sockets"
+[ -z "$listening" ] || fail "the controller-manager or the scheduler serves a port: $listening"
+gogc() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^GOGC=//p'; }
+[ "$(gogc "$apiserver")/$(gogc "$kcm")/$(gogc "$sched")" = 100/50/50 ] ||
+        fail "GOGC of the API server, controller-manager, scheduler: $(gogc "$apiserver")/$(gogc "$kcm")/$(gogc "$sched")"
 as_user "$USERNODE" status --name vanilla >"$WORK/status" || fail "status: $(cat "$WORK/status")"
 grep -q '^node: *Ready' "$WORK/status" || fail "status does not show the Node Ready: $(cat "$WORK/status")"
 grep -q '^started: .* pods-schedulable [0-9.]* s, api-ready [0-9.]* s$' "$WORK/status" ||
