@@ -18,36 +18,17 @@ k8s_node_require flanneld "to run the pod network between hosts"
 for b in iperf3 ldd; do command -v "$b" >/dev/null || skip "$b is not installed"; done
 
 k8s_user_work overlay
-N=$(( $$ % 250 + 2 ))
-A=usernode-oa-$$ B=usernode-ob-$$ IP_A=10.252.$N.1 IP_B=10.252.$N.2
 srv=""
-on() {
-        local ns=$A
-        [ "$1" = a ] || ns=$B
-        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" \
-                HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" "${@:2}"
-}
 cleanup() {
         [ -z "$srv" ] || kill "$srv" 2>/dev/null || :
-        for h in b a; do
-                on "$h" "$USERNODE" down --name "bench$h" --purge >/dev/null 2>&1 || :
-        done
-        ip netns del "$A" 2>/dev/null || :
-        ip netns del "$B" 2>/dev/null || :
+        two_hosts_down bench
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
+two_hosts o 252
 
 bench_iperf3_image
-for h in a b; do
-        mkdir -p "$WORK/$h/xdg" "$WORK/$h/home/.local/share/usernode/images"
-        for i in pause iperf3 coredns; do
-                [ ! -e "$WORK/img/$i.tar" ] || cp "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/"
-        done
-        chown -R "$TEST_USER:" "$WORK/$h"
-        chmod 0700 "$WORK/$h/xdg"
-done
+two_hosts_images pause iperf3 coredns
 
 ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
 on a "$USERNODE" up --engine kubelet --name bencha --apiserver-address "$IP_A" ${ign:+--ignore "$ign"} --wait=180 >/dev/null

@@ -19,42 +19,15 @@ set -o pipefail
 k8s_node_require kube-apiserver
 k8s_node_require flanneld "to run the pod network between hosts"
 k8s_user_work cluster-join
-N=$(( $$ % 250 + 2 ))
-A=usernode-ja-$$ B=usernode-jb-$$ IP_A=10.251.$N.1 IP_B=10.251.$N.2
 cleanup() {
-        for h in b a; do
-                on "$h" "$USERNODE" down --name "host$h" --purge >/dev/null 2>&1 || :
-        done
-        ip netns del "$A" 2>/dev/null || :
-        ip netns del "$B" 2>/dev/null || :
+        two_hosts_down host
         rm -rf "$WORK"
 }
 trap cleanup EXIT
 # A path narrower than the nodes' interfaces: the overlay's packets are fragmented on it, never dropped.
-veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24" 1400
-
-# on a|b CMD...: CMD as the test user on host A or B, with a runtime and a home directory of that host's.
-for h in a b; do
-        mkdir -p "$WORK/$h/xdg" "$WORK/$h/home"
-        chown -R "$TEST_USER:" "$WORK/$h"
-        chmod 0700 "$WORK/$h/xdg"
-done
-on() {
-        local ns=$A
-        [ "$1" = a ] || ns=$B
-        # nsenter, not ip netns exec: that mounts a /sys of its own, without the cgroup mounts the kubelet reads.
-        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i PATH="$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin" \
-                HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" "${@:2}"
-}
+two_hosts j 251 1400
 k8s_images
-for h in a b; do
-        install -d -o "$TEST_USER" -m 0700 "$WORK/$h/home/.local" "$WORK/$h/home/.local/share" \
-                "$WORK/$h/home/.local/share/usernode" "$WORK/$h/home/.local/share/usernode/images"
-        for i in pause busybox coredns; do
-                [ ! -e "$WORK/img/$i.tar" ] ||
-                        install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/$i.tar"
-        done
-done
+two_hosts_images pause busybox coredns
 ign=$(on a "$USERNODE" check --engine kubelet --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
 
 # Host A: a cluster published where B reaches it.
@@ -144,7 +117,7 @@ grep -qF -- "-A USERNODE-VXLAN -s $IP_B/32" <<<"$rules" || fail "hosta's VXLAN p
 grep -qF -- "-j DROP" <<<"$rules" || fail "hosta's VXLAN port takes anyone: $rules"
 dropped() { guard -L -v -n -x | awk '$3 == "DROP" { print $1 }'; }
 before=$(dropped)
-IP_C=10.251.$N.3
+IP_C=$HOSTS_NET.3
 ip -n "$B" addr add "$IP_C/24" dev "uvp$$"
 ip netns exec "$B" python3 -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -12,46 +12,18 @@
 set -o pipefail
 
 k3s_node_require ip nsenter
-cni=$K3S_CNI
-
 k8s_user_work k3s-join
-N=$(( $$ % 250 + 2 ))
-A=usernode-ka-$$ B=usernode-kb-$$ IP_A=10.252.$N.1 IP_B=10.252.$N.2
 cleanup() {
-        for h in b a; do
-                on "$h" "$USERNODE" down --name "host$h" --purge >/dev/null 2>&1 || :
-        done
-        ip netns del "$A" 2>/dev/null || :
-        ip netns del "$B" 2>/dev/null || :
+        two_hosts_down host
         rm -rf "$WORK"
 }
 trap cleanup EXIT
-veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24"
-
-# on a|b CMD...: CMD as the test user on host A or B, with a runtime and a home directory of that host's, k3s and
-# its CNI plugins first on PATH.
-for h in a b; do
-        mkdir -p "$WORK/$h/xdg" "$WORK/$h/home"
-        chown -R "$TEST_USER:" "$WORK/$h"
-        chmod 0700 "$WORK/$h/xdg"
-done
-on() {
-        local ns=$A
-        [ "$1" = a ] || ns=$B
-        # nsenter, not ip netns exec: that mounts a /sys of its own, without the cgroup mounts the kubelet reads.
-        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i \
-                PATH="$USERNODE_K3S_BIN:$cni:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" \
-                "${@:2}"
-}
+# Each host's commands find k3s and its CNI plugins first.
+HOSTS_PATH=$USERNODE_K3S_BIN:$K3S_CNI:/usr/sbin:/usr/bin:/sbin:/bin
+two_hosts k 252
 USERNODE_K8S_BIN=${USERNODE_K8S_BIN:-}
 k8s_images
-for h in a b; do
-        install -d -o "$TEST_USER" -m 0700 "$WORK/$h/home/.local" "$WORK/$h/home/.local/share" \
-                "$WORK/$h/home/.local/share/usernode" "$WORK/$h/home/.local/share/usernode/images"
-        for i in pause busybox; do
-                install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/$i.tar"
-        done
-done
+two_hosts_images pause busybox
 ign=$(on a "$USERNODE" check --engine k3s --json 2>/dev/null | jq -r '[.checks[] | select(.status == "fail") | .id] | join(",")' || :)
 
 # Host A: a k3s cluster published where B reaches it.

@@ -291,3 +291,53 @@ k8s_pod_get() {
         body=${body#[::ffff:}
         echo "${body%]}"
 }
+
+# two_hosts PREFIX SUBNET [MTU]: two "hosts" for the tests and benchmarks between hosts, after k8s_user_work: network
+# namespaces A and B of this script's own (usernode-PREFIXa-PID, ...) joined by a veth pair ([MTU]), with IP_A and
+# IP_B in HOSTS_NET.0/24 (10.SUBNET.N; a third host may take another address of it; no traffic leaves them); each
+# host a runtime and a home directory of the test user's under WORK/a and WORK/b. `on` runs commands there,
+# HOSTS_PATH first on their PATH (USERNODE_K8S_BIN's binaries unless set before); two_hosts_down removes what they
+# ran and the namespaces.
+two_hosts() {
+        local h
+        HOSTS_NET=10.$2.$(( $$ % 250 + 2 ))
+        A=usernode-${1}a-$$ B=usernode-${1}b-$$ IP_A=$HOSTS_NET.1 IP_B=$HOSTS_NET.2
+        : "${HOSTS_PATH:=$USERNODE_K8S_BIN:/usr/sbin:/usr/bin:/sbin:/bin}"
+        veth_hosts "$A" "$B" "$IP_A/24" "$IP_B/24" ${3:+"$3"}
+        for h in a b; do
+                mkdir -p "$WORK/$h/xdg" "$WORK/$h/home"
+                chown -R "$TEST_USER:" "$WORK/$h"
+                chmod 0700 "$WORK/$h/xdg"
+        done
+}
+# on a|b CMD...: CMD as the test user on host A or B.
+on() {
+        local ns=$A
+        [ "$1" = a ] || ns=$B
+        # nsenter, not ip netns exec: that mounts a /sys of its own, without the cgroup mounts the kubelet reads.
+        nsenter --net="/run/netns/$ns" runuser -u "$TEST_USER" -- env -i PATH="$HOSTS_PATH" \
+                HOME="$WORK/$1/home" XDG_RUNTIME_DIR="$WORK/$1/xdg" "${@:2}"
+}
+# two_hosts_images IMAGE...: the archives WORK/img/IMAGE.tar there are, in both hosts' images directories (0600).
+two_hosts_images() {
+        local h i
+        for h in a b; do
+                install -d -o "$TEST_USER" -m 0700 "$WORK/$h/home/.local" "$WORK/$h/home/.local/share" \
+                        "$WORK/$h/home/.local/share/usernode" "$WORK/$h/home/.local/share/usernode/images"
+                for i in "$@"; do
+                        [ ! -e "$WORK/img/$i.tar" ] ||
+                                install -o "$TEST_USER" -m 0600 "$WORK/img/$i.tar" "$WORK/$h/home/.local/share/usernode/images/$i.tar"
+                done
+        done
+}
+# two_hosts_down STEM: the nodes STEMb and STEMa down and purged, the namespaces gone (for cleanup traps; A unset:
+# two_hosts did not run yet).
+two_hosts_down() {
+        local h
+        [ -n "${A:-}" ] || return 0
+        for h in b a; do
+                on "$h" "$USERNODE" down --name "$1$h" --purge >/dev/null 2>&1 || :
+        done
+        ip netns del "$A" 2>/dev/null || :
+        ip netns del "$B" 2>/dev/null || :
+}
